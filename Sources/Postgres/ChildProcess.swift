@@ -1,0 +1,81 @@
+import Foundation
+import Glibc
+
+/// Spawning and reaping of helper processes (initdb, postgres) with `posix_spawn`.
+///
+/// Every function here blocks; callers run them on threads they own, never on the cooperative pool.
+enum ChildProcess {
+    struct Failure: Error, CustomStringConvertible {
+        let description: String
+    }
+
+    /// glibc's `POSIX_SPAWN_SETSID` (a GNU extension Swift does not import): the child starts its
+    /// own session, so a Ctrl-C in the daemon's terminal reaches the daemon only, which then stops
+    /// the child in order.
+    private static let spawnSetSID: Int32 = 0x80
+
+    /// Starts `executable` with `arguments`; stdout and stderr append to `logFile`, stdin is /dev/null.
+    /// Signal dispositions and mask are reset to defaults in the child.
+    static func spawn(_ executable: String, _ arguments: [String], environment: [String: String], logFile: String, newSession: Bool) throws -> pid_t {
+        var fileActions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&fileActions)
+        defer { posix_spawn_file_actions_destroy(&fileActions) }
+        posix_spawn_file_actions_addopen(&fileActions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&fileActions, 1, logFile, O_WRONLY | O_CREAT | O_APPEND, 0o640)
+        posix_spawn_file_actions_adddup2(&fileActions, 1, 2)
+
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var all = sigset_t()
+        sigfillset(&all)
+        var none = sigset_t()
+        sigemptyset(&none)
+        posix_spawnattr_setsigdefault(&attributes, &all)
+        posix_spawnattr_setsigmask(&attributes, &none)
+        var flags = Int32(POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK)
+        if newSession { flags |= spawnSetSID }
+        posix_spawnattr_setflags(&attributes, Int16(flags))
+
+        let argv = ([executable] + arguments).map { strdup($0) } + [nil]
+        let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer {
+            argv.forEach { free($0) }
+            envp.forEach { free($0) }
+        }
+        var pid: pid_t = 0
+        let status = posix_spawn(&pid, executable, &fileActions, &attributes, argv, envp)
+        guard status == 0 else {
+            throw Failure(description: "cannot start \(executable): \(String(cString: strerror(status)))")
+        }
+        return pid
+    }
+
+    /// Waits for `pid` to exit; returns a description such as "exit status 1" or "signal 9".
+    static func wait(_ pid: pid_t) -> (success: Bool, description: String) {
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 {
+            if errno != EINTR { return (false, "waitpid failed: \(String(cString: strerror(errno)))") }
+        }
+        let signal = status & 0x7f
+        if signal == 0 {
+            let code = (status >> 8) & 0xff
+            return (code == 0, "exit status \(code)")
+        }
+        return (false, "signal \(signal)")
+    }
+
+    /// Runs a command to completion.
+    static func run(_ executable: String, _ arguments: [String], environment: [String: String], logFile: String) throws {
+        let pid = try spawn(executable, arguments, environment: environment, logFile: logFile, newSession: true)
+        let result = wait(pid)
+        guard result.success else {
+            throw Failure(description: "\(URL(fileURLWithPath: executable).lastPathComponent) failed (\(result.description))")
+        }
+    }
+
+    /// Whether a process with this id exists (possibly owned by another user).
+    static func isAlive(_ pid: pid_t) -> Bool {
+        kill(pid, 0) == 0 || errno == EPERM
+    }
+}

@@ -1,0 +1,354 @@
+import CLibPQ
+import Foundation
+import Glibc
+import Logging
+import Synchronization
+
+/// A PostgreSQL cluster the daemon runs itself, from the installed server binaries.
+///
+/// For a first run and for tests: `initdb` into a directory on first start, then `postgres` listening
+/// only on a Unix socket in that directory (no TCP), reachable only by the owning user. When the
+/// daemon runs as root the server runs as an unprivileged user (PostgreSQL refuses root). The server
+/// gets `SIGQUIT` from the kernel if the daemon dies (`PR_SET_PDEATHSIG` through `setpriv`), so no
+/// server outlives it.
+public final class EmbeddedPostgres: Sendable {
+    public struct Configuration: Sendable {
+        /// Holds `data/` (the cluster, also its socket directory), `postgres.log` and a lock file.
+        public var directory: String
+        /// The superuser and the database created for the daemon.
+        public var user: String = "switchboard"
+        public var database: String = "switchboard"
+        /// Server binaries; found with `pg_config --bindir` or Debian's layout when nil.
+        public var binDirectory: String?
+        /// The Unix user to run the server as when the daemon is root; `postgres` by default.
+        public var unprivilegedUser: String = "postgres"
+        /// Extra `-c name=value` server settings (tests turn off fsync, for example).
+        public var settings: [String: String] = [:]
+        /// How long to wait for the server to accept connections.
+        public var startTimeout: Duration = .seconds(60)
+
+        public init(directory: String) {
+            self.directory = directory
+        }
+    }
+
+    public enum Failure: Error, CustomStringConvertible {
+        case binariesNotFound(String)
+        case directory(String)
+        case locked(String)
+        case initdbFailed(String)
+        case startFailed(String)
+
+        public var description: String {
+            switch self {
+            case .binariesNotFound(let m): return "PostgreSQL server binaries not found: \(m)"
+            case .directory(let m): return "embedded PostgreSQL directory: \(m)"
+            case .locked(let m): return m
+            case .initdbFailed(let m): return "initdb failed: \(m)"
+            case .startFailed(let m): return "embedded PostgreSQL did not start: \(m)"
+            }
+        }
+    }
+
+    private struct State: ~Copyable {
+        var pid: pid_t?
+        var exit: String?
+        var exitWaiters: [CheckedContinuation<Void, Never>] = []
+        var lockDescriptor: Int32 = -1
+        var binaries: String?
+    }
+
+    public let configuration: Configuration
+    private let logger: Logger
+    private let state = Mutex(State())
+
+    public init(configuration: Configuration, logger: Logger = Logger(label: "postgres.embedded")) {
+        self.configuration = configuration
+        self.logger = logger
+    }
+
+    public var dataDirectory: String { configuration.directory + "/data" }
+    public var logFile: String { configuration.directory + "/postgres.log" }
+    /// Where the server's socket lives: the data directory, private to the server's user.
+    public var socketDirectory: String { dataDirectory }
+    public static let port = 5432
+
+    /// A libpq connection string for `database` (the daemon's own by default).
+    public func connectionString(database: String? = nil) -> String {
+        "host='\(socketDirectory)' port=\(Self.port) user='\(configuration.user)' dbname='\(database ?? configuration.database)'"
+    }
+
+    /// Initializes the cluster on first use, starts the server and waits until it accepts connections.
+    public func start() async throws {
+        try await runOnNewThread(name: "pg-embedded-start") { [self] in try self.prepare() }
+        let pidReady = try await spawnServer()
+        logger.info("embedded PostgreSQL started", metadata: ["pid": "\(pidReady)", "directory": "\(configuration.directory)"])
+        try await runOnNewThread(name: "pg-embedded-wait") { [self] in try self.waitUntilAccepting() }
+        try await createDatabaseIfMissing(configuration.database)
+    }
+
+    /// Fast shutdown (`SIGINT`): running statements are cancelled, data is flushed. Escalates to
+    /// immediate shutdown and then `SIGKILL` if the server does not exit in time.
+    public func stop(timeout: Duration = .seconds(10)) async {
+        guard let pid = state.withLock({ $0.exit == nil ? $0.pid : nil }) else {
+            releaseLock()
+            return
+        }
+        kill(pid, SIGINT)
+        if await !waitForExit(timeout: timeout) {
+            logger.warning("embedded PostgreSQL did not stop in time; sending SIGQUIT")
+            kill(pid, SIGQUIT)
+            if await !waitForExit(timeout: .seconds(5)) {
+                kill(pid, SIGKILL)
+                _ = await waitForExit(timeout: .seconds(5))
+            }
+        }
+        logger.info("embedded PostgreSQL stopped")
+        releaseLock()
+    }
+
+    /// The server's process id while it runs.
+    public var serverPID: pid_t? {
+        state.withLock { $0.exit == nil ? $0.pid : nil }
+    }
+
+    /// Creates a database if it does not exist (tests use one per suite).
+    public func createDatabaseIfMissing(_ name: String) async throws {
+        guard name.range(of: "^[A-Za-z_][A-Za-z0-9_]{0,62}$", options: .regularExpression) != nil else {
+            throw PostgresError.unexpected("invalid database name \(name)")
+        }
+        let admin = try await PostgresConnection.connect(.init(connectionString: connectionString(database: "postgres")), logger: logger)
+        defer { Task { await admin.close() } }
+        let exists = try await admin.query("SELECT 1 FROM pg_database WHERE datname = $1", [name])
+        if exists.isEmpty {
+            // Identifiers cannot be parameters; the name was checked against a strict pattern above.
+            try await admin.simpleQuery("CREATE DATABASE \"\(name)\"")
+        }
+    }
+
+    // MARK: Preparation (blocking, on a thread of its own)
+
+    private func prepare() throws {
+        let binaries = try Self.binDirectory(configured: configuration.binDirectory)
+        let fm = FileManager.default
+        do {
+            try fm.createDirectory(atPath: configuration.directory, withIntermediateDirectories: true)
+        } catch {
+            throw Failure.directory("cannot create \(configuration.directory): \(error.localizedDescription)")
+        }
+        guard (socketDirectory + "/.s.PGSQL.\(Self.port)").utf8.count < 108 else {
+            throw Failure.directory("\(configuration.directory) is too long for a Unix socket path; choose a shorter state directory")
+        }
+        try takeLock()
+        let owner = try serverUser()
+        stopOrphanedServer()
+        if !fm.fileExists(atPath: dataDirectory + "/PG_VERSION") {
+            try? fm.removeItem(atPath: dataDirectory)
+            guard mkdir(dataDirectory, 0o700) == 0 else {
+                throw Failure.directory("cannot create \(dataDirectory): \(String(cString: strerror(errno)))")
+            }
+            if let owner, chown(dataDirectory, owner.uid, owner.gid) != 0 {
+                throw Failure.directory("cannot hand \(dataDirectory) to \(configuration.unprivilegedUser): \(String(cString: strerror(errno)))")
+            }
+            logger.info("initializing embedded PostgreSQL cluster", metadata: ["directory": "\(dataDirectory)"])
+            let (executable, arguments) = command(binaries + "/initdb", [
+                "-D", dataDirectory, "-U", configuration.user, "--auth-local=trust", "--auth-host=reject",
+                "--encoding=UTF8", "--no-locale", "--no-instructions",
+            ], owner: owner, parentDeathSignal: false)
+            do {
+                try ChildProcess.run(executable, arguments, environment: Self.childEnvironment, logFile: logFile)
+            } catch {
+                throw Failure.initdbFailed("\(error); see \(logFile): \(lastLines(of: logFile))")
+            }
+        }
+        state.withLock { $0.binaries = binaries }
+    }
+
+    /// A second daemon on the same directory would fight over one cluster; a lock file prevents it.
+    private func takeLock() throws {
+        let path = configuration.directory + "/embedded-postgres.lock"
+        let fd = open(path, O_CREAT | O_RDWR | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw Failure.directory("cannot open \(path): \(String(cString: strerror(errno)))") }
+        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
+            close(fd)
+            throw Failure.locked("another process is using the embedded PostgreSQL in \(configuration.directory)")
+        }
+        state.withLock { $0.lockDescriptor = fd }
+    }
+
+    private func releaseLock() {
+        let fd = state.withLock { state -> Int32 in
+            defer { state.lockDescriptor = -1 }
+            return state.lockDescriptor
+        }
+        if fd >= 0 { close(fd) }
+    }
+
+    /// A server left running by a daemon that could not stop it: we hold the lock, so it is nobody's.
+    private func stopOrphanedServer() {
+        guard let contents = try? String(contentsOfFile: dataDirectory + "/postmaster.pid", encoding: .utf8),
+              let first = contents.split(separator: "\n").first, let pid = pid_t(first), pid > 0,
+              ChildProcess.isAlive(pid),
+              let cmdline = try? String(contentsOfFile: "/proc/\(pid)/cmdline", encoding: .utf8),
+              cmdline.contains("postgres")
+        else { return }
+        logger.warning("stopping an orphaned embedded PostgreSQL server", metadata: ["pid": "\(pid)"])
+        kill(pid, SIGINT)
+        for _ in 0..<200 where ChildProcess.isAlive(pid) {
+            usleep(50_000)
+        }
+        if ChildProcess.isAlive(pid) { kill(pid, SIGKILL) }
+    }
+
+    private struct Owner { let uid: uid_t; let gid: gid_t }
+
+    /// The unprivileged user to run as when we are root; nil when we are not root.
+    private func serverUser() throws -> Owner? {
+        guard geteuid() == 0 else { return nil }
+        guard let entry = getpwnam(configuration.unprivilegedUser) else {
+            throw Failure.startFailed("running as root, the server must run as an unprivileged user, but no user named \(configuration.unprivilegedUser) exists")
+        }
+        return Owner(uid: entry.pointee.pw_uid, gid: entry.pointee.pw_gid)
+    }
+
+    /// Wraps a command in `setpriv` to drop to the server's user and, for the server, to ask the
+    /// kernel for `SIGQUIT` when the daemon dies.
+    private func command(_ executable: String, _ arguments: [String], owner: Owner?, parentDeathSignal: Bool) -> (String, [String]) {
+        var wrapper: [String] = []
+        if owner != nil {
+            wrapper += ["--reuid=\(configuration.unprivilegedUser)", "--regid=\(configuration.unprivilegedUser)", "--init-groups"]
+        }
+        if parentDeathSignal { wrapper.append("--pdeathsig=SIGQUIT") }
+        let candidates: [String] = ["/usr/bin/setpriv", "/bin/setpriv"]
+        guard !wrapper.isEmpty, let setpriv = candidates.first(where: { access($0, X_OK) == 0 }) else {
+            return (executable, arguments)
+        }
+        return (setpriv, wrapper + ["--", executable] + arguments)
+    }
+
+    private static let childEnvironment = ["PATH": "/usr/local/bin:/usr/bin:/bin", "LC_ALL": "C", "LANG": "C"]
+
+    // MARK: Server process
+
+    /// Starts the server from a thread that then waits for it: the parent-death signal is tied to
+    /// the thread that spawned the process, so that thread lives exactly as long as the server.
+    private func spawnServer() async throws -> pid_t {
+        guard let binaries = state.withLock({ $0.binaries }) else {
+            throw Failure.startFailed("the cluster was not prepared")
+        }
+        let owner = try serverUser()
+        var arguments = [
+            "-D", dataDirectory, "-k", socketDirectory, "-p", String(Self.port),
+            "-c", "listen_addresses=", "-c", "unix_socket_permissions=0700",
+        ]
+        for (name, value) in configuration.settings.sorted(by: { $0.key < $1.key }) {
+            arguments += ["-c", "\(name)=\(value)"]
+        }
+        let (executable, fullArguments) = command(binaries + "/postgres", arguments, owner: owner, parentDeathSignal: true)
+        let logFile = self.logFile
+        return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<pid_t, any Error>) in
+            let thread = Thread { [self] in
+                let pid: pid_t
+                do {
+                    pid = try ChildProcess.spawn(executable, fullArguments, environment: Self.childEnvironment, logFile: logFile, newSession: true)
+                } catch {
+                    continuation.resume(throwing: Failure.startFailed("\(error)"))
+                    return
+                }
+                state.withLock { $0.pid = pid; $0.exit = nil }
+                continuation.resume(returning: pid)
+                let result = ChildProcess.wait(pid)
+                let waiters = state.withLock { state -> [CheckedContinuation<Void, Never>] in
+                    state.exit = result.description
+                    defer { state.exitWaiters = [] }
+                    return state.exitWaiters
+                }
+                waiters.forEach { $0.resume() }
+            }
+            thread.name = "pg-embedded-server"
+            thread.start()
+        }
+    }
+
+    private func waitUntilAccepting() throws {
+        let deadline = ContinuousClock.now + configuration.startTimeout
+        let conninfo = connectionString(database: "postgres")
+        while ContinuousClock.now < deadline {
+            if let exit = state.withLock({ $0.exit }) {
+                throw Failure.startFailed("the server exited (\(exit)); see \(logFile): \(lastLines(of: logFile))")
+            }
+            if PQping(conninfo) == PQPING_OK { return }
+            usleep(50_000)
+        }
+        throw Failure.startFailed("not accepting connections after \(configuration.startTimeout); see \(logFile)")
+    }
+
+    /// Returns false if the server still runs after `timeout`.
+    private func waitForExit(timeout: Duration) async -> Bool {
+        await withTaskGroup(of: Bool.self) { group in
+            group.addTask {
+                await withCheckedContinuation { continuation in
+                    let done = self.state.withLock { state -> Bool in
+                        if state.exit != nil { return true }
+                        state.exitWaiters.append(continuation)
+                        return false
+                    }
+                    if done { continuation.resume() }
+                }
+                return true
+            }
+            group.addTask {
+                try? await Task.sleep(for: timeout)
+                return false
+            }
+            let first = await group.next() ?? false
+            if first {
+                group.cancelAll()
+                return true
+            }
+            // The timer won; the exit waiter stays registered and is resumed when the server exits.
+            return false
+        }
+    }
+
+    // MARK: Helpers
+
+    /// The directory of `postgres` and `initdb`.
+    public static func binDirectory(configured: String?) throws -> String {
+        if let configured {
+            guard access(configured + "/postgres", X_OK) == 0 else {
+                throw Failure.binariesNotFound("no executable postgres in \(configured)")
+            }
+            return configured
+        }
+        if let fromPgConfig = try? runPgConfig(), access(fromPgConfig + "/postgres", X_OK) == 0 {
+            return fromPgConfig
+        }
+        let debian = "/usr/lib/postgresql"
+        let versions = ((try? FileManager.default.contentsOfDirectory(atPath: debian)) ?? [])
+            .compactMap(Int.init).sorted(by: >)
+        for version in versions where access("\(debian)/\(version)/bin/postgres", X_OK) == 0 {
+            return "\(debian)/\(version)/bin"
+        }
+        throw Failure.binariesNotFound("install the Debian package postgresql, or set the bin directory")
+    }
+
+    private static func runPgConfig() throws -> String? {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["pg_config", "--bindir"]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else { return nil }
+        return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    private func lastLines(of path: String, count: Int = 5) -> String {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return "(no log)" }
+        return text.split(separator: "\n").suffix(count).joined(separator: " | ")
+    }
+}

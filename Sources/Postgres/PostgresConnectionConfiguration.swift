@@ -1,0 +1,71 @@
+import CLibPQ
+
+/// How to reach a PostgreSQL server.
+public struct PostgresConnectionConfiguration: Sendable, CustomStringConvertible {
+    /// A libpq connection string (`host=/run/pg dbname=x`) or URI (`postgresql://…`).
+    public var connectionString: String
+    /// The password, read from a secret; passed to libpq separately and never printed.
+    public var password: String?
+    /// Seconds libpq waits for a connection to be established.
+    public var connectTimeoutSeconds: Int
+    public var applicationName: String
+
+    public init(connectionString: String, password: String? = nil, connectTimeoutSeconds: Int = 5, applicationName: String = "switchboard") {
+        self.connectionString = connectionString
+        self.password = password
+        self.connectTimeoutSeconds = connectTimeoutSeconds
+        self.applicationName = applicationName
+    }
+
+    /// The connection string with any password masked, for logs.
+    public var description: String {
+        guard let parsed = try? Self.parse(connectionString) else { return "<unparsable connection string>" }
+        return parsed.sorted { $0.key < $1.key }
+            .map { "\($0.key)=\($0.key == "password" ? "***" : $0.value)" }
+            .joined(separator: " ")
+    }
+
+    /// The keywords libpq reads from a connection string or URI; throws libpq's complaint if malformed.
+    public static func parse(_ connectionString: String) throws -> [String: String] {
+        var errorMessage: UnsafeMutablePointer<CChar>?
+        guard let options = PQconninfoParse(connectionString, &errorMessage) else {
+            let message = errorMessage.map { String(cString: $0) } ?? "out of memory"
+            if let errorMessage { PQfreemem(errorMessage) }
+            throw PostgresError.connectionFailed(message.trimmingTrailingWhitespace())
+        }
+        defer { PQconninfoFree(options) }
+        var result: [String: String] = [:]
+        var cursor = options
+        while let keyword = cursor.pointee.keyword {
+            if let value = cursor.pointee.val {
+                result[String(cString: keyword)] = String(cString: value)
+            }
+            cursor += 1
+        }
+        return result
+    }
+
+    /// Keyword/value pairs for `PQconnectdbParams`; the connection string comes first and is expanded.
+    func keywordsAndValues() -> [(String, String)] {
+        var pairs: [(String, String)] = [
+            ("dbname", connectionString),
+            ("application_name", applicationName),
+            ("connect_timeout", String(connectTimeoutSeconds)),
+            ("client_encoding", "UTF8"),
+            ("keepalives", "1"),
+            ("keepalives_idle", "30"),
+            ("keepalives_interval", "10"),
+            ("keepalives_count", "3"),
+        ]
+        if let password { pairs.append(("password", password)) }
+        return pairs
+    }
+}
+
+extension String {
+    func trimmingTrailingWhitespace() -> String {
+        var s = Substring(self)
+        while let last = s.last, last.isWhitespace { s.removeLast() }
+        return String(s)
+    }
+}
