@@ -1,0 +1,181 @@
+import Foundation
+import Logging
+import SwitchboardCore
+
+/// The daemon's configuration: one JSON file, every key documented in `docs/configuration.md` and
+/// shown in `config.example.json`.
+public struct SwitchboardConfiguration: Sendable, Equatable {
+    /// Where the daemon keeps its own files (the embedded PostgreSQL cluster among them). A relative
+    /// path is taken relative to the configuration file's directory.
+    public var stateDirectory: String
+    public var database: Database
+    public var http: HTTP
+    public var logging: Logging
+    /// How long a graceful shutdown may take before the remaining work is cancelled.
+    public var shutdownGraceSeconds: Double
+
+    public struct Database: Sendable, Equatable {
+        /// A libpq connection string or URI; nil runs the embedded cluster in the state directory.
+        public var url: String?
+        /// The database password, from a file or a systemd credential.
+        public var password: SecretReference?
+        public var poolSize: Int
+        public var acquireTimeoutSeconds: Double
+        public var connectTimeoutSeconds: Int
+        /// Settings of the embedded cluster.
+        public var embedded: Embedded
+
+        public struct Embedded: Sendable, Equatable {
+            /// The PostgreSQL server binaries; found automatically when nil.
+            public var binDirectory: String?
+            /// The Unix user the server runs as when the daemon runs as root.
+            public var runAsUser: String
+        }
+    }
+
+    public struct HTTP: Sendable, Equatable {
+        public var host: String
+        /// 0 picks a free port (tests); the bound address is logged and reported in STATUS=.
+        public var port: Int
+    }
+
+    public struct Logging: Sendable, Equatable {
+        public var level: Logger.Level
+    }
+
+    /// Validates a configuration document. Every problem is reported, each with its key path.
+    public static func parse(_ data: Data, relativeTo baseDirectory: String) throws(ConfigIssues) -> SwitchboardConfiguration {
+        let root: ConfigValue
+        do {
+            root = try JSONDecoder().decode(ConfigValue.self, from: data)
+        } catch {
+            throw ConfigIssues([ConfigIssue(path: "", reason: "not valid JSON: \(Self.describeJSONError(error))")])
+        }
+        let diagnostics = ConfigDiagnostics()
+        let object = ConfigObject(root, path: "", diagnostics: diagnostics)
+        _ = object.optionalString("$comment", allowEmpty: true)  // room for a note to the reader
+
+        let stateDirectory = object.string("stateDirectory", default: "state")
+
+        let db = object.object("database") ?? ConfigObject(.object([:]), path: "database", diagnostics: diagnostics)
+        let url = db.optionalString("url")
+        if let url {
+            Self.checkConnectionString(url, path: db.keyPath("url"), diagnostics: diagnostics)
+        }
+        let password = db.object("password").flatMap(SecretReference.read)
+        let embeddedObject = db.object("embedded") ?? ConfigObject(.object([:]), path: "database.embedded", diagnostics: diagnostics)
+        let embedded = Database.Embedded(
+            binDirectory: embeddedObject.optionalString("binDirectory"),
+            runAsUser: embeddedObject.string("runAsUser", default: "postgres")
+        )
+        embeddedObject.finish()
+        let database = Database(
+            url: url,
+            password: password,
+            poolSize: db.integer("poolSize", in: 1...200, default: 10),
+            acquireTimeoutSeconds: db.number("acquireTimeoutSeconds", in: 0.01...300, default: 5),
+            connectTimeoutSeconds: db.integer("connectTimeoutSeconds", in: 1...300, default: 5),
+            embedded: embedded
+        )
+        db.finish()
+
+        let httpObject = object.object("http") ?? ConfigObject(.object([:]), path: "http", diagnostics: diagnostics)
+        let http = HTTP(
+            host: httpObject.string("host", default: "127.0.0.1"),
+            port: httpObject.integer("port", in: 0...65535, default: 8080)
+        )
+        httpObject.finish()
+
+        let loggingObject = object.object("logging") ?? ConfigObject(.object([:]), path: "logging", diagnostics: diagnostics)
+        let logging = Logging(level: loggingObject.choice("level", default: LogLevelName.info).level)
+        loggingObject.finish()
+
+        let grace = object.number("shutdownGraceSeconds", in: 1...300, default: 10)
+        object.finish()
+        try diagnostics.check()
+
+        return SwitchboardConfiguration(
+            stateDirectory: Self.absolute(stateDirectory, relativeTo: baseDirectory),
+            database: database,
+            http: http,
+            logging: logging,
+            shutdownGraceSeconds: grace
+        )
+    }
+
+    /// Reads and validates a configuration file, and checks that its secrets can be read.
+    public static func load(path: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws(ConfigIssues) -> SwitchboardConfiguration {
+        let data: Data
+        do {
+            data = try Data(contentsOf: URL(fileURLWithPath: path))
+        } catch {
+            throw ConfigIssues([ConfigIssue(path: "", reason: "cannot read \(path): \(error.localizedDescription)")])
+        }
+        let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
+        let configuration = try parse(data, relativeTo: directory)
+        if let password = configuration.database.password {
+            do {
+                _ = try SecretReader(environment: environment).read(password)
+            } catch {
+                throw ConfigIssues([ConfigIssue(path: "database.password", reason: error.description)])
+            }
+        }
+        return configuration
+    }
+
+    private static func checkConnectionString(_ url: String, path: String, diagnostics: ConfigDiagnostics) {
+        // libpq's own parser decides what is valid; a password in the body is refused.
+        let keywords: [String: String]
+        do {
+            keywords = try ConnectionStringInspector.keywords(url)
+        } catch {
+            diagnostics.report(path, "not a valid libpq connection string or URI: \(error)")
+            return
+        }
+        if let password = keywords["password"], !password.isEmpty {
+            diagnostics.report(path, "contains a password; put it in a file or a systemd credential and name that in database.password")
+        }
+    }
+
+    private static func absolute(_ path: String, relativeTo base: String) -> String {
+        if path.hasPrefix("/") { return path }
+        return URL(fileURLWithPath: base).appendingPathComponent(path).standardizedFileURL.path
+    }
+
+    private static func describeJSONError(_ error: any Error) -> String {
+        if case DecodingError.dataCorrupted(let context) = error {
+            if let underlying = context.underlyingError {
+                return "\((underlying as NSError).userInfo[NSDebugDescriptionErrorKey] ?? underlying.localizedDescription)"
+            }
+            return context.debugDescription
+        }
+        return "\(error)"
+    }
+
+    /// What a SIGHUP can change in a running daemon, and what needs a restart.
+    public func changesNeedingRestart(comparedTo new: SwitchboardConfiguration) -> [String] {
+        var keys: [String] = []
+        if stateDirectory != new.stateDirectory { keys.append("stateDirectory") }
+        if database != new.database { keys.append("database") }
+        if http != new.http { keys.append("http") }
+        if shutdownGraceSeconds != new.shutdownGraceSeconds { keys.append("shutdownGraceSeconds") }
+        return keys
+    }
+}
+
+/// The log levels as the configuration spells them.
+enum LogLevelName: String, CaseIterable {
+    case trace, debug, info, notice, warning, error, critical
+
+    var level: Logger.Level {
+        switch self {
+        case .trace: return .trace
+        case .debug: return .debug
+        case .info: return .info
+        case .notice: return .notice
+        case .warning: return .warning
+        case .error: return .error
+        case .critical: return .critical
+        }
+    }
+}

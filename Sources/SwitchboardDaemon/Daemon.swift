@@ -1,0 +1,93 @@
+import Foundation
+import Hummingbird
+import Logging
+import Postgres
+import ServiceLifecycle
+import SwitchboardCore
+import SwitchboardStore
+
+/// Wires the daemon: configuration, logging, database, services, and one `ServiceGroup`.
+public enum Daemon {
+    /// Sets up swift-log once per process: stderr, journal-aware, with a level a reload can change.
+    public static func bootstrapLogging(level: Logger.Level) -> LogLevelControl {
+        let control = LogLevelControl(level)
+        let journal = StderrLogHandler.stderrIsJournal()
+        LoggingSystem.bootstrap { label in
+            StderrLogHandler(label: label, levelControl: control, journal: journal)
+        }
+        return control
+    }
+
+    /// Runs until SIGTERM or SIGINT, then shuts down gracefully within the configured bound.
+    public static func run(configurationPath: String, configuration: SwitchboardConfiguration, levelControl: LogLevelControl) async throws {
+        let logger = Logger(label: "switchboard")
+        // SIGHUP's default action ends the process; ignore it until the reloader listens for it.
+        signal(SIGHUP, SIG_IGN)
+        let notifier = SystemdNotifier(logger: logger)
+        notifier.status("starting: database")
+
+        let database = try await DatabaseService.start(configuration, logger: Logger(label: "database")) { status in
+            notifier.status(status)
+        }
+        let readiness = Readiness()
+        readiness.mark(.database)
+        do {
+            notifier.status("starting: migrations")
+            let applied = try await database.migrate()
+            logger.info("migrations at head", metadata: ["applied_now": "\(applied.count)", "known": "\(database.migrations.count)"])
+            readiness.mark(.migrations)
+        } catch {
+            await database.stop()
+            throw error
+        }
+
+        let router = HTTPServer.makeRouter(readiness: readiness, pool: database.pool)
+        let http = HTTPServer.makeApplication(
+            router: router,
+            host: configuration.http.host,
+            port: configuration.http.port,
+            readiness: readiness,
+            logger: Logger(label: "http")
+        )
+        let reloader = ConfigurationReloader(path: configurationPath, initial: configuration, levelControl: levelControl, notifier: notifier, logger: logger)
+        let pool = database.pool
+        let databaseSummary = database.summary
+        let systemd = SystemdService(
+            notifier: notifier,
+            readiness: readiness,
+            watchdogInterval: SystemdNotifier.watchdogInterval(),
+            probe: {
+                do {
+                    try await pool.query("SELECT 1")
+                    return .success(())
+                } catch {
+                    return .failure(error)
+                }
+            },
+            readyStatus: { "ready; http \(readiness.httpAddress ?? "?"); \(databaseSummary); migrations at head" },
+            logger: logger
+        )
+
+        var groupConfiguration = ServiceGroupConfiguration(
+            services: [
+                .init(service: database, serviceName: "database"),
+                .init(service: http, serviceName: "http"),
+                .init(service: reloader, serviceName: "reloader"),
+                .init(service: systemd, serviceName: "systemd"),
+            ],
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger
+        )
+        groupConfiguration.maximumGracefulShutdownDuration = .milliseconds(Int64(configuration.shutdownGraceSeconds * 1000))
+        groupConfiguration.maximumCancellationDuration = .seconds(5)
+        let group = ServiceGroup(configuration: groupConfiguration)
+        do {
+            try await group.run()
+        } catch {
+            // A service failed: make sure the database goes down with us.
+            await database.stop()
+            throw error
+        }
+        logger.info("stopped")
+    }
+}
