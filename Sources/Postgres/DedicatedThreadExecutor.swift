@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// A serial executor that runs every job on one thread it owns.
 ///
@@ -6,10 +7,12 @@ import Foundation
 /// occupy a thread of Swift's cooperative pool.
 final class DedicatedThreadExecutor: SerialExecutor, @unchecked Sendable {
     // @unchecked Sendable: `pending` and `stopping` are only read or written while `condition` is
-    // locked; `name` is immutable. Jobs themselves run on the owned thread only.
+    // locked; `threadID` is atomic; `name` is immutable. Jobs themselves run on the owned thread only.
     private let condition = NSCondition()
     private var pending: [UnownedJob] = []
     private var stopping = false
+    /// The owned thread's `pthread_t` once it runs (0 before).
+    private let threadID = Atomic<UInt>(0)
     let name: String
 
     init(name: String) {
@@ -17,6 +20,12 @@ final class DedicatedThreadExecutor: SerialExecutor, @unchecked Sendable {
         let thread = Thread { [self] in self.runLoop() }
         thread.name = name
         thread.start()
+    }
+
+    /// Whether the caller runs on this executor's thread (for preconditions before blocking calls).
+    var isCurrentThread: Bool {
+        let owner = threadID.load(ordering: .acquiring)
+        return owner != 0 && pthread_equal(owner, pthread_self()) != 0
     }
 
     func enqueue(_ job: consuming ExecutorJob) {
@@ -36,6 +45,7 @@ final class DedicatedThreadExecutor: SerialExecutor, @unchecked Sendable {
     }
 
     private func runLoop() {
+        threadID.store(pthread_self(), ordering: .releasing)
         var batch: [UnownedJob] = []
         while true {
             condition.lock()

@@ -118,12 +118,17 @@ public final class EmbeddedPostgres: Sendable {
             throw PostgresError.unexpected("invalid database name \(name)")
         }
         let admin = try await PostgresConnection.connect(.init(connectionString: connectionString(database: "postgres")), logger: logger)
-        defer { Task { await admin.close() } }
-        let exists = try await admin.query("SELECT 1 FROM pg_database WHERE datname = $1", [name])
-        if exists.isEmpty {
-            // Identifiers cannot be parameters; the name was checked against a strict pattern above.
-            try await admin.simpleQuery("CREATE DATABASE \"\(name)\"")
+        do {
+            let exists = try await admin.query("SELECT 1 FROM pg_database WHERE datname = $1", [name])
+            if exists.isEmpty {
+                // Identifiers cannot be parameters; the name was checked against a strict pattern above.
+                try await admin.simpleQuery("CREATE DATABASE \"\(name)\"")
+            }
+        } catch {
+            await admin.close()
+            throw error
         }
+        await admin.close()
     }
 
     // MARK: Preparation (blocking, on a thread of its own)
@@ -141,6 +146,7 @@ public final class EmbeddedPostgres: Sendable {
         }
         try takeLock()
         let owner = try serverUser()
+        if let owner { try checkReachable(configuration.directory, by: owner) }
         stopOrphanedServer()
         if !fm.fileExists(atPath: dataDirectory + "/PG_VERSION") {
             try? fm.removeItem(atPath: dataDirectory)
@@ -201,6 +207,26 @@ public final class EmbeddedPostgres: Sendable {
     }
 
     private struct Owner { let uid: uid_t; let gid: gid_t }
+
+    /// The server's user must be able to walk down to its data directory; initdb's own error for a
+    /// directory under a private home (`/root` is 0700) is obscure, so say it plainly first.
+    private func checkReachable(_ directory: String, by owner: Owner) throws {
+        var path = URL(fileURLWithPath: directory).standardizedFileURL.path
+        while true {
+            var info = stat()
+            if stat(path, &info) == 0 {
+                let mode = info.st_mode
+                let searchable = info.st_uid == owner.uid ? mode & S_IXUSR != 0
+                    : info.st_gid == owner.gid ? mode & S_IXGRP != 0
+                    : mode & S_IXOTH != 0
+                if !searchable {
+                    throw Failure.directory("the server runs as \(configuration.unprivilegedUser), which cannot enter \(path) (mode \(String(mode & 0o777, radix: 8))); choose a state directory that user can reach, such as /var/lib/switchboard")
+                }
+            }
+            if path == "/" || path.isEmpty { return }
+            path = URL(fileURLWithPath: path).deletingLastPathComponent().path
+        }
+    }
 
     /// The unprivileged user to run as when we are root; nil when we are not root.
     private func serverUser() throws -> Owner? {

@@ -116,23 +116,33 @@ public actor PostgresConnection {
 
     // MARK: Cancellation
 
+    /// Runs `body` on the connection's thread with a cancellation handler that cancels the statement.
+    ///
+    /// The operation closure must stay isolated to this actor: a closure that does not capture `self`
+    /// is nonisolated and would run `body` — blocking libpq calls — on the cooperative pool. Calling
+    /// an isolated method through `self` keeps it here; `ensureConnected` checks the thread.
     private func cancellable<T: Sendable>(_ body: (UInt64) throws -> T) async throws -> T {
         nextStatementID &+= 1
         let id = nextStatementID
         let handle = cancelHandle
         return try await withTaskCancellationHandler {
-            handle.begin(id)
-            defer { handle.end() }
-            if Task.isCancelled { throw PostgresError.cancelled }
-            return try body(id)
+            try self.runCancellable(id, body)
         } onCancel: {
             handle.cancel(id)
         }
     }
 
+    private func runCancellable<T>(_ id: UInt64, _ body: (UInt64) throws -> T) throws -> T {
+        cancelHandle.begin(id)
+        defer { cancelHandle.end() }
+        if Task.isCancelled { throw PostgresError.cancelled }
+        return try body(id)
+    }
+
     // MARK: Connection management
 
     private func ensureConnected() throws {
+        precondition(executor.isCurrentThread, "libpq called off the connection's own thread")
         if closed { throw PostgresError.poolClosed }
         if let handle {
             if PQstatus(handle) == CONNECTION_OK && !Self.hasPendingInputOrEOF(handle) {

@@ -1,0 +1,10 @@
+import ArgumentParser
+
+@main
+struct SwitchboardBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "switchboard-bench",
+        abstract: "Benchmarks of Switchboard's hot paths, each beside a baseline measured in the same run.",
+        subcommands: [PostgresInsertBenchmark.self]
+    )
+}

@@ -1,0 +1,102 @@
+import Foundation
+import SwitchboardCore
+import SwitchboardDaemon
+import Testing
+import TestSupport
+
+@Suite("Daemon configuration")
+struct ConfigurationTests {
+    static let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    private func parse(_ json: String) -> Result<SwitchboardConfiguration, ConfigIssues> {
+        Result { () throws(ConfigIssues) in try SwitchboardConfiguration.parse(Data(json.utf8), relativeTo: "/etc/switchboard") }
+    }
+
+    private func issues(_ json: String) -> [String] {
+        guard case .failure(let issues) = parse(json) else { return [] }
+        return issues.issues.map(\.description)
+    }
+
+    @Test func theExampleFileIsValidAndUsesTheEmbeddedDatabase() throws {
+        let path = Self.repositoryRoot.appendingPathComponent("config.example.json").path
+        let configuration = try SwitchboardConfiguration.load(path: path, environment: [:])
+        #expect(configuration.database.url == nil)
+        #expect(configuration.http.host == "127.0.0.1")
+        #expect(configuration.stateDirectory == Self.repositoryRoot.appendingPathComponent("state").standardizedFileURL.path)
+    }
+
+    @Test func anEmptyObjectGetsTheDocumentedDefaults() throws {
+        let configuration = try parse("{}").get()
+        #expect(configuration.http.port == 8080)
+        #expect(configuration.database.poolSize == 10)
+        #expect(configuration.stateDirectory == "/etc/switchboard/state")
+        #expect(configuration.shutdownGraceSeconds == 10)
+    }
+
+    @Test func aMisspeltKeyIsNamedWithItsPath() {
+        #expect(issues(#"{"http": {"prot": 8080}}"#) == [#"http.prot: unknown key; did you mean "port"?"#])
+        #expect(issues(#"{"databse": {}}"#) == [#"databse: unknown key; did you mean "database"?"#])
+    }
+
+    @Test func badValuesNameTheirKeyPath() {
+        #expect(issues(#"{"http": {"port": "80a"}}"#) == [#"http.port: expected an integer 0–65535, got "80a""#])
+        #expect(issues(#"{"http": {"port": 70000}}"#) == ["http.port: expected an integer 0–65535, got 70000"])
+        #expect(issues(#"{"database": {"poolSize": 0}}"#) == ["database.poolSize: expected an integer 1–200, got 0"])
+        #expect(issues(#"{"logging": {"level": "loud"}}"#).first?.hasPrefix(#"logging.level: expected one of "trace""#) == true)
+        #expect(issues(#"{"shutdownGraceSeconds": "ten"}"#) == [#"shutdownGraceSeconds: expected a number from 1 to 300, got "ten""#])
+        #expect(issues(#"{"database": {"password": "hunter2"}}"#) == [#"database.password: expected an object, got "hunter2""#, #"database.password: expected {"file": "/path"} or {"credential": "name"}"#])
+    }
+
+    @Test func everyProblemIsReportedAtOnce() {
+        #expect(issues(#"{"http": {"port": -1, "hots": "x"}, "logging": []}"#) == [
+            "http.port: expected an integer 0–65535, got -1",
+            #"http.hots: unknown key; did you mean "host"?"#,
+            "logging: expected an object, got an array",
+        ])
+    }
+
+    @Test func aPasswordInTheConnectionStringIsRefused() {
+        #expect(issues(#"{"database": {"url": "postgresql://sb:secret@db.example/switchboard"}}"#)
+            == ["database.url: contains a password; put it in a file or a systemd credential and name that in database.password"])
+        #expect(issues(#"{"database": {"url": "host=/run/postgresql dbname=switchboard"}}"#).isEmpty)
+        #expect(issues(#"{"database": {"url": "host=x nonsense"}}"#).first?.hasPrefix("database.url: not a valid libpq connection string") == true)
+    }
+
+    @Test func notJSONAtAll() {
+        let found = issues("{\"http\": ")
+        #expect(found.count == 1)
+        #expect(found.first?.hasPrefix("not valid JSON") == true)
+    }
+
+    @Test func secretsComeFromFilesOrCredentials() throws {
+        let directory = try makeTemporaryDirectory("secrets")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try "s3cret\n".write(toFile: directory + "/db-password", atomically: true, encoding: .utf8)
+        let reader = SecretReader(environment: ["CREDENTIALS_DIRECTORY": directory])
+        #expect(try reader.read(.credential("db-password")) == "s3cret")
+        #expect(try reader.read(.file(directory + "/db-password")) == "s3cret")
+        #expect(throws: SecretReader.Failure.self) { try reader.read(.credential("missing")) }
+        #expect(throws: SecretReader.Failure.self) { try SecretReader(environment: [:]).read(.credential("db-password")) }
+
+        let config = directory + "/config.json"
+        try #"{"database": {"url": "host=/run/postgresql", "password": {"credential": "db-password"}}}"#.write(toFile: config, atomically: true, encoding: .utf8)
+        #expect(throws: ConfigIssues.self) { try SwitchboardConfiguration.load(path: config, environment: [:]) }
+        let loaded = try SwitchboardConfiguration.load(path: config, environment: ["CREDENTIALS_DIRECTORY": directory])
+        #expect(loaded.database.password == .credential("db-password"))
+    }
+
+    @Test func checkConfigCommandExitsOneAndNamesTheKey() async throws {
+        let directory = try makeTemporaryDirectory("checkcfg")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let bad = directory + "/bad.json"
+        try #"{"http": {"host": "127.0.0.1", "prot": 8080}}"#.write(toFile: bad, atomically: true, encoding: .utf8)
+        let failed = try await runSwitchboardd(["check-config", "--config", bad])
+        #expect(failed.status == 1)
+        #expect(failed.stderr.contains(#"http.prot: unknown key; did you mean "port"?"#))
+
+        let good = Self.repositoryRoot.appendingPathComponent("config.example.json").path
+        let passed = try await runSwitchboardd(["check-config", "--config", good])
+        #expect(passed.status == 0)
+        #expect(passed.stdout.contains("configuration is valid"))
+    }
+}

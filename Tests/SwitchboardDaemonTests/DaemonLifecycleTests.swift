@@ -1,0 +1,131 @@
+import Foundation
+import Postgres
+import Testing
+import TestSupport
+
+/// The real `switchboardd` binary, run the way systemd runs it.
+@Suite("switchboardd under a systemd-like supervisor", .serialized)
+struct DaemonLifecycleTests {
+    private func writeConfig(_ directory: String, extra: String = "") throws -> String {
+        let path = directory + "/config.json"
+        try """
+        {"stateDirectory": "\(directory)/state", "http": {"host": "127.0.0.1", "port": 0}, "shutdownGraceSeconds": 5\(extra)}
+        """.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    private func httpPort(from status: String?) -> Int? {
+        guard let status, let range = status.range(of: #"http 127\.0\.0\.1:[0-9]+"#, options: .regularExpression) else { return nil }
+        return Int(status[range].split(separator: ":").last ?? "")
+    }
+
+    @Test(arguments: [false, true])
+    func readyWatchdogAndCleanStop(abstractSocket: Bool) async throws {
+        let directory = try makeTemporaryDirectory("lifecycle")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let config = try writeConfig(directory)
+        let listener = try NotifyListener(abstract: abstractSocket, directory: directory)
+        let daemon = try DaemonProcess(
+            arguments: ["run", "--config", config],
+            environment: ["NOTIFY_SOCKET": listener.address, "WATCHDOG_USEC": "2000000"],
+            logFile: directory + "/daemon.log"
+        )
+
+        let ready = await listener.waitFor("READY=1")
+        try #require(ready.count == 1, "no READY=1; log:\n\(daemon.log)")
+        // READY=1 is sent only once /readyz answers 200.
+        let port = try #require(httpPort(from: listener.lastStatus), "STATUS= names the HTTP address: \(listener.lastStatus ?? "none")")
+        let readyz = try await httpGet(port: port, path: "/readyz")
+        #expect(readyz.status == 200)
+        #expect(try await httpGet(port: port, path: "/healthz").status == 200)
+        #expect(processes(mentioning: directory + "/state/postgres/data").count >= 1)
+
+        // Pings at half of WATCHDOG_USEC: several arrive, never in a burst, each within the interval.
+        let pings = await listener.waitFor("WATCHDOG=1", count: 4)
+        try #require(pings.count >= 4)
+        let gaps = zip(pings.dropFirst(), pings).map { $0.receivedAt - $1.receivedAt }
+        #expect(gaps.allSatisfy { $0 >= .milliseconds(500) }, "pings too close: \(gaps)")
+        #expect(gaps.allSatisfy { $0 < .seconds(2) }, "a ping came later than WATCHDOG_USEC: \(gaps)")
+
+        daemon.signal(SIGTERM)
+        let status = await daemon.waitForExit()
+        #expect(status == 0, "exit status; log:\n\(daemon.log)")
+        #expect(await listener.waitFor("STOPPING=1").count == 1)
+        #expect(processes(mentioning: directory + "/state/postgres/data").isEmpty, "a postgres process survived")
+    }
+
+    @Test func killedDaemonTakesItsEmbeddedServerWithIt() async throws {
+        let directory = try makeTemporaryDirectory("killed")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let config = try writeConfig(directory)
+        let listener = try NotifyListener(abstract: true, directory: directory)
+        let daemon = try DaemonProcess(arguments: ["--config", config], environment: ["NOTIFY_SOCKET": listener.address], logFile: directory + "/daemon.log")
+        try #require(await listener.waitFor("READY=1").count == 1, "log:\n\(daemon.log)")
+        let dataDirectory = directory + "/state/postgres/data"
+        #expect(!processes(mentioning: dataDirectory).isEmpty)
+
+        daemon.signal(SIGKILL)
+        _ = await daemon.waitForExit()
+        var survivors = processes(mentioning: dataDirectory)
+        for _ in 0..<200 where !survivors.isEmpty {
+            try await Task.sleep(for: .milliseconds(50))
+            survivors = processes(mentioning: dataDirectory)
+        }
+        #expect(survivors.isEmpty, "postgres outlived a killed daemon: \(survivors)")
+
+        // The next start finds the cluster as it was left and comes up again.
+        let listener2 = try NotifyListener(abstract: true, directory: directory)
+        let again = try DaemonProcess(arguments: ["--config", config], environment: ["NOTIFY_SOCKET": listener2.address], logFile: directory + "/daemon2.log")
+        #expect(await listener2.waitFor("READY=1").count == 1, "log:\n\(again.log)")
+        again.signal(SIGINT)
+        #expect(await again.waitForExit() == 0)
+    }
+
+    @Test func sighupReloadsAValidFileAndKeepsTheOldOneOtherwise() async throws {
+        let directory = try makeTemporaryDirectory("reload")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let config = try writeConfig(directory)
+        let listener = try NotifyListener(abstract: true, directory: directory)
+        let daemon = try DaemonProcess(arguments: ["--config", config], environment: ["NOTIFY_SOCKET": listener.address], logFile: directory + "/daemon.log")
+        try #require(await listener.waitFor("READY=1").count == 1, "log:\n\(daemon.log)")
+        let port = try #require(httpPort(from: listener.lastStatus))
+
+        try #"{"stateDirectory": "state", "http": {"port": "eighty"}}"#.write(toFile: config, atomically: true, encoding: .utf8)
+        daemon.signal(SIGHUP)
+        #expect(await daemon.waitForLog("configuration reload refused"))
+        #expect(daemon.log.contains("http.port: expected an integer 0–65535"))
+        #expect(try await httpGet(port: port, path: "/readyz").status == 200)
+
+        _ = try writeConfig(directory, extra: #", "logging": {"level": "debug"}"#)
+        daemon.signal(SIGHUP)
+        #expect(await daemon.waitForLog("configuration reloaded"))
+
+        daemon.signal(SIGTERM)
+        #expect(await daemon.waitForExit() == 0)
+    }
+
+    @Test func twoMigrateProcessesAtOnceApplyEachMigrationOnce() async throws {
+        let connectionString = try await TestDatabase.freshDatabase("two_migrators")
+        let directory = try makeTemporaryDirectory("migrate2")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let escaped = connectionString.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+        let config = try writeConfig(directory, extra: #", "database": {"url": "\#(escaped)"}"#)
+
+        let results = try await withThrowingTaskGroup(of: (Int32, String).self) { group in
+            for _ in 0..<2 {
+                group.addTask {
+                    let result = try await runSwitchboardd(["migrate", "--config", config])
+                    return (result.status, result.stdout + result.stderr)
+                }
+            }
+            return try await group.reduce(into: [(Int32, String)]()) { $0.append($1) }
+        }
+        #expect(results.allSatisfy { $0.0 == 0 }, "\(results)")
+        #expect(results.filter { $0.1.contains("applied 0001_schemas.sql") }.count == 1, "\(results)")
+        #expect(results.filter { $0.1.contains("nothing to apply") }.count == 1, "\(results)")
+
+        let dryRun = try await runSwitchboardd(["migrate", "--dry-run", "--config", config])
+        #expect(dryRun.status == 0)
+        #expect(dryRun.stdout.contains("pending: 0"))
+    }
+}
