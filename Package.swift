@@ -27,6 +27,8 @@ let package = Package(
             pkgConfig: "libpq",
             providers: [.apt(["libpq-dev"])]
         ),
+        // epoll and eventfd (Linux headers, libc): Swift's Glibc module does not export them.
+        .systemLibrary(name: "CEpoll"),
         .systemLibrary(
             name: "COpenSSL",
             pkgConfig: "libcrypto",
@@ -37,6 +39,8 @@ let package = Package(
             name: "Postgres",
             dependencies: [
                 "CLibPQ",
+                "CEpoll",
+                .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict

@@ -1,15 +1,19 @@
 import CLibPQ
+import DequeModule
 import Foundation
 import Logging
 
-/// One libpq connection, confined to a thread of its own.
+/// One libpq connection, driven in non-blocking mode on a `PostgresEventLoop`.
 ///
-/// The actor runs on a `DedicatedThreadExecutor`, so every blocking libpq call happens on that thread
-/// and never on the cooperative pool, and no two callers ever touch the `PGconn` at once. The connection
-/// is opened lazily and reopened after it breaks, subject to a shared back-off (`ReconnectGate`).
+/// The actor's executor is its event loop, so every libpq call happens on that loop's thread and never
+/// on the cooperative pool. A statement is sent, then the actor suspends until the socket is ready;
+/// meanwhile the loop serves other connections. Statements on one connection never overlap: the actor
+/// is reentrant across those waits, so operations queue on `busy`. The connection is opened lazily (on
+/// a thread of its own: connecting blocks) and reopened after it breaks, subject to a shared back-off
+/// (`ReconnectGate`).
 public actor PostgresConnection {
-    private let executor: DedicatedThreadExecutor
-    public nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
+    private let loop: PostgresEventLoop
+    public nonisolated var unownedExecutor: UnownedSerialExecutor { loop.asUnownedSerialExecutor() }
 
     private let configuration: PostgresConnectionConfiguration
     private let gate: ReconnectGate
@@ -20,6 +24,8 @@ public actor PostgresConnection {
     private var preparedStatements: [StatementKey: String] = [:]
     private var nextStatementID: UInt64 = 0
     private var closed = false
+    private var busy = false
+    private var operationWaiters: Deque<CheckedContinuation<Void, Never>> = []
 
     private struct StatementKey: Hashable {
         var sql: String
@@ -29,11 +35,11 @@ public actor PostgresConnection {
     /// Most prepared statements kept per connection; the cache is cleared when it would grow past this.
     private static let preparedStatementLimit = 512
 
-    init(configuration: PostgresConnectionConfiguration, gate: ReconnectGate, logger: Logger, name: String) {
+    init(configuration: PostgresConnectionConfiguration, gate: ReconnectGate, logger: Logger, loop: PostgresEventLoop = .next()) {
         self.configuration = configuration
         self.gate = gate
         self.logger = logger
-        self.executor = DedicatedThreadExecutor(name: name)
+        self.loop = loop
     }
 
     /// Opens a standalone connection (outside any pool) and connects at once.
@@ -41,7 +47,7 @@ public actor PostgresConnection {
         _ configuration: PostgresConnectionConfiguration,
         logger: Logger = Logger(label: "postgres")
     ) async throws -> PostgresConnection {
-        let connection = PostgresConnection(configuration: configuration, gate: ReconnectGate(), logger: logger, name: "pg-connection")
+        let connection = PostgresConnection(configuration: configuration, gate: ReconnectGate(), logger: logger)
         do {
             try await connection.connectNow()
         } catch {
@@ -51,8 +57,8 @@ public actor PostgresConnection {
         return connection
     }
 
-    private func connectNow() throws {
-        try ensureConnected()
+    private func connectNow() async throws {
+        try await exclusively { _ = try await self.ensureConnected() }
     }
 
     // MARK: Public operations
@@ -60,13 +66,13 @@ public actor PostgresConnection {
     /// Runs one statement with `$1…$n` parameters and returns its rows.
     @discardableResult
     public func query(_ sql: String, _ parameters: [(any PostgresEncodable)?] = []) async throws -> PostgresRows {
-        try await cancellable { id in try self.runQuery(sql, parameters, statement: id) }
+        try await exclusively { try await self.cancellable { try await self.runQuery(sql, parameters) } }
     }
 
     /// Runs SQL text that may hold several statements, without parameters (migrations, session set-up).
     /// Never use it with values from outside: it has no parameters on purpose.
     public func simpleQuery(_ sql: String) async throws {
-        try await cancellable { id in try self.runSimple(sql, statement: id) }
+        try await exclusively { try await self.cancellable { try await self.runSimple(sql) } }
     }
 
     /// Runs one statement once per parameter row in a single round trip (libpq pipeline mode).
@@ -76,31 +82,33 @@ public actor PostgresConnection {
     @discardableResult
     public func executeBatch(_ sql: String, _ rows: [[(any PostgresEncodable)?]]) async throws -> Int {
         if rows.isEmpty { return 0 }
-        return try await cancellable { id in try self.runPipeline(sql, rows, statement: id) }
+        return try await exclusively { try await self.cancellable { try await self.runPipeline(sql, rows) } }
     }
 
     /// Rolls back a transaction left open (after an error or a cancellation). Not cancellable itself, so
     /// a connection never goes back to the pool inside a transaction.
-    public func rollbackIfInTransaction() {
-        guard let handle else { return }
-        switch PQtransactionStatus(handle) {
-        case PQTRANS_IDLE:
-            return
-        case PQTRANS_INTRANS, PQTRANS_INERROR:
-            let result = PQexec(handle, "ROLLBACK")
-            PQclear(result)
-            if PQtransactionStatus(handle) != PQTRANS_IDLE { disconnect() }
-        default:
-            // A statement still active or an unknown state: the session cannot be trusted.
-            disconnect()
+    public func rollbackIfInTransaction() async {
+        await exclusively {
+            guard let handle = self.handle else { return }
+            switch PQtransactionStatus(handle) {
+            case PQTRANS_IDLE:
+                return
+            case PQTRANS_INTRANS, PQTRANS_INERROR:
+                if PQsendQuery(handle, "ROLLBACK") == 1 {
+                    _ = try? await self.drainResults(handle)
+                }
+                if PQtransactionStatus(handle) != PQTRANS_IDLE { self.disconnect() }
+            default:
+                // A statement still active or an unknown state: the session cannot be trusted.
+                self.disconnect()
+            }
         }
     }
 
-    /// Closes the connection and ends its thread. Later calls fail with `poolClosed`.
+    /// Closes the connection. Later calls fail with `poolClosed`.
     public func close() {
         closed = true
-        disconnect()
-        executor.shutdown()
+        if !busy { disconnect() }
     }
 
     /// Whether the connection is open and not known to be broken.
@@ -114,46 +122,72 @@ public actor PostgresConnection {
         handle.map { PQbackendPID($0) }
     }
 
+    // MARK: One operation at a time
+
+    /// Runs `body` alone on this connection: later callers wait their turn, first come, first served.
+    private func exclusively<T: Sendable>(_ body: () async throws -> T) async rethrows -> T {
+        if busy {
+            await withCheckedContinuation { operationWaiters.append($0) }
+        }
+        precondition(!busy, "two operations on one connection")
+        busy = true
+        defer {
+            busy = false
+            if let next = operationWaiters.popFirst() {
+                next.resume()
+            } else if closed {
+                disconnect()
+            }
+        }
+        return try await body()
+    }
+
     // MARK: Cancellation
 
-    /// Runs `body` on the connection's thread with a cancellation handler that cancels the statement.
+    /// Runs `body` with a cancellation handler that asks the server to cancel the running statement.
     ///
-    /// The operation closure must stay isolated to this actor: a closure that does not capture `self`
-    /// is nonisolated and would run `body` — blocking libpq calls — on the cooperative pool. Calling
-    /// an isolated method through `self` keeps it here; `ensureConnected` checks the thread.
-    private func cancellable<T: Sendable>(_ body: (UInt64) throws -> T) async throws -> T {
+    /// The operation closure calls back through `self`, so it stays isolated to this actor (a closure
+    /// that captured nothing isolated would run on the cooperative pool); `ensureConnected` checks the
+    /// thread before any libpq call.
+    private func cancellable<T: Sendable>(_ body: () async throws -> T) async throws -> T {
         nextStatementID &+= 1
         let id = nextStatementID
         let handle = cancelHandle
         return try await withTaskCancellationHandler {
-            try self.runCancellable(id, body)
+            try await self.runCancellable(id, body)
         } onCancel: {
             handle.cancel(id)
         }
     }
 
-    private func runCancellable<T>(_ id: UInt64, _ body: (UInt64) throws -> T) throws -> T {
+    private func runCancellable<T>(_ id: UInt64, _ body: () async throws -> T) async throws -> T {
         cancelHandle.begin(id)
         defer { cancelHandle.end() }
         if Task.isCancelled { throw PostgresError.cancelled }
-        return try body(id)
+        return try await body()
     }
 
     // MARK: Connection management
 
-    private func ensureConnected() throws {
-        precondition(executor.isCurrentThread, "libpq called off the connection's own thread")
+    /// A `PGconn*` handed from the thread that opened it to this actor. `@unchecked Sendable`: the
+    /// opening thread stops using the pointer before it returns it, so only one side ever holds it.
+    private struct OpenedConnection: @unchecked Sendable {
+        let pointer: OpaquePointer
+    }
+
+    private func ensureConnected() async throws -> OpaquePointer {
+        precondition(loop.isCurrentThread, "libpq called off the connection's event loop")
         if closed { throw PostgresError.poolClosed }
         if let handle {
             if PQstatus(handle) == CONNECTION_OK && !Self.hasPendingInputOrEOF(handle) {
-                return
+                return handle
             }
             // An idle connection that became readable was most likely closed by the server
             // (shutdown, restart, idle timeout): read what it said, then decide.
             if PQstatus(handle) == CONNECTION_OK && PQconsumeInput(handle) == 1 {
                 while let notify = PQnotifies(handle) { PQfreemem(notify) }
                 if PQstatus(handle) == CONNECTION_OK && PQtransactionStatus(handle) == PQTRANS_IDLE {
-                    return
+                    return handle
                 }
             }
             logger.info("database connection lost; reconnecting")
@@ -161,6 +195,27 @@ public actor PostgresConnection {
         }
         try gate.checkAttemptAllowed()
         let pairs = configuration.keywordsAndValues()
+        let opened: OpenedConnection
+        do {
+            // Connecting blocks (DNS, TCP, TLS, authentication): a thread of its own, not the loop.
+            opened = try await runOnNewThread(name: "pg-connect") { try Self.open(pairs) }
+        } catch let error as PostgresError {
+            if case .connectionFailed(let message) = error { gate.recordFailure(message) }
+            throw error
+        }
+        if closed {
+            PQfinish(opened.pointer)
+            throw PostgresError.poolClosed
+        }
+        handle = opened.pointer
+        preparedStatements.removeAll()
+        cancelHandle.install(from: opened.pointer)
+        gate.recordSuccess()
+        return opened.pointer
+    }
+
+    /// Opens a connection and sets the session up, blocking; runs on a thread of its own.
+    private static func open(_ pairs: [(String, String)]) throws -> OpenedConnection {
         let keywords = pairs.map { strdup($0.0) }
         let values = pairs.map { strdup($0.1) }
         defer {
@@ -173,30 +228,28 @@ public actor PostgresConnection {
         guard let connection, PQstatus(connection) == CONNECTION_OK else {
             let message = connection.map { String(cString: PQerrorMessage($0)).trimmingTrailingWhitespace() } ?? "out of memory"
             if let connection { PQfinish(connection) }
-            gate.recordFailure(message)
             throw PostgresError.connectionFailed(message)
         }
-        handle = connection
-        preparedStatements.removeAll()
         // libpq prints server notices to stderr by default; they are not worth a log line here, and
         // errors that matter come back as results.
         PQsetNoticeProcessor(connection, { _, _ in }, nil)
         // One round trip so that every value this layer decodes has one text format.
         let setup = PQexec(connection, "SET TimeZone = 'UTC'; SET DateStyle = 'ISO, MDY'; SET bytea_output = 'hex'; SET extra_float_digits = 3")
         defer { PQclear(setup) }
-        guard PQresultStatus(setup) == PGRES_COMMAND_OK else {
+        guard PQresultStatus(setup) == PGRES_COMMAND_OK, PQsetnonblocking(connection, 1) == 0 else {
             let message = String(cString: PQerrorMessage(connection)).trimmingTrailingWhitespace()
-            disconnect()
-            gate.recordFailure(message)
+            PQfinish(connection)
             throw PostgresError.connectionFailed(message)
         }
-        cancelHandle.install(from: connection)
-        gate.recordSuccess()
+        return OpenedConnection(pointer: connection)
     }
 
     private func disconnect() {
         cancelHandle.install(from: nil)
-        if let handle { PQfinish(handle) }
+        if let handle {
+            loop.deregister(PQsocket(handle))
+            PQfinish(handle)
+        }
         handle = nil
         preparedStatements.removeAll()
     }
@@ -219,50 +272,125 @@ public actor PostgresConnection {
         return .connectionLost(message.isEmpty ? "server closed the connection" : message)
     }
 
+    /// The error for a send, flush or read that failed: the connection is gone, or libpq says why.
+    private func ioFailure(_ handle: OpaquePointer) -> PostgresError {
+        if let lost = connectionFailure(handle) { return lost }
+        let message = String(cString: PQerrorMessage(handle)).trimmingTrailingWhitespace()
+        disconnect()
+        return .connectionLost(message.isEmpty ? "the connection failed" : message)
+    }
+
+    // MARK: Non-blocking I/O
+
+    /// Sends what libpq has buffered, waiting for the socket as needed (reading meanwhile, as libpq
+    /// asks, so that neither side's buffer can fill and stall).
+    private func flush(_ handle: OpaquePointer) async throws {
+        while true {
+            switch PQflush(handle) {
+            case 0:
+                return
+            case 1:
+                await loop.wait(for: PQsocket(handle), .readableOrWritable)
+                if PQconsumeInput(handle) != 1 { throw ioFailure(handle) }
+            default:
+                throw ioFailure(handle)
+            }
+        }
+    }
+
+    /// Waits until a whole result can be taken without blocking, then takes it; nil at the end.
+    private func nextResult(_ handle: OpaquePointer) async throws -> OpaquePointer? {
+        while PQisBusy(handle) == 1 {
+            await loop.wait(for: PQsocket(handle), .readable)
+            if PQconsumeInput(handle) != 1 { throw ioFailure(handle) }
+        }
+        return PQgetResult(handle)
+    }
+
+    /// Flushes, then reads every result of the statement(s) sent. Returns the last result (the
+    /// caller clears it) or throws the first error, after reading the rest so the session stays usable.
+    private func drainResults(_ handle: OpaquePointer) async throws -> OpaquePointer? {
+        try await flush(handle)
+        var last: OpaquePointer?
+        var failure: PostgresError?
+        while let result = try await nextResult(handle) {
+            switch PQresultStatus(result) {
+            case PGRES_TUPLES_OK, PGRES_COMMAND_OK, PGRES_EMPTY_QUERY:
+                if let previous = last { PQclear(previous) }
+                last = result
+            default:
+                if failure == nil {
+                    failure = Self.serverError(result) ?? .unexpected(String(cString: PQresultErrorMessage(result)).trimmingTrailingWhitespace())
+                }
+                PQclear(result)
+            }
+        }
+        if let lost = connectionFailure(handle) {
+            if let last { PQclear(last) }
+            throw lost
+        }
+        if let failure {
+            if let last { PQclear(last) }
+            if failure.sqlState == .queryCanceled { throw PostgresError.cancelled }
+            throw failure
+        }
+        return last
+    }
+
+    /// Drains the results and converts the last one to rows.
+    private func rowsOfStatement(_ handle: OpaquePointer) async throws -> PostgresRows {
+        guard let result = try await drainResults(handle) else {
+            throw PostgresError.unexpected("the server sent no result")
+        }
+        defer { PQclear(result) }
+        return Self.rows(of: result)
+    }
+
     // MARK: Statements
 
-    private func runQuery(_ sql: String, _ parameters: [(any PostgresEncodable)?], statement: UInt64) throws -> PostgresRows {
-        try ensureConnected()
-        guard let handle else { throw PostgresError.unexpected("no connection after connect") }
+    private func runQuery(_ sql: String, _ parameters: [(any PostgresEncodable)?]) async throws -> PostgresRows {
+        let handle = try await ensureConnected()
         let bound = parameters.map { $0?.postgresParameter }
-        let types = bound.map { $0?.oid ?? PostgresOID.unspecified }
-        let name = try preparedStatementName(sql: sql, types: types, handle: handle)
-        let result = withParameterPointers(bound) { values in
-            PQexecPrepared(handle, name, Int32(bound.count), values, nil, nil, 0)
-        }
         do {
-            return try consume(result, handle: handle)
+            let types = bound.map { $0?.oid ?? PostgresOID.unspecified }
+            let name = try await preparedStatementName(sql: sql, types: types, handle: handle)
+            let sent = withParameterPointers(bound) { values in
+                PQsendQueryPrepared(handle, name, Int32(bound.count), values, nil, nil, 0)
+            }
+            if sent != 1 { throw ioFailure(handle) }
+            return try await rowsOfStatement(handle)
         } catch let error as PostgresError {
             throw error.redacting(bound)
         }
     }
 
-    private func runSimple(_ sql: String, statement: UInt64) throws {
-        try ensureConnected()
-        guard let handle else { throw PostgresError.unexpected("no connection after connect") }
-        // PQexec returns the last result; earlier failures stop execution and are what it returns.
-        _ = try consume(PQexec(handle, sql), handle: handle)
+    private func runSimple(_ sql: String) async throws {
+        let handle = try await ensureConnected()
+        if PQsendQuery(handle, sql) != 1 { throw ioFailure(handle) }
+        // Several statements give several results; the first error stops execution and is thrown.
+        if let last = try await drainResults(handle) { PQclear(last) }
     }
 
-    private func preparedStatementName(sql: String, types: [UInt32], handle: OpaquePointer) throws -> String {
+    private func preparedStatementName(sql: String, types: [UInt32], handle: OpaquePointer) async throws -> String {
         let key = StatementKey(sql: sql, types: types)
         if let name = preparedStatements[key] { return name }
         if preparedStatements.count >= Self.preparedStatementLimit {
-            _ = try consume(PQexec(handle, "DEALLOCATE ALL"), handle: handle)
+            if PQsendQuery(handle, "DEALLOCATE ALL") != 1 { throw ioFailure(handle) }
+            if let last = try await drainResults(handle) { PQclear(last) }
             preparedStatements.removeAll()
         }
         let name = "sb_\(preparedStatements.count)_\(UInt32.random(in: 0...UInt32.max))"
-        let result = types.withUnsafeBufferPointer { typePointer in
-            PQprepare(handle, name, sql, Int32(types.count), typePointer.baseAddress)
+        let sent = types.withUnsafeBufferPointer { typePointer in
+            PQsendPrepare(handle, name, sql, Int32(types.count), typePointer.baseAddress)
         }
-        _ = try consume(result, handle: handle)
+        if sent != 1 { throw ioFailure(handle) }
+        if let last = try await drainResults(handle) { PQclear(last) }
         preparedStatements[key] = name
         return name
     }
 
-    private func runPipeline(_ sql: String, _ rows: [[(any PostgresEncodable)?]], statement: UInt64) throws -> Int {
-        try ensureConnected()
-        guard let handle else { throw PostgresError.unexpected("no connection after connect") }
+    private func runPipeline(_ sql: String, _ rows: [[(any PostgresEncodable)?]]) async throws -> Int {
+        let handle = try await ensureConnected()
         let width = rows[0].count
         let boundRows = rows.map { $0.map { $0?.postgresParameter } }
         guard boundRows.allSatisfy({ $0.count == width }) else {
@@ -273,7 +401,7 @@ public actor PostgresConnection {
         for column in 0..<width {
             types[column] = boundRows.lazy.compactMap { $0[column]?.oid }.first ?? PostgresOID.unspecified
         }
-        guard PQsetnonblocking(handle, 1) == 0, PQenterPipelineMode(handle) == 1 else {
+        guard PQenterPipelineMode(handle) == 1 else {
             throw connectionFailure(handle) ?? .unexpected("cannot enter pipeline mode")
         }
         var failure: PostgresError?
@@ -290,21 +418,13 @@ public actor PostgresConnection {
             }
         }
         if sendFailed || PQpipelineSync(handle) != 1 {
-            let error = connectionFailure(handle) ?? .unexpected(String(cString: PQerrorMessage(handle)))
-            disconnect()
-            throw error
+            throw ioFailure(handle)
         }
         // Flush and read at once until the sync point, so neither side's buffer can fill and stall.
         var sawSync = false
-        let fd = PQsocket(handle)
         while !sawSync {
             let flush = PQflush(handle)
-            if flush < 0 { break }
-            var descriptor = pollfd(fd: fd, events: Int16(POLLIN) | (flush == 1 ? Int16(POLLOUT) : 0), revents: 0)
-            if poll(&descriptor, 1, -1) < 0 && errno != EINTR { break }
-            if descriptor.revents & Int16(POLLIN | POLLERR | POLLHUP) != 0 {
-                if PQconsumeInput(handle) != 1 { break }
-            }
+            if flush < 0 { throw ioFailure(handle) }
             // A NULL result ends one statement's results; two in a row mean nothing more is buffered.
             var nullsInARow = 0
             while PQisBusy(handle) == 0 && nullsInARow < 2 {
@@ -313,23 +433,24 @@ public actor PostgresConnection {
                     continue
                 }
                 nullsInARow = 0
-                if handleResult(result, &failure, &affected, handle) {
+                if handleResult(result, &failure, &affected) {
                     sawSync = true
                     break
                 }
             }
+            if sawSync { break }
+            await loop.wait(for: PQsocket(handle), flush == 1 ? .readableOrWritable : .readable)
+            if PQconsumeInput(handle) != 1 { throw ioFailure(handle) }
         }
-        guard sawSync, PQexitPipelineMode(handle) == 1, PQsetnonblocking(handle, 0) == 0 else {
-            let error = connectionFailure(handle) ?? .connectionLost(String(cString: PQerrorMessage(handle)).trimmingTrailingWhitespace())
-            disconnect()
-            throw error
+        guard PQexitPipelineMode(handle) == 1 else {
+            throw ioFailure(handle)
         }
         if let failure { throw failure.redacting(boundRows.flatMap { $0 }) }
         return affected
     }
 
     /// Handles one pipeline result; returns true at the sync point.
-    private func handleResult(_ result: OpaquePointer, _ failure: inout PostgresError?, _ affected: inout Int, _ handle: OpaquePointer) -> Bool {
+    private func handleResult(_ result: OpaquePointer, _ failure: inout PostgresError?, _ affected: inout Int) -> Bool {
         defer { PQclear(result) }
         switch PQresultStatus(result) {
         case PGRES_PIPELINE_SYNC:
@@ -342,25 +463,6 @@ public actor PostgresConnection {
             if failure == nil { failure = Self.serverError(result) ?? .unexpected("pipeline result \(PQresultStatus(result))") }
         }
         return false
-    }
-
-    /// Converts a result to rows or throws the error it carries. Frees the result.
-    private func consume(_ result: OpaquePointer?, handle: OpaquePointer) throws -> PostgresRows {
-        guard let result else {
-            throw connectionFailure(handle) ?? .unexpected(String(cString: PQerrorMessage(handle)).trimmingTrailingWhitespace())
-        }
-        defer { PQclear(result) }
-        switch PQresultStatus(result) {
-        case PGRES_TUPLES_OK, PGRES_COMMAND_OK, PGRES_EMPTY_QUERY:
-            return Self.rows(of: result)
-        default:
-            if let lost = connectionFailure(handle) { throw lost }
-            if let error = Self.serverError(result) {
-                if error.sqlState == .queryCanceled { throw PostgresError.cancelled }
-                throw error
-            }
-            throw PostgresError.unexpected(String(cString: PQresultErrorMessage(result)).trimmingTrailingWhitespace())
-        }
     }
 
     private static func rows(of result: OpaquePointer) -> PostgresRows {
@@ -402,10 +504,13 @@ public actor PostgresConnection {
         ))
     }
 
-    /// Runs on the connection's own thread, like every other libpq call.
+    /// Runs on the connection's event loop, like every other libpq call.
     isolated deinit {
-        if let handle { PQfinish(handle) }
-        executor.shutdown()
+        cancelHandle.install(from: nil)
+        if let handle {
+            loop.deregister(PQsocket(handle))
+            PQfinish(handle)
+        }
     }
 }
 

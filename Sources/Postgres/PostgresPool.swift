@@ -36,9 +36,15 @@ public final class PostgresPool: Sendable {
         self.logger = logger
         let gate = ReconnectGate()
         self.connections = (0..<configuration.size).map { index in
-            PostgresConnection(configuration: configuration.connection, gate: gate, logger: logger, name: "pg-pool-\(index)")
+            PostgresConnection(configuration: configuration.connection, gate: gate, logger: logger,
+                               loop: Self.eventLoop(forSlot: index))
         }
         self.state = Mutex(State(machine: PoolStateMachine(size: configuration.size)))
+    }
+
+    /// The event loop a slot's connection runs on: slot `i` is on `PostgresEventLoop.shared[i % count]`.
+    static func eventLoop(forSlot slot: Int) -> PostgresEventLoop {
+        PostgresEventLoop.shared[slot % PostgresEventLoop.shared.count]
     }
 
     /// Connections in use and callers waiting, for metrics and status.

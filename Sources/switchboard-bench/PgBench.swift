@@ -25,29 +25,21 @@ struct PgBench {
     }
 
     /// Runs `script` with `clients` connections for `seconds`, prepared statements, no vacuum.
-    func run(script: String, clients: Int, seconds: Int, connection: [String]) throws -> Result {
+    func run(script: String, clients: Int, seconds: Int, connection: [String]) async throws -> Result {
         let scriptFile = FileManager.default.temporaryDirectory.appendingPathComponent("sb-pgbench-\(getpid()).sql")
         try script.write(to: scriptFile, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(at: scriptFile) }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
         // As many pgbench threads as cores it may use, never more than clients.
         let threads = min(clients, ProcessInfo.processInfo.activeProcessorCount)
-        process.arguments = ["-n", "-M", "prepared", "-c", String(clients), "-j", String(threads), "-T", String(seconds), "-f", scriptFile.path] + connection
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let output = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        let errors = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw Failure(description: "pgbench exited with status \(process.terminationStatus): \(errors.suffix(500))")
+        let arguments = ["-n", "-M", "prepared", "-c", String(clients), "-j", String(threads), "-T", String(seconds), "-f", scriptFile.path] + connection
+        let output = try await ChildCommand.run(executable, arguments)
+        guard output.status == 0 else {
+            throw Failure(description: "pgbench exited with status \(output.status): \(output.stderr.suffix(500))")
         }
-        guard let tps = Self.number(after: "tps = ", in: output) else {
-            throw Failure(description: "cannot read tps from pgbench output:\n\(output)")
+        guard let tps = Self.number(after: "tps = ", in: output.stdout) else {
+            throw Failure(description: "cannot read tps from pgbench output:\n\(output.stdout)")
         }
-        return Result(transactionsPerSecond: tps, averageLatencyMilliseconds: Self.number(after: "latency average = ", in: output))
+        return Result(transactionsPerSecond: tps, averageLatencyMilliseconds: Self.number(after: "latency average = ", in: output.stdout))
     }
 
     private static func number(after prefix: String, in text: String) -> Double? {

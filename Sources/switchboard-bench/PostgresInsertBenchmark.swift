@@ -78,7 +78,7 @@ struct PostgresInsertBenchmark: AsyncParsableCommand {
             try await setup.query("TRUNCATE bench_inserts")
             let ours = try await insertThroughPool(connectionString: db.connectionString, callers: callers)
             try await setup.query("TRUNCATE bench_inserts")
-            let baseline = try pgbench.run(script: Self.pgbenchScript, clients: callers, seconds: seconds, connection: db.clientArguments)
+            let baseline = try await pgbench.run(script: Self.pgbenchScript, clients: callers, seconds: seconds, connection: db.clientArguments)
             let ratio = ours.rowsPerSecond / baseline.transactionsPerSecond
             ratios.append(ratio)
             rows.append([
