@@ -72,18 +72,22 @@ struct PostgresInsertBenchmark: AsyncParsableCommand {
         print("switchboard-bench postgres: \(Self.insert)")
         print("server: \(db.embedded == nil ? "external" : "embedded") PostgreSQL, synchronous_commit \(durable || db.embedded == nil ? "as configured" : "off"); \(seconds) s per measurement; \(ProcessInfo.processInfo.activeProcessorCount) cores")
         print("")
-        var rows: [[String]] = [["callers", "swift rows/s", "p50 ms", "p99 ms", "pgbench tps", "pgbench avg ms", "ratio"]]
+        var rows: [[String]] = [["callers", "swift rows/s", "p50 ms", "p99 ms", "client CPU µs/row", "pgbench tps", "pgbench avg ms", "pgbench CPU µs/tx", "ratio"]]
         var ratios: [Double] = []
         for callers in levels {
             try await setup.query("TRUNCATE bench_inserts")
             let ours = try await insertThroughPool(connectionString: db.connectionString, callers: callers)
             try await setup.query("TRUNCATE bench_inserts")
+            let childCPUBefore = cpuSeconds(children: true)
             let baseline = try await pgbench.run(script: Self.pgbenchScript, clients: callers, seconds: seconds, connection: db.clientArguments)
+            let pgbenchCPUPerTransaction = (cpuSeconds(children: true) - childCPUBefore) / (baseline.transactionsPerSecond * Double(seconds)) * 1e6
             let ratio = ours.rowsPerSecond / baseline.transactionsPerSecond
             ratios.append(ratio)
             rows.append([
                 String(callers), format(ours.rowsPerSecond), format(ours.latency.percentile(50), 3), format(ours.latency.percentile(99), 3),
+                format(ours.cpuMicrosecondsPerRow, 1),
                 format(baseline.transactionsPerSecond), baseline.averageLatencyMilliseconds.map { format($0, 3) } ?? "?",
+                format(pgbenchCPUPerTransaction, 1),
                 format(ratio * 100, 1) + " %",
             ])
         }
@@ -98,6 +102,8 @@ struct PostgresInsertBenchmark: AsyncParsableCommand {
     private struct Outcome {
         let rowsPerSecond: Double
         let latency: LatencySamples
+        /// This process's CPU time per inserted row: what the Swift layer costs the machine.
+        let cpuMicrosecondsPerRow: Double
     }
 
     private func insertThroughPool(connectionString: String, callers: Int) async throws -> Outcome {
@@ -114,6 +120,7 @@ struct PostgresInsertBenchmark: AsyncParsableCommand {
         try await pool.query("TRUNCATE bench_inserts")
 
         let clock = ContinuousClock()
+        let cpuBefore = cpuSeconds()
         let start = clock.now
         let deadline = start + .seconds(seconds)
         let perCaller = try await withThrowingTaskGroup(of: [Int64].self) { group in
@@ -134,10 +141,12 @@ struct PostgresInsertBenchmark: AsyncParsableCommand {
             return try await group.reduce(into: [[Int64]]()) { $0.append($1) }
         }
         let elapsed = (clock.now - start).seconds
+        let cpuUsed = cpuSeconds() - cpuBefore
         var samples = LatencySamples()
         for latencies in perCaller { samples.append(contentsOf: latencies) }
         let stored = try await pool.query("SELECT count(*) FROM bench_inserts").first?.decode(0, as: Int.self) ?? 0
         precondition(stored == samples.values.count, "the benchmark counted \(samples.values.count) inserts but the table holds \(stored)")
-        return Outcome(rowsPerSecond: Double(samples.values.count) / elapsed, latency: samples)
+        return Outcome(rowsPerSecond: Double(samples.values.count) / elapsed, latency: samples,
+                       cpuMicrosecondsPerRow: cpuUsed / Double(max(1, samples.values.count)) * 1e6)
     }
 }
