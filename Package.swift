@@ -46,6 +46,11 @@ let package = Package(
             swiftSettings: strict
         ),
         .target(
+            name: "WhatsApp",
+            dependencies: ["COpenSSL"],
+            swiftSettings: strict
+        ),
+        .target(
             name: "SwitchboardCore",
             dependencies: [
                 .product(name: "Collections", package: "swift-collections"),
@@ -69,6 +74,7 @@ let package = Package(
                 "Postgres",
                 "SwitchboardCore",
                 "SwitchboardStore",
+                "WhatsApp",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -107,13 +113,18 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(
+            name: "WhatsAppTests",
+            dependencies: ["WhatsApp"],
+            swiftSettings: strict
+        ),
+        .testTarget(
             name: "SwitchboardCoreTests",
             dependencies: ["SwitchboardCore"],
             swiftSettings: strict
         ),
         .testTarget(
             name: "SwitchboardStoreTests",
-            dependencies: ["SwitchboardStore", "Postgres", "TestSupport"],
+            dependencies: ["SwitchboardStore", "SwitchboardCore", "Postgres", "TestSupport"],
             swiftSettings: strict
         ),
         .testTarget(

@@ -1,0 +1,41 @@
+import Foundation
+import SwitchboardCore
+
+/// One webhook delivery as the store writes it: the raw body and what was read from it.
+public struct IncomingDelivery: Sendable {
+    public var body: [UInt8]
+    public var messages: [IncomingMessage]
+    public var statuses: [IncomingStatus]
+    /// Why (part of) the body could not be read; nil when all of it was.
+    public var decodeProblem: String?
+    /// When Switchboard received it (its own clock).
+    public var receivedAt: Date
+
+    public init(body: [UInt8], messages: [IncomingMessage], statuses: [IncomingStatus], decodeProblem: String?, receivedAt: Date) {
+        self.body = body
+        self.messages = messages
+        self.statuses = statuses
+        self.decodeProblem = decodeProblem
+        self.receivedAt = receivedAt
+    }
+}
+
+/// What storing a delivery did.
+public struct IngestResult: Sendable, Equatable {
+    /// A message stored for the first time, and where it went.
+    public struct StoredMessage: Sendable, Equatable {
+        public var wamid: String
+        public var messageID: Int64
+        public var ticketID: Int64
+        public var ticketReference: String
+        /// How threading placed it.
+        public var threading: TicketThreading.Decision
+    }
+
+    public var deliveryID: Int64
+    public var stored: [StoredMessage] = []
+    /// Messages already stored by an earlier (or concurrent) delivery: no-ops.
+    public var duplicates: [String] = []
+    /// Statuses recorded for the first time.
+    public var statusesRecorded: Int = 0
+}

@@ -1,0 +1,158 @@
+import Foundation
+import Postgres
+import SwitchboardCore
+import SwitchboardStore
+import Testing
+import TestSupport
+
+@Suite("Storing webhook deliveries: threading, exactly once, statuses")
+struct WebhookIngestStoreTests {
+    static let hour: TimeInterval = 3600
+
+    private func migratedPool(_ label: String) async throws -> PostgresPool {
+        let pool = try await TestDatabase.freshPool(label, size: 8)
+        try await MigrationRunner(pool: pool, migrations: MigrationCatalog.bundled(), logger: TestDatabase.quietLogger).migrate()
+        return pool
+    }
+
+    private func message(_ wamid: String, from waID: String = "4915112345678", text: String = "hello", number: String = "1122334455") -> IncomingMessage {
+        IncomingMessage(wamid: wamid, businessNumberID: number, businessDisplayNumber: "+49 30 1234", customerWaID: waID,
+                        customerName: "Ada", type: "text", body: text, payloadJSON: #"{"id": "\#(wamid)"}"#)
+    }
+
+    private func delivery(_ messages: [IncomingMessage], statuses: [IncomingStatus] = [], at date: Date = Date(timeIntervalSince1970: 1_790_000_000)) -> IncomingDelivery {
+        IncomingDelivery(body: Array("{}".utf8), messages: messages, statuses: statuses, decodeProblem: nil, receivedAt: date)
+    }
+
+    private func count(_ pool: PostgresPool, _ sql: String, _ parameters: [(any PostgresEncodable)?] = []) async throws -> Int {
+        try await pool.query(sql, parameters).first?.decode(0, as: Int.self) ?? -1
+    }
+
+    @Test func aFirstMessageOpensATicketWithAReferenceAndEvents() async throws {
+        let pool = try await migratedPool("ingest_first")
+        let store = WebhookIngestStore(pool: pool, reopenWithin: 24 * Self.hour)
+        let result = try await store.store(delivery([message("wamid.1")]))
+        let stored = try #require(result.stored.first)
+        #expect(stored.threading == .newTicket)
+        #expect(stored.ticketReference.hasPrefix("T-"))
+        let ticket = try #require(try await pool.query("SELECT reference, status, customer_window_expires_at - last_inbound_at = interval '24 hours' FROM switchboard.tickets").first)
+        #expect(try ticket.decode(0, as: String.self) == stored.ticketReference)
+        #expect(try ticket.decode(1, as: String.self) == "open")
+        #expect(try ticket.decode(2, as: Bool.self))
+        let customer = try #require(try await pool.query("SELECT wa_id, profile_name, country FROM switchboard.customers").first)
+        #expect(try customer.decode(0, as: String.self) == "4915112345678")
+        #expect(try customer.decode(1, as: String.self) == "Ada")
+        #expect(try customer.decode(2, as: String.self) == "DE")
+        let kinds = try await pool.query("SELECT kind FROM switchboard.ticket_events ORDER BY id").map { try $0.decode(0, as: String.self) }
+        #expect(kinds == ["created", "message_received"])
+        #expect(try await count(pool, "SELECT count(*) FROM switchboard.webhook_deliveries") == 1)
+    }
+
+    @Test func aDuplicateWamidIsStoredOnceAcrossAndWithinDeliveries() async throws {
+        let pool = try await migratedPool("ingest_dupes")
+        let store = WebhookIngestStore(pool: pool, reopenWithin: 0)
+        let first = try await store.store(delivery([message("wamid.A"), message("wamid.A"), message("wamid.B")]))
+        #expect(first.stored.map(\.wamid) == ["wamid.A", "wamid.B"])
+        #expect(first.duplicates == ["wamid.A"])
+        let again = try await store.store(delivery([message("wamid.B"), message("wamid.A")]))
+        #expect(again.stored.isEmpty)
+        #expect(again.duplicates == ["wamid.B", "wamid.A"])
+        #expect(try await count(pool, "SELECT count(*) FROM switchboard.messages") == 2)
+        #expect(try await count(pool, "SELECT count(*) FROM switchboard.tickets") == 1)
+        #expect(try await count(pool, "SELECT count(*) FROM switchboard.ticket_events WHERE kind = 'message_received'") == 2)
+    }
+
+    @Test func concurrentDeliveriesOfTheSameMessagesLeaveOneCopyAndOneTicketPerCustomer() async throws {
+        let pool = try await migratedPool("ingest_race")
+        let store = WebhookIngestStore(pool: pool, reopenWithin: 0)
+        let customers = ["4915100000001", "4915100000002", "4915100000003"]
+        let burst = customers.flatMap { customer in (1...4).map { message("wamid.\(customer).\($0)", from: customer) } }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for copy in 0..<12 {
+                // Each copy carries the burst in another order; some as one delivery, some one by one.
+                let shuffled = copy % 2 == 0 ? burst : burst.reversed()
+                group.addTask {
+                    if copy % 3 == 0 {
+                        for single in shuffled { _ = try await store.store(delivery([single])) }
+                    } else {
+                        _ = try await store.store(delivery(shuffled))
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        #expect(try await count(pool, "SELECT count(*) FROM switchboard.messages") == burst.count)
+        #expect(try await count(pool, "SELECT count(DISTINCT wamid) FROM switchboard.messages") == burst.count)
+        #expect(try await count(pool, "SELECT count(*) FROM switchboard.tickets") == customers.count)
+        #expect(try await count(pool, "SELECT count(*) FROM switchboard.customers") == customers.count)
+    }
+
+    @Test func threadingAppendsWakesReopensAndStartsAnew() async throws {
+        let pool = try await migratedPool("ingest_threading")
+        let store = WebhookIngestStore(pool: pool, reopenWithin: 2 * Self.hour)
+        let t0 = Date(timeIntervalSince1970: 1_790_000_000)
+        let first = try await store.store(delivery([message("w1")], at: t0)).stored[0]
+        let second = try await store.store(delivery([message("w2")], at: t0 + 60)).stored[0]
+        #expect(second.threading == .append(to: first.ticketID))
+
+        try await pool.query("UPDATE switchboard.tickets SET status = 'pending' WHERE id = $1", [first.ticketID])
+        let third = try await store.store(delivery([message("w3")], at: t0 + 120)).stored[0]
+        #expect(third.threading == .wakeUp(first.ticketID))
+        #expect(try await pool.query("SELECT status FROM switchboard.tickets WHERE id = $1", [first.ticketID]).first?.decode(0, as: String.self) == "open")
+
+        try await pool.query("UPDATE switchboard.tickets SET status = 'resolved', resolved_at = $2 WHERE id = $1", [first.ticketID, t0 + 180])
+        let fourth = try await store.store(delivery([message("w4")], at: t0 + 180 + Self.hour)).stored[0]
+        #expect(fourth.threading == .reopen(first.ticketID))
+
+        try await pool.query("UPDATE switchboard.tickets SET status = 'resolved', resolved_at = $2 WHERE id = $1", [first.ticketID, t0 + 2 * Self.hour])
+        let fifth = try await store.store(delivery([message("w5")], at: t0 + 5 * Self.hour)).stored[0]
+        #expect(fifth.threading == .newTicket)
+        #expect(fifth.ticketID != first.ticketID)
+
+        // Another business number is another thread.
+        let other = try await store.store(delivery([message("w6", number: "9988776655")], at: t0 + 5 * Self.hour)).stored[0]
+        #expect(other.threading == .newTicket)
+        let kinds = try await pool.query("SELECT kind FROM switchboard.ticket_events WHERE ticket_id = $1 ORDER BY id", [first.ticketID]).map { try $0.decode(0, as: String.self) }
+        #expect(kinds == ["created", "message_received", "message_received", "status_changed", "message_received", "reopened", "message_received"])
+    }
+
+    @Test func aCustomerKnownByUserIDGainsAPhoneNumberWithoutASecondRecord() async throws {
+        let pool = try await migratedPool("ingest_bsuid")
+        let store = WebhookIngestStore(pool: pool, reopenWithin: 0)
+        let byUserID = IncomingMessage(wamid: "u1", businessNumberID: "1", customerWaID: nil, customerUserID: "US.42", type: "text", body: "hi")
+        let withBoth = IncomingMessage(wamid: "u2", businessNumberID: "1", customerWaID: "447700900123", customerUserID: "US.42", type: "text", body: "again")
+        let a = try await store.store(delivery([byUserID])).stored[0]
+        let b = try await store.store(delivery([withBoth])).stored[0]
+        #expect(b.ticketID == a.ticketID)
+        let rows = try await pool.query("SELECT wa_id, user_id FROM switchboard.customers")
+        #expect(rows.count == 1)
+        #expect(try rows.first?.decode(0, as: String.self) == "447700900123")
+    }
+
+    @Test func statusesOnlyMoveForwardAndAreRecordedOnce() async throws {
+        let pool = try await migratedPool("ingest_statuses")
+        let store = WebhookIngestStore(pool: pool, reopenWithin: 0)
+        let ticket = try await store.store(delivery([message("in.1")])).stored[0].ticketID
+        try await pool.query("INSERT INTO switchboard.messages (ticket_id, direction, wamid, type, body, status) VALUES ($1, 'outbound', 'out.1', 'text', 'hi', 'sent')", [ticket])
+        func status(_ name: String, _ second: Double, code: Int? = nil) -> IncomingStatus {
+            IncomingStatus(wamid: "out.1", status: name, occurredAt: Date(timeIntervalSince1970: 1_790_000_000 + second), errorCode: code, errorTitle: code.map { "error \($0)" })
+        }
+        func current() async throws -> String? {
+            try await pool.query("SELECT status FROM switchboard.messages WHERE wamid = 'out.1'").first?.decode(0, as: String?.self)
+        }
+        #expect(try await store.store(delivery([], statuses: [status("read", 3)])).statusesRecorded == 1)
+        #expect(try await current() == "read")
+        // Late and skipped steps are recorded in the history but do not move the message back.
+        #expect(try await store.store(delivery([], statuses: [status("delivered", 2), status("read", 3)])).statusesRecorded == 1)
+        #expect(try await current() == "read")
+        _ = try await store.store(delivery([], statuses: [status("failed", 4, code: 131026)]))
+        _ = try await store.store(delivery([], statuses: [status("played", 5)]))
+        #expect(try await current() == "failed")
+        #expect(try await pool.query("SELECT error_code FROM switchboard.messages WHERE wamid = 'out.1'").first?.decode(0, as: Int.self) == 131026)
+        let history = try await pool.query("SELECT status FROM switchboard.message_statuses WHERE wamid = 'out.1' ORDER BY id").map { try $0.decode(0, as: String.self) }
+        #expect(history == ["read", "delivered", "failed", "played"])
+        // A status for a message Switchboard did not send is recorded and changes nothing else.
+        let foreign = IncomingStatus(wamid: "not-ours", status: "sent", occurredAt: nil)
+        #expect(try await store.store(delivery([], statuses: [foreign])).statusesRecorded == 1)
+    }
+}
