@@ -19,6 +19,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-collections.git", from: "1.6.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
     ],
     targets: [
         // System libraries: libpq (Debian libpq-dev) and libcrypto (Debian libssl-dev).
@@ -76,6 +77,7 @@ let package = Package(
                 "SwitchboardStore",
                 "WhatsApp",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
@@ -130,8 +132,9 @@ let package = Package(
         .testTarget(
             name: "SwitchboardDaemonTests",
             dependencies: [
-                "SwitchboardDaemon", "SwitchboardCore", "Postgres", "TestSupport",
+                "SwitchboardDaemon", "SwitchboardCore", "SwitchboardStore", "Postgres", "TestSupport", "WhatsApp",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             swiftSettings: strict

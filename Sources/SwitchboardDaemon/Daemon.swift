@@ -41,7 +41,31 @@ public enum Daemon {
             throw error
         }
 
-        let router = HTTPServer.makeRouter(readiness: readiness, pool: database.pool)
+        var webhook: WebhookEndpoint?
+        if let whatsapp = configuration.whatsapp {
+            let reader = SecretReader()
+            let ingestor = WebhookIngestor(
+                store: WebhookIngestStore(pool: database.pool, reopenWithin: configuration.tickets.reopenWithinHours * 3600),
+                maxBatch: configuration.ingest.maxBatchDeliveries,
+                linger: .milliseconds(configuration.ingest.lingerMilliseconds),
+                sink: LoggingTicketActivitySink(logger: Logger(label: "routing"))
+            )
+            do {
+                webhook = WebhookEndpoint(
+                    appSecret: try reader.read(whatsapp.appSecret),
+                    verifyToken: try reader.read(whatsapp.verifyToken),
+                    ingestor: ingestor,
+                    logger: Logger(label: "webhook")
+                )
+            } catch {
+                await database.stop()
+                throw error
+            }
+        } else {
+            logger.warning("no whatsapp section in the configuration: the webhook answers 404 and nothing is received")
+        }
+        let retention = RawWebhookRetentionService(pool: database.pool, retentionDays: configuration.ingest.rawRetentionDays, logger: Logger(label: "retention"))
+        let router = HTTPServer.makeRouter(readiness: readiness, pool: database.pool, webhook: webhook)
         let http = HTTPServer.makeApplication(
             router: router,
             host: configuration.http.host,
@@ -71,6 +95,7 @@ public enum Daemon {
         var groupConfiguration = ServiceGroupConfiguration(
             services: [
                 .init(service: database, serviceName: "database"),
+                .init(service: retention, serviceName: "retention"),
                 .init(service: http, serviceName: "http"),
                 .init(service: reloader, serviceName: "reloader"),
                 .init(service: systemd, serviceName: "systemd"),

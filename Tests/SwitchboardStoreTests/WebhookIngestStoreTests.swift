@@ -156,3 +156,20 @@ struct WebhookIngestStoreTests {
         #expect(try await store.store(delivery([], statuses: [foreign])).statusesRecorded == 1)
     }
 }
+
+extension WebhookIngestStoreTests {
+    @Test func identifiersHeldByTwoRecordsAreNotMergedAndNothingFails() async throws {
+        let pool = try await migratedPool("ingest_two_records")
+        let store = WebhookIngestStore(pool: pool, reopenWithin: 0)
+        let byPhone = IncomingMessage(wamid: "p1", businessNumberID: "1", customerWaID: "16505551234", type: "text", body: "a")
+        let byUser = IncomingMessage(wamid: "p2", businessNumberID: "1", customerWaID: "972987654321", customerUserID: "US.7", type: "text", body: "b")
+        // Names the phone of the first record and the user id of the second.
+        let both = IncomingMessage(wamid: "p3", businessNumberID: "1", customerWaID: "16505551234", customerUserID: "US.7", type: "text", body: "c")
+        _ = try await store.store(delivery([byPhone]))
+        _ = try await store.store(delivery([byUser]))
+        let third = try await store.store(delivery([both]))
+        #expect(third.stored.count == 1)
+        let rows = try await pool.query("SELECT wa_id, user_id FROM switchboard.customers ORDER BY id")
+        #expect(try rows.map { try $0.decode(1, as: String?.self) } == [nil, "US.7"])
+    }
+}

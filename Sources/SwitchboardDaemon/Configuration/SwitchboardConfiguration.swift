@@ -43,6 +43,33 @@ public struct SwitchboardConfiguration: Sendable, Equatable {
         public var level: Logger.Level
     }
 
+    /// The WhatsApp Cloud API. Absent: the webhook answers 404 and nothing is received.
+    public var whatsapp: WhatsApp?
+    public var tickets: Tickets
+    public var ingest: Ingest
+
+    public struct WhatsApp: Sendable, Equatable {
+        /// The Meta app secret that signs webhooks (`X-Hub-Signature-256`).
+        public var appSecret: SecretReference
+        /// The token Meta echoes in the subscription handshake.
+        public var verifyToken: SecretReference
+    }
+
+    public struct Tickets: Sendable, Equatable {
+        /// A customer message this soon after their ticket was resolved reopens it; later, a new
+        /// ticket starts. 0 never reopens.
+        public var reopenWithinHours: Double
+    }
+
+    public struct Ingest: Sendable, Equatable {
+        /// Most webhook deliveries committed in one transaction (group commit).
+        public var maxBatchDeliveries: Int
+        /// How long a delivery may wait for others to share its transaction.
+        public var lingerMilliseconds: Int
+        /// How long raw webhook bodies are kept for replay.
+        public var rawRetentionDays: Double
+    }
+
     /// Validates a configuration document. Every problem is reported, each with its key path.
     public static func parse(_ data: Data, relativeTo baseDirectory: String) throws(ConfigIssues) -> SwitchboardConfiguration {
         let root: ConfigValue
@@ -62,7 +89,7 @@ public struct SwitchboardConfiguration: Sendable, Equatable {
         if let url {
             Self.checkConnectionString(url, path: db.keyPath("url"), diagnostics: diagnostics)
         }
-        let password = db.object("password").flatMap(SecretReference.read)
+        let password = db.object("password").flatMap(SecretReference.read).map { Self.resolve($0, relativeTo: baseDirectory) }
         let embeddedObject = db.object("embedded") ?? ConfigObject(.object([:]), path: "database.embedded", diagnostics: diagnostics)
         let embedded = Database.Embedded(
             binDirectory: embeddedObject.optionalString("binDirectory"),
@@ -90,6 +117,31 @@ public struct SwitchboardConfiguration: Sendable, Equatable {
         let logging = Logging(level: loggingObject.choice("level", default: LogLevelName.info).level)
         loggingObject.finish()
 
+        func secret(_ object: ConfigObject, _ key: String) -> SecretReference? {
+            guard let reference = object.object(key).flatMap(SecretReference.read) else {
+                if object.value(key) == nil { object.report(key, "required: {\"file\": \"/path\"} or {\"credential\": \"name\"}") }
+                return nil
+            }
+            return Self.resolve(reference, relativeTo: baseDirectory)
+        }
+        var whatsapp: WhatsApp?
+        if let whatsappObject = object.object("whatsapp") {
+            let appSecret = secret(whatsappObject, "appSecret")
+            let verifyToken = secret(whatsappObject, "verifyToken")
+            whatsappObject.finish()
+            if let appSecret, let verifyToken { whatsapp = WhatsApp(appSecret: appSecret, verifyToken: verifyToken) }
+        }
+        let ticketsObject = object.object("tickets") ?? ConfigObject(.object([:]), path: "tickets", diagnostics: diagnostics)
+        let tickets = Tickets(reopenWithinHours: ticketsObject.number("reopenWithinHours", in: 0...8760, default: 24))
+        ticketsObject.finish()
+        let ingestObject = object.object("ingest") ?? ConfigObject(.object([:]), path: "ingest", diagnostics: diagnostics)
+        let ingest = Ingest(
+            maxBatchDeliveries: ingestObject.integer("maxBatchDeliveries", in: 1...1000, default: 64),
+            lingerMilliseconds: ingestObject.integer("lingerMilliseconds", in: 0...1000, default: 2),
+            rawRetentionDays: ingestObject.number("rawRetentionDays", in: 0.01...3650, default: 7)
+        )
+        ingestObject.finish()
+
         let grace = object.number("shutdownGraceSeconds", in: 1...300, default: 10)
         object.finish()
         try diagnostics.check()
@@ -99,7 +151,10 @@ public struct SwitchboardConfiguration: Sendable, Equatable {
             database: database,
             http: http,
             logging: logging,
-            shutdownGraceSeconds: grace
+            shutdownGraceSeconds: grace,
+            whatsapp: whatsapp,
+            tickets: tickets,
+            ingest: ingest
         )
     }
 
@@ -113,13 +168,20 @@ public struct SwitchboardConfiguration: Sendable, Equatable {
         }
         let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
         let configuration = try parse(data, relativeTo: directory)
-        if let password = configuration.database.password {
+        var secrets: [(String, SecretReference)] = []
+        if let password = configuration.database.password { secrets.append(("database.password", password)) }
+        if let whatsapp = configuration.whatsapp {
+            secrets += [("whatsapp.appSecret", whatsapp.appSecret), ("whatsapp.verifyToken", whatsapp.verifyToken)]
+        }
+        var problems: [ConfigIssue] = []
+        for (path, reference) in secrets {
             do {
-                _ = try SecretReader(environment: environment).read(password)
+                _ = try SecretReader(environment: environment).read(reference)
             } catch {
-                throw ConfigIssues([ConfigIssue(path: "database.password", reason: error.description)])
+                problems.append(ConfigIssue(path: path, reason: error.description))
             }
         }
+        if !problems.isEmpty { throw ConfigIssues(problems) }
         return configuration
     }
 
@@ -135,6 +197,12 @@ public struct SwitchboardConfiguration: Sendable, Equatable {
         if let password = keywords["password"], !password.isEmpty {
             diagnostics.report(path, "contains a password; put it in a file or a systemd credential and name that in database.password")
         }
+    }
+
+    /// A secret file named by a relative path is found next to the configuration file.
+    private static func resolve(_ reference: SecretReference, relativeTo base: String) -> SecretReference {
+        if case .file(let path) = reference { return .file(absolute(path, relativeTo: base)) }
+        return reference
     }
 
     private static func absolute(_ path: String, relativeTo base: String) -> String {
@@ -159,6 +227,9 @@ public struct SwitchboardConfiguration: Sendable, Equatable {
         if database != new.database { keys.append("database") }
         if http != new.http { keys.append("http") }
         if shutdownGraceSeconds != new.shutdownGraceSeconds { keys.append("shutdownGraceSeconds") }
+        if whatsapp != new.whatsapp { keys.append("whatsapp") }
+        if tickets != new.tickets { keys.append("tickets") }
+        if ingest != new.ingest { keys.append("ingest") }
         return keys
     }
 }

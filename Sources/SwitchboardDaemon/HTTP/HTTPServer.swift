@@ -3,11 +3,18 @@ import Logging
 import NIOCore
 import Postgres
 
-/// The HTTP face of the daemon. This issue serves the health endpoints; later ones add the webhook,
-/// the agents' API and metrics to the same router.
+/// The HTTP face of the daemon: health endpoints and the WhatsApp webhook; the agents' API and metrics
+/// join the same router later.
 public enum HTTPServer {
-    public static func makeRouter(readiness: Readiness, pool: PostgresPool) -> Router<BasicRequestContext> {
+    public static func makeRouter(readiness: Readiness, pool: PostgresPool, webhook: WebhookEndpoint?) -> Router<BasicRequestContext> {
         let router = Router()
+        if let webhook {
+            router.get("/webhooks/whatsapp") { request, _ in webhook.handshake(request) }
+            router.post("/webhooks/whatsapp") { request, context in try await webhook.receive(request, context: context) }
+        } else {
+            router.on("/webhooks/whatsapp", method: .get) { _, _ in plain(.notFound, "the WhatsApp webhook is not configured (no whatsapp section in the configuration)\n") }
+            router.on("/webhooks/whatsapp", method: .post) { _, _ in plain(.notFound, "the WhatsApp webhook is not configured (no whatsapp section in the configuration)\n") }
+        }
         router.get("/healthz") { _, _ in
             Response(status: .ok, headers: [.contentType: "text/plain; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: "ok\n")))
         }

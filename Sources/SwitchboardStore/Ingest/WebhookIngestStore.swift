@@ -144,9 +144,13 @@ public struct WebhookIngestStore: Sendable {
         )
         if let row = found.first {
             let id = try row.decode(0, as: Int64.self)
+            // Fill in an identifier the record lacks, unless another customer already holds it: the two
+            // records may be one person, but merging customers is a decision for a person, not for ingest.
             try await transaction.query(
                 """
-                UPDATE switchboard.customers SET wa_id = coalesce(wa_id, $2), user_id = coalesce(user_id, $3),
+                UPDATE switchboard.customers SET
+                    wa_id = coalesce(wa_id, CASE WHEN NOT EXISTS (SELECT 1 FROM switchboard.customers WHERE wa_id = $2) THEN $2 END),
+                    user_id = coalesce(user_id, CASE WHEN NOT EXISTS (SELECT 1 FROM switchboard.customers WHERE user_id = $3) THEN $3 END),
                     profile_name = coalesce($4, profile_name), updated_at = now()
                 WHERE id = $1 AND (wa_id IS NULL AND $2::text IS NOT NULL OR user_id IS NULL AND $3::text IS NOT NULL
                                    OR $4::text IS DISTINCT FROM profile_name AND $4::text IS NOT NULL)
