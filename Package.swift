@@ -96,6 +96,8 @@ let package = Package(
             name: "switchboard-bench",
             dependencies: [
                 "Postgres",
+                "SwitchboardStore",
+                "WhatsApp",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -47,6 +47,7 @@ public enum Daemon {
             let ingestor = WebhookIngestor(
                 store: WebhookIngestStore(pool: database.pool, reopenWithin: configuration.tickets.reopenWithinHours * 3600),
                 maxBatch: configuration.ingest.maxBatchDeliveries,
+                maxInFlight: min(configuration.ingest.maxConcurrentTransactions, max(1, configuration.database.poolSize - 2)),
                 linger: .milliseconds(configuration.ingest.lingerMilliseconds),
                 sink: LoggingTicketActivitySink(logger: Logger(label: "routing"))
             )

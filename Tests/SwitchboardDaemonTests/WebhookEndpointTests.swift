@@ -20,7 +20,7 @@ struct WebhookEndpointTests {
         .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("shared/fixtures/whatsapp")
 
     private func app(pool: PostgresPool) -> some ApplicationProtocol {
-        let ingestor = WebhookIngestor(store: WebhookIngestStore(pool: pool, reopenWithin: 86400), maxBatch: 16, linger: .milliseconds(1),
+        let ingestor = WebhookIngestor(store: WebhookIngestStore(pool: pool, reopenWithin: 86400), maxBatch: 16, maxInFlight: 3, linger: .zero,
                                        sink: NoSink())
         let endpoint = WebhookEndpoint(appSecret: Self.secret, verifyToken: "verify-me", ingestor: ingestor, logger: TestDatabase.quietLogger)
         return Application(router: HTTPServer.makeRouter(readiness: Readiness(), pool: pool, webhook: endpoint), logger: TestDatabase.quietLogger)

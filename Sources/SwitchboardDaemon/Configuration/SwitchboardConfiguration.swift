@@ -64,7 +64,9 @@ public struct SwitchboardConfiguration: Sendable, Equatable {
     public struct Ingest: Sendable, Equatable {
         /// Most webhook deliveries committed in one transaction (group commit).
         public var maxBatchDeliveries: Int
-        /// How long a delivery may wait for others to share its transaction.
+        /// Most ingest transactions running at once; deliveries arriving meanwhile share the next.
+        public var maxConcurrentTransactions: Int
+        /// How long a delivery may wait for others when no transaction is running (0: commit at once).
         public var lingerMilliseconds: Int
         /// How long raw webhook bodies are kept for replay.
         public var rawRetentionDays: Double
@@ -137,7 +139,8 @@ public struct SwitchboardConfiguration: Sendable, Equatable {
         let ingestObject = object.object("ingest") ?? ConfigObject(.object([:]), path: "ingest", diagnostics: diagnostics)
         let ingest = Ingest(
             maxBatchDeliveries: ingestObject.integer("maxBatchDeliveries", in: 1...1000, default: 64),
-            lingerMilliseconds: ingestObject.integer("lingerMilliseconds", in: 0...1000, default: 2),
+            maxConcurrentTransactions: ingestObject.integer("maxConcurrentTransactions", in: 1...100, default: 4),
+            lingerMilliseconds: ingestObject.integer("lingerMilliseconds", in: 0...1000, default: 0),
             rawRetentionDays: ingestObject.number("rawRetentionDays", in: 0.01...3650, default: 7)
         )
         ingestObject.finish()

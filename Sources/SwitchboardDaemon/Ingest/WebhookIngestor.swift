@@ -19,23 +19,28 @@ struct LoggingTicketActivitySink: TicketActivitySink {
     }
 }
 
-/// Group commit for webhook deliveries: deliveries that arrive together share one transaction, so a
-/// burst costs one commit instead of one each. A delivery waits at most `linger` for company, and a
-/// batch never grows past `maxBatch`. Each caller is answered when its batch has committed (or failed).
+/// Group commit for webhook deliveries: while transactions are in flight, deliveries that arrive wait
+/// and then share the next one, so a burst costs few commits instead of one each, and a lone delivery
+/// is committed at once. At most `maxInFlight` transactions run together; a batch never grows past
+/// `maxBatch`; with `linger` above zero an idle ingestor waits that long for company. Each caller is
+/// answered when its batch has committed (or failed).
 public actor WebhookIngestor {
     private typealias Waiter = (delivery: IncomingDelivery, continuation: CheckedContinuation<IngestResult, any Error>)
 
     private let store: WebhookIngestStore
     private let maxBatch: Int
+    private let maxInFlight: Int
     private let linger: Duration
     private let sink: any TicketActivitySink
     private var pending: [Waiter] = []
+    private var inFlight = 0
     private var lingerTimer: Task<Void, Never>?
 
-    public init(store: WebhookIngestStore, maxBatch: Int, linger: Duration, sink: any TicketActivitySink) {
-        precondition(maxBatch >= 1, "a batch holds at least one delivery")
+    public init(store: WebhookIngestStore, maxBatch: Int, maxInFlight: Int, linger: Duration, sink: any TicketActivitySink) {
+        precondition(maxBatch >= 1 && maxInFlight >= 1, "a batch holds at least one delivery; at least one transaction runs")
         self.store = store
         self.maxBatch = maxBatch
+        self.maxInFlight = maxInFlight
         self.linger = linger
         self.sink = sink
     }
@@ -44,6 +49,7 @@ public actor WebhookIngestor {
     public func submit(_ delivery: IncomingDelivery) async throws -> IngestResult {
         try await withCheckedThrowingContinuation { continuation in
             pending.append((delivery, continuation))
+            if inFlight >= maxInFlight { return }  // the next completion takes it along
             if pending.count >= maxBatch || linger == .zero {
                 flush()
             } else if lingerTimer == nil {
@@ -61,22 +67,31 @@ public actor WebhookIngestor {
         flush()
     }
 
-    /// Hands the pending deliveries to a transaction of their own; the next ones start a new batch.
+    private func completed() {
+        inFlight -= 1
+        flush()
+    }
+
+    /// Starts transactions for what is pending, up to `maxInFlight` at once, `maxBatch` deliveries each.
     private func flush() {
         lingerTimer?.cancel()
         lingerTimer = nil
-        guard !pending.isEmpty else { return }
-        let batch = pending
-        pending = []
-        let store = self.store
-        let sink = self.sink
-        Task {
-            do {
-                let results = try await store.store(batch.map(\.delivery))
-                for (waiter, result) in zip(batch, results) { waiter.continuation.resume(returning: result) }
-                await sink.committed(results.flatMap(\.stored))
-            } catch {
-                for waiter in batch { waiter.continuation.resume(throwing: error) }
+        while !pending.isEmpty && inFlight < maxInFlight {
+            let batch = Array(pending.prefix(maxBatch))
+            pending.removeFirst(batch.count)
+            inFlight += 1
+            let store = self.store
+            let sink = self.sink
+            Task {
+                do {
+                    let results = try await store.store(batch.map(\.delivery))
+                    for (waiter, result) in zip(batch, results) { waiter.continuation.resume(returning: result) }
+                    self.completed()
+                    await sink.committed(results.flatMap(\.stored))
+                } catch {
+                    for waiter in batch { waiter.continuation.resume(throwing: error) }
+                    self.completed()
+                }
             }
         }
     }

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import Postgres
+import Synchronization
 import SwitchboardCore
 
 /// Writes webhook deliveries: the raw body, customers, tickets (threaded), messages, statuses and the
@@ -13,6 +14,8 @@ public struct WebhookIngestStore: Sendable {
     let pool: PostgresPool
     /// A message this soon after its customer's last ticket was resolved reopens that ticket.
     let reopenWithin: TimeInterval
+    /// Business numbers known to be in the table (learned after commit), so most messages skip the upsert.
+    private let knownNumbers = KnownBusinessNumbers()
 
     public init(pool: PostgresPool, reopenWithin: TimeInterval) {
         self.pool = pool
@@ -21,18 +24,29 @@ public struct WebhookIngestStore: Sendable {
 
     /// Stores several deliveries in one transaction (group commit) and returns a result per delivery.
     public func store(_ deliveries: [IncomingDelivery]) async throws -> [IngestResult] {
-        try await pool.withRetryingTransaction(isolation: .readCommitted) { transaction in
+        let written = try await pool.withRetryingTransaction(isolation: .readCommitted) { transaction in
             // Lock every thread the batch touches, in one order, before writing anything.
-            let keys = Set(deliveries.flatMap { $0.messages.map(\.threadKey) }).sorted()
-            for key in keys {
-                try await transaction.query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", [key])
+            // One round trip: the keys' hashes are sorted before any lock is taken (the subquery is
+            // materialized in order), so two transactions never wait on each other in a cycle.
+            let keys = Array(Set(deliveries.flatMap { $0.messages.map(\.threadKey) }))
+            if !keys.isEmpty {
+                try await transaction.query(
+                    """
+                    SELECT pg_advisory_xact_lock(h) FROM
+                        (SELECT DISTINCT hashtextextended(k, 0) AS h FROM unnest($1::text[]) AS k ORDER BY 1 OFFSET 0) AS ordered
+                    """,
+                    [keys]
+                )
             }
             var results: [IngestResult] = []
+            var numbers = Set<String>()
             for delivery in deliveries {
-                results.append(try await write(delivery, in: transaction))
+                results.append(try await write(delivery, numbers: &numbers, in: transaction))
             }
-            return results
+            return (results, numbers)
         }
+        knownNumbers.learn(written.1)
+        return written.0
     }
 
     public func store(_ delivery: IncomingDelivery) async throws -> IngestResult {
@@ -42,14 +56,14 @@ public struct WebhookIngestStore: Sendable {
         return result
     }
 
-    private func write(_ delivery: IncomingDelivery, in transaction: PostgresTransaction) async throws -> IngestResult {
+    private func write(_ delivery: IncomingDelivery, numbers: inout Set<String>, in transaction: PostgresTransaction) async throws -> IngestResult {
         let inserted = try await transaction.query(
             "INSERT INTO switchboard.webhook_deliveries (received_at, body, messages, statuses, decode_problem) VALUES ($1, $2, $3, $4, $5) RETURNING id",
             [delivery.receivedAt, PostgresBytes(delivery.body), delivery.messages.count, delivery.statuses.count, delivery.decodeProblem]
         )
         var result = IngestResult(deliveryID: try inserted[0].decode(0, as: Int64.self))
         for message in delivery.messages {
-            if let stored = try await write(message, receivedAt: delivery.receivedAt, in: transaction) {
+            if let stored = try await write(message, receivedAt: delivery.receivedAt, numbers: &numbers, in: transaction) {
                 result.stored.append(stored)
             } else {
                 result.duplicates.append(message.wamid)
@@ -62,18 +76,14 @@ public struct WebhookIngestStore: Sendable {
     }
 
     /// Stores one message; nil when its wamid is already stored.
-    private func write(_ message: IncomingMessage, receivedAt: Date, in transaction: PostgresTransaction) async throws -> IngestResult.StoredMessage? {
+    private func write(_ message: IncomingMessage, receivedAt: Date, numbers: inout Set<String>, in transaction: PostgresTransaction) async throws -> IngestResult.StoredMessage? {
         let seen = try await transaction.query("SELECT 1 FROM switchboard.messages WHERE wamid = $1", [message.wamid])
         if !seen.isEmpty { return nil }
 
-        try await transaction.query(
-            """
-            INSERT INTO switchboard.business_numbers (phone_number_id, display_phone_number) VALUES ($1, $2)
-            ON CONFLICT (phone_number_id) DO UPDATE SET display_phone_number = coalesce(EXCLUDED.display_phone_number, business_numbers.display_phone_number)
-            WHERE business_numbers.display_phone_number IS DISTINCT FROM EXCLUDED.display_phone_number AND EXCLUDED.display_phone_number IS NOT NULL
-            """,
-            [message.businessNumberID, message.businessDisplayNumber]
-        )
+        if !knownNumbers.contains(message.businessNumberID) && numbers.insert(message.businessNumberID).inserted {
+            try await upsertBusinessNumber(message, in: transaction)
+        }
+
         let customerID = try await customer(for: message, in: transaction)
         let latestRows = try await transaction.query(
             """
@@ -188,10 +198,33 @@ public struct WebhookIngestStore: Sendable {
         return true
     }
 
+    private func upsertBusinessNumber(_ message: IncomingMessage, in transaction: PostgresTransaction) async throws {
+        try await transaction.query(
+            """
+            INSERT INTO switchboard.business_numbers (phone_number_id, display_phone_number) VALUES ($1, $2)
+            ON CONFLICT (phone_number_id) DO UPDATE SET display_phone_number = coalesce(EXCLUDED.display_phone_number, business_numbers.display_phone_number)
+            WHERE business_numbers.display_phone_number IS DISTINCT FROM EXCLUDED.display_phone_number AND EXCLUDED.display_phone_number IS NOT NULL
+            """,
+            [message.businessNumberID, message.businessDisplayNumber]
+        )
+    }
+
     private func event(_ ticketID: Int64, _ kind: String, at: Date, data: String, in transaction: PostgresTransaction) async throws {
         try await transaction.query(
             "INSERT INTO switchboard.ticket_events (ticket_id, at, kind, data) VALUES ($1, $2, $3, $4::jsonb)",
             [ticketID, at, kind, data]
         )
+    }
+}
+
+/// The business numbers this process has seen committed. Rows are never deleted, so a number once
+/// known stays known; it is learned only after its transaction commits.
+final class KnownBusinessNumbers: Sendable {
+    private let numbers = Mutex<Set<String>>([])
+
+    func contains(_ number: String) -> Bool { numbers.withLock { $0.contains(number) } }
+    func learn(_ learned: Set<String>) {
+        guard !learned.isEmpty else { return }
+        numbers.withLock { $0.formUnion(learned) }
     }
 }

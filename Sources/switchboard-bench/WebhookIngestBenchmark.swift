@@ -1,0 +1,225 @@
+import ArgumentParser
+import Foundation
+import Logging
+import Postgres
+import SwitchboardStore
+import Synchronization
+import WhatsApp
+
+/// Signed webhook deliveries over HTTP against the release `switchboardd` at rising concurrency, and
+/// `pgbench` with the equivalent SQL (customer upsert, ticket, message, event in one transaction) in
+/// the same run.
+struct WebhookIngestBenchmark: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "webhooks",
+        abstract: "Webhook ingest end to end (HTTP, signature, decode, group commit) versus pgbench (goal: 25,000 messages/s, p99 ≤ 50 ms)."
+    )
+
+    @Option(help: "Seconds per measurement.")
+    var seconds: Int = 5
+
+    @Option(help: "Comma-separated numbers of concurrent HTTP connections.")
+    var concurrency: String = "1,8,32,64"
+
+    @Option(help: "Messages per delivery.")
+    var messagesPerDelivery: Int = 1
+
+    @Option(help: "Distinct customers the messages come from.")
+    var customers: Int = 10_000
+
+    @Option(help: "The switchboardd executable (build it with: swift build -c release --product switchboardd).")
+    var daemon: String = ".build/release/switchboardd"
+
+    static let secret = "bench-app-secret"
+
+    func validate() throws {
+        guard seconds >= 1, messagesPerDelivery >= 1, customers >= 1 else { throw ValidationError("--seconds, --messages-per-delivery and --customers must be at least 1") }
+        guard !levels.isEmpty, levels.allSatisfy({ (1...512).contains($0) }) else {
+            throw ValidationError("--concurrency must be numbers from 1 to 512, got \(concurrency)")
+        }
+        guard FileManager.default.isExecutableFile(atPath: daemon) else {
+            throw ValidationError("no executable at \(daemon); build it first: swift build -c release --product switchboardd")
+        }
+    }
+
+    private var levels: [Int] { concurrency.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) } }
+
+    func run() async throws {
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = .warning
+            return handler
+        }
+        let db = try await BenchDatabase.open(url: nil, settings: ["synchronous_commit": "on", "max_connections": "200"])
+        do {
+            try await measure(db: db)
+        } catch {
+            await db.close()
+            throw error
+        }
+        await db.close()
+    }
+
+    private func measure(db: BenchDatabase) async throws {
+        guard let cluster = db.embedded else { throw ValidationError("needs the embedded cluster") }
+        try await cluster.createDatabaseIfMissing("daemon")
+        try await cluster.createDatabaseIfMissing("baseline")
+        let baselinePool = PostgresPool(configuration: .init(connection: .init(connectionString: cluster.connectionString(database: "baseline")), size: 1))
+        try await MigrationRunner(pool: baselinePool, migrations: MigrationCatalog.bundled(), logger: Logger(label: "bench")).migrate()
+        await baselinePool.close()
+
+        let directory = db.directory ?? "/tmp"
+        let port = try Self.freePort()
+        let config = directory + "/bench-config.json"
+        try "bench-app-secret\n".write(toFile: directory + "/app-secret", atomically: true, encoding: .utf8)
+        try "bench-verify\n".write(toFile: directory + "/verify-token", atomically: true, encoding: .utf8)
+        let url = cluster.connectionString(database: "daemon").replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+        try """
+        {"stateDirectory": "\(directory)/daemon-state", "database": {"url": "\(url)", "poolSize": 16},
+         "http": {"host": "127.0.0.1", "port": \(port)}, "logging": {"level": "warning"},
+         "whatsapp": {"appSecret": {"file": "app-secret"}, "verifyToken": {"file": "verify-token"}}}
+        """.write(toFile: config, atomically: true, encoding: .utf8)
+        let daemonProcess = Process()
+        daemonProcess.executableURL = URL(fileURLWithPath: daemon)
+        daemonProcess.arguments = ["run", "--config", config]
+        daemonProcess.standardError = FileHandle(forWritingAtPath: "/dev/null")
+        try daemonProcess.run()
+        defer {
+            daemonProcess.interrupt()
+            daemonProcess.waitUntilExit()
+        }
+        try await Self.waitUntilReady(port: port)
+
+        let pgbench = try PgBench.locate(serverBinDirectory: try? EmbeddedPostgres.binDirectory(configured: nil))
+        print("switchboard-bench webhooks: signed deliveries of \(messagesPerDelivery) text message(s) from \(customers) customers, \(seconds) s per level")
+        print("daemon: \(daemon) on 127.0.0.1:\(port), embedded PostgreSQL with synchronous_commit on; \(ProcessInfo.processInfo.activeProcessorCount) cores")
+        print("")
+        var rows: [[String]] = [["connections", "messages/s", "ack p50 ms", "ack p99 ms", "non-200", "pgbench tx/s (1 msg/tx)", "ratio"]]
+        let counter = DeliveryCounter()
+        for connections in levels {
+            let outcome = try await load(port: port, connections: connections, counter: counter)
+            let baseline = try await pgbench.run(script: Self.pgbenchScript(customers: customers), clients: connections, seconds: seconds,
+                                                 connection: [cluster.connectionString(database: "baseline")])
+            rows.append([
+                String(connections), format(outcome.messagesPerSecond), format(outcome.latency.percentile(50), 2), format(outcome.latency.percentile(99), 2),
+                String(outcome.failures), format(baseline.transactionsPerSecond), format(outcome.messagesPerSecond / baseline.transactionsPerSecond, 2) + "×",
+            ])
+        }
+        print(table(rows))
+        print("")
+        let stored = try await PostgresConnection.connect(.init(connectionString: cluster.connectionString(database: "daemon")))
+        let count = try await stored.query("SELECT count(*) FROM switchboard.messages").first?.decode(0, as: Int.self) ?? 0
+        await stored.close()
+        print("messages stored by the daemon: \(count) (sent: \(counter.issued * messagesPerDelivery))")
+        print("goal: 25,000 messages/s with p99 ack ≤ 50 ms")
+    }
+
+    private struct Outcome {
+        let messagesPerSecond: Double
+        let latency: LatencySamples
+        let failures: Int
+    }
+
+    /// `connections` threads, each posting signed deliveries on its own keep-alive connection until the deadline.
+    private func load(port: Int, connections: Int, counter: DeliveryCounter) async throws -> Outcome {
+        let signer = WebhookSignature(appSecret: Self.secret)
+        let deadline = ContinuousClock.now + .seconds(seconds)
+        let start = ContinuousClock.now
+        let perThread = try await withThrowingTaskGroup(of: ([Int64], Int).self) { group in
+            for thread in 0..<connections {
+                group.addTask {
+                    try await withCheckedThrowingContinuation { continuation in
+                        Thread {
+                            continuation.resume(with: Result {
+                                let client = try HTTPLoadClient(port: port)
+                                var latencies: [Int64] = []
+                                var failures = 0
+                                var sequence = 0
+                                while ContinuousClock.now < deadline {
+                                    sequence += 1
+                                    let n = counter.next()
+                                    let body = Self.delivery(number: n, thread: thread, messages: messagesPerDelivery, customers: customers)
+                                    let signature = signer.headerValue(for: body)
+                                    let before = ContinuousClock.now
+                                    let status = try client.post(path: "/webhooks/whatsapp", headers: [("X-Hub-Signature-256", signature)], body: body)
+                                    latencies.append((ContinuousClock.now - before).nanoseconds)
+                                    if status != 200 { failures += 1 }
+                                }
+                                return (latencies, failures)
+                            })
+                        }.start()
+                    }
+                }
+            }
+            return try await group.reduce(into: [([Int64], Int)]()) { $0.append($1) }
+        }
+        let elapsed = (ContinuousClock.now - start).seconds
+        var samples = LatencySamples()
+        for (latencies, _) in perThread { samples.append(contentsOf: latencies) }
+        let failures = perThread.map(\.1).reduce(0, +)
+        return Outcome(messagesPerSecond: Double((samples.values.count - failures) * messagesPerDelivery) / elapsed, latency: samples, failures: failures)
+    }
+
+    /// A delivery as Meta sends it, with unique message ids.
+    static func delivery(number: Int, thread: Int, messages: Int, customers: Int) -> [UInt8] {
+        var items: [String] = []
+        var contacts: [String] = []
+        for index in 0..<messages {
+            let customer = 4_915_000_000_000 + (number * 7919 + index) % customers
+            contacts.append(#"{"profile":{"name":"Bench \#(customer)"},"wa_id":"\#(customer)"}"#)
+            items.append(#"{"from":"\#(customer)","id":"wamid.bench.\#(number).\#(index)","timestamp":"1790000000","type":"text","text":{"body":"Hello, I need help with my invoice (\#(number))"}}"#)
+        }
+        let json = #"{"object":"whatsapp_business_account","entry":[{"id":"1","changes":[{"field":"messages","value":{"messaging_product":"whatsapp","metadata":{"display_phone_number":"4930123456","phone_number_id":"1122334455"},"contacts":[\#(contacts.joined(separator: ","))],"messages":[\#(items.joined(separator: ","))]}}]}]}"#
+        return Array(json.utf8)
+    }
+
+    /// The daemon's write for one message, in one transaction, as plain SQL.
+    static func pgbenchScript(customers: Int) -> String {
+        """
+        \\set c random(1, \(customers))
+        BEGIN;
+        INSERT INTO switchboard.business_numbers (phone_number_id) VALUES ('1122334455') ON CONFLICT DO NOTHING;
+        INSERT INTO switchboard.webhook_deliveries (body, messages) VALUES ('\\x7b7d', 1);
+        INSERT INTO switchboard.customers (wa_id, profile_name) VALUES ('49150' || :c, 'Bench') ON CONFLICT (wa_id) DO UPDATE SET updated_at = now() RETURNING id AS cid \\gset
+        INSERT INTO switchboard.tickets (customer_id, business_number, last_inbound_at) VALUES (:cid, '1122334455', now()) ON CONFLICT (customer_id, business_number) WHERE status <> 'resolved' DO UPDATE SET last_inbound_at = now(), updated_at = now() RETURNING id AS tid \\gset
+        INSERT INTO switchboard.messages (ticket_id, direction, wamid, type, body, payload) VALUES (:tid, 'inbound', 'pgb.' || gen_random_uuid(), 'text', 'Hello, I need help with my invoice', '{"type": "text"}');
+        INSERT INTO switchboard.ticket_events (ticket_id, kind) VALUES (:tid, 'message_received');
+        END;
+
+        """
+    }
+
+    static func freePort() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = 0
+        inet_pton(AF_INET, "127.0.0.1", &address.sin_addr)
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
+        }
+        guard bound else { throw PgBench.Failure(description: "cannot find a free port") }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    static func waitUntilReady(port: Int) async throws {
+        for _ in 0..<600 {
+            if let client = try? HTTPLoadClient(port: port) {
+                _ = client
+                return
+            }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        throw PgBench.Failure(description: "switchboardd did not listen on port \(port) within 60 s")
+    }
+}
+
+/// Numbers deliveries across the load threads, so every message id is unique.
+final class DeliveryCounter: Sendable {
+    private let value = Atomic<Int>(0)
+
+    func next() -> Int { value.add(1, ordering: .relaxed).newValue }
+    var issued: Int { value.load(ordering: .relaxed) }
+}
