@@ -41,19 +41,13 @@ struct PostgresInsertBenchmark: AsyncParsableCommand {
 
     func validate() throws {
         guard seconds >= 1 else { throw ValidationError("--seconds must be at least 1") }
-        guard !levels.isEmpty, levels.allSatisfy({ (1...256).contains($0) }) else {
-            throw ValidationError("--concurrency must be a comma-separated list of numbers from 1 to 256, got \(concurrency)")
-        }
+        _ = try concurrencyLevels(concurrency, in: 1...256)
     }
 
-    private var levels: [Int] { concurrency.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) } }
+    private var levels: [Int] { (try? concurrencyLevels(concurrency, in: 1...256)) ?? [] }
 
     func run() async throws {
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = .warning
-            return handler
-        }
+        bootstrapBenchLogging()
         let settings = durable ? [:] : ["synchronous_commit": "off"]
         let db = try await BenchDatabase.open(url: database, settings: settings)
         do {

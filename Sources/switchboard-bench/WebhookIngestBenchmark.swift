@@ -34,22 +34,16 @@ struct WebhookIngestBenchmark: AsyncParsableCommand {
 
     func validate() throws {
         guard seconds >= 1, messagesPerDelivery >= 1, customers >= 1 else { throw ValidationError("--seconds, --messages-per-delivery and --customers must be at least 1") }
-        guard !levels.isEmpty, levels.allSatisfy({ (1...512).contains($0) }) else {
-            throw ValidationError("--concurrency must be numbers from 1 to 512, got \(concurrency)")
-        }
+        _ = try concurrencyLevels(concurrency, in: 1...512)
         guard FileManager.default.isExecutableFile(atPath: daemon) else {
             throw ValidationError("no executable at \(daemon); build it first: swift build -c release --product switchboardd")
         }
     }
 
-    private var levels: [Int] { concurrency.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) } }
+    private var levels: [Int] { (try? concurrencyLevels(concurrency, in: 1...512)) ?? [] }
 
     func run() async throws {
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = .warning
-            return handler
-        }
+        bootstrapBenchLogging()
         let db = try await BenchDatabase.open(url: nil, settings: ["synchronous_commit": "on", "max_connections": "200"])
         do {
             try await measure(db: db)
