@@ -100,3 +100,40 @@ struct ConfigurationTests {
         #expect(passed.stdout.contains("configuration is valid"))
     }
 }
+
+extension ConfigurationTests {
+    @Test func whatsappIngestAndTicketKeysAreCheckedWithTheirPaths() {
+        #expect(issues(#"{"whatsapp": {"appSecret": "hunter2", "verifyToken": {"file": "/x"}}}"#) == [
+            #"whatsapp.appSecret: expected an object, got "hunter2""#,
+            #"whatsapp.appSecret: expected {"file": "/path"} or {"credential": "name"}"#,
+        ])
+        #expect(issues(#"{"whatsapp": {"appSecret": {"file": "/x"}}}"#) == [
+            #"whatsapp.verifyToken: required: {"file": "/path"} or {"credential": "name"}"#,
+        ])
+        #expect(issues(#"{"whatsapp": {"appSecret": {"file": "/x"}, "verifyToken": {"file": "/y"}, "apiVersion": "v23.0"}}"#).first?
+            .hasPrefix("whatsapp.apiVersion: unknown key") == true)
+        #expect(issues(#"{"ingest": {"maxBatchDeliveries": 0}}"#) == ["ingest.maxBatchDeliveries: expected an integer 1–1000, got 0"])
+        #expect(issues(#"{"ingest": {"lingerMiliseconds": 5}}"#) == [#"ingest.lingerMiliseconds: unknown key; did you mean "lingerMilliseconds"?"#])
+        #expect(issues(#"{"tickets": {"reopenWithinHours": -1}}"#) == ["tickets.reopenWithinHours: expected a number from 0 to 8760, got -1"])
+    }
+
+    @Test func relativeSecretFilesAreFoundNextToTheConfiguration() throws {
+        let configuration = try parse(#"{"whatsapp": {"appSecret": {"file": "dev/app"}, "verifyToken": {"credential": "token"}}}"#).get()
+        #expect(configuration.whatsapp?.appSecret == .file("/etc/switchboard/dev/app"))
+        #expect(configuration.whatsapp?.verifyToken == .credential("token"))
+        #expect(try parse("{}").get().whatsapp == nil)
+    }
+
+    @Test func anUnreadableWebhookSecretStopsTheStartWithItsKeyPath() throws {
+        let directory = try makeTemporaryDirectory("whsecret")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let config = directory + "/config.json"
+        try #"{"whatsapp": {"appSecret": {"file": "missing-secret"}, "verifyToken": {"file": "missing-token"}}}"#.write(toFile: config, atomically: true, encoding: .utf8)
+        #expect {
+            try SwitchboardConfiguration.load(path: config, environment: [:])
+        } throws: { error in
+            guard let issues = error as? ConfigIssues else { return false }
+            return issues.issues.map(\.path) == ["whatsapp.appSecret", "whatsapp.verifyToken"]
+        }
+    }
+}

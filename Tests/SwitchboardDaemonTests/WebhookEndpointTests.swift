@@ -172,3 +172,23 @@ struct WebhookEndpointTests {
 private struct NoSink: TicketActivitySink {
     func committed(_ messages: [IngestResult.StoredMessage]) async {}
 }
+
+extension WebhookEndpointTests {
+    @Test func withoutAWhatsAppSectionTheWebhookSaysItIsNotConfigured() async throws {
+        let pool = try await migratedPool("webhook_unconfigured")
+        let app = Application(router: HTTPServer.makeRouter(readiness: Readiness(), pool: pool, webhook: nil), logger: TestDatabase.quietLogger)
+        try await app.test(.router) { client async throws in
+            let response = try await client.execute(uri: "/webhooks/whatsapp", method: .post, body: ByteBuffer(string: "{}"))
+            #expect(response.status == .notFound)
+            #expect(String(buffer: response.body).contains("not configured"))
+        }
+    }
+
+    @Test func rawBodiesPastRetentionAreDeletedAndNewerOnesKept() async throws {
+        let pool = try await migratedPool("webhook_retention")
+        try await pool.query("INSERT INTO switchboard.webhook_deliveries (received_at, body) VALUES (now() - interval '8 days', '\\x01'), (now() - interval '6 days', '\\x02'), (now(), '\\x03')")
+        await RawWebhookRetentionService(pool: pool, retentionDays: 7, logger: TestDatabase.quietLogger).purge()
+        let kept = try await pool.query("SELECT body FROM switchboard.webhook_deliveries ORDER BY received_at").map { try $0.decode(0, as: PostgresBytes.self).bytes }
+        #expect(kept == [[0x02], [0x03]])
+    }
+}

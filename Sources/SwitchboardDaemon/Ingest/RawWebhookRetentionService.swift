@@ -3,12 +3,18 @@ import Postgres
 import ServiceLifecycle
 
 /// Deletes raw webhook bodies past their retention, once an hour, until shutdown.
-struct RawWebhookRetentionService: Service {
+public struct RawWebhookRetentionService: Service {
     let pool: PostgresPool
     let retentionDays: Double
     let logger: Logger
 
-    func run() async throws {
+    public init(pool: PostgresPool, retentionDays: Double, logger: Logger) {
+        self.pool = pool
+        self.retentionDays = retentionDays
+        self.logger = logger
+    }
+
+    public func run() async throws {
         try? await cancelWhenGracefulShutdown {
             while true {
                 await purge()
@@ -17,7 +23,8 @@ struct RawWebhookRetentionService: Service {
         }
     }
 
-    func purge() async {
+    /// Deletes what is past retention now; failures are logged and retried on the next round.
+    public func purge() async {
         do {
             let deleted = try await pool.query(
                 "DELETE FROM switchboard.webhook_deliveries WHERE received_at < now() - make_interval(secs => $1)",
