@@ -85,6 +85,14 @@ public actor PostgresConnection {
         return try await exclusively { try await self.cancellable { try await self.runPipeline(sql, rows) } }
     }
 
+    /// Runs several statements in one round trip (libpq pipeline mode), in order, each seeing what the
+    /// ones before it did; returns each statement's rows. After a failing statement the rest are
+    /// skipped and the first error is thrown. Inside a transaction, that transaction is then failed.
+    public func pipeline(_ statements: [PostgresStatement]) async throws -> [PostgresRows] {
+        if statements.isEmpty { return [] }
+        return try await exclusively { try await self.cancellable { try await self.runStatementPipeline(statements) } }
+    }
+
     /// Rolls back a transaction left open (after an error or a cancellation). Not cancellable itself, so
     /// a connection never goes back to the pool inside a transaction.
     public func rollbackIfInTransaction() async {
@@ -447,6 +455,68 @@ public actor PostgresConnection {
         }
         if let failure { throw failure.redacting(boundRows.flatMap { $0 }) }
         return affected
+    }
+
+    private func runStatementPipeline(_ statements: [PostgresStatement]) async throws -> [PostgresRows] {
+        let handle = try await ensureConnected()
+        let bound = statements.map { $0.parameters.map { $0?.postgresParameter } }
+        guard PQenterPipelineMode(handle) == 1 else {
+            throw connectionFailure(handle) ?? .unexpected("cannot enter pipeline mode")
+        }
+        for (statement, parameters) in zip(statements, bound) {
+            let types = parameters.map { $0?.oid ?? PostgresOID.unspecified }
+            let sent = withParameterPointers(parameters) { values in
+                types.withUnsafeBufferPointer { typePointer in
+                    PQsendQueryParams(handle, statement.sql, Int32(parameters.count), typePointer.baseAddress, values, nil, nil, 0)
+                }
+            }
+            if sent != 1 { throw ioFailure(handle) }
+        }
+        if PQpipelineSync(handle) != 1 { throw ioFailure(handle) }
+        var results = [PostgresRows?](repeating: nil, count: statements.count)
+        var failure: PostgresError?
+        var index = 0
+        var currentHasResult = false
+        var sawSync = false
+        while !sawSync {
+            let flush = PQflush(handle)
+            if flush < 0 { throw ioFailure(handle) }
+            while PQisBusy(handle) == 0 {
+                // A NULL ends one statement's results; a NULL right after another means nothing more is
+                // buffered yet.
+                guard let result = PQgetResult(handle) else {
+                    if !currentHasResult { break }
+                    index += 1
+                    currentHasResult = false
+                    continue
+                }
+                defer { PQclear(result) }
+                currentHasResult = true
+                switch PQresultStatus(result) {
+                case PGRES_PIPELINE_SYNC:
+                    sawSync = true
+                case PGRES_TUPLES_OK, PGRES_COMMAND_OK:
+                    if index < results.count { results[index] = Self.rows(of: result) }
+                case PGRES_PIPELINE_ABORTED:
+                    break
+                default:
+                    if failure == nil { failure = Self.serverError(result) ?? .unexpected("pipeline result \(PQresultStatus(result))") }
+                }
+                if sawSync { break }
+            }
+            if sawSync { break }
+            await loop.wait(for: PQsocket(handle), flush == 1 ? .readableOrWritable : .readable)
+            if PQconsumeInput(handle) != 1 { throw ioFailure(handle) }
+        }
+        guard PQexitPipelineMode(handle) == 1 else { throw ioFailure(handle) }
+        if let failure {
+            if failure.sqlState == .queryCanceled { throw PostgresError.cancelled }
+            throw failure.redacting(bound.flatMap { $0 })
+        }
+        return try results.map { rows in
+            guard let rows else { throw PostgresError.unexpected("a pipelined statement returned no result") }
+            return rows
+        }
     }
 
     /// Handles one pipeline result; returns true at the sync point.

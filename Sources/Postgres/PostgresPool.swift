@@ -82,6 +82,14 @@ public final class PostgresPool: Sendable {
         return try await connections[slot].executeBatch(sql, rows)
     }
 
+    /// Several statements in one round trip; outside a transaction they form one implicit transaction
+    /// (all or nothing). See `PostgresConnection.pipeline`.
+    public func pipeline(_ statements: [PostgresStatement]) async throws -> [PostgresRows] {
+        let slot = try await lease()
+        defer { release(slot) }
+        return try await connections[slot].pipeline(statements)
+    }
+
     /// Closes every connection and fails waiting callers with `poolClosed`.
     public func close() async {
         let failed = state.withLock { state -> [CheckedContinuation<Int, any Error>] in

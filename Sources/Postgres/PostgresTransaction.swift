@@ -1,3 +1,18 @@
+/// One statement of a pipeline: SQL with `$1…$n` and its parameters.
+public struct PostgresStatement: Sendable, ExpressibleByStringLiteral {
+    public var sql: String
+    public var parameters: [(any PostgresEncodable)?]
+
+    public init(_ sql: String, _ parameters: [(any PostgresEncodable)?] = []) {
+        self.sql = sql
+        self.parameters = parameters
+    }
+
+    public init(stringLiteral sql: String) {
+        self.init(sql)
+    }
+}
+
 /// A transaction in progress on one leased connection.
 public struct PostgresTransaction: Sendable {
     public let connection: PostgresConnection
@@ -10,6 +25,11 @@ public struct PostgresTransaction: Sendable {
     @discardableResult
     public func executeBatch(_ sql: String, _ rows: [[(any PostgresEncodable)?]]) async throws -> Int {
         try await connection.executeBatch(sql, rows)
+    }
+
+    /// Several statements in one round trip; see `PostgresConnection.pipeline`.
+    public func pipeline(_ statements: [PostgresStatement]) async throws -> [PostgresRows] {
+        try await connection.pipeline(statements)
     }
 }
 

@@ -106,3 +106,43 @@ actor Counter {
         return value
     }
 }
+
+@Suite("Pipelines of different statements")
+struct StatementPipelineTests {
+    @Test func statementsRunInOrderInOneRoundTripAndEachReturnsItsRows() async throws {
+        let pool = try await TestDatabase.freshPool("pipeline_rows")
+        try await pool.query("CREATE TABLE notes (id serial PRIMARY KEY, body text)")
+        let results = try await pool.withTransaction { transaction in
+            try await transaction.pipeline([
+                PostgresStatement("INSERT INTO notes (body) VALUES ($1), ($2) RETURNING id", ["a", "b"]),
+                PostgresStatement("SELECT count(*) FROM notes"),
+                PostgresStatement("UPDATE notes SET body = upper(body) WHERE body = $1", ["a"]),
+                PostgresStatement("SELECT body FROM notes ORDER BY id"),
+            ])
+        }
+        #expect(results.count == 4)
+        #expect(results[0].count == 2)
+        #expect(try results[1].first?.decode(0, as: Int.self) == 2)
+        #expect(results[2].affectedRows == 1)
+        #expect(try results[3].map { try $0.decode(0, as: String.self) } == ["A", "b"])
+    }
+
+    @Test func aFailingStatementSkipsTheRestAndTheTransactionRollsBack() async throws {
+        let pool = try await TestDatabase.freshPool("pipeline_fail")
+        try await pool.query("CREATE TABLE once (id int PRIMARY KEY)")
+        await #expect {
+            try await pool.withTransaction { transaction in
+                try await transaction.pipeline([
+                    PostgresStatement("INSERT INTO once VALUES (1)"),
+                    PostgresStatement("INSERT INTO once VALUES (1)"),
+                    PostgresStatement("INSERT INTO once VALUES (2)"),
+                ])
+            }
+        } throws: { error in
+            (error as? PostgresError)?.sqlState == .uniqueViolation
+        }
+        #expect(try await pool.query("SELECT count(*) FROM once").first?.decode(0, as: Int.self) == 0)
+        // The connection is usable again.
+        #expect(try await pool.pipeline(["SELECT 1", "SELECT 2"]).map { try $0.first?.decode(0, as: Int.self) } == [1, 2])
+    }
+}
