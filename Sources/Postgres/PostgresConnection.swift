@@ -463,30 +463,51 @@ public actor PostgresConnection {
         guard PQenterPipelineMode(handle) == 1 else {
             throw connectionFailure(handle) ?? .unexpected("cannot enter pipeline mode")
         }
-        for (statement, parameters) in zip(statements, bound) {
+        // Statements use the connection's prepared-statement cache like `query` does; a statement new
+        // to this connection is prepared inside the same pipeline. Each sent item yields results and a
+        // NULL; `owners` maps an item to its statement (nil for a PREPARE, whose result is dropped).
+        var owners: [Int?] = []
+        var prepared: [(StatementKey, String)] = []
+        if preparedStatements.count >= Self.preparedStatementLimit {
+            if PQsendQueryParams(handle, "DEALLOCATE ALL", 0, nil, nil, nil, nil, 0) != 1 { throw ioFailure(handle) }
+            owners.append(nil)
+            preparedStatements.removeAll()
+        }
+        for (index, (statement, parameters)) in zip(statements, bound).enumerated() {
             let types = parameters.map { $0?.oid ?? PostgresOID.unspecified }
-            let sent = withParameterPointers(parameters) { values in
-                types.withUnsafeBufferPointer { typePointer in
-                    PQsendQueryParams(handle, statement.sql, Int32(parameters.count), typePointer.baseAddress, values, nil, nil, 0)
+            let key = StatementKey(sql: statement.sql, types: types)
+            var name = preparedStatements[key] ?? prepared.first(where: { $0.0 == key })?.1
+            if name == nil {
+                let fresh = "sb_p\(preparedStatements.count + prepared.count)_\(UInt32.random(in: 0...UInt32.max))"
+                let sent = types.withUnsafeBufferPointer { typePointer in
+                    PQsendPrepare(handle, fresh, statement.sql, Int32(types.count), typePointer.baseAddress)
                 }
+                if sent != 1 { throw ioFailure(handle) }
+                owners.append(nil)
+                prepared.append((key, fresh))
+                name = fresh
+            }
+            let sent = withParameterPointers(parameters) { values in
+                PQsendQueryPrepared(handle, name, Int32(parameters.count), values, nil, nil, 0)
             }
             if sent != 1 { throw ioFailure(handle) }
+            owners.append(index)
         }
         if PQpipelineSync(handle) != 1 { throw ioFailure(handle) }
         var results = [PostgresRows?](repeating: nil, count: statements.count)
         var failure: PostgresError?
-        var index = 0
+        var item = 0
         var currentHasResult = false
         var sawSync = false
         while !sawSync {
             let flush = PQflush(handle)
             if flush < 0 { throw ioFailure(handle) }
             while PQisBusy(handle) == 0 {
-                // A NULL ends one statement's results; a NULL right after another means nothing more is
+                // A NULL ends one item's results; a NULL right after another means nothing more is
                 // buffered yet.
                 guard let result = PQgetResult(handle) else {
                     if !currentHasResult { break }
-                    index += 1
+                    item += 1
                     currentHasResult = false
                     continue
                 }
@@ -496,7 +517,7 @@ public actor PostgresConnection {
                 case PGRES_PIPELINE_SYNC:
                     sawSync = true
                 case PGRES_TUPLES_OK, PGRES_COMMAND_OK:
-                    if index < results.count { results[index] = Self.rows(of: result) }
+                    if item < owners.count, let owner = owners[item] { results[owner] = Self.rows(of: result) }
                 case PGRES_PIPELINE_ABORTED:
                     break
                 default:
@@ -510,9 +531,12 @@ public actor PostgresConnection {
         }
         guard PQexitPipelineMode(handle) == 1 else { throw ioFailure(handle) }
         if let failure {
+            // Which PREPAREs ran before the failure is not tracked: forget them all; their random names
+            // never collide with later ones.
             if failure.sqlState == .queryCanceled { throw PostgresError.cancelled }
             throw failure.redacting(bound.flatMap { $0 })
         }
+        for (key, name) in prepared { preparedStatements[key] = name }
         return try results.map { rows in
             guard let rows else { throw PostgresError.unexpected("a pipelined statement returned no result") }
             return rows

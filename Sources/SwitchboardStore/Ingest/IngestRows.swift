@@ -18,6 +18,12 @@ enum IngestRows {
         let userID: String?
         let profileName: String?
         let country: String?
+        let businessNumber: String
+    }
+
+    struct Number: Encodable {
+        let id: String
+        let display: String?
     }
 
     struct NewTicket: Encodable {
@@ -37,7 +43,8 @@ enum IngestRows {
 
     struct Message: Encodable {
         let ord: Int
-        let ticketID: Int64
+        let customerID: Int64
+        let businessNumber: String
         let wamid: String
         let type: String
         let body: String?
@@ -50,10 +57,13 @@ enum IngestRows {
 
     struct Event: Encodable {
         let ord: Int
-        let ticketID: Int64
+        let customerID: Int64
+        let businessNumber: String
         let at: Double
         let kind: String
         let data: String
+        /// For `message_received`: the message, whose id and type fill the event's data.
+        let wamid: String?
     }
 
     struct Status: Encodable {
@@ -77,11 +87,6 @@ enum IngestRows {
         let encoder = JSONEncoder()
         encoder.keyEncodingStrategy = .convertToSnakeCase
         return String(decoding: try encoder.encode(rows), as: UTF8.self)
-    }
-
-    /// A JSON string literal.
-    static func jsonString(_ text: String) -> String {
-        (try? String(decoding: JSONEncoder().encode(text), as: UTF8.self)) ?? "null"
     }
 
     static func hex(_ bytes: [UInt8]) -> String {

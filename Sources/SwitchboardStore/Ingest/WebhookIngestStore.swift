@@ -57,286 +57,270 @@ public struct WebhookIngestStore: Sendable {
         let businessNumber: String
     }
 
-    /// Writes a batch in a fixed number of statements: deliveries, dedupe, customers, tickets,
-    /// messages, events, statuses. Threading is decided in Swift between the reads and the writes.
+    /// Writes a batch in two pipelined round trips (plus one when statuses change): first the raw
+    /// deliveries and every read threading needs (locks, known wamids, customers, the latest ticket of
+    /// every thread); then, with threading decided in Swift, the tickets, messages, events and statuses.
     private func writeBatch(_ deliveries: [IncomingDelivery], in transaction: PostgresTransaction) async throws -> ([IngestResult], Set<String>) {
-        // 1. The raw deliveries. Ids come from a sequence in the order of `ord`, so sorted ids map back.
-        let deliveryRows = deliveries.enumerated().map { index, delivery in
-            IngestRows.Delivery(ord: index, receivedAt: delivery.receivedAt.timeIntervalSince1970, bodyHex: IngestRows.hex(delivery.body),
-                                messages: delivery.messages.count, statuses: delivery.statuses.count, decodeProblem: delivery.decodeProblem)
-        }
-        let deliveryIDs = try await transaction.query(
-            """
-            INSERT INTO switchboard.webhook_deliveries (received_at, body, messages, statuses, decode_problem)
-            SELECT to_timestamp(received_at), decode(body_hex, 'hex'), messages, statuses, decode_problem
-            FROM jsonb_to_recordset($1::jsonb) AS d(ord int, received_at float8, body_hex text, messages int, statuses int, decode_problem text)
-            ORDER BY ord RETURNING id
-            """,
-            [try IngestRows.json(deliveryRows)]
-        ).map { try $0.decode(0, as: Int64.self) }.sorted()
-        var results = deliveryIDs.map { IngestResult(deliveryID: $0) }
-
-        // 2. Which messages are new: not stored before, and the first of their wamid in this batch.
-        let allWamids = Array(Set(deliveries.flatMap { $0.messages.map(\.wamid) }))
-        var seen = Set(try await transaction.query("SELECT wamid FROM switchboard.messages WHERE wamid = ANY($1::text[])", [allWamids])
-            .map { try $0.decode(0, as: String.self) })
-        var fresh: [(delivery: Int, message: IncomingMessage, receivedAt: Date)] = []
-        for (index, delivery) in deliveries.enumerated() {
-            for message in delivery.messages {
-                if seen.insert(message.wamid).inserted {
-                    fresh.append((index, message, delivery.receivedAt))
-                } else {
-                    results[index].duplicates.append(message.wamid)
-                }
-            }
-        }
-
-        // 3. Business numbers this process has not seen committed.
+        let all = deliveries.enumerated().flatMap { index, delivery in delivery.messages.map { (delivery: index, message: $0, receivedAt: delivery.receivedAt) } }
+        let keys = Array(Set(all.map(\.message.threadKey)))
+        let identities = try IngestRows.json(all.enumerated().map { ord, item in
+            IngestRows.Customer(ord: ord, waID: item.message.customerWaID, userID: item.message.customerUserID, profileName: item.message.customerName,
+                                country: item.message.customerWaID.flatMap(CallingCodes.country(ofPhone:)), businessNumber: item.message.businessNumberID)
+        })
         var numbers = Set<String>()
-        for item in fresh where !knownNumbers.contains(item.message.businessNumberID) && numbers.insert(item.message.businessNumberID).inserted {
-            try await upsertBusinessNumber(item.message, in: transaction)
+        var numberRows: [IngestRows.Number] = []
+        for item in all where !knownNumbers.contains(item.message.businessNumberID) && numbers.insert(item.message.businessNumberID).inserted {
+            numberRows.append(.init(id: item.message.businessNumberID, display: item.message.businessDisplayNumber))
         }
 
-        // 4. Customers: create the unknown ones, fill in identifiers nobody else holds, then read ids.
-        let customerIDs = try await customers(for: fresh.map(\.message), in: transaction)
-
-        // 5. Tickets: the latest of every thread, locked; each thread's first message decides.
-        var threadOfMessage: [Thread] = []
-        var firstOfThread: [Thread: Int] = [:]
-        for (position, item) in fresh.enumerated() {
-            guard let customerID = customerIDs[position] else { throw PostgresError.unexpected("a customer was not found after upsert") }
-            let thread = Thread(customerID: customerID, businessNumber: item.message.businessNumberID)
-            threadOfMessage.append(thread)
-            if firstOfThread[thread] == nil { firstOfThread[thread] = position }
+        // Round trip 1.
+        var first: [PostgresStatement] = [
+            // The keys' hashes are sorted before any lock is taken (the subquery is materialized in
+            // order), so two transactions never wait on each other in a cycle.
+            PostgresStatement("""
+                SELECT pg_advisory_xact_lock(h) FROM
+                    (SELECT DISTINCT hashtextextended(k, 0) AS h FROM unnest($1::text[]) AS k ORDER BY 1 OFFSET 0) AS ordered
+                """, [keys]),
+            PostgresStatement("""
+                INSERT INTO switchboard.webhook_deliveries (received_at, body, messages, statuses, decode_problem)
+                SELECT to_timestamp(received_at), decode(body_hex, 'hex'), messages, statuses, decode_problem
+                FROM jsonb_to_recordset($1::jsonb) AS d(ord int, received_at float8, body_hex text, messages int, statuses int, decode_problem text)
+                ORDER BY ord RETURNING id
+                """, [try IngestRows.json(deliveries.enumerated().map { index, delivery in
+                    IngestRows.Delivery(ord: index, receivedAt: delivery.receivedAt.timeIntervalSince1970, bodyHex: IngestRows.hex(delivery.body),
+                                        messages: delivery.messages.count, statuses: delivery.statuses.count, decodeProblem: delivery.decodeProblem)
+                })]),
+            PostgresStatement("SELECT wamid FROM switchboard.messages WHERE wamid = ANY($1::text[])", [Array(Set(all.map(\.message.wamid)))]),
+        ]
+        if !numberRows.isEmpty {
+            first.append(PostgresStatement("""
+                INSERT INTO switchboard.business_numbers (phone_number_id, display_phone_number)
+                SELECT id, display FROM jsonb_to_recordset($1::jsonb) AS n(id text, display text)
+                ON CONFLICT (phone_number_id) DO UPDATE SET display_phone_number = coalesce(EXCLUDED.display_phone_number, business_numbers.display_phone_number)
+                """, [try IngestRows.json(numberRows)]))
         }
-        let threads = Array(firstOfThread.keys)
-        var latest: [Thread: TicketThreading.LatestTicket] = [:]
-        if !threads.isEmpty {
-            let rows = try await transaction.query(
-                """
+        let customersAt = first.count
+        first += [
+            // Fill in identifiers a record lacks, unless another customer holds them (merging is a
+            // person's decision), then create the customers still unknown, then read every id.
+            PostgresStatement("""
+                UPDATE switchboard.customers AS c SET
+                    wa_id = coalesce(c.wa_id, CASE WHEN NOT EXISTS (SELECT 1 FROM switchboard.customers x WHERE x.wa_id = n.wa_id) THEN n.wa_id END),
+                    user_id = coalesce(c.user_id, CASE WHEN NOT EXISTS (SELECT 1 FROM switchboard.customers x WHERE x.user_id = n.user_id) THEN n.user_id END),
+                    profile_name = coalesce(n.profile_name, c.profile_name), updated_at = now()
+                FROM (SELECT DISTINCT ON (coalesce(wa_id, ''), coalesce(user_id, '')) * FROM jsonb_to_recordset($1::jsonb)
+                      AS r(ord int, wa_id text, user_id text, profile_name text) ORDER BY coalesce(wa_id, ''), coalesce(user_id, ''), ord DESC) AS n
+                WHERE c.id = (SELECT min(id) FROM switchboard.customers y WHERE y.wa_id = n.wa_id OR y.user_id = n.user_id)
+                  AND (c.wa_id IS NULL AND n.wa_id IS NOT NULL OR c.user_id IS NULL AND n.user_id IS NOT NULL
+                       OR n.profile_name IS DISTINCT FROM c.profile_name AND n.profile_name IS NOT NULL)
+                """, [identities]),
+            PostgresStatement("""
+                INSERT INTO switchboard.customers (wa_id, user_id, profile_name, country)
+                SELECT DISTINCT ON (coalesce(wa_id, user_id)) wa_id, user_id, profile_name, country
+                FROM jsonb_to_recordset($1::jsonb) AS r(ord int, wa_id text, user_id text, profile_name text, country text)
+                WHERE NOT EXISTS (SELECT 1 FROM switchboard.customers c WHERE c.wa_id = r.wa_id OR c.user_id = r.user_id)
+                ORDER BY coalesce(wa_id, user_id), ord
+                ON CONFLICT DO NOTHING
+                """, [identities]),
+            PostgresStatement("""
+                SELECT r.ord, (SELECT min(id) FROM switchboard.customers c WHERE c.wa_id = r.wa_id OR c.user_id = r.user_id)
+                FROM jsonb_to_recordset($1::jsonb) AS r(ord int, wa_id text, user_id text)
+                """, [identities]),
+            PostgresStatement("""
                 SELECT id, customer_id, business_number, status, resolved_at FROM switchboard.tickets WHERE id IN (
                     SELECT DISTINCT ON (customer_id, business_number) id FROM switchboard.tickets
-                    WHERE (customer_id, business_number) IN (SELECT * FROM unnest($1::bigint[], $2::text[]))
+                    WHERE (customer_id, business_number) IN (
+                        SELECT (SELECT min(id) FROM switchboard.customers c WHERE c.wa_id = r.wa_id OR c.user_id = r.user_id), r.business_number
+                        FROM jsonb_to_recordset($1::jsonb) AS r(wa_id text, user_id text, business_number text))
                     ORDER BY customer_id, business_number, created_at DESC, id DESC)
                 FOR UPDATE
-                """,
-                [threads.map { Int($0.customerID) }, threads.map(\.businessNumber)]
-            )
-            for row in rows {
-                guard let status = TicketStatus(rawValue: try row.decode(3, as: String.self)) else {
-                    throw PostgresError.unexpected("a ticket has an unknown status")
-                }
-                let thread = Thread(customerID: try row.decode(1, as: Int64.self), businessNumber: try row.decode(2, as: String.self))
-                latest[thread] = .init(id: try row.decode(0, as: Int64.self), status: status, resolvedAt: try row.decode(4, as: Date?.self))
+                """, [identities]),
+        ]
+        let read = try await transaction.pipeline(first)
+        var results = try read[1].map { try $0.decode(0, as: Int64.self) }.sorted().map { IngestResult(deliveryID: $0) }
+        var seen = Set(try read[2].map { try $0.decode(0, as: String.self) })
+        var customerOf = [Int64?](repeating: nil, count: all.count)
+        for row in read[customersAt + 2] { customerOf[try row.decode(0, as: Int.self)] = try row.decode(1, as: Int64?.self) }
+        var latest: [Thread: TicketThreading.LatestTicket] = [:]
+        for row in read[customersAt + 3] {
+            guard let status = TicketStatus(rawValue: try row.decode(3, as: String.self)) else {
+                throw PostgresError.unexpected("a ticket has an unknown status")
             }
+            let thread = Thread(customerID: try row.decode(1, as: Int64.self), businessNumber: try row.decode(2, as: String.self))
+            latest[thread] = .init(id: try row.decode(0, as: Int64.self), status: status, resolvedAt: try row.decode(4, as: Date?.self))
+        }
+
+        // Threading, decided here: a thread's first new message may open, wake or reopen a ticket;
+        // the rest append to it.
+        var fresh: [(delivery: Int, message: IncomingMessage, receivedAt: Date, thread: Thread)] = []
+        for (ord, item) in all.enumerated() {
+            guard seen.insert(item.message.wamid).inserted else {
+                results[item.delivery].duplicates.append(item.message.wamid)
+                continue
+            }
+            guard let customerID = customerOf[ord] else { throw PostgresError.unexpected("a customer was not found after upsert") }
+            fresh.append((item.delivery, item.message, item.receivedAt, Thread(customerID: customerID, businessNumber: item.message.businessNumberID)))
+        }
+        var firstOfThread: [Thread: Int] = [:]
+        var lastInbound: [Thread: Date] = [:]
+        for (position, item) in fresh.enumerated() {
+            if firstOfThread[item.thread] == nil { firstOfThread[item.thread] = position }
+            lastInbound[item.thread] = max(lastInbound[item.thread] ?? .distantPast, item.receivedAt)
         }
         var decisions: [Thread: TicketThreading.Decision] = [:]
-        var lastInbound: [Thread: Date] = [:]
-        for (position, thread) in threadOfMessage.enumerated() {
-            lastInbound[thread] = max(lastInbound[thread] ?? .distantPast, fresh[position].receivedAt)
-        }
         var newTickets: [IngestRows.NewTicket] = []
         var updates: [IngestRows.TicketUpdate] = []
-        for (index, thread) in threads.enumerated() {
-            guard let first = firstOfThread[thread], let last = lastInbound[thread] else { continue }
-            let decision = TicketThreading.decide(latest: latest[thread], receivedAt: fresh[first].receivedAt, reopenWithin: reopenWithin)
+        var events: [IngestRows.Event] = []
+        for (thread, position) in firstOfThread.sorted(by: { $0.value < $1.value }) {
+            guard let last = lastInbound[thread] else { continue }
+            let receivedAt = fresh[position].receivedAt
+            let decision = TicketThreading.decide(latest: latest[thread], receivedAt: receivedAt, reopenWithin: reopenWithin)
             decisions[thread] = decision
             let closes = CustomerServiceWindow.closes(afterInboundAt: last).timeIntervalSince1970
+            let event: (kind: String, data: String)?
             switch decision {
             case .newTicket:
-                newTickets.append(.init(ord: index, customerID: thread.customerID, businessNumber: thread.businessNumber,
-                                        createdAt: fresh[first].receivedAt.timeIntervalSince1970, lastInboundAt: last.timeIntervalSince1970, windowCloses: closes))
-            case .append(let id), .wakeUp(let id), .reopen(let id):
+                newTickets.append(.init(ord: position, customerID: thread.customerID, businessNumber: thread.businessNumber,
+                                        createdAt: receivedAt.timeIntervalSince1970, lastInboundAt: last.timeIntervalSince1970, windowCloses: closes))
+                event = ("created", #"{"by": "inbound message"}"#)
+            case .append(let id):
                 updates.append(.init(id: id, lastInboundAt: last.timeIntervalSince1970, windowCloses: closes))
+                event = nil
+            case .wakeUp(let id):
+                updates.append(.init(id: id, lastInboundAt: last.timeIntervalSince1970, windowCloses: closes))
+                event = ("status_changed", #"{"from": "pending", "to": "open", "by": "customer message"}"#)
+            case .reopen(let id):
+                updates.append(.init(id: id, lastInboundAt: last.timeIntervalSince1970, windowCloses: closes))
+                event = ("reopened", #"{"by": "customer message"}"#)
+            }
+            if let event {
+                events.append(.init(ord: 2 * position, customerID: thread.customerID, businessNumber: thread.businessNumber,
+                                    at: receivedAt.timeIntervalSince1970, kind: event.kind, data: event.data, wamid: nil))
             }
         }
-        var ticketOf: [Thread: Int64] = [:]
+        var messageRows: [IngestRows.Message] = []
+        for (position, item) in fresh.enumerated() {
+            let message = item.message
+            messageRows.append(.init(ord: position, customerID: item.thread.customerID, businessNumber: item.thread.businessNumber,
+                                     wamid: message.wamid, type: message.type, body: message.body, details: message.detailsJSON,
+                                     targetWamid: message.targetWamid, payload: message.payloadJSON,
+                                     sentAt: message.sentAt?.timeIntervalSince1970, receivedAt: item.receivedAt.timeIntervalSince1970))
+            events.append(.init(ord: 2 * position + 1, customerID: item.thread.customerID, businessNumber: item.thread.businessNumber,
+                                at: item.receivedAt.timeIntervalSince1970, kind: "message_received", data: "{}", wamid: message.wamid))
+        }
+
+        // Round trip 2. Every thread now has exactly one ticket that is not resolved: messages and
+        // events find it by customer and number.
+        var second: [PostgresStatement] = []
         if !newTickets.isEmpty {
-            let created = try await transaction.query(
-                """
+            second.append(PostgresStatement("""
                 INSERT INTO switchboard.tickets (customer_id, business_number, created_at, updated_at, last_inbound_at, customer_window_expires_at)
                 SELECT customer_id, business_number, to_timestamp(created_at), to_timestamp(created_at), to_timestamp(last_inbound_at), to_timestamp(window_closes)
                 FROM jsonb_to_recordset($1::jsonb) AS t(ord int, customer_id bigint, business_number text, created_at float8, last_inbound_at float8, window_closes float8)
-                ORDER BY ord RETURNING id, customer_id, business_number
-                """,
-                [try IngestRows.json(newTickets)]
-            )
-            for row in created {
-                ticketOf[Thread(customerID: try row.decode(1, as: Int64.self), businessNumber: try row.decode(2, as: String.self))] = try row.decode(0, as: Int64.self)
-            }
+                ORDER BY ord
+                """, [try IngestRows.json(newTickets)]))
         }
         if !updates.isEmpty {
-            try await transaction.query(
-                """
+            second.append(PostgresStatement("""
                 UPDATE switchboard.tickets AS t SET status = 'open', resolved_at = NULL, updated_at = to_timestamp(u.last_inbound_at),
                     last_inbound_at = greatest(t.last_inbound_at, to_timestamp(u.last_inbound_at)),
                     customer_window_expires_at = greatest(t.customer_window_expires_at, to_timestamp(u.window_closes))
                 FROM jsonb_to_recordset($1::jsonb) AS u(id bigint, last_inbound_at float8, window_closes float8)
                 WHERE t.id = u.id
-                """,
-                [try IngestRows.json(updates)]
-            )
+                """, [try IngestRows.json(updates)]))
         }
-        for (thread, decision) in decisions {
-            switch decision {
-            case .append(let id), .wakeUp(let id), .reopen(let id): ticketOf[thread] = id
-            case .newTicket: break
-            }
-        }
-
-        // 6. Messages, then the events: each thread's own first, then one per message.
-        var messageRows: [IngestRows.Message] = []
-        for (position, item) in fresh.enumerated() {
-            guard let ticketID = ticketOf[threadOfMessage[position]] else { throw PostgresError.unexpected("a message has no ticket") }
-            let message = item.message
-            messageRows.append(.init(ord: position, ticketID: ticketID, wamid: message.wamid, type: message.type, body: message.body,
-                                     details: message.detailsJSON, targetWamid: message.targetWamid, payload: message.payloadJSON,
-                                     sentAt: message.sentAt?.timeIntervalSince1970, receivedAt: item.receivedAt.timeIntervalSince1970))
-        }
-        var messageIDs: [String: Int64] = [:]
+        let messagesAt = second.count
         if !messageRows.isEmpty {
-            let inserted = try await transaction.query(
-                """
+            second.append(PostgresStatement("""
                 INSERT INTO switchboard.messages (ticket_id, direction, wamid, type, body, details, target_wamid, payload, provider_sent_at, received_at)
-                SELECT ticket_id, 'inbound', wamid, type, body, details::jsonb, target_wamid, payload::jsonb, to_timestamp(sent_at), to_timestamp(received_at)
-                FROM jsonb_to_recordset($1::jsonb) AS m(ord int, ticket_id bigint, wamid text, type text, body text, details text, target_wamid text, payload text, sent_at float8, received_at float8)
-                ORDER BY ord RETURNING id, wamid
-                """,
-                [try IngestRows.json(messageRows)]
-            )
-            for row in inserted { messageIDs[try row.decode(1, as: String.self)] = try row.decode(0, as: Int64.self) }
-        }
-        var events: [IngestRows.Event] = []
-        var threadEventWritten = Set<Thread>()
-        for (position, item) in fresh.enumerated() {
-            let thread = threadOfMessage[position]
-            guard let ticketID = ticketOf[thread], let messageID = messageIDs[item.message.wamid], let decision = decisions[thread] else {
-                throw PostgresError.unexpected("a stored message lost its ticket or id")
-            }
-            let at = item.receivedAt.timeIntervalSince1970
-            if threadEventWritten.insert(thread).inserted {
-                switch decision {
-                case .newTicket: events.append(.init(ord: events.count, ticketID: ticketID, at: at, kind: "created", data: #"{"by": "inbound message"}"#))
-                case .wakeUp: events.append(.init(ord: events.count, ticketID: ticketID, at: at, kind: "status_changed", data: #"{"from": "pending", "to": "open", "by": "customer message"}"#))
-                case .reopen: events.append(.init(ord: events.count, ticketID: ticketID, at: at, kind: "reopened", data: #"{"by": "customer message"}"#))
-                case .append: break
-                }
-            }
-            events.append(.init(ord: events.count, ticketID: ticketID, at: at, kind: "message_received",
-                                data: #"{"message_id": \#(messageID), "type": \#(IngestRows.jsonString(item.message.type))}"#))
-            let threading = position == firstOfThread[thread] ? decision : .append(to: ticketID)
-            results[item.delivery].stored.append(.init(wamid: item.message.wamid, messageID: messageID, ticketID: ticketID,
-                                                       ticketReference: "", threading: threading))
-        }
-        if !events.isEmpty {
-            try await transaction.query(
-                """
+                SELECT (SELECT id FROM switchboard.tickets t WHERE t.customer_id = m.customer_id AND t.business_number = m.business_number AND t.status <> 'resolved'),
+                       'inbound', wamid, type, body, details::jsonb, target_wamid, payload::jsonb, to_timestamp(sent_at), to_timestamp(received_at)
+                FROM jsonb_to_recordset($1::jsonb) AS m(ord int, customer_id bigint, business_number text, wamid text, type text, body text,
+                                                       details text, target_wamid text, payload text, sent_at float8, received_at float8)
+                ORDER BY ord
+                RETURNING id, wamid, ticket_id, (SELECT reference FROM switchboard.tickets t WHERE t.id = ticket_id)
+                """, [try IngestRows.json(messageRows)]))
+            second.append(PostgresStatement("""
                 INSERT INTO switchboard.ticket_events (ticket_id, at, kind, data)
-                SELECT ticket_id, to_timestamp(at), kind, data::jsonb
-                FROM jsonb_to_recordset($1::jsonb) AS e(ord int, ticket_id bigint, at float8, kind text, data text) ORDER BY ord
-                """,
-                [try IngestRows.json(events)]
-            )
+                SELECT t.id, to_timestamp(e.at), e.kind,
+                       CASE WHEN e.wamid IS NULL THEN e.data::jsonb ELSE jsonb_build_object('message_id', m.id, 'type', m.type) END
+                FROM jsonb_to_recordset($1::jsonb) AS e(ord int, customer_id bigint, business_number text, at float8, kind text, data text, wamid text)
+                JOIN switchboard.tickets t ON t.customer_id = e.customer_id AND t.business_number = e.business_number AND t.status <> 'resolved'
+                LEFT JOIN switchboard.messages m ON m.wamid = e.wamid
+                ORDER BY e.ord
+                """, [try IngestRows.json(events.sorted { $0.ord < $1.ord })]))
         }
-        let ticketIDs = Array(Set(ticketOf.values)).map { Int($0) }
-        if !ticketIDs.isEmpty {
-            var references: [Int64: String] = [:]
-            for row in try await transaction.query("SELECT id, reference FROM switchboard.tickets WHERE id = ANY($1::bigint[])", [ticketIDs]) {
-                references[try row.decode(0, as: Int64.self)] = try row.decode(1, as: String.self)
-            }
-            for index in results.indices {
-                for stored in results[index].stored.indices {
-                    results[index].stored[stored].ticketReference = references[results[index].stored[stored].ticketID] ?? ""
-                }
-            }
-        }
+        let statusPlan = try statusStatements(deliveries)
+        let statusesAt = second.count
+        second += statusPlan.statements
+        let written = second.isEmpty ? [] : try await transaction.pipeline(second)
 
-        // 7. Statuses: recorded once per (wamid, status); outbound messages move forward only.
-        try await writeStatuses(deliveries, results: &results, in: transaction)
+        if !messageRows.isEmpty {
+            var stored: [String: (id: Int64, ticket: Int64, reference: String)] = [:]
+            for row in written[messagesAt] {
+                stored[try row.decode(1, as: String.self)] = (try row.decode(0, as: Int64.self), try row.decode(2, as: Int64.self), try row.decode(3, as: String.self))
+            }
+            for (position, item) in fresh.enumerated() {
+                guard let row = stored[item.message.wamid], let decision = decisions[item.thread] else {
+                    throw PostgresError.unexpected("a stored message lost its ticket or id")
+                }
+                let threading = position == firstOfThread[item.thread] ? decision : .append(to: row.ticket)
+                results[item.delivery].stored.append(.init(wamid: item.message.wamid, messageID: row.id, ticketID: row.ticket,
+                                                           ticketReference: row.reference, threading: threading))
+            }
+        }
+        if !statusPlan.statements.isEmpty {
+            try await applyStatuses(statusPlan, recorded: written[statusesAt], outbound: written[statusesAt + 1], deliveries: deliveries,
+                                    results: &results, in: transaction)
+        }
         return (results, numbers)
     }
 
-    /// Creates customers not seen before, fills identifiers an existing record lacks (unless another
-    /// customer holds them: merging is a person's decision), and returns each message's customer id.
-    private func customers(for messages: [IncomingMessage], in transaction: PostgresTransaction) async throws -> [Int64?] {
-        guard !messages.isEmpty else { return [] }
-        let rows = messages.enumerated().map { index, message in
-            IngestRows.Customer(ord: index, waID: message.customerWaID, userID: message.customerUserID, profileName: message.customerName,
-                                country: message.customerWaID.flatMap(CallingCodes.country(ofPhone:)))
-        }
-        let json = try IngestRows.json(rows)
-        // Fill first (for records found by one identifier), then create what is still unknown.
-        try await transaction.query(
-            """
-            UPDATE switchboard.customers AS c SET
-                wa_id = coalesce(c.wa_id, CASE WHEN NOT EXISTS (SELECT 1 FROM switchboard.customers x WHERE x.wa_id = n.wa_id) THEN n.wa_id END),
-                user_id = coalesce(c.user_id, CASE WHEN NOT EXISTS (SELECT 1 FROM switchboard.customers x WHERE x.user_id = n.user_id) THEN n.user_id END),
-                profile_name = coalesce(n.profile_name, c.profile_name), updated_at = now()
-            FROM (SELECT DISTINCT ON (coalesce(wa_id, ''), coalesce(user_id, '')) * FROM jsonb_to_recordset($1::jsonb)
-                  AS r(ord int, wa_id text, user_id text, profile_name text, country text) ORDER BY coalesce(wa_id, ''), coalesce(user_id, ''), ord DESC) AS n
-            WHERE c.id = (SELECT min(id) FROM switchboard.customers y WHERE y.wa_id = n.wa_id OR y.user_id = n.user_id)
-              AND (c.wa_id IS NULL AND n.wa_id IS NOT NULL OR c.user_id IS NULL AND n.user_id IS NOT NULL
-                   OR n.profile_name IS DISTINCT FROM c.profile_name AND n.profile_name IS NOT NULL)
-            """,
-            [json]
-        )
-        try await transaction.query(
-            """
-            INSERT INTO switchboard.customers (wa_id, user_id, profile_name, country)
-            SELECT DISTINCT ON (coalesce(wa_id, user_id)) wa_id, user_id, profile_name, country
-            FROM jsonb_to_recordset($1::jsonb) AS r(ord int, wa_id text, user_id text, profile_name text, country text)
-            WHERE NOT EXISTS (SELECT 1 FROM switchboard.customers c WHERE c.wa_id = r.wa_id OR c.user_id = r.user_id)
-            ORDER BY coalesce(wa_id, user_id), ord
-            ON CONFLICT DO NOTHING
-            """,
-            [json]
-        )
-        let found = try await transaction.query(
-            """
-            SELECT r.ord, (SELECT min(id) FROM switchboard.customers c WHERE c.wa_id = r.wa_id OR c.user_id = r.user_id)
-            FROM jsonb_to_recordset($1::jsonb) AS r(ord int, wa_id text, user_id text)
-            """,
-            [json]
-        )
-        var ids = [Int64?](repeating: nil, count: messages.count)
-        for row in found { ids[try row.decode(0, as: Int.self)] = try row.decode(1, as: Int64?.self) }
-        return ids
+    /// The statuses of a batch: recorded once per (wamid, status), attributed to the first delivery
+    /// that carried each.
+    private struct StatusPlan {
+        var statements: [PostgresStatement] = []
+        var owner: [String: Int] = [:]
     }
 
-    private func writeStatuses(_ deliveries: [IncomingDelivery], results: inout [IngestResult], in transaction: PostgresTransaction) async throws {
+    private func statusStatements(_ deliveries: [IncomingDelivery]) throws -> StatusPlan {
+        var plan = StatusPlan()
         var rows: [IngestRows.Status] = []
-        var owner: [String: Int] = [:]
         for (index, delivery) in deliveries.enumerated() {
-            for status in delivery.statuses where owner["\(status.wamid)|\(status.status)"] == nil {
-                owner["\(status.wamid)|\(status.status)"] = index
+            for status in delivery.statuses where plan.owner["\(status.wamid)|\(status.status)"] == nil {
+                plan.owner["\(status.wamid)|\(status.status)"] = index
                 rows.append(.init(ord: rows.count, wamid: status.wamid, status: status.status, occurredAt: status.occurredAt?.timeIntervalSince1970,
                                   errors: status.errorsJSON, payload: status.payloadJSON))
             }
         }
-        guard !rows.isEmpty else { return }
-        let recorded = try await transaction.query(
-            """
-            INSERT INTO switchboard.message_statuses (wamid, status, occurred_at, errors, payload)
-            SELECT wamid, status, to_timestamp(occurred_at), errors::jsonb, payload::jsonb
-            FROM jsonb_to_recordset($1::jsonb) AS s(ord int, wamid text, status text, occurred_at float8, errors text, payload text)
-            ORDER BY ord
-            ON CONFLICT (wamid, status) DO NOTHING
-            RETURNING wamid, status
-            """,
-            [try IngestRows.json(rows)]
-        )
+        guard !rows.isEmpty else { return plan }
+        plan.statements = [
+            PostgresStatement("""
+                INSERT INTO switchboard.message_statuses (wamid, status, occurred_at, errors, payload)
+                SELECT wamid, status, to_timestamp(occurred_at), errors::jsonb, payload::jsonb
+                FROM jsonb_to_recordset($1::jsonb) AS s(ord int, wamid text, status text, occurred_at float8, errors text, payload text)
+                ORDER BY ord
+                ON CONFLICT (wamid, status) DO NOTHING
+                RETURNING wamid, status
+                """, [try IngestRows.json(rows)]),
+            PostgresStatement(
+                "SELECT id, wamid, status FROM switchboard.messages WHERE wamid = ANY($1::text[]) AND direction = 'outbound' FOR UPDATE",
+                [Array(Set(rows.map(\.wamid)))]),
+        ]
+        return plan
+    }
+
+    /// Moves outbound messages forward with what was newly recorded, in arrival order.
+    private func applyStatuses(_ plan: StatusPlan, recorded: PostgresRows, outbound: PostgresRows, deliveries: [IncomingDelivery],
+                               results: inout [IngestResult], in transaction: PostgresTransaction) async throws {
         var newlyRecorded = Set<String>()
         for row in recorded {
             let key = "\(try row.decode(0, as: String.self))|\(try row.decode(1, as: String.self))"
             newlyRecorded.insert(key)
-            if let index = owner[key] { results[index].statusesRecorded += 1 }
+            if let index = plan.owner[key] { results[index].statusesRecorded += 1 }
         }
-        // Apply what was newly recorded, in arrival order, to the outbound messages it concerns.
-        let wamids = Array(Set(rows.map(\.wamid)))
         var current: [String: (id: Int64, status: String?)] = [:]
-        for row in try await transaction.query(
-            "SELECT id, wamid, status FROM switchboard.messages WHERE wamid = ANY($1::text[]) AND direction = 'outbound' FOR UPDATE", [wamids]
-        ) {
+        for row in outbound {
             current[try row.decode(1, as: String.self)] = (try row.decode(0, as: Int64.self), try row.decode(2, as: String?.self))
         }
         var changed: [String: IngestRows.StatusUpdate] = [:]
@@ -360,18 +344,6 @@ public struct WebhookIngestStore: Sendable {
             [try IngestRows.json(Array(changed.values))]
         )
     }
-
-    private func upsertBusinessNumber(_ message: IncomingMessage, in transaction: PostgresTransaction) async throws {
-        try await transaction.query(
-            """
-            INSERT INTO switchboard.business_numbers (phone_number_id, display_phone_number) VALUES ($1, $2)
-            ON CONFLICT (phone_number_id) DO UPDATE SET display_phone_number = coalesce(EXCLUDED.display_phone_number, business_numbers.display_phone_number)
-            WHERE business_numbers.display_phone_number IS DISTINCT FROM EXCLUDED.display_phone_number AND EXCLUDED.display_phone_number IS NOT NULL
-            """,
-            [message.businessNumberID, message.businessDisplayNumber]
-        )
-    }
-
 }
 
 /// The business numbers this process has seen committed. Rows are never deleted, so a number once
