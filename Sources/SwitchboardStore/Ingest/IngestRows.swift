@@ -10,6 +10,15 @@ enum IngestRows {
         let messages: Int
         let statuses: Int
         let decodeProblem: String?
+
+        enum CodingKeys: String, CodingKey {
+            case ord
+            case receivedAt = "received_at"
+            case bodyHex = "body_hex"
+            case messages
+            case statuses
+            case decodeProblem = "decode_problem"
+        }
     }
 
     struct Customer: Encodable {
@@ -19,11 +28,25 @@ enum IngestRows {
         let profileName: String?
         let country: String?
         let businessNumber: String
+
+        enum CodingKeys: String, CodingKey {
+            case ord
+            case waID = "wa_id"
+            case userID = "user_id"
+            case profileName = "profile_name"
+            case country
+            case businessNumber = "business_number"
+        }
     }
 
     struct Number: Encodable {
         let id: String
         let display: String?
+
+        enum CodingKeys: String, CodingKey {
+            case id
+            case display
+        }
     }
 
     struct NewTicket: Encodable {
@@ -33,12 +56,27 @@ enum IngestRows {
         let createdAt: Double
         let lastInboundAt: Double
         let windowCloses: Double
+
+        enum CodingKeys: String, CodingKey {
+            case ord
+            case customerID = "customer_id"
+            case businessNumber = "business_number"
+            case createdAt = "created_at"
+            case lastInboundAt = "last_inbound_at"
+            case windowCloses = "window_closes"
+        }
     }
 
     struct TicketUpdate: Encodable {
         let id: Int64
         let lastInboundAt: Double
         let windowCloses: Double
+
+        enum CodingKeys: String, CodingKey {
+            case id
+            case lastInboundAt = "last_inbound_at"
+            case windowCloses = "window_closes"
+        }
     }
 
     struct Message: Encodable {
@@ -53,6 +91,20 @@ enum IngestRows {
         let payload: String
         let sentAt: Double?
         let receivedAt: Double
+
+        enum CodingKeys: String, CodingKey {
+            case ord
+            case customerID = "customer_id"
+            case businessNumber = "business_number"
+            case wamid
+            case type
+            case body
+            case details
+            case targetWamid = "target_wamid"
+            case payload
+            case sentAt = "sent_at"
+            case receivedAt = "received_at"
+        }
     }
 
     struct Event: Encodable {
@@ -64,6 +116,16 @@ enum IngestRows {
         let data: String
         /// For `message_received`: the message, whose id and type fill the event's data.
         let wamid: String?
+
+        enum CodingKeys: String, CodingKey {
+            case ord
+            case customerID = "customer_id"
+            case businessNumber = "business_number"
+            case at
+            case kind
+            case data
+            case wamid
+        }
     }
 
     struct Status: Encodable {
@@ -73,6 +135,15 @@ enum IngestRows {
         let occurredAt: Double?
         let errors: String
         let payload: String
+
+        enum CodingKeys: String, CodingKey {
+            case ord
+            case wamid
+            case status
+            case occurredAt = "occurred_at"
+            case errors
+            case payload
+        }
     }
 
     struct StatusUpdate: Encodable {
@@ -81,12 +152,19 @@ enum IngestRows {
         let at: Double?
         let errorCode: Int?
         let errorTitle: String?
+
+        enum CodingKeys: String, CodingKey {
+            case id
+            case status
+            case at
+            case errorCode = "error_code"
+            case errorTitle = "error_title"
+        }
     }
 
     static func json<T: Encodable>(_ rows: [T]) throws -> String {
-        let encoder = JSONEncoder()
-        encoder.keyEncodingStrategy = .convertToSnakeCase
-        return String(decoding: try encoder.encode(rows), as: UTF8.self)
+        // Explicit CodingKeys, not `.convertToSnakeCase`: that strategy rewrites every key of every row.
+        String(decoding: try JSONEncoder().encode(rows), as: UTF8.self)
     }
 
     static func hex(_ bytes: [UInt8]) -> String {
