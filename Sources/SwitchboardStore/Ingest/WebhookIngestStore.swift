@@ -52,7 +52,7 @@ public struct WebhookIngestStore: Sendable {
     }
 
     /// A customer thread: one customer with one business number.
-    private struct Thread: Hashable {
+    private struct CustomerThread: Hashable {
         let customerID: Int64
         let businessNumber: String
     }
@@ -141,33 +141,33 @@ public struct WebhookIngestStore: Sendable {
         var seen = Set(try read[2].map { try $0.decode(0, as: String.self) })
         var customerOf = [Int64?](repeating: nil, count: all.count)
         for row in read[customersAt + 2] { customerOf[try row.decode(0, as: Int.self)] = try row.decode(1, as: Int64?.self) }
-        var latest: [Thread: TicketThreading.LatestTicket] = [:]
+        var latest: [CustomerThread: TicketThreading.LatestTicket] = [:]
         for row in read[customersAt + 3] {
             guard let status = TicketStatus(rawValue: try row.decode(3, as: String.self)) else {
                 throw PostgresError.unexpected("a ticket has an unknown status")
             }
-            let thread = Thread(customerID: try row.decode(1, as: Int64.self), businessNumber: try row.decode(2, as: String.self))
+            let thread = CustomerThread(customerID: try row.decode(1, as: Int64.self), businessNumber: try row.decode(2, as: String.self))
             latest[thread] = .init(id: try row.decode(0, as: Int64.self), status: status, resolvedAt: try row.decode(4, as: Date?.self))
         }
 
         // Threading, decided here: a thread's first new message may open, wake or reopen a ticket;
         // the rest append to it.
-        var fresh: [(delivery: Int, message: IncomingMessage, receivedAt: Date, thread: Thread)] = []
+        var fresh: [(delivery: Int, message: IncomingMessage, receivedAt: Date, thread: CustomerThread)] = []
         for (ord, item) in all.enumerated() {
             guard seen.insert(item.message.wamid).inserted else {
                 results[item.delivery].duplicates.append(item.message.wamid)
                 continue
             }
             guard let customerID = customerOf[ord] else { throw PostgresError.unexpected("a customer was not found after upsert") }
-            fresh.append((item.delivery, item.message, item.receivedAt, Thread(customerID: customerID, businessNumber: item.message.businessNumberID)))
+            fresh.append((item.delivery, item.message, item.receivedAt, CustomerThread(customerID: customerID, businessNumber: item.message.businessNumberID)))
         }
-        var firstOfThread: [Thread: Int] = [:]
-        var lastInbound: [Thread: Date] = [:]
+        var firstOfThread: [CustomerThread: Int] = [:]
+        var lastInbound: [CustomerThread: Date] = [:]
         for (position, item) in fresh.enumerated() {
             if firstOfThread[item.thread] == nil { firstOfThread[item.thread] = position }
             lastInbound[item.thread] = max(lastInbound[item.thread] ?? .distantPast, item.receivedAt)
         }
-        var decisions: [Thread: TicketThreading.Decision] = [:]
+        var decisions: [CustomerThread: TicketThreading.Decision] = [:]
         var newTickets: [IngestRows.NewTicket] = []
         var updates: [IngestRows.TicketUpdate] = []
         var events: [IngestRows.Event] = []
