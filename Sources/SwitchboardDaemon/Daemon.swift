@@ -1,3 +1,4 @@
+import AsyncHTTPClient
 import Foundation
 import Hummingbird
 import Logging
@@ -5,6 +6,7 @@ import Postgres
 import ServiceLifecycle
 import SwitchboardCore
 import SwitchboardStore
+import WhatsApp
 
 /// Wires the daemon: configuration, logging, database, services, and one `ServiceGroup`.
 public enum Daemon {
@@ -42,6 +44,7 @@ public enum Daemon {
         }
 
         var webhook: WebhookEndpoint?
+        var graphClient: GraphAPIClient?
         if let whatsapp = configuration.whatsapp {
             let reader = SecretReader()
             let ingestor = WebhookIngestor(
@@ -58,6 +61,16 @@ public enum Daemon {
                     ingestor: ingestor,
                     logger: Logger(label: "webhook")
                 )
+                if let accessToken = whatsapp.accessToken {
+                    graphClient = GraphAPIClient(
+                        configuration: .init(baseURL: whatsapp.graphAPI.baseURL, version: whatsapp.graphAPI.version,
+                                             accessToken: try reader.read(accessToken),
+                                             timeout: .milliseconds(Int64(whatsapp.graphAPI.timeoutSeconds * 1000))),
+                        httpClient: HTTPClient.shared
+                    )
+                } else {
+                    logger.warning("no whatsapp.accessToken in the configuration: replies are refused")
+                }
             } catch {
                 await database.stop()
                 throw error
@@ -65,6 +78,17 @@ public enum Daemon {
         } else {
             logger.warning("no whatsapp section in the configuration: the webhook answers 404 and nothing is received")
         }
+        let outbound = configuration.outbound
+        let outbox = OutboxService(
+            store: OutboxStore(pool: database.pool),
+            client: graphClient,
+            settings: .init(
+                limits: .init(messagesPerSecond: outbound.messagesPerSecond, customerInterval: outbound.perCustomerIntervalSeconds,
+                              maxInFlight: outbound.maxConcurrentSends),
+                retryPolicy: RetryPolicy(baseDelay: outbound.retryBaseSeconds, maxDelay: outbound.retryMaxSeconds, maxAttempts: outbound.maxAttempts)
+            ),
+            logger: Logger(label: "outbound")
+        )
         let retention = RawWebhookRetentionService(pool: database.pool, retentionDays: configuration.ingest.rawRetentionDays, logger: Logger(label: "retention"))
         let router = HTTPServer.makeRouter(readiness: readiness, pool: database.pool, webhook: webhook)
         let http = HTTPServer.makeApplication(
@@ -97,6 +121,7 @@ public enum Daemon {
             services: [
                 .init(service: database, serviceName: "database"),
                 .init(service: retention, serviceName: "retention"),
+                .init(service: outbox, serviceName: "outbound"),
                 .init(service: http, serviceName: "http"),
                 .init(service: reloader, serviceName: "reloader"),
                 .init(service: systemd, serviceName: "systemd"),

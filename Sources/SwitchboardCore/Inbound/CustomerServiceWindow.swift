@@ -16,3 +16,12 @@ public enum CustomerServiceWindow {
         return now < expiresAt
     }
 }
+
+extension CustomerServiceWindow {
+    /// Refuses a free-form reply when the window is closed at `now`; templates (and read receipts)
+    /// are not free-form and always pass.
+    public static func refusal(freeForm: Bool, expiresAt: Date?, now: Date) -> ReplyRefusal? {
+        guard freeForm, !allowsFreeForm(expiresAt: expiresAt, now: now) else { return nil }
+        return .customerWindowClosed(closedAt: expiresAt)
+    }
+}

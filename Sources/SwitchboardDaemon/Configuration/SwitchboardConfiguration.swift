@@ -47,12 +47,37 @@ public struct SwitchboardConfiguration: Sendable, Equatable {
     public var whatsapp: WhatsApp?
     public var tickets: Tickets
     public var ingest: Ingest
+    public var outbound: Outbound
 
     public struct WhatsApp: Sendable, Equatable {
         /// The Meta app secret that signs webhooks (`X-Hub-Signature-256`).
         public var appSecret: SecretReference
         /// The token Meta echoes in the subscription handshake.
         public var verifyToken: SecretReference
+        /// The system-user access token for sending; absent: replies are refused.
+        public var accessToken: SecretReference?
+        public var graphAPI: GraphAPI
+
+        public struct GraphAPI: Sendable, Equatable {
+            /// `https://graph.facebook.com`; tests point it at a local stand-in.
+            public var baseURL: String
+            public var version: String
+            public var timeoutSeconds: Double
+        }
+    }
+
+    public struct Outbound: Sendable, Equatable {
+        /// Sends per second per business number (Meta's default throughput is 80).
+        public var messagesPerSecond: Double
+        /// Gap between two messages to one customer (Meta allows about one per 6 seconds).
+        public var perCustomerIntervalSeconds: Double
+        /// Most sends in flight per business number.
+        public var maxConcurrentSends: Int
+        /// Attempts per message, the first included, before it is marked failed.
+        public var maxAttempts: Int
+        /// First retry delay; doubles each attempt (with jitter) up to `retryMaxSeconds`.
+        public var retryBaseSeconds: Double
+        public var retryMaxSeconds: Double
     }
 
     public struct Tickets: Sendable, Equatable {
@@ -130,8 +155,22 @@ public struct SwitchboardConfiguration: Sendable, Equatable {
         if let whatsappObject = object.object("whatsapp") {
             let appSecret = secret(whatsappObject, "appSecret")
             let verifyToken = secret(whatsappObject, "verifyToken")
+            let accessToken = whatsappObject.object("accessToken").flatMap(SecretReference.read).map { Self.resolve($0, relativeTo: baseDirectory) }
+            let graphObject = whatsappObject.object("graphAPI") ?? ConfigObject(.object([:]), path: "whatsapp.graphAPI", diagnostics: diagnostics)
+            let baseURL = graphObject.string("baseURL", default: "https://graph.facebook.com")
+            if !(baseURL.hasPrefix("https://") || baseURL.hasPrefix("http://")) || URL(string: baseURL)?.host == nil {
+                graphObject.report("baseURL", "not an http(s) URL with a host: \(baseURL)")
+            }
+            let version = graphObject.string("version", default: "v24.0")
+            if version.range(of: #"^v[0-9]+\.[0-9]+$"#, options: .regularExpression) == nil {
+                graphObject.report("version", "not a Graph API version like \"v24.0\": \(version)")
+            }
+            let graphAPI = WhatsApp.GraphAPI(baseURL: baseURL, version: version, timeoutSeconds: graphObject.number("timeoutSeconds", in: 1...120, default: 15))
+            graphObject.finish()
             whatsappObject.finish()
-            if let appSecret, let verifyToken { whatsapp = WhatsApp(appSecret: appSecret, verifyToken: verifyToken) }
+            if let appSecret, let verifyToken {
+                whatsapp = WhatsApp(appSecret: appSecret, verifyToken: verifyToken, accessToken: accessToken, graphAPI: graphAPI)
+            }
         }
         let ticketsObject = object.object("tickets") ?? ConfigObject(.object([:]), path: "tickets", diagnostics: diagnostics)
         let tickets = Tickets(reopenWithinHours: ticketsObject.number("reopenWithinHours", in: 0...8760, default: 24))
@@ -144,6 +183,19 @@ public struct SwitchboardConfiguration: Sendable, Equatable {
             rawRetentionDays: ingestObject.number("rawRetentionDays", in: 0.01...3650, default: 7)
         )
         ingestObject.finish()
+        let outboundObject = object.object("outbound") ?? ConfigObject(.object([:]), path: "outbound", diagnostics: diagnostics)
+        let retryBase = outboundObject.number("retryBaseSeconds", in: 0.01...3600, default: 2)
+        let retryMax = outboundObject.number("retryMaxSeconds", in: 0.01...86400, default: 300)
+        if retryMax < retryBase { outboundObject.report("retryMaxSeconds", "must not be less than retryBaseSeconds (\(retryBase))") }
+        let outbound = Outbound(
+            messagesPerSecond: outboundObject.number("messagesPerSecond", in: 0.1...10000, default: 80),
+            perCustomerIntervalSeconds: outboundObject.number("perCustomerIntervalSeconds", in: 0...3600, default: 6),
+            maxConcurrentSends: outboundObject.integer("maxConcurrentSends", in: 1...1000, default: 32),
+            maxAttempts: outboundObject.integer("maxAttempts", in: 1...100, default: 8),
+            retryBaseSeconds: retryBase,
+            retryMaxSeconds: retryMax
+        )
+        outboundObject.finish()
 
         let grace = object.number("shutdownGraceSeconds", in: 1...300, default: 10)
         object.finish()
@@ -157,7 +209,8 @@ public struct SwitchboardConfiguration: Sendable, Equatable {
             shutdownGraceSeconds: grace,
             whatsapp: whatsapp,
             tickets: tickets,
-            ingest: ingest
+            ingest: ingest,
+            outbound: outbound
         )
     }
 
@@ -175,6 +228,7 @@ public struct SwitchboardConfiguration: Sendable, Equatable {
         if let password = configuration.database.password { secrets.append(("database.password", password)) }
         if let whatsapp = configuration.whatsapp {
             secrets += [("whatsapp.appSecret", whatsapp.appSecret), ("whatsapp.verifyToken", whatsapp.verifyToken)]
+            if let accessToken = whatsapp.accessToken { secrets.append(("whatsapp.accessToken", accessToken)) }
         }
         var problems: [ConfigIssue] = []
         for (path, reference) in secrets {
@@ -233,6 +287,7 @@ public struct SwitchboardConfiguration: Sendable, Equatable {
         if whatsapp != new.whatsapp { keys.append("whatsapp") }
         if tickets != new.tickets { keys.append("tickets") }
         if ingest != new.ingest { keys.append("ingest") }
+        if outbound != new.outbound { keys.append("outbound") }
         return keys
     }
 }

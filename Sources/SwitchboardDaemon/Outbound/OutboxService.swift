@@ -1,0 +1,129 @@
+import AsyncHTTPClient
+import Foundation
+import Logging
+import ServiceLifecycle
+import Synchronization
+import SwitchboardCore
+import SwitchboardStore
+import WhatsApp
+
+/// Replies out: records them in the outbox (`send`) and runs one `OutboundSender` per business number.
+///
+/// At start it lifts sending pauses (a restart is how an operator puts in a new access token) and
+/// recovers sends a crash interrupted. On graceful shutdown no new send starts and the ones in
+/// flight are recorded before `run` returns.
+public final class OutboxService: Service, Sendable {
+    public struct Settings: Sendable {
+        public var limits: OutboundSchedule.Limits
+        public var retryPolicy: RetryPolicy
+
+        public init(limits: OutboundSchedule.Limits, retryPolicy: RetryPolicy) {
+            self.limits = limits
+            self.retryPolicy = retryPolicy
+        }
+    }
+
+    private let store: OutboxStore
+    private let client: GraphAPIClient?
+    private let settings: Settings
+    private let now: @Sendable () -> Date
+    private let logger: Logger
+    private let senders = Mutex<[String: OutboundSender]>([:])
+    /// Senders created by `send` for numbers that had none, for `run` to start.
+    private let started: AsyncStream<OutboundSender>
+    private let startContinuation: AsyncStream<OutboundSender>.Continuation
+
+    /// - Parameter client: nil when no access token is configured: replies are refused.
+    public init(store: OutboxStore, client: GraphAPIClient?, settings: Settings, now: @escaping @Sendable () -> Date = { Date() }, logger: Logger) {
+        self.store = store
+        self.client = client
+        self.settings = settings
+        self.now = now
+        self.logger = logger
+        (started, startContinuation) = AsyncStream.makeStream(of: OutboundSender.self)
+    }
+
+    /// Records a reply on its ticket and queues it; it is sent as soon as rate and pacing allow.
+    ///
+    /// - Throws: `ReplyRefusal` when the reply is refused (nothing is written), or a database error.
+    public func send(_ content: OutboundContent, ticket reference: String, author: String?) async throws -> QueuedReply {
+        guard client != nil else { throw ReplyRefusal.sendingNotConfigured }
+        if let problem = content.problem { throw ReplyRefusal.invalidReply(problem) }
+        let draft = ReplyDraft(ticketReference: reference, kind: content.typeName, isFreeForm: content.isFreeForm, isMessage: content.isMessage,
+                               readableText: content.readableText, detailsJSON: content.detailsJSON, author: author)
+        let queued = try await store.enqueue(draft, now: now()) { id, recipient in
+            let to: SendRequest.Recipient
+            if let waID = recipient.waID {
+                to = .phone(waID)
+            } else if let userID = recipient.userID {
+                to = .userID(userID)
+            } else {
+                preconditionFailure("a customer has a wa_id or a user_id (table check)")
+            }
+            return SendRequest.body(content, to: to, callbackData: id.uuidString.lowercased()).jsonText
+        }
+        sender(for: queued.businessNumber)?.queueChanged()
+        return queued
+    }
+
+    public func run() async throws {
+        guard client != nil else {
+            logger.notice("sending is disabled: no whatsapp.accessToken in the configuration")
+            try? await gracefulShutdown()
+            return
+        }
+        await prepare()
+        await withGracefulShutdownHandler {
+            await withDiscardingTaskGroup { group in
+                for await sender in started {
+                    group.addTask { await sender.run() }
+                }
+            }
+        } onGracefulShutdown: {
+            self.startContinuation.finish()
+            for sender in self.senders.withLock({ Array($0.values) }) { sender.stop() }
+        }
+        logger.info("outbound senders stopped")
+    }
+
+    /// Lifts pauses, recovers interrupted sends and starts a sender for every number with a queue;
+    /// retried until the database answers.
+    private func prepare() async {
+        var pause = 0.5
+        while !Task.isCancelled {
+            do {
+                let resumed = try await store.resumeAllSending(at: now())
+                if !resumed.isEmpty {
+                    logger.notice("sending resumed after restart", metadata: ["business_numbers": "\(resumed.joined(separator: ","))"])
+                }
+                let recovered = try await store.recoverInterrupted(at: now())
+                if recovered.confirmed + recovered.requeued > 0 {
+                    logger.notice("sends interrupted by a stop recovered", metadata: [
+                        "confirmed_by_status": "\(recovered.confirmed)", "queued_again": "\(recovered.requeued)",
+                    ])
+                }
+                for number in try await store.numbersWithQueuedSends() {
+                    _ = sender(for: number)
+                }
+                return
+            } catch {
+                logger.warning("outbox not ready; will try again", metadata: ["error": "\(error)"])
+                try? await Task.sleep(for: .milliseconds(Int64(pause * 1000)))
+                pause = min(pause * 2, 10)
+            }
+        }
+    }
+
+    private func sender(for number: String) -> OutboundSender? {
+        guard let client else { return nil }
+        let (sender, isNew) = senders.withLock { senders -> (OutboundSender, Bool) in
+            if let existing = senders[number] { return (existing, false) }
+            let sender = OutboundSender(businessNumber: number, store: store, client: client, limits: settings.limits,
+                                        retryPolicy: settings.retryPolicy, now: now, logger: logger)
+            senders[number] = sender
+            return (sender, true)
+        }
+        if isNew { startContinuation.yield(sender) }
+        return sender
+    }
+}

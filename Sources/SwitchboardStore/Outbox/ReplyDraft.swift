@@ -1,0 +1,48 @@
+import Foundation
+
+/// A reply as the outbox records it, already checked and encoded by the caller (the daemon knows the
+/// Cloud API's shapes; the store only knows rows).
+public struct ReplyDraft: Sendable {
+    /// The ticket it answers (`T-1042`).
+    public var ticketReference: String
+    /// The message type stored on the ticket (`text`, `template`, `image`, …, `read`).
+    public var kind: String
+    /// Allowed only inside the customer service window.
+    public var isFreeForm: Bool
+    /// Becomes a message on the ticket (false for a read receipt).
+    public var isMessage: Bool
+    /// What a person reads on the ticket.
+    public var readableText: String?
+    /// Structured parts for `messages.details` (JSON text).
+    public var detailsJSON: String
+    /// Who wrote it (an agent's name, `automation:…`); recorded on the events.
+    public var author: String?
+
+    public init(ticketReference: String, kind: String, isFreeForm: Bool, isMessage: Bool, readableText: String?, detailsJSON: String = "{}", author: String?) {
+        self.ticketReference = ticketReference
+        self.kind = kind
+        self.isFreeForm = isFreeForm
+        self.isMessage = isMessage
+        self.readableText = readableText
+        self.detailsJSON = detailsJSON
+        self.author = author
+    }
+}
+
+/// The customer a reply goes to, as the ticket knows them.
+public struct ReplyRecipient: Sendable, Equatable {
+    public var waID: String?
+    public var userID: String?
+
+    /// The key pacing and ordering use: the phone number when known, else the user id.
+    public var key: String { waID ?? userID ?? "" }
+}
+
+/// A reply the outbox accepted.
+public struct QueuedReply: Sendable, Equatable {
+    /// Switchboard's id of the send (`messages.outbound_id`, `biz_opaque_callback_data`).
+    public var id: UUID
+    public var businessNumber: String
+    /// Why sending through this number is paused, when it is: the reply waits until it resumes.
+    public var sendingPausedReason: String?
+}

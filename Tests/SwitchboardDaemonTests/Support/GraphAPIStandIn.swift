@@ -1,0 +1,187 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOCore
+import Synchronization
+import WhatsApp
+
+/// A local stand-in for Meta's Graph API send endpoint, `POST /{version}/{phone-number-id}/messages`, on
+/// loopback. It behaves as Meta documents: a bearer token that is checked (190, HTTP 401), required
+/// parameters (100, HTTP 400), a throughput limit per business number (130429) and a pair rate limit
+/// per recipient (131056), error bodies shaped `{"error": {message, type, code, error_subcode,
+/// fbtrace_id}}`, and `{"messages": [{"id": "wamid…"}]}` on success. Tests can also script failures
+/// for a recipient and expire the token.
+final class GraphAPIStandIn: Sendable {
+    struct Received: Sendable {
+        var at: ContinuousClock.Instant
+        var phoneNumberID: String
+        /// `to`, `recipient`, or the `message_id` of a read receipt.
+        var recipient: String
+        var body: JSONValue
+        /// Meta's error code answered, nil for success.
+        var answeredCode: Int?
+    }
+
+    /// A failure answered instead of success.
+    struct Failure: Sendable {
+        var httpStatus: Int
+        var code: Int?
+        var subcode: Int?
+        var message: String
+        var details: String?
+
+        static let serverError = Failure(httpStatus: 500, code: 131000, message: "Something went wrong", details: "Something went wrong. Please try again later.")
+        static let undeliverable = Failure(httpStatus: 400, code: 131026, message: "Message undeliverable", details: "Message Undeliverable.")
+        static let outsideWindow = Failure(httpStatus: 400, code: 131047, message: "Re-engagement message",
+                                           details: "Message failed to send because more than 24 hours have passed since the customer last replied to this number.")
+        static let pairRateLimit = Failure(httpStatus: 400, code: 131056, message: "(Business Account, Consumer Account) pair rate limit hit",
+                                           details: "Too many messages sent from the sender phone number to the same recipient phone number in a short period of time.")
+        static let throughput = Failure(httpStatus: 400, code: 130429, message: "Rate limit hit", details: "Cloud API message throughput has been reached.")
+        static let tokenExpired = Failure(httpStatus: 401, code: 190, subcode: 463,
+                                          message: "Error validating access token: Session has expired on Tuesday, 24-Nov-26 10:00:00 PST.")
+        /// No Graph error body at all: a proxy in front of Meta answering 502.
+        static let badGateway = Failure(httpStatus: 502, code: nil, message: "Bad Gateway")
+    }
+
+    private struct State {
+        var received: [Received] = []
+        var scripted: [String: [Failure]] = [:]
+        var tokenExpired = false
+        var lastAcceptedPerRecipient: [String: ContinuousClock.Instant] = [:]
+        var acceptedTimes: [ContinuousClock.Instant] = []
+        var nextID = 1
+    }
+
+    let accessToken: String
+    /// Enforced like Meta: more than this many accepted sends in a window answer 130429. The window is
+    /// 950 ms, not a full second: 50 ms of allowance for requests that spent longer on the way in
+    /// (the sender spaces its starts by a full second).
+    let messagesPerSecond: Int
+    /// Enforced like Meta: a send to a recipient sooner than this after the last accepted one answers 131056.
+    let pairInterval: Duration
+    private let state = Mutex(State())
+    let port: Int
+    private let serverTask: Task<Void, any Error>
+
+    static let rateWindow = Duration.milliseconds(950)
+
+    var baseURL: String { "http://127.0.0.1:\(port)" }
+
+    private init(accessToken: String, messagesPerSecond: Int, pairInterval: Duration, port: Int, serverTask: Task<Void, any Error>) {
+        self.accessToken = accessToken
+        self.messagesPerSecond = messagesPerSecond
+        self.pairInterval = pairInterval
+        self.port = port
+        self.serverTask = serverTask
+    }
+
+    /// Starts a stand-in on a free loopback port.
+    static func start(accessToken: String = "test-access-token", messagesPerSecond: Int = 80, pairInterval: Duration = .zero) async throws -> GraphAPIStandIn {
+        let box = Box()
+        let router = Router()
+        router.post(":version/:phone/messages") { request, context in
+            guard let standIn = box.standIn else { return Response(status: .serviceUnavailable) }
+            let body = try await request.body.collect(upTo: 1 << 20)
+            return standIn.handle(phoneNumberID: context.parameters.get("phone") ?? "", authorization: request.headers[.authorization],
+                                  body: Array(buffer: body))
+        }
+        let (ports, portContinuation) = AsyncStream.makeStream(of: Int.self)
+        let app = Application(
+            router: router,
+            configuration: .init(address: .hostname("127.0.0.1", port: 0), serverName: "graph-stand-in"),
+            onServerRunning: { channel in portContinuation.yield(channel.localAddress?.port ?? 0) },
+            logger: Logger(label: "graph-stand-in", factory: { _ in SwiftLogNoOpLogHandler() })
+        )
+        let serverTask = Task { try await app.runService(gracefulShutdownSignals: []) }
+        var iterator = ports.makeAsyncIterator()
+        guard let port = await iterator.next(), port > 0 else { throw CancellationError() }
+        let standIn = GraphAPIStandIn(accessToken: accessToken, messagesPerSecond: messagesPerSecond, pairInterval: pairInterval, port: port, serverTask: serverTask)
+        box.standIn = standIn
+        return standIn
+    }
+
+    func stop() {
+        serverTask.cancel()
+    }
+
+    /// Answers the next `count` sends to `recipient` with `failure`.
+    func fail(_ recipient: String, with failure: Failure, times count: Int = 1) {
+        state.withLock { $0.scripted[recipient, default: []] += Array(repeating: failure, count: count) }
+    }
+
+    func expireToken() {
+        state.withLock { $0.tokenExpired = true }
+    }
+
+    /// An operator put in a new token.
+    func renewToken() {
+        state.withLock { $0.tokenExpired = false }
+    }
+
+    var received: [Received] { state.withLock { $0.received } }
+
+    private func handle(phoneNumberID: String, authorization: String?, body bytes: [UInt8]) -> Response {
+        let now = ContinuousClock.now
+        let body = (try? JSONDecoder().decode(JSONValue.self, from: Data(bytes))) ?? .null
+        let recipient = body["to"]?.string ?? body["recipient"]?.string ?? body["message_id"]?.string ?? ""
+        return state.withLock { state in
+            func answer(_ failure: Failure) -> Response {
+                state.received.append(Received(at: now, phoneNumberID: phoneNumberID, recipient: recipient, body: body, answeredCode: failure.code ?? 0))
+                return Self.errorResponse(failure)
+            }
+            if authorization != "Bearer \(accessToken)" {
+                return answer(Failure(httpStatus: 401, code: 190, message: "Invalid OAuth access token - Cannot parse access token"))
+            }
+            if state.tokenExpired { return answer(.tokenExpired) }
+            guard body["messaging_product"]?.string == "whatsapp" else {
+                return answer(Failure(httpStatus: 400, code: 100, message: "(#100) The parameter messaging_product is required."))
+            }
+            let isReadReceipt = body["status"]?.string == "read"
+            if !isReadReceipt && recipient.isEmpty {
+                return answer(Failure(httpStatus: 400, code: 100, message: "(#100) The parameter to is required."))
+            }
+            if var queue = state.scripted[recipient], !queue.isEmpty {
+                let failure = queue.removeFirst()
+                state.scripted[recipient] = queue
+                return answer(failure)
+            }
+            state.acceptedTimes.removeAll { $0 <= now - Self.rateWindow }
+            if state.acceptedTimes.count >= messagesPerSecond { return answer(.throughput) }
+            if !isReadReceipt, let last = state.lastAcceptedPerRecipient[recipient], now - last < pairInterval { return answer(.pairRateLimit) }
+            state.acceptedTimes.append(now)
+            state.received.append(Received(at: now, phoneNumberID: phoneNumberID, recipient: recipient, body: body, answeredCode: nil))
+            if isReadReceipt { return Self.json(200, #"{"success":true}"#) }
+            state.lastAcceptedPerRecipient[recipient] = now
+            let wamid = "wamid.standin\(state.nextID)"
+            state.nextID += 1
+            return Self.json(200, #"{"messaging_product":"whatsapp","contacts":[{"input":"\#(recipient)","wa_id":"\#(recipient)"}],"messages":[{"id":"\#(wamid)"}]}"#)
+        }
+    }
+
+    private static func errorResponse(_ failure: Failure) -> Response {
+        guard let code = failure.code else { return json(failure.httpStatus, "<html><body>\(failure.message)</body></html>", contentType: "text/html") }
+        var error: [String: JSONValue] = [
+            "message": .string(failure.message),
+            "type": .string("OAuthException"),
+            "code": .number(Double(code)),
+            "fbtrace_id": .string("AbCdEfStandIn"),
+        ]
+        if let subcode = failure.subcode { error["error_subcode"] = .number(Double(subcode)) }
+        if let details = failure.details { error["error_data"] = .object(["messaging_product": .string("whatsapp"), "details": .string(details)]) }
+        return json(failure.httpStatus, JSONValue.object(["error": .object(error)]).jsonText)
+    }
+
+    private static func json(_ status: Int, _ text: String, contentType: String = "application/json") -> Response {
+        Response(status: .init(code: status), headers: [.contentType: contentType], body: .init(byteBuffer: ByteBuffer(string: text)))
+    }
+
+    /// Lets the route reach the stand-in, which is created once the server runs.
+    private final class Box: Sendable {
+        private let value = Mutex<GraphAPIStandIn?>(nil)
+        var standIn: GraphAPIStandIn? {
+            get { value.withLock { $0 } }
+            set { value.withLock { $0 = newValue } }
+        }
+    }
+}
