@@ -47,6 +47,21 @@ struct ConfigurationTests {
         #expect(issues(#"{"database": {"password": "hunter2"}}"#) == [#"database.password: expected an object, got "hunter2""#, #"database.password: expected {"file": "/path"} or {"credential": "name"}"#])
     }
 
+    @Test func outboundSettingsAreChecked() throws {
+        let whatsapp = #""whatsapp": {"appSecret": {"file": "s"}, "verifyToken": {"file": "v"}, "graphAPI": {"baseURL": "graph.facebook.com", "version": "24"}}"#
+        #expect(issues("{\(whatsapp)}") == [
+            "whatsapp.graphAPI.baseURL: not an http(s) URL with a host: graph.facebook.com",
+            #"whatsapp.graphAPI.version: not a Graph API version like "v24.0": 24"#,
+        ])
+        #expect(issues(#"{"outbound": {"retryBaseSeconds": 10, "retryMaxSeconds": 5}}"#) == ["outbound.retryMaxSeconds: must not be less than retryBaseSeconds (10.0)"])
+        #expect(issues(#"{"outbound": {"messagesPerSecond": 0}}"#) == ["outbound.messagesPerSecond: expected a number from 0.1 to 10000, got 0"])
+        let defaults = try parse(#"{"whatsapp": {"appSecret": {"file": "s"}, "verifyToken": {"file": "v"}, "accessToken": {"credential": "graph-token"}}}"#).get()
+        #expect(defaults.whatsapp?.graphAPI.baseURL == "https://graph.facebook.com")
+        #expect(defaults.whatsapp?.accessToken == .credential("graph-token"))
+        #expect(defaults.outbound.messagesPerSecond == 80)
+        #expect(defaults.outbound.perCustomerIntervalSeconds == 6)
+    }
+
     @Test func everyProblemIsReportedAtOnce() {
         #expect(issues(#"{"http": {"port": -1, "hots": "x"}, "logging": []}"#) == [
             "http.port: expected an integer 0–65535, got -1",

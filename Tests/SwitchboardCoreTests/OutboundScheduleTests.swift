@@ -1,0 +1,188 @@
+import Foundation
+import SwitchboardCore
+import Testing
+
+@Suite("Outbound schedule: rate per number, pacing and order per customer, pauses")
+struct OutboundScheduleTests {
+    let t0 = Date(timeIntervalSince1970: 1_790_000_000)
+
+    func item(_ n: Int, _ customer: String, notBefore: Date? = nil) -> OutboundSchedule.Item {
+        .init(id: UUID(uuidString: String(format: "00000000-0000-0000-0000-%012d", n))!, customer: customer, notBefore: notBefore ?? t0, sequence: Int64(n))
+    }
+
+    @Test func sendsOldestFirstAndOnePerCustomerAtATime() {
+        var schedule = OutboundSchedule(limits: .init(messagesPerSecond: 80, customerInterval: 6, maxInFlight: 10))
+        schedule.add(item(1, "a"))
+        schedule.add(item(2, "a"))
+        schedule.add(item(3, "b"))
+        #expect(schedule.next(now: t0) == .send(item(1, "a")))
+        #expect(schedule.next(now: t0) == .send(item(3, "b")))
+        // a's second message waits for the first to finish, then for the pacing gap.
+        #expect(schedule.next(now: t0) == .idle)
+        schedule.finished(item(1, "a").id, .done, now: t0.addingTimeInterval(0.5))
+        #expect(schedule.next(now: t0.addingTimeInterval(0.5)) == .wait(until: t0.addingTimeInterval(6.5)))
+        #expect(schedule.next(now: t0.addingTimeInterval(6.5)) == .send(item(2, "a")))
+    }
+
+    @Test func aDuplicateAddIsIgnored() {
+        var schedule = OutboundSchedule(limits: .init(messagesPerSecond: 80, customerInterval: 0, maxInFlight: 10))
+        schedule.add(item(1, "a"))
+        schedule.add(item(1, "a"))
+        #expect(schedule.count == 1)
+        #expect(schedule.next(now: t0) == .send(item(1, "a")))
+        #expect(schedule.next(now: t0) == .idle)
+    }
+
+    @Test func theRateWindowHoldsBackTheNextSend() {
+        var schedule = OutboundSchedule(limits: .init(messagesPerSecond: 2, customerInterval: 0, maxInFlight: 10))
+        for n in 1...3 { schedule.add(item(n, "c\(n)")) }
+        #expect(schedule.next(now: t0) == .send(item(1, "c1")))
+        #expect(schedule.next(now: t0.addingTimeInterval(0.1)) == .send(item(2, "c2")))
+        #expect(schedule.next(now: t0.addingTimeInterval(0.2)) == .wait(until: t0.addingTimeInterval(1)))
+        #expect(schedule.next(now: t0.addingTimeInterval(1)) == .send(item(3, "c3")))
+    }
+
+    @Test func aRateBelowOnePerSecondSpacesEverySend() {
+        var schedule = OutboundSchedule(limits: .init(messagesPerSecond: 0.5, customerInterval: 0, maxInFlight: 10))
+        schedule.add(item(1, "a"))
+        schedule.add(item(2, "b"))
+        #expect(schedule.next(now: t0) == .send(item(1, "a")))
+        #expect(schedule.next(now: t0) == .wait(until: t0.addingTimeInterval(2)))
+    }
+
+    @Test func retriesKeepTheirPlaceInTheCustomersQueue() {
+        var schedule = OutboundSchedule(limits: .init(messagesPerSecond: 80, customerInterval: 0, maxInFlight: 10))
+        schedule.add(item(1, "a"))
+        schedule.add(item(2, "a"))
+        #expect(schedule.next(now: t0) == .send(item(1, "a")))
+        schedule.finished(item(1, "a").id, .retry(at: t0.addingTimeInterval(4)), now: t0)
+        #expect(schedule.next(now: t0.addingTimeInterval(1)) == .wait(until: t0.addingTimeInterval(4)))
+        #expect(schedule.next(now: t0.addingTimeInterval(4)) == .send(item(1, "a", notBefore: t0.addingTimeInterval(4))))
+    }
+
+    @Test func aThrottledNumberSendsNothingUntilTheThrottleEnds() {
+        var schedule = OutboundSchedule(limits: .init(messagesPerSecond: 80, customerInterval: 0, maxInFlight: 10))
+        schedule.add(item(1, "a"))
+        schedule.add(item(2, "b"))
+        #expect(schedule.next(now: t0) == .send(item(1, "a")))
+        schedule.finished(item(1, "a").id, .throttleNumber(until: t0.addingTimeInterval(3)), now: t0)
+        #expect(schedule.next(now: t0.addingTimeInterval(1)) == .wait(until: t0.addingTimeInterval(3)))
+        #expect(schedule.next(now: t0.addingTimeInterval(3)) == .send(item(1, "a", notBefore: t0.addingTimeInterval(3))))
+    }
+
+    @Test func aThrottledCustomerDoesNotHoldUpOthers() {
+        var schedule = OutboundSchedule(limits: .init(messagesPerSecond: 80, customerInterval: 0, maxInFlight: 10))
+        schedule.add(item(1, "a"))
+        schedule.add(item(2, "b"))
+        #expect(schedule.next(now: t0) == .send(item(1, "a")))
+        schedule.finished(item(1, "a").id, .throttleCustomer(until: t0.addingTimeInterval(30)), now: t0)
+        #expect(schedule.next(now: t0) == .send(item(2, "b")))
+        #expect(schedule.next(now: t0) == .wait(until: t0.addingTimeInterval(30)))
+    }
+
+    @Test func suspendedSendsNothingUntilResumed() {
+        var schedule = OutboundSchedule(limits: .init(messagesPerSecond: 80, customerInterval: 0, maxInFlight: 10))
+        schedule.add(item(1, "a"))
+        schedule.add(item(2, "b"))
+        #expect(schedule.next(now: t0) == .send(item(1, "a")))
+        schedule.finished(item(1, "a").id, .suspend, now: t0)
+        #expect(schedule.isSuspended)
+        #expect(schedule.next(now: t0.addingTimeInterval(3600)) == .idle)
+        schedule.resume()
+        #expect(schedule.next(now: t0.addingTimeInterval(3600)) == .send(item(1, "a")))
+    }
+
+    @Test func theInFlightLimitHolds() {
+        var schedule = OutboundSchedule(limits: .init(messagesPerSecond: 80, customerInterval: 0, maxInFlight: 2))
+        for n in 1...3 { schedule.add(item(n, "c\(n)")) }
+        #expect(schedule.next(now: t0) == .send(item(1, "c1")))
+        #expect(schedule.next(now: t0) == .send(item(2, "c2")))
+        #expect(schedule.next(now: t0) == .idle)
+        schedule.finished(item(2, "c2").id, .done, now: t0)
+        #expect(schedule.next(now: t0) == .send(item(3, "c3")))
+    }
+
+    /// Many random runs on a simulated clock: whatever the arrivals, durations and failures, the
+    /// rate window, per-customer order, one-at-a-time and pacing hold, and every item ends.
+    @Test(arguments: 0..<40)
+    func invariantsHoldOnRandomRuns(seed: Int) {
+        var random = SeededRandom(seed: UInt64(seed) &+ 1)
+        let rate = Double(Int.random(in: 1...20, using: &random))
+        let interval = Double(Int.random(in: 0...3, using: &random))
+        var schedule = OutboundSchedule(limits: .init(messagesPerSecond: rate, customerInterval: interval, maxInFlight: Int.random(in: 1...8, using: &random)))
+        let customers = (0..<Int.random(in: 1...6, using: &random)).map { "c\($0)" }
+        var now = t0
+        var added: [String: [Int]] = [:]
+        var started: [(at: Date, customer: String, n: Int)] = []
+        var inFlight: [(id: UUID, n: Int, customer: String, ends: Date)] = []
+        var lastEnd: [String: Date] = [:]
+        var done = Set<Int>()
+        var n = 0
+        for _ in 0..<Int.random(in: 10...60, using: &random) {
+            n += 1
+            let customer = customers.randomElement(using: &random)!
+            added[customer, default: []].append(n)
+            schedule.add(.init(id: UUID(uuidString: String(format: "00000000-0000-0000-0000-%012d", n))!, customer: customer, notBefore: now, sequence: Int64(n)))
+        }
+        var steps = 0
+        while done.count < n && steps < 100_000 {
+            steps += 1
+            switch schedule.next(now: now) {
+            case .send(let item):
+                let number = Int(item.sequence)
+                #expect(!inFlight.contains { $0.customer == item.customer }, "two sends in flight to one customer")
+                if let end = lastEnd[item.customer] { #expect(now >= end.addingTimeInterval(interval), "pacing gap not kept") }
+                started.append((now, item.customer, number))
+                inFlight.append((item.id, number, item.customer, now.addingTimeInterval(Double(Int.random(in: 1...500, using: &random)) / 1000)))
+                continue
+            case .wait(let until):
+                let nextEnd = inFlight.map(\.ends).min() ?? until
+                #expect(until > now)
+                now = min(until, nextEnd)
+            case .idle:
+                guard let nextEnd = inFlight.map(\.ends).min() else {
+                    Issue.record("idle with work left and nothing in flight")
+                    return
+                }
+                now = nextEnd
+            }
+            while let index = inFlight.firstIndex(where: { $0.ends <= now }) {
+                let finished = inFlight.remove(at: index)
+                lastEnd[finished.customer] = now
+                if Int.random(in: 0..<4, using: &random) == 0 {
+                    schedule.finished(finished.id, .retry(at: now.addingTimeInterval(0.5)), now: now)
+                } else {
+                    schedule.finished(finished.id, .done, now: now)
+                    done.insert(finished.n)
+                }
+            }
+        }
+        #expect(done.count == n, "not every item ended")
+        // Order: each customer's first attempts start in the order they were added.
+        for (customer, numbers) in added {
+            var firstStarts: [Int] = []
+            for start in started where start.customer == customer && !firstStarts.contains(start.n) { firstStarts.append(start.n) }
+            #expect(firstStarts == numbers)
+        }
+        // Rate: at most floor(rate) starts in any window of floor(rate)/rate seconds.
+        let capacity = max(1, Int(rate))
+        let window = Double(capacity) / rate
+        for (index, start) in started.enumerated() {
+            let inWindow = started[index...].prefix { $0.at.timeIntervalSince(start.at) < window - 1e-9 }.count
+            #expect(inWindow <= capacity)
+        }
+    }
+}
+
+/// SplitMix64: a small seeded generator, so a failing run can be repeated.
+struct SeededRandom: RandomNumberGenerator {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
