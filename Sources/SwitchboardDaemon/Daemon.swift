@@ -83,8 +83,8 @@ public enum Daemon {
             store: OutboxStore(pool: database.pool),
             client: graphClient,
             settings: .init(
-                limits: .init(messagesPerSecond: outbound.messagesPerSecond, customerInterval: outbound.perCustomerIntervalSeconds,
-                              maxInFlight: outbound.maxConcurrentSends),
+                messagesPerSecond: outbound.messagesPerSecond,
+                limits: .init(customerInterval: outbound.perCustomerIntervalSeconds, maxInFlight: outbound.maxConcurrentSends),
                 retryPolicy: RetryPolicy(baseDelay: outbound.retryBaseSeconds, maxDelay: outbound.retryMaxSeconds, maxAttempts: outbound.maxAttempts)
             ),
             logger: Logger(label: "outbound")

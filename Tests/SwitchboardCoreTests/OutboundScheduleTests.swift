@@ -2,7 +2,7 @@ import Foundation
 import SwitchboardCore
 import Testing
 
-@Suite("Outbound schedule: rate per number, pacing and order per customer, pauses")
+@Suite("Outbound schedule: pacing and order per customer, pauses; the rate window")
 struct OutboundScheduleTests {
     let t0 = Date(timeIntervalSince1970: 1_790_000_000)
 
@@ -11,7 +11,7 @@ struct OutboundScheduleTests {
     }
 
     @Test func sendsOldestFirstAndOnePerCustomerAtATime() {
-        var schedule = OutboundSchedule(limits: .init(messagesPerSecond: 80, customerInterval: 6, maxInFlight: 10))
+        var schedule = OutboundSchedule(limits: .init(customerInterval: 6, maxInFlight: 10))
         schedule.add(item(1, "a"))
         schedule.add(item(2, "a"))
         schedule.add(item(3, "b"))
@@ -25,7 +25,7 @@ struct OutboundScheduleTests {
     }
 
     @Test func aDuplicateAddIsIgnored() {
-        var schedule = OutboundSchedule(limits: .init(messagesPerSecond: 80, customerInterval: 0, maxInFlight: 10))
+        var schedule = OutboundSchedule(limits: .init(customerInterval: 0, maxInFlight: 10))
         schedule.add(item(1, "a"))
         schedule.add(item(1, "a"))
         #expect(schedule.count == 1)
@@ -33,25 +33,8 @@ struct OutboundScheduleTests {
         #expect(schedule.next(now: t0) == .idle)
     }
 
-    @Test func theRateWindowHoldsBackTheNextSend() {
-        var schedule = OutboundSchedule(limits: .init(messagesPerSecond: 2, customerInterval: 0, maxInFlight: 10))
-        for n in 1...3 { schedule.add(item(n, "c\(n)")) }
-        #expect(schedule.next(now: t0) == .send(item(1, "c1")))
-        #expect(schedule.next(now: t0.addingTimeInterval(0.1)) == .send(item(2, "c2")))
-        #expect(schedule.next(now: t0.addingTimeInterval(0.2)) == .wait(until: t0.addingTimeInterval(1)))
-        #expect(schedule.next(now: t0.addingTimeInterval(1)) == .send(item(3, "c3")))
-    }
-
-    @Test func aRateBelowOnePerSecondSpacesEverySend() {
-        var schedule = OutboundSchedule(limits: .init(messagesPerSecond: 0.5, customerInterval: 0, maxInFlight: 10))
-        schedule.add(item(1, "a"))
-        schedule.add(item(2, "b"))
-        #expect(schedule.next(now: t0) == .send(item(1, "a")))
-        #expect(schedule.next(now: t0) == .wait(until: t0.addingTimeInterval(2)))
-    }
-
     @Test func retriesKeepTheirPlaceInTheCustomersQueue() {
-        var schedule = OutboundSchedule(limits: .init(messagesPerSecond: 80, customerInterval: 0, maxInFlight: 10))
+        var schedule = OutboundSchedule(limits: .init(customerInterval: 0, maxInFlight: 10))
         schedule.add(item(1, "a"))
         schedule.add(item(2, "a"))
         #expect(schedule.next(now: t0) == .send(item(1, "a")))
@@ -61,7 +44,7 @@ struct OutboundScheduleTests {
     }
 
     @Test func aThrottledNumberSendsNothingUntilTheThrottleEnds() {
-        var schedule = OutboundSchedule(limits: .init(messagesPerSecond: 80, customerInterval: 0, maxInFlight: 10))
+        var schedule = OutboundSchedule(limits: .init(customerInterval: 0, maxInFlight: 10))
         schedule.add(item(1, "a"))
         schedule.add(item(2, "b"))
         #expect(schedule.next(now: t0) == .send(item(1, "a")))
@@ -71,7 +54,7 @@ struct OutboundScheduleTests {
     }
 
     @Test func aThrottledCustomerDoesNotHoldUpOthers() {
-        var schedule = OutboundSchedule(limits: .init(messagesPerSecond: 80, customerInterval: 0, maxInFlight: 10))
+        var schedule = OutboundSchedule(limits: .init(customerInterval: 0, maxInFlight: 10))
         schedule.add(item(1, "a"))
         schedule.add(item(2, "b"))
         #expect(schedule.next(now: t0) == .send(item(1, "a")))
@@ -81,7 +64,7 @@ struct OutboundScheduleTests {
     }
 
     @Test func suspendedSendsNothingUntilResumed() {
-        var schedule = OutboundSchedule(limits: .init(messagesPerSecond: 80, customerInterval: 0, maxInFlight: 10))
+        var schedule = OutboundSchedule(limits: .init(customerInterval: 0, maxInFlight: 10))
         schedule.add(item(1, "a"))
         schedule.add(item(2, "b"))
         #expect(schedule.next(now: t0) == .send(item(1, "a")))
@@ -93,7 +76,7 @@ struct OutboundScheduleTests {
     }
 
     @Test func theInFlightLimitHolds() {
-        var schedule = OutboundSchedule(limits: .init(messagesPerSecond: 80, customerInterval: 0, maxInFlight: 2))
+        var schedule = OutboundSchedule(limits: .init(customerInterval: 0, maxInFlight: 2))
         for n in 1...3 { schedule.add(item(n, "c\(n)")) }
         #expect(schedule.next(now: t0) == .send(item(1, "c1")))
         #expect(schedule.next(now: t0) == .send(item(2, "c2")))
@@ -102,14 +85,13 @@ struct OutboundScheduleTests {
         #expect(schedule.next(now: t0) == .send(item(3, "c3")))
     }
 
-    /// Many random runs on a simulated clock: whatever the arrivals, durations and failures, the
-    /// rate window, per-customer order, one-at-a-time and pacing hold, and every item ends.
+    /// Many random runs on a simulated clock: whatever the arrivals, durations and failures,
+    /// per-customer order, one-at-a-time and pacing hold, and every item ends.
     @Test(arguments: 0..<40)
     func invariantsHoldOnRandomRuns(seed: Int) {
         var random = SeededRandom(seed: UInt64(seed) &+ 1)
-        let rate = Double(Int.random(in: 1...20, using: &random))
         let interval = Double(Int.random(in: 0...3, using: &random))
-        var schedule = OutboundSchedule(limits: .init(messagesPerSecond: rate, customerInterval: interval, maxInFlight: Int.random(in: 1...8, using: &random)))
+        var schedule = OutboundSchedule(limits: .init(customerInterval: interval, maxInFlight: Int.random(in: 1...8, using: &random)))
         let customers = (0..<Int.random(in: 1...6, using: &random)).map { "c\($0)" }
         var now = t0
         var added: [String: [Int]] = [:]
@@ -164,12 +146,53 @@ struct OutboundScheduleTests {
             for start in started where start.customer == customer && !firstStarts.contains(start.n) { firstStarts.append(start.n) }
             #expect(firstStarts == numbers)
         }
-        // Rate: at most floor(rate) starts in any window of floor(rate)/rate seconds.
-        let capacity = max(1, Int(rate))
-        let window = Double(capacity) / rate
-        for (index, start) in started.enumerated() {
-            let inWindow = started[index...].prefix { $0.at.timeIntervalSince(start.at) < window - 1e-9 }.count
-            #expect(inWindow <= capacity)
+    }
+}
+
+@Suite("Rate window")
+struct RateWindowTests {
+    let t0 = Date(timeIntervalSince1970: 1_790_000_000)
+
+    @Test func holdsBackTheStartAfterTheCapacity() {
+        var rate = RateWindow(perSecond: 2)
+        #expect(rate.admit(now: t0) == nil)
+        #expect(rate.admit(now: t0.addingTimeInterval(0.1)) == nil)
+        #expect(rate.admit(now: t0.addingTimeInterval(0.2)) == t0.addingTimeInterval(1))
+        #expect(rate.admit(now: t0.addingTimeInterval(1)) == nil)
+        #expect(rate.admit(now: t0.addingTimeInterval(1)) == t0.addingTimeInterval(1.1))
+    }
+
+    @Test func aRateBelowOnePerSecondSpacesEveryStart() {
+        var rate = RateWindow(perSecond: 0.5)
+        #expect(rate.admit(now: t0) == nil)
+        #expect(rate.admit(now: t0.addingTimeInterval(1)) == t0.addingTimeInterval(2))
+        #expect(rate.admit(now: t0.addingTimeInterval(2)) == nil)
+    }
+
+    /// Random callers asking at random times, waiting as told (and sometimes oversleeping): no window
+    /// of the rate's length ever holds more starts than the capacity.
+    @Test(arguments: 0..<40)
+    func neverMoreThanTheCapacityInAWindow(seed: Int) {
+        var random = SeededRandom(seed: UInt64(seed) &+ 101)
+        let perSecond = Double(Int.random(in: 1...100, using: &random)) / Double(Int.random(in: 1...4, using: &random))
+        var rate = RateWindow(perSecond: perSecond)
+        let capacity = max(1, Int(perSecond))
+        let window = Double(capacity) / perSecond
+        var asks: [Date] = (0..<300).map { _ in t0.addingTimeInterval(Double(Int.random(in: 0...3000, using: &random)) / 1000) }.sorted()
+        var admitted: [Date] = []
+        while !asks.isEmpty {
+            let now = asks.removeFirst()
+            if let retry = rate.admit(now: now) {
+                #expect(retry >= now)
+                let overslept = retry.addingTimeInterval(Double(Int.random(in: 0...50, using: &random)) / 1000)
+                asks.insert(overslept, at: asks.firstIndex { $0 > overslept } ?? asks.endIndex)
+            } else {
+                admitted.append(now)
+            }
+        }
+        #expect(admitted.count == 300)
+        for (index, start) in admitted.enumerated() {
+            #expect(admitted[index...].prefix { $0.timeIntervalSince(start) < window - 1e-6 }.count <= capacity)
         }
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Postgres
+import SwitchboardDaemon
 import Testing
 import TestSupport
 

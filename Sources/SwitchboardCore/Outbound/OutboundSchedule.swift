@@ -1,8 +1,7 @@
 import DequeModule
 import Foundation
 
-/// Decides which queued send of one business number goes next, and when: the per-number rate (at
-/// most `messagesPerSecond` starts in any one-second window), the per-customer pacing (a minimum gap after each completed send), one send in
+/// Decides which queued send of one business number goes next, and when: the per-customer pacing (a minimum gap after each completed send), one send in
 /// flight per customer so a customer's messages arrive in order, and the pauses that failures impose.
 ///
 /// A value-type state machine: the sender actor feeds it events (`add`, `finished`) and asks
@@ -49,16 +48,13 @@ public struct OutboundSchedule: Sendable {
     }
 
     public struct Limits: Sendable, Equatable {
-        /// Sends per second through the number (Meta's default is 80).
-        public var messagesPerSecond: Double
         /// Minimum gap between the end of one send to a customer and the start of the next.
         public var customerInterval: TimeInterval
         /// Most sends in flight at once.
         public var maxInFlight: Int
 
-        public init(messagesPerSecond: Double, customerInterval: TimeInterval, maxInFlight: Int) {
-            precondition(messagesPerSecond > 0 && customerInterval >= 0 && maxInFlight >= 1, "invalid outbound limits")
-            self.messagesPerSecond = messagesPerSecond
+        public init(customerInterval: TimeInterval, maxInFlight: Int) {
+            precondition(customerInterval >= 0 && maxInFlight >= 1, "invalid outbound limits")
             self.customerInterval = customerInterval
             self.maxInFlight = maxInFlight
         }
@@ -71,18 +67,11 @@ public struct OutboundSchedule: Sendable {
     /// Customers with a send in flight: their next message waits for it (order).
     private var busyCustomers: Set<String> = []
     private var customerReadyAt: [String: Date] = [:]
-    /// Start times of the sends inside the current rate window, oldest first.
-    private var recentStarts: Deque<Date> = []
-    /// Most starts in one window, and the window's length (one second when the rate is at least 1).
-    private let windowCapacity: Int
-    private let windowLength: TimeInterval
     private var numberReadyAt: Date?
     public private(set) var isSuspended = false
 
     public init(limits: Limits) {
         self.limits = limits
-        self.windowCapacity = max(1, Int(limits.messagesPerSecond.rounded(.down)))
-        self.windowLength = Double(windowCapacity) / limits.messagesPerSecond
     }
 
     /// Items waiting or in flight.
@@ -102,7 +91,6 @@ public struct OutboundSchedule: Sendable {
     public mutating func resume() { isSuspended = false }
 
     public mutating func next(now: Date) -> Decision {
-        while let oldest = recentStarts.first, oldest <= now.addingTimeInterval(-windowLength) { recentStarts.removeFirst() }
         if isSuspended || inFlight.count >= limits.maxInFlight { return .idle }
         if let numberReadyAt, numberReadyAt > now { return .wait(until: numberReadyAt) }
 
@@ -118,10 +106,6 @@ public struct OutboundSchedule: Sendable {
             }
         }
         guard let item = best else { return earliest.map { .wait(until: $0) } ?? .idle }
-        if recentStarts.count >= windowCapacity, let oldest = recentStarts.first {
-            return .wait(until: oldest.addingTimeInterval(windowLength))
-        }
-        recentStarts.append(now)
         inFlight[item.id] = item.customer
         busyCustomers.insert(item.customer)
         return .send(item)

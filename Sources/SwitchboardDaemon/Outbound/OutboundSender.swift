@@ -10,6 +10,7 @@ import WhatsApp
 actor OutboundSender {
     let businessNumber: String
     private var schedule: OutboundSchedule
+    private var rate: RateWindow
     private let store: OutboxStore
     private let client: GraphAPIClient
     private let retryPolicy: RetryPolicy
@@ -24,10 +25,11 @@ actor OutboundSender {
     /// Most queued sends held in memory at once.
     private static let loadLimit = 1000
 
-    init(businessNumber: String, store: OutboxStore, client: GraphAPIClient, limits: OutboundSchedule.Limits, retryPolicy: RetryPolicy,
-         now: @escaping @Sendable () -> Date, logger: Logger) {
+    init(businessNumber: String, store: OutboxStore, client: GraphAPIClient, messagesPerSecond: Double, limits: OutboundSchedule.Limits,
+         retryPolicy: RetryPolicy, now: @escaping @Sendable () -> Date, logger: Logger) {
         self.businessNumber = businessNumber
         self.schedule = OutboundSchedule(limits: limits)
+        self.rate = RateWindow(perSecond: messagesPerSecond)
         self.store = store
         self.client = client
         self.retryPolicy = retryPolicy
@@ -113,6 +115,7 @@ actor OutboundSender {
             return .done
         }
 
+        await admitted()
         let error: GraphAPIError
         do {
             let accepted = try await client.send(from: businessNumber, requestJSON: attempt.requestJSON)
@@ -152,6 +155,16 @@ actor OutboundSender {
             logger.critical("sending through this number is paused until the daemon restarts with a working access token", metadata: metadata)
             await record { try await $0.suspendSending(self.businessNumber, requeue: item.id, reason: error.description, at: finished) }
             return .suspend
+        }
+    }
+
+    /// Waits for the per-number rate to admit one more request. Admission is decided (and recorded)
+    /// after the wait, on the actor, right before the request leaves, so a late wake-up cannot
+    /// cause a burst.
+    private func admitted() async {
+        while let retryAt = rate.admit(now: now()) {
+            let delay = max(0.001, retryAt.timeIntervalSince(now()))
+            try? await Task.sleep(for: .microseconds(Int64(delay * 1_000_000)))
         }
     }
 

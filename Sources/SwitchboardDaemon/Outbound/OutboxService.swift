@@ -14,10 +14,13 @@ import WhatsApp
 /// flight are recorded before `run` returns.
 public final class OutboxService: Service, Sendable {
     public struct Settings: Sendable {
+        /// Most requests started per second per business number.
+        public var messagesPerSecond: Double
         public var limits: OutboundSchedule.Limits
         public var retryPolicy: RetryPolicy
 
-        public init(limits: OutboundSchedule.Limits, retryPolicy: RetryPolicy) {
+        public init(messagesPerSecond: Double, limits: OutboundSchedule.Limits, retryPolicy: RetryPolicy) {
+            self.messagesPerSecond = messagesPerSecond
             self.limits = limits
             self.retryPolicy = retryPolicy
         }
@@ -118,7 +121,7 @@ public final class OutboxService: Service, Sendable {
         guard let client else { return nil }
         let (sender, isNew) = senders.withLock { senders -> (OutboundSender, Bool) in
             if let existing = senders[number] { return (existing, false) }
-            let sender = OutboundSender(businessNumber: number, store: store, client: client, limits: settings.limits,
+            let sender = OutboundSender(businessNumber: number, store: store, client: client, messagesPerSecond: settings.messagesPerSecond, limits: settings.limits,
                                         retryPolicy: settings.retryPolicy, now: now, logger: logger)
             senders[number] = sender
             return (sender, true)

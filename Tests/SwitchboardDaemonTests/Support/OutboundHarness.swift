@@ -56,7 +56,8 @@ struct OutboundHarness {
             store: OutboxStore(pool: pool),
             client: client,
             settings: .init(
-                limits: .init(messagesPerSecond: messagesPerSecond, customerInterval: customerInterval, maxInFlight: maxInFlight),
+                messagesPerSecond: messagesPerSecond,
+                limits: .init(customerInterval: customerInterval, maxInFlight: maxInFlight),
                 retryPolicy: RetryPolicy(baseDelay: 0.02, maxDelay: 0.1, maxAttempts: maxAttempts)
             ),
             logger: Self.silent
