@@ -84,7 +84,6 @@ public indirect enum JSONValue: Sendable, Equatable, Codable {
 
     /// Compact JSON text, for storing in a `jsonb` column.
     public var jsonText: String {
-        guard let data = try? JSONEncoder().encode(self) else { return "null" }
-        return String(decoding: data, as: UTF8.self)
+        JSONWriter.write(self)
     }
 }

@@ -25,20 +25,9 @@ public struct WebhookIngestStore: Sendable {
     /// Stores several deliveries in one transaction (group commit) and returns a result per delivery.
     public func store(_ deliveries: [IncomingDelivery]) async throws -> [IngestResult] {
         let written = try await pool.withRetryingTransaction(isolation: .readCommitted) { transaction in
-            // Lock every thread the batch touches, in one order, before writing anything.
-            // One round trip: the keys' hashes are sorted before any lock is taken (the subquery is
-            // materialized in order), so two transactions never wait on each other in a cycle.
-            let keys = Array(Set(deliveries.flatMap { $0.messages.map(\.threadKey) }))
-            if !keys.isEmpty {
-                try await transaction.query(
-                    """
-                    SELECT pg_advisory_xact_lock(h) FROM
-                        (SELECT DISTINCT hashtextextended(k, 0) AS h FROM unnest($1::text[]) AS k ORDER BY 1 OFFSET 0) AS ordered
-                    """,
-                    [keys]
-                )
-            }
-            return try await writeBatch(deliveries, in: transaction)
+            // The first statement of the batch's first pipeline locks every thread it touches, in
+            // one order, before anything is read or written.
+            try await writeBatch(deliveries, in: transaction)
         }
         knownNumbers.learn(written.1)
         return written.0

@@ -64,7 +64,7 @@ public struct GraphAPIClient: Sendable {
         guard (200..<300).contains(status) else {
             throw GraphAPIError(httpStatus: status, body: responseBody)
         }
-        let json = try? JSONDecoder().decode(JSONValue.self, from: Data(responseBody))
+        let json = try? JSONParser.parse(responseBody)
         if let wamid = json?["messages"]?.array.first?["id"]?.string {
             return Accepted(wamid: wamid)
         }

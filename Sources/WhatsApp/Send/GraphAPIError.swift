@@ -27,7 +27,7 @@ public struct GraphAPIError: Error, Sendable, Equatable, CustomStringConvertible
 
     /// Reads Meta's error body; anything else becomes an error that names the HTTP status.
     public init(httpStatus: Int, body: [UInt8]) {
-        let json = try? JSONDecoder().decode(JSONValue.self, from: Data(body))
+        let json = try? JSONParser.parse(body)
         guard let error = json?["error"], error.isObject else {
             let text = String(decoding: body.prefix(200), as: UTF8.self)
             self.init(httpStatus: httpStatus, code: nil, message: "HTTP \(httpStatus) without a Graph API error body: \(text)")

@@ -20,9 +20,9 @@ public enum WebhookDecoder {
     public static func decode(_ body: some Collection<UInt8>) throws(Failure) -> WebhookBatch {
         let root: JSONValue
         do {
-            root = try JSONDecoder().decode(JSONValue.self, from: Data(body))
+            root = try JSONParser.parse(body)
         } catch {
-            throw .notAWebhook("invalid JSON")
+            throw .notAWebhook("invalid JSON: \(error)")
         }
         guard root.isObject else { throw .notAWebhook("the top level is not an object") }
         guard case .array(let entries)? = root["entry"] else { throw .notAWebhook("no entry array") }
