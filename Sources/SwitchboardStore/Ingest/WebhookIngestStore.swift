@@ -79,7 +79,12 @@ public struct WebhookIngestStore: Sendable {
                     IngestRows.Delivery(ord: index, receivedAt: delivery.receivedAt.timeIntervalSince1970, bodyHex: IngestRows.hex(delivery.body),
                                         messages: delivery.messages.count, statuses: delivery.statuses.count, decodeProblem: delivery.decodeProblem)
                 })]),
-            PostgresStatement("SELECT wamid FROM switchboard.messages WHERE wamid = ANY($1::text[])", [Array(Set(all.map(\.message.wamid)))]),
+            // Per key through the unique index: with `wamid = ANY($1)` the cached generic plan turned
+            // into a sequential scan of all messages once the table grew.
+            PostgresStatement("""
+                SELECT m.wamid FROM unnest($1::text[]) AS k(wamid)
+                CROSS JOIN LATERAL (SELECT wamid FROM switchboard.messages WHERE wamid = k.wamid) AS m
+                """, [Array(Set(all.map(\.message.wamid)))]),
         ]
         if !numberRows.isEmpty {
             first.append(PostgresStatement("""
@@ -89,6 +94,13 @@ public struct WebhookIngestStore: Sendable {
                 """, [try IngestRows.json(numberRows)]))
         }
         let customersAt = first.count
+        // Every lookup below is a correlated subquery on a unique index (or a LATERAL one), so its
+        // cost follows the batch, not the table: joins against `jsonb_to_recordset` let the planner
+        // pick sequential scans once the tables grew.
+        let customerOfRow = """
+            (SELECT min(id) FROM (SELECT id FROM switchboard.customers WHERE wa_id = r.wa_id
+                                  UNION ALL SELECT id FROM switchboard.customers WHERE user_id = r.user_id) AS found)
+            """
         first += [
             // Fill in identifiers a record lacks, unless another customer holds them (merging is a
             // person's decision), then create the customers still unknown, then read every id.
@@ -97,9 +109,10 @@ public struct WebhookIngestStore: Sendable {
                     wa_id = coalesce(c.wa_id, CASE WHEN NOT EXISTS (SELECT 1 FROM switchboard.customers x WHERE x.wa_id = n.wa_id) THEN n.wa_id END),
                     user_id = coalesce(c.user_id, CASE WHEN NOT EXISTS (SELECT 1 FROM switchboard.customers x WHERE x.user_id = n.user_id) THEN n.user_id END),
                     profile_name = coalesce(n.profile_name, c.profile_name), updated_at = now()
-                FROM (SELECT DISTINCT ON (coalesce(wa_id, ''), coalesce(user_id, '')) * FROM jsonb_to_recordset($1::jsonb)
-                      AS r(ord int, wa_id text, user_id text, profile_name text) ORDER BY coalesce(wa_id, ''), coalesce(user_id, ''), ord DESC) AS n
-                WHERE c.id = (SELECT min(id) FROM switchboard.customers y WHERE y.wa_id = n.wa_id OR y.user_id = n.user_id)
+                FROM (SELECT DISTINCT ON (coalesce(wa_id, ''), coalesce(user_id, '')) r.*, \(customerOfRow) AS target
+                      FROM jsonb_to_recordset($1::jsonb) AS r(ord int, wa_id text, user_id text, profile_name text)
+                      ORDER BY coalesce(wa_id, ''), coalesce(user_id, ''), ord DESC) AS n
+                WHERE c.id = n.target
                   AND (c.wa_id IS NULL AND n.wa_id IS NOT NULL OR c.user_id IS NULL AND n.user_id IS NOT NULL
                        OR n.profile_name IS DISTINCT FROM c.profile_name AND n.profile_name IS NOT NULL)
                 """, [identities]),
@@ -107,22 +120,23 @@ public struct WebhookIngestStore: Sendable {
                 INSERT INTO switchboard.customers (wa_id, user_id, profile_name, country)
                 SELECT DISTINCT ON (coalesce(wa_id, user_id)) wa_id, user_id, profile_name, country
                 FROM jsonb_to_recordset($1::jsonb) AS r(ord int, wa_id text, user_id text, profile_name text, country text)
-                WHERE NOT EXISTS (SELECT 1 FROM switchboard.customers c WHERE c.wa_id = r.wa_id OR c.user_id = r.user_id)
+                WHERE NOT EXISTS (SELECT 1 FROM switchboard.customers c WHERE c.wa_id = r.wa_id)
+                  AND NOT EXISTS (SELECT 1 FROM switchboard.customers c WHERE c.user_id = r.user_id)
                 ORDER BY coalesce(wa_id, user_id), ord
                 ON CONFLICT DO NOTHING
                 """, [identities]),
             PostgresStatement("""
-                SELECT r.ord, (SELECT min(id) FROM switchboard.customers c WHERE c.wa_id = r.wa_id OR c.user_id = r.user_id)
+                SELECT r.ord, \(customerOfRow)
                 FROM jsonb_to_recordset($1::jsonb) AS r(ord int, wa_id text, user_id text)
                 """, [identities]),
             PostgresStatement("""
-                SELECT id, customer_id, business_number, status, resolved_at FROM switchboard.tickets WHERE id IN (
-                    SELECT DISTINCT ON (customer_id, business_number) id FROM switchboard.tickets
-                    WHERE (customer_id, business_number) IN (
-                        SELECT (SELECT min(id) FROM switchboard.customers c WHERE c.wa_id = r.wa_id OR c.user_id = r.user_id), r.business_number
-                        FROM jsonb_to_recordset($1::jsonb) AS r(wa_id text, user_id text, business_number text))
-                    ORDER BY customer_id, business_number, created_at DESC, id DESC)
-                FOR UPDATE
+                SELECT t.id, t.customer_id, t.business_number, t.status, t.resolved_at
+                FROM (SELECT DISTINCT \(customerOfRow) AS customer_id, r.business_number
+                      FROM jsonb_to_recordset($1::jsonb) AS r(wa_id text, user_id text, business_number text)) AS k
+                CROSS JOIN LATERAL (SELECT id FROM switchboard.tickets WHERE customer_id = k.customer_id AND business_number = k.business_number
+                                    ORDER BY created_at DESC, id DESC LIMIT 1) AS latest
+                JOIN switchboard.tickets t ON t.id = latest.id
+                FOR UPDATE OF t
                 """, [identities]),
         ]
         let read = try await transaction.pipeline(first)
@@ -231,11 +245,11 @@ public struct WebhookIngestStore: Sendable {
                 """, [try IngestRows.json(messageRows)]))
             second.append(PostgresStatement("""
                 INSERT INTO switchboard.ticket_events (ticket_id, at, kind, data)
-                SELECT t.id, to_timestamp(e.at), e.kind,
-                       CASE WHEN e.wamid IS NULL THEN e.data::jsonb ELSE jsonb_build_object('message_id', m.id, 'type', m.type) END
+                SELECT (SELECT id FROM switchboard.tickets t WHERE t.customer_id = e.customer_id AND t.business_number = e.business_number AND t.status <> 'resolved'),
+                       to_timestamp(e.at), e.kind,
+                       CASE WHEN e.wamid IS NULL THEN e.data::jsonb
+                            ELSE (SELECT jsonb_build_object('message_id', m.id, 'type', m.type) FROM switchboard.messages m WHERE m.wamid = e.wamid) END
                 FROM jsonb_to_recordset($1::jsonb) AS e(ord int, customer_id bigint, business_number text, at float8, kind text, data text, wamid text)
-                JOIN switchboard.tickets t ON t.customer_id = e.customer_id AND t.business_number = e.business_number AND t.status <> 'resolved'
-                LEFT JOIN switchboard.messages m ON m.wamid = e.wamid
                 ORDER BY e.ord
                 """, [try IngestRows.json(events.sorted { $0.ord < $1.ord })]))
         }
@@ -293,7 +307,11 @@ public struct WebhookIngestStore: Sendable {
                 RETURNING wamid, status
                 """, [try IngestRows.json(rows)]),
             PostgresStatement(
-                "SELECT id, wamid, status FROM switchboard.messages WHERE wamid = ANY($1::text[]) AND direction = 'outbound' FOR UPDATE",
+                """
+                SELECT m.id, m.wamid, m.status FROM unnest($1::text[]) AS k(wamid)
+                CROSS JOIN LATERAL (SELECT id, wamid, status FROM switchboard.messages
+                                    WHERE wamid = k.wamid AND direction = 'outbound' FOR UPDATE) AS m
+                """,
                 [Array(Set(rows.map(\.wamid)))]),
         ]
         return plan
