@@ -141,6 +141,7 @@ public protocol PostgresArrayElement: PostgresEncodable, PostgresDecodable {
 }
 
 extension String: PostgresArrayElement { public static var postgresArrayOID: UInt32 { PostgresOID.textArray } }
+extension Int64: PostgresArrayElement { public static var postgresArrayOID: UInt32 { PostgresOID.int8Array } }
 extension Int: PostgresArrayElement { public static var postgresArrayOID: UInt32 { PostgresOID.int8Array } }
 extension Int32: PostgresArrayElement { public static var postgresArrayOID: UInt32 { PostgresOID.int4Array } }
 extension Bool: PostgresArrayElement { public static var postgresArrayOID: UInt32 { PostgresOID.boolArray } }

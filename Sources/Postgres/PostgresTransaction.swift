@@ -1,3 +1,5 @@
+import Synchronization
+
 /// One statement of a pipeline: SQL with `$1…$n` and its parameters.
 public struct PostgresStatement: Sendable, ExpressibleByStringLiteral {
     public var sql: String
@@ -14,22 +16,64 @@ public struct PostgresStatement: Sendable, ExpressibleByStringLiteral {
 }
 
 /// A transaction in progress on one leased connection.
+///
+/// `BEGIN` is not sent on its own: it leads the first statement's round trip. `pipelineAndCommit`
+/// sends the last statements and `COMMIT` together. A transaction of a few pipelines thus costs as
+/// many round trips as it has pipelines.
 public struct PostgresTransaction: Sendable {
     public let connection: PostgresConnection
+    let begin: PostgresStatement
+    let progress: Progress
+
+    init(connection: PostgresConnection, isolation: PostgresIsolationLevel) {
+        self.connection = connection
+        self.begin = PostgresStatement("BEGIN ISOLATION LEVEL \(isolation.rawValue)")
+        self.progress = Progress()
+    }
 
     @discardableResult
     public func query(_ sql: String, _ parameters: [(any PostgresEncodable)?] = []) async throws -> PostgresRows {
-        try await connection.query(sql, parameters)
+        guard progress.state == .notBegun else { return try await connection.query(sql, parameters) }
+        let rows = try await run([PostgresStatement(sql, parameters)])
+        return rows[0]
     }
 
     @discardableResult
     public func executeBatch(_ sql: String, _ rows: [[(any PostgresEncodable)?]]) async throws -> Int {
-        try await connection.executeBatch(sql, rows)
+        if progress.state == .notBegun { _ = try await run([]) }
+        return try await connection.executeBatch(sql, rows)
     }
 
     /// Several statements in one round trip; see `PostgresConnection.pipeline`.
     public func pipeline(_ statements: [PostgresStatement]) async throws -> [PostgresRows] {
-        try await connection.pipeline(statements)
+        try await run(statements)
+    }
+
+    /// Runs `statements` and commits, in one round trip. Nothing may run in this transaction after it.
+    public func pipelineAndCommit(_ statements: [PostgresStatement]) async throws -> [PostgresRows] {
+        precondition(progress.state != .committed, "the transaction is already committed")
+        let rows = try await run(statements + [PostgresStatement("COMMIT")])
+        progress.state = .committed
+        return Array(rows.dropLast())
+    }
+
+    /// Sends `statements`, led by `BEGIN` if this is the transaction's first round trip.
+    private func run(_ statements: [PostgresStatement]) async throws -> [PostgresRows] {
+        precondition(progress.state != .committed, "the transaction is already committed")
+        guard progress.state == .notBegun else { return try await connection.pipeline(statements) }
+        let rows = try await connection.pipeline([begin] + statements)
+        progress.state = .begun
+        return Array(rows.dropFirst())
+    }
+
+    /// Where the transaction is; shared by the copies of the (value-type) transaction handle.
+    final class Progress: Sendable {
+        enum State: Sendable { case notBegun, begun, committed }
+        private let value = Mutex(State.notBegun)
+        var state: State {
+            get { value.withLock { $0 } }
+            set { value.withLock { $0 = newValue } }
+        }
     }
 }
 
@@ -46,16 +90,17 @@ extension PostgresPool {
         _ body: (PostgresTransaction) async throws -> T
     ) async throws -> T {
         try await withConnection { connection in
-            try await connection.query("BEGIN ISOLATION LEVEL \(isolation.rawValue)")
+            let transaction = PostgresTransaction(connection: connection, isolation: isolation)
             let result: T
             do {
-                result = try await body(PostgresTransaction(connection: connection))
+                result = try await body(transaction)
             } catch {
                 await connection.rollbackIfInTransaction()
                 throw error
             }
             do {
-                try await connection.query("COMMIT")
+                // Nothing sent: nothing to commit. Committed in the last pipeline: done.
+                if transaction.progress.state == .begun { try await connection.query("COMMIT") }
             } catch {
                 await connection.rollbackIfInTransaction()
                 throw error

@@ -30,6 +30,9 @@ struct WebhookIngestBenchmark: AsyncParsableCommand {
     @Option(help: "The switchboardd executable (build it with: swift build -c release --product switchboardd).")
     var daemon: String = ".build/release/switchboardd"
 
+    @Option(help: "The daemon's ingest.maxConcurrentTransactions (default: the daemon's default).")
+    var maxConcurrentTransactions: Int?
+
     @Flag(help: "Print the daemon's statements that took the most server time (pg_stat_statements, from postgresql-contrib).")
     var statementStats = false
 
@@ -41,6 +44,10 @@ struct WebhookIngestBenchmark: AsyncParsableCommand {
         guard FileManager.default.isExecutableFile(atPath: daemon) else {
             throw ValidationError("no executable at \(daemon); build it first: swift build -c release --product switchboardd")
         }
+    }
+
+    private var ingestSettings: String {
+        maxConcurrentTransactions.map { #", "ingest": {"maxConcurrentTransactions": \#($0)}"# } ?? ""
     }
 
     private var levels: [Int] { (try? concurrencyLevels(concurrency, in: 1...512)) ?? [] }
@@ -84,7 +91,7 @@ struct WebhookIngestBenchmark: AsyncParsableCommand {
         try """
         {"stateDirectory": "\(directory)/daemon-state", "database": {"url": "\(url)", "poolSize": 16},
          "http": {"host": "127.0.0.1", "port": \(port)}, "logging": {"level": "warning"},
-         "whatsapp": {"appSecret": {"file": "app-secret"}, "verifyToken": {"file": "verify-token"}}}
+         "whatsapp": {"appSecret": {"file": "app-secret"}, "verifyToken": {"file": "verify-token"}}\(ingestSettings)}
         """.write(toFile: config, atomically: true, encoding: .utf8)
         let daemonProcess = Process()
         daemonProcess.executableURL = URL(fileURLWithPath: daemon)

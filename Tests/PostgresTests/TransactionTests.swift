@@ -145,4 +145,50 @@ struct StatementPipelineTests {
         // The connection is usable again.
         #expect(try await pool.pipeline(["SELECT 1", "SELECT 2"]).map { try $0.first?.decode(0, as: Int.self) } == [1, 2])
     }
+
+    @Test func pipelineAndCommitCommitsInTheSameRoundTrip() async throws {
+        let pool = try await TestDatabase.freshPool("pipeline_commit", size: 1)
+        try await pool.query("CREATE TABLE done (id int PRIMARY KEY)")
+        let results = try await pool.withTransaction { transaction in
+            _ = try await transaction.query("INSERT INTO done VALUES (1)")
+            return try await transaction.pipelineAndCommit([
+                PostgresStatement("INSERT INTO done VALUES (2)"),
+                PostgresStatement("SELECT count(*) FROM done"),
+            ])
+        }
+        // One result per statement given (the COMMIT's is not returned), and everything is committed.
+        #expect(results.count == 2)
+        #expect(try results[1].first?.decode(0, as: Int.self) == 2)
+        #expect(try await pool.query("SELECT count(*) FROM done").first?.decode(0, as: Int.self) == 2)
+        // The connection went back to the pool outside any transaction.
+        let open = try await pool.query("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND state LIKE 'idle in transaction%'")
+        #expect(try open.first?.decode(0, as: Int.self) == 0)
+    }
+
+    @Test func aFailureInTheCommittingPipelineRollsBackEverything() async throws {
+        let pool = try await TestDatabase.freshPool("pipeline_commit_fail", size: 1)
+        try await pool.query("CREATE TABLE once (id int PRIMARY KEY)")
+        await #expect {
+            try await pool.withTransaction { transaction in
+                try await transaction.query("INSERT INTO once VALUES (1)")
+                return try await transaction.pipelineAndCommit([PostgresStatement("INSERT INTO once VALUES (1)")])
+            }
+        } throws: { error in
+            (error as? PostgresError)?.sqlState == .uniqueViolation
+        }
+        #expect(try await pool.query("SELECT count(*) FROM once").first?.decode(0, as: Int.self) == 0)
+    }
+
+    @Test func theFirstStatementBeginsTheTransaction() async throws {
+        let pool = try await TestDatabase.freshPool("deferred_begin", size: 1)
+        // Both statements see the same transaction start time: they ran in one transaction.
+        let times = try await pool.withTransaction { transaction in
+            let first = try await transaction.query("SELECT now()::text").first?.decode(0, as: String.self)
+            try await Task.sleep(for: .milliseconds(5))
+            let second = try await transaction.query("SELECT now()::text, now() <> statement_timestamp()").first
+            return (first, try second?.decode(0, as: String.self), try second?.decode(1, as: Bool.self))
+        }
+        #expect(times.0 != nil && times.0 == times.1)
+        #expect(times.2 == true)
+    }
 }

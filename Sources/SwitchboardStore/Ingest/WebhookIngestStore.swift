@@ -46,7 +46,8 @@ public struct WebhookIngestStore: Sendable {
         let businessNumber: String
     }
 
-    /// Writes a batch in two pipelined round trips (plus one when statuses change): first the raw
+    /// Writes a batch in two pipelined round trips, BEGIN and COMMIT included (plus one when statuses
+    /// change): first the raw
     /// deliveries and every read threading needs (locks, known wamids, customers, the latest ticket of
     /// every thread); then, with threading decided in Swift, the tickets, messages, events and statuses.
     private func writeBatch(_ deliveries: [IncomingDelivery], in transaction: PostgresTransaction) async throws -> ([IngestResult], Set<String>) {
@@ -94,9 +95,9 @@ public struct WebhookIngestStore: Sendable {
                 """, [try IngestRows.json(numberRows)]))
         }
         let customersAt = first.count
-        // Every lookup below is a correlated subquery on a unique index (or a LATERAL one), so its
-        // cost follows the batch, not the table: joins against `jsonb_to_recordset` let the planner
-        // pick sequential scans once the tables grew.
+        // Every lookup below is a correlated scalar subquery on a unique index (or a LATERAL one), so
+        // its cost follows the batch, not the table: joins and NOT EXISTS against `jsonb_to_recordset`
+        // (estimated at 100 rows) let the cached generic plan hash whole tables.
         let customerOfRow = """
             (SELECT min(id) FROM (SELECT id FROM switchboard.customers WHERE wa_id = r.wa_id
                                   UNION ALL SELECT id FROM switchboard.customers WHERE user_id = r.user_id) AS found)
@@ -113,6 +114,8 @@ public struct WebhookIngestStore: Sendable {
                       FROM jsonb_to_recordset($1::jsonb) AS r(ord int, wa_id text, user_id text, profile_name text)
                       ORDER BY coalesce(wa_id, ''), coalesce(user_id, ''), ord DESC) AS n
                 WHERE c.id = n.target
+                  -- An index condition on c: the planner would otherwise hash the whole table.
+                  AND c.id = ANY(ARRAY(SELECT \(customerOfRow) FROM jsonb_to_recordset($1::jsonb) AS r(wa_id text, user_id text)))
                   AND (c.wa_id IS NULL AND n.wa_id IS NOT NULL OR c.user_id IS NULL AND n.user_id IS NOT NULL
                        OR n.profile_name IS DISTINCT FROM c.profile_name AND n.profile_name IS NOT NULL)
                 """, [identities]),
@@ -120,8 +123,8 @@ public struct WebhookIngestStore: Sendable {
                 INSERT INTO switchboard.customers (wa_id, user_id, profile_name, country)
                 SELECT DISTINCT ON (coalesce(wa_id, user_id)) wa_id, user_id, profile_name, country
                 FROM jsonb_to_recordset($1::jsonb) AS r(ord int, wa_id text, user_id text, profile_name text, country text)
-                WHERE NOT EXISTS (SELECT 1 FROM switchboard.customers c WHERE c.wa_id = r.wa_id)
-                  AND NOT EXISTS (SELECT 1 FROM switchboard.customers c WHERE c.user_id = r.user_id)
+                WHERE (SELECT id FROM switchboard.customers c WHERE c.wa_id = r.wa_id) IS NULL
+                  AND (SELECT id FROM switchboard.customers c WHERE c.user_id = r.user_id) IS NULL
                 ORDER BY coalesce(wa_id, user_id), ord
                 ON CONFLICT DO NOTHING
                 """, [identities]),
@@ -230,7 +233,9 @@ public struct WebhookIngestStore: Sendable {
                     customer_window_expires_at = greatest(t.customer_window_expires_at, to_timestamp(u.window_closes))
                 FROM jsonb_to_recordset($1::jsonb) AS u(id bigint, last_inbound_at float8, window_closes float8)
                 WHERE t.id = u.id
-                """, [try IngestRows.json(updates)]))
+                  -- An index condition on t: the planner would otherwise hash the whole table.
+                  AND t.id = ANY($2::bigint[])
+                """, [try IngestRows.json(updates), updates.map(\.id)]))
         }
         let messagesAt = second.count
         if !messageRows.isEmpty {
@@ -256,7 +261,15 @@ public struct WebhookIngestStore: Sendable {
         let statusPlan = try statusStatements(deliveries)
         let statusesAt = second.count
         second += statusPlan.statements
-        let written = second.isEmpty ? [] : try await transaction.pipeline(second)
+        // Without statuses to apply, COMMIT rides along: the batch costs two round trips in all.
+        let written: [PostgresRows]
+        if second.isEmpty {
+            written = []
+        } else if statusPlan.statements.isEmpty {
+            written = try await transaction.pipelineAndCommit(second)
+        } else {
+            written = try await transaction.pipeline(second)
+        }
 
         if !messageRows.isEmpty {
             var stored: [String: (id: Int64, ticket: Int64, reference: String)] = [:]
