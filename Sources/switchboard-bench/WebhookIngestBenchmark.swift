@@ -18,6 +18,9 @@ struct WebhookIngestBenchmark: AsyncParsableCommand {
     @Option(help: "Seconds per measurement.")
     var seconds: Int = 5
 
+    @Option(help: "Seconds of load on both sides before measuring, followed by ANALYZE (as pgbench -i does), so plans see real table sizes.")
+    var warmup: Int = 3
+
     @Option(help: "Comma-separated numbers of concurrent HTTP connections.")
     var concurrency: String = "1,8,32,64"
 
@@ -110,8 +113,18 @@ struct WebhookIngestBenchmark: AsyncParsableCommand {
         print("")
         var rows: [[String]] = [["connections", "messages/s", "ack p50 ms", "ack p99 ms", "non-200", "pgbench tx/s (1 msg/tx)", "ratio"]]
         let counter = DeliveryCounter()
+        if warmup > 0 {
+            _ = try await load(port: port, connections: 16, counter: counter, seconds: warmup)
+            _ = try await pgbench.run(script: Self.pgbenchScript(customers: customers), clients: 16, seconds: warmup,
+                                      connection: [cluster.connectionString(database: "baseline")])
+            for database in ["daemon", "baseline"] {
+                let connection = try await PostgresConnection.connect(.init(connectionString: cluster.connectionString(database: database)))
+                try await connection.query("VACUUM ANALYZE")
+                await connection.close()
+            }
+        }
         for connections in levels {
-            let outcome = try await load(port: port, connections: connections, counter: counter)
+            let outcome = try await load(port: port, connections: connections, counter: counter, seconds: seconds)
             let baseline = try await pgbench.run(script: Self.pgbenchScript(customers: customers), clients: connections, seconds: seconds,
                                                  connection: [cluster.connectionString(database: "baseline")])
             rows.append([
@@ -124,7 +137,7 @@ struct WebhookIngestBenchmark: AsyncParsableCommand {
         let stored = try await PostgresConnection.connect(.init(connectionString: cluster.connectionString(database: "daemon")))
         let count = try await stored.query("SELECT count(*) FROM switchboard.messages").first?.decode(0, as: Int.self) ?? 0
         await stored.close()
-        print("messages stored by the daemon: \(count) (sent: \(counter.issued * messagesPerDelivery))")
+        print("messages stored by the daemon: \(count) (sent: \(counter.issued * messagesPerDelivery), warm-up included)")
         if statementStats {
             let stats = try await PostgresConnection.connect(.init(connectionString: cluster.connectionString(database: "daemon")))
             let rows = try await stats.query(
@@ -155,7 +168,7 @@ struct WebhookIngestBenchmark: AsyncParsableCommand {
     }
 
     /// `connections` threads, each posting signed deliveries on its own keep-alive connection until the deadline.
-    private func load(port: Int, connections: Int, counter: DeliveryCounter) async throws -> Outcome {
+    private func load(port: Int, connections: Int, counter: DeliveryCounter, seconds: Int) async throws -> Outcome {
         let signer = WebhookSignature(appSecret: Self.secret)
         let deadline = ContinuousClock.now + .seconds(seconds)
         let start = ContinuousClock.now
