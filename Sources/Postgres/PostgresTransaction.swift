@@ -33,6 +33,7 @@ public struct PostgresTransaction: Sendable {
 
     @discardableResult
     public func query(_ sql: String, _ parameters: [(any PostgresEncodable)?] = []) async throws -> PostgresRows {
+        precondition(progress.state != .committed, "the transaction is already committed")
         guard progress.state == .notBegun else { return try await connection.query(sql, parameters) }
         let rows = try await run([PostgresStatement(sql, parameters)])
         return rows[0]
@@ -40,6 +41,7 @@ public struct PostgresTransaction: Sendable {
 
     @discardableResult
     public func executeBatch(_ sql: String, _ rows: [[(any PostgresEncodable)?]]) async throws -> Int {
+        precondition(progress.state != .committed, "the transaction is already committed")
         if progress.state == .notBegun { _ = try await run([]) }
         return try await connection.executeBatch(sql, rows)
     }

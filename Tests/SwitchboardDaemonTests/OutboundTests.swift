@@ -307,4 +307,46 @@ struct OutboundTests {
         #expect(try message.decode(1, as: String.self) == "delivered")
         _ = queued
     }
+
+    @Test("a status webhook that overtakes the recording of a send is matched by the outbound id and never moved back")
+    func statusBeforeTheSendIsRecorded() async throws {
+        let harness = try await OutboundHarness.start("outbound_status_first")
+        defer { Task { await harness.finish() } }
+        let reference = try await harness.ticket(waID: "5491155551234")
+        let queued = try await harness.service().send(.text(body: "Hola"), ticket: reference, author: nil)
+        let store = OutboxStore(pool: harness.pool)
+        // The request is on its way to Meta…
+        _ = try #require(try await store.beginAttempt(queued.id, now: Date()))
+        // …Meta refuses delivery, and its webhook is stored before the send's answer is recorded.
+        let failed = IncomingStatus(wamid: "wamid.early", status: "failed", occurredAt: Date(), errorCode: 131026, errorTitle: "Message Undeliverable.",
+                                    errorsJSON: #"[{"code":131026,"title":"Message Undeliverable."}]"#, payloadJSON: "{}", outboundID: queued.id)
+        let ingest = WebhookIngestStore(pool: harness.pool, reopenWithin: 86400)
+        let result = try await ingest.store(IncomingDelivery(body: Array("{}".utf8), messages: [], statuses: [failed], decodeProblem: nil, receivedAt: Date()))
+        #expect(result.statusesRecorded == 1)
+        try await store.recordSent(queued.id, wamid: "wamid.early", at: Date())
+
+        let message = try #require(try await harness.pool.query(
+            "SELECT wamid, status, error_code FROM switchboard.messages WHERE outbound_id = $1", [queued.id]).first)
+        #expect(try message.decode(0, as: String.self) == "wamid.early")
+        #expect(try message.decode(1, as: String.self) == "failed")
+        #expect(try message.decode(2, as: Int.self) == 131026)
+        #expect(try await harness.outboxStates() == ["sent": 1])
+    }
+
+    @Test("a 2xx whose body cannot be read counts as sent, never as a failure to retry")
+    func acceptedWithoutABody() async throws {
+        let harness = try await OutboundHarness.start("outbound_2xx_no_id")
+        defer { Task { await harness.finish() } }
+        let reference = try await harness.ticket(waID: "4420712345678")
+        harness.standIn.fail("4420712345678", with: .init(httpStatus: 200, code: nil, message: "OK"))
+        let service = harness.service()
+        try await harness.running(service) {
+            _ = try await service.send(.text(body: "Hello"), ticket: reference, author: nil)
+            try await harness.eventually("sent") { try await harness.outboxStates()["sent"] == 1 }
+        }
+        #expect(harness.standIn.received.count == 1)
+        let message = try #require(try await harness.pool.query("SELECT status, wamid FROM switchboard.messages").first)
+        #expect(try message.decode(0, as: String.self) == "sent")
+        #expect(try message.decode(1, as: String?.self) == nil)
+    }
 }

@@ -29,6 +29,13 @@ struct GraphAPITests {
         #expect(error(status, #"{"error":{"message":"m","type":"OAuthException","code":\#(code),"fbtrace_id":"x"}}"#).kind == kind)
     }
 
+    @Test func absurdNumbersInAnErrorBodyAreNotCodes() {
+        let parsed = error(400, #"{"error":{"message":"m","code":1e19,"error_subcode":"inf"}}"#)
+        #expect(parsed.code == nil)
+        #expect(parsed.subcode == nil)
+        #expect(error(429, #"{"error":{"message":"slow down","code":999999}}"#).kind == .transient)
+    }
+
     @Test func withoutAGraphBodyTheHTTPStatusDecides() {
         #expect(error(502, "<html>Bad Gateway</html>").kind == .transient)
         #expect(error(429, "").kind == .transient)

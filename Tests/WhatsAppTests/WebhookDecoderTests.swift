@@ -37,6 +37,14 @@ struct WebhookDecoderTests {
         #expect(batch.otherChanges.map(\.field).filter { $0 != "messages" } == otherFields)
     }
 
+    @Test func absurdTimestampsAndCodesAreDroppedNotTrusted() throws {
+        let body = #"{"entry":[{"changes":[{"field":"messages","value":{"metadata":{"phone_number_id":"1"},"messages":[{"id":"wamid.A","from":"49","timestamp":1e300,"type":"text","text":{"body":"x"},"errors":[{"code":1e30}]}],"statuses":[{"id":"wamid.B","status":"failed","timestamp":"99999999999999","errors":[{"code":"NaN"}]}]}}]}]}"#
+        let batch = try WebhookDecoder.decode(Array(body.utf8))
+        #expect(batch.messages.first?.sentAt == nil)
+        #expect(batch.statuses.first?.at == nil)
+        #expect(batch.statuses.first?.errors.first?.code == nil)
+    }
+
     @Test func aBatchOfTwoChangesKeepsBothEvenWithOneWamid() throws {
         let file = Fixtures.directory.appendingPathComponent("netflie-batch-two-changes-one-entry.json")
         let batch = try WebhookDecoder.decode(Fixtures.bytes(file))

@@ -53,9 +53,12 @@ public struct IncomingStatus: Sendable, Equatable {
     public var errorTitle: String?
     public var errorsJSON: String
     public var payloadJSON: String
+    /// `biz_opaque_callback_data`: for a message Switchboard sent, its outbound id, known before its wamid.
+    public var outboundID: UUID?
 
     public init(wamid: String, status: String, occurredAt: Date?, errorCode: Int? = nil, errorTitle: String? = nil,
-                errorsJSON: String = "[]", payloadJSON: String = "{}") {
+                errorsJSON: String = "[]", payloadJSON: String = "{}", outboundID: UUID? = nil) {
+        self.outboundID = outboundID
         self.wamid = wamid
         self.status = status
         self.occurredAt = occurredAt

@@ -1,3 +1,4 @@
+import Foundation
 import SwitchboardCore
 import WhatsApp
 
@@ -28,7 +29,9 @@ enum IncomingMapping {
             errorCode: status.errors.first?.code,
             errorTitle: status.errors.first?.title,
             errorsJSON: (status.raw["errors"] ?? .array([])).jsonText,
-            payloadJSON: status.raw.jsonText
+            payloadJSON: status.raw.jsonText,
+            // Other software on the same number may put anything there; only a UUID can be ours.
+            outboundID: status.callbackData.flatMap { UUID(uuidString: $0) }
         )
     }
 

@@ -18,6 +18,10 @@ actor OutboundSender {
     private let logger: Logger
     private let wake = WakeSignal()
     private let reloadRequested = Atomic<Bool>(true)
+    /// Sends whose `beginAttempt` answer was lost, with the time it asked for (see `beginAttempt`).
+    private var unconfirmedClaims: [UUID: Date] = [:]
+    /// While a reload's query runs: sends finished meanwhile, which its (older) answer must not bring back.
+    private var finishedDuringReload: Set<UUID>?
     private let stopping = Atomic<Bool>(false)
 
     /// How often the queue is read again even without a signal (a safety net, not the normal path).
@@ -78,9 +82,12 @@ actor OutboundSender {
     }
 
     private func reload() async {
+        finishedDuringReload = []
+        defer { finishedDuringReload = nil }
         do {
             let entries = try await store.queued(businessNumber: businessNumber, limit: Self.loadLimit)
-            for entry in entries {
+            let finished = finishedDuringReload ?? []
+            for entry in entries where !finished.contains(entry.id) {
                 schedule.add(.init(id: entry.id, customer: entry.recipient, notBefore: entry.nextAttemptAt, sequence: entry.sequence))
             }
         } catch {
@@ -92,6 +99,7 @@ actor OutboundSender {
     private func perform(_ item: OutboundSchedule.Item) async {
         let completion = await attempt(item)
         schedule.finished(item.id, completion, now: now())
+        if completion == .done { finishedDuringReload?.insert(item.id) }
         wake.signal()
     }
 
@@ -101,8 +109,10 @@ actor OutboundSender {
         let started = now()
         let attempt: OutboxAttempt?
         do {
-            attempt = try await store.beginAttempt(item.id, now: started)
+            attempt = try await store.beginAttempt(item.id, now: started, unconfirmed: unconfirmedClaims.removeValue(forKey: item.id))
         } catch {
+            // The update may have committed with its answer lost: the next try may take it over.
+            unconfirmedClaims[item.id] = started
             logger.warning("could not mark a send as leaving; will try again", metadata: ["outbound_id": "\(item.id)", "error": "\(error)"])
             return .retry(at: started.addingTimeInterval(2))
         }
@@ -115,7 +125,10 @@ actor OutboundSender {
             return .done
         }
 
-        await admitted()
+        guard await admitted() else {
+            // Cancelled (the shutdown grace ran out): left in `sending`; the next start sends it.
+            return .retry(at: now())
+        }
         let error: GraphAPIError
         do {
             let accepted = try await client.send(from: businessNumber, requestJSON: attempt.requestJSON)
@@ -161,11 +174,13 @@ actor OutboundSender {
     /// Waits for the per-number rate to admit one more request. Admission is decided (and recorded)
     /// after the wait, on the actor, right before the request leaves, so a late wake-up cannot
     /// cause a burst.
-    private func admitted() async {
+    /// Returns false when the task is cancelled first.
+    private func admitted() async -> Bool {
         while let retryAt = rate.admit(now: now()) {
             let delay = max(0.001, retryAt.timeIntervalSince(now()))
-            try? await Task.sleep(for: .microseconds(Int64(delay * 1_000_000)))
+            guard (try? await Task.sleep(for: .microseconds(Int64(delay * 1_000_000)))) != nil else { return false }
         }
+        return true
     }
 
     /// Writes an outcome, retrying while the database is unreachable: an outcome that is not

@@ -148,6 +148,9 @@ enum IngestRows {
 
     struct StatusUpdate: Encodable {
         let id: Int64
+        /// Filled in on a sent message whose wamid is not recorded yet (the send's outcome is still
+        /// being recorded, or Meta's answer could not be read).
+        let wamid: String
         let status: String
         let at: Double?
         let errorCode: Int?
@@ -155,6 +158,7 @@ enum IngestRows {
 
         enum CodingKeys: String, CodingKey {
             case id
+            case wamid
             case status
             case at
             case errorCode = "error_code"

@@ -310,6 +310,14 @@ public struct WebhookIngestStore: Sendable {
             }
         }
         guard !rows.isEmpty else { return plan }
+        var outboundIDs: [String: String] = [:]
+        for delivery in deliveries {
+            for status in delivery.statuses {
+                if let id = status.outboundID { outboundIDs[status.wamid] = id.uuidString.lowercased() }
+                else if outboundIDs[status.wamid] == nil { outboundIDs[status.wamid] = "" }
+            }
+        }
+        let wamids = outboundIDs.map { ($0.key, $0.value) }
         plan.statements = [
             PostgresStatement("""
                 INSERT INTO switchboard.message_statuses (wamid, status, occurred_at, errors, payload)
@@ -319,13 +327,16 @@ public struct WebhookIngestStore: Sendable {
                 ON CONFLICT (wamid, status) DO NOTHING
                 RETURNING wamid, status
                 """, [try IngestRows.json(rows)]),
+            // A sent message is found by its wamid, or by the outbound id Meta echoes: the status can
+            // arrive before the send's wamid is recorded. The row lock orders this with that record.
             PostgresStatement(
                 """
-                SELECT m.id, m.wamid, m.status FROM unnest($1::text[]) AS k(wamid)
-                CROSS JOIN LATERAL (SELECT id, wamid, status FROM switchboard.messages
-                                    WHERE wamid = k.wamid AND direction = 'outbound' FOR UPDATE) AS m
+                SELECT m.id, k.wamid, m.status FROM unnest($1::text[], $2::text[]) AS k(wamid, outbound_id)
+                CROSS JOIN LATERAL (SELECT id, status FROM switchboard.messages
+                                    WHERE direction = 'outbound' AND (wamid = k.wamid OR outbound_id = NULLIF(k.outbound_id, '')::uuid)
+                                    ORDER BY (wamid = k.wamid) IS TRUE DESC LIMIT 1 FOR UPDATE) AS m
                 """,
-                [Array(Set(rows.map(\.wamid)))]),
+                [wamids.map(\.0), wamids.map(\.1)]),
         ]
         return plan
     }
@@ -349,19 +360,19 @@ public struct WebhookIngestStore: Sendable {
                 guard let message = current[status.wamid], DeliveryProgress.advances(from: message.status, to: status.status) else { continue }
                 current[status.wamid] = (message.id, status.status)
                 let previous = changed[status.wamid]
-                changed[status.wamid] = .init(id: message.id, status: status.status, at: status.occurredAt?.timeIntervalSince1970,
+                changed[status.wamid] = .init(id: message.id, wamid: status.wamid, status: status.status, at: status.occurredAt?.timeIntervalSince1970,
                                               errorCode: status.errorCode ?? previous?.errorCode, errorTitle: status.errorTitle ?? previous?.errorTitle)
             }
         }
         guard !changed.isEmpty else { return }
         try await transaction.query(
             """
-            UPDATE switchboard.messages AS m SET status = u.status, status_at = to_timestamp(u.at),
+            UPDATE switchboard.messages AS m SET status = u.status, status_at = to_timestamp(u.at), wamid = coalesce(m.wamid, u.wamid),
                 error_code = coalesce(u.error_code, m.error_code), error_title = coalesce(u.error_title, m.error_title)
-            FROM jsonb_to_recordset($1::jsonb) AS u(id bigint, status text, at float8, error_code int, error_title text)
-            WHERE m.id = u.id
+            FROM jsonb_to_recordset($1::jsonb) AS u(id bigint, wamid text, status text, at float8, error_code int, error_title text)
+            WHERE m.id = u.id AND m.id = ANY($2::bigint[])
             """,
-            [try IngestRows.json(Array(changed.values))]
+            [try IngestRows.json(Array(changed.values)), changed.values.map(\.id)]
         )
     }
 }

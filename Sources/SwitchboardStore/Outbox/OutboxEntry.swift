@@ -5,10 +5,8 @@ public struct OutboxEntry: Sendable, Equatable {
     public var id: UUID
     public var sequence: Int64
     public var businessNumber: String
-    /// The pacing key: wa_id or business-scoped user id.
+    /// The pacing and ordering key: the customer (whatever identifiers they are known by).
     public var recipient: String
-    /// The Graph API request body (JSON text).
-    public var requestJSON: String
     public var nextAttemptAt: Date
 }
 

@@ -25,7 +25,7 @@ public struct OutboxStore: Sendable {
         try await pool.withTransaction { transaction in
             let rows = try await transaction.query(
                 """
-                SELECT t.id, t.business_number, t.customer_window_expires_at, c.wa_id, c.user_id, b.sending_paused_reason
+                SELECT t.id, t.business_number, t.customer_window_expires_at, c.wa_id, c.user_id, b.sending_paused_reason, c.id
                 FROM switchboard.tickets t
                 JOIN switchboard.customers c ON c.id = t.customer_id
                 JOIN switchboard.business_numbers b ON b.phone_number_id = t.business_number
@@ -40,6 +40,9 @@ public struct OutboxStore: Sendable {
             let windowExpires = try ticket.decode(2, as: Date?.self)
             let recipient = ReplyRecipient(waID: try ticket.decode(3, as: String?.self), userID: try ticket.decode(4, as: String?.self))
             let pausedReason = try ticket.decode(5, as: String?.self)
+            // Pacing and order follow the customer record, not one of its identifiers (a wa_id can
+            // be filled in later for a customer first known by user id).
+            let pacingKey = "customer:\(try ticket.decode(6, as: Int64.self))"
             if let refusal = CustomerServiceWindow.refusal(freeForm: draft.isFreeForm, expiresAt: windowExpires, now: now) {
                 throw refusal
             }
@@ -61,7 +64,7 @@ public struct OutboxStore: Sendable {
                 INSERT INTO switchboard.outbox (id, business_number, ticket_id, message_id, recipient, kind, free_form, request, created_by, created_at, next_attempt_at)
                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9, $10, $10)
                 """,
-                [id, number, ticketID, messageID, recipient.key, draft.kind, draft.isFreeForm, body, draft.author, now]
+                [id, number, ticketID, messageID, pacingKey, draft.kind, draft.isFreeForm, body, draft.author, now]
             )
             try await transaction.query(
                 "INSERT INTO switchboard.ticket_events (ticket_id, at, kind, actor, data) VALUES ($1, $2, 'reply_queued', $3, jsonb_build_object('outbound_id', $4::text, 'type', $5::text))",
@@ -79,30 +82,38 @@ public struct OutboxStore: Sendable {
             .map { try $0.decode(0, as: String.self) }
     }
 
-    /// The oldest queued sends of one business number.
-    public func queued(businessNumber: String, limit: Int) async throws -> [OutboxEntry] {
+    /// The oldest queued sends of one business number, at most `perRecipient` of each recipient, so
+    /// that one customer with a long queue (paced seconds apart) does not hide everyone else's.
+    public func queued(businessNumber: String, limit: Int, perRecipient: Int = 3) async throws -> [OutboxEntry] {
         try await pool.query(
             """
-            SELECT id, seq, business_number, recipient, request::text, next_attempt_at FROM switchboard.outbox
-            WHERE business_number = $1 AND state = 'queued' ORDER BY seq LIMIT $2
+            SELECT id, seq, business_number, recipient, next_attempt_at FROM (
+                SELECT id, seq, business_number, recipient, next_attempt_at,
+                       row_number() OVER (PARTITION BY recipient ORDER BY seq) AS place
+                FROM switchboard.outbox WHERE business_number = $1 AND state = 'queued') AS q
+            WHERE place <= $3 ORDER BY seq LIMIT $2
             """,
-            [businessNumber, limit]
+            [businessNumber, limit, perRecipient]
         ).map { row in
             OutboxEntry(id: try row.decode(0), sequence: try row.decode(1), businessNumber: try row.decode(2), recipient: try row.decode(3),
-                        requestJSON: try row.decode(4), nextAttemptAt: try row.decode(5))
+                        nextAttemptAt: try row.decode(4))
         }
     }
 
     /// Marks a queued send as leaving now and counts the attempt. Nil when it is no longer queued.
-    public func beginAttempt(_ id: UUID, now: Date) async throws -> OutboxAttempt? {
+    ///
+    /// - Parameter unconfirmed: the time of an earlier call for this send whose answer was lost (the
+    ///   update may have committed): a send in `sending` since exactly then is taken again, uncounted.
+    public func beginAttempt(_ id: UUID, now: Date, unconfirmed: Date? = nil) async throws -> OutboxAttempt? {
         guard let row = try await pool.query(
             """
-            UPDATE switchboard.outbox o SET state = 'sending', attempts = o.attempts + 1, last_attempt_at = $2
+            UPDATE switchboard.outbox o SET state = 'sending', last_attempt_at = $2,
+                attempts = CASE WHEN o.state = 'queued' THEN o.attempts + 1 ELSE o.attempts END
             FROM switchboard.tickets t
-            WHERE o.id = $1 AND o.state = 'queued' AND t.id = o.ticket_id
+            WHERE o.id = $1 AND t.id = o.ticket_id AND (o.state = 'queued' OR (o.state = 'sending' AND o.last_attempt_at = $3))
             RETURNING o.attempts, o.free_form, t.customer_window_expires_at, o.request::text
             """,
-            [id, now]
+            [id, now, unconfirmed]
         ).first else { return nil }
         return OutboxAttempt(number: try row.decode(0), isFreeForm: try row.decode(1), customerWindowExpiresAt: try row.decode(2), requestJSON: try row.decode(3))
     }
@@ -123,7 +134,12 @@ public struct OutboxStore: Sendable {
                 WHERE id = $1 AND state = 'sending'
                 RETURNING ticket_id, message_id, kind, created_by
             ), m AS (
-                UPDATE switchboard.messages m SET wamid = $2, status = 'sent', status_at = $3 FROM o WHERE m.id = o.message_id RETURNING m.id
+                -- A status webhook may have got here first (matched by the outbound id): keep its
+                -- wamid and never move its status back.
+                UPDATE switchboard.messages m SET wamid = coalesce(m.wamid, $2),
+                    status = CASE WHEN m.status IS NULL OR m.status = 'queued' THEN 'sent' ELSE m.status END,
+                    status_at = CASE WHEN m.status IS NULL OR m.status = 'queued' THEN $3 ELSE m.status_at END
+                FROM o WHERE m.id = o.message_id RETURNING m.id, m.status
             ), t AS (
                 UPDATE switchboard.tickets t SET last_outbound_at = $3, first_response_at = COALESCE(t.first_response_at, $3), updated_at = $3
                 FROM o WHERE t.id = o.ticket_id AND o.message_id IS NOT NULL RETURNING t.id
@@ -133,7 +149,7 @@ public struct OutboxStore: Sendable {
                        jsonb_build_object('outbound_id', $1::text, 'wamid', $2::text, 'type', kind)
                 FROM o RETURNING id
             )
-            SELECT (SELECT message_id FROM o), (SELECT count(*) FROM e)
+            SELECT (SELECT message_id FROM o), (SELECT count(*) FROM e), (SELECT status FROM m)
             """,
             [id, wamid, now]
         )
@@ -141,7 +157,8 @@ public struct OutboxStore: Sendable {
         // Meta's "sent" (or later) status may have arrived before this commit, keyed by a wamid no
         // message had yet: apply the furthest one now.
         guard let messageID = try row.decode(0, as: Int64?.self), let wamid else { return }
-        var status = "sent"
+        let current = try row.decode(2, as: String?.self) ?? "sent"
+        var status = current
         var statusAt = now
         var errorCode: Int?
         var errorTitle: String?
@@ -155,7 +172,7 @@ public struct OutboxStore: Sendable {
             errorCode = try recorded.decode(2, as: String?.self).flatMap { Int($0) }
             errorTitle = try recorded.decode(3, as: String?.self)
         }
-        if status != "sent" {
+        if status != current {
             try await transaction.query(
                 "UPDATE switchboard.messages SET status = $2, status_at = $3, error_code = COALESCE($4, error_code), error_title = COALESCE($5, error_title) WHERE id = $1",
                 [messageID, status, statusAt, errorCode, errorTitle]

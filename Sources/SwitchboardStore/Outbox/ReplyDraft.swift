@@ -33,9 +33,6 @@ public struct ReplyDraft: Sendable {
 public struct ReplyRecipient: Sendable, Equatable {
     public var waID: String?
     public var userID: String?
-
-    /// The key pacing and ordering use: the phone number when known, else the user id.
-    public var key: String { waID ?? userID ?? "" }
 }
 
 /// A reply the outbox accepted.

@@ -24,7 +24,8 @@ public struct GraphAPIClient: Sendable {
 
     /// What Meta answered to an accepted send.
     public struct Accepted: Sendable, Equatable {
-        /// The new message's `wamid`; nil for a read receipt (answered `{"success": true}`).
+        /// The new message's `wamid`; nil for a read receipt (answered `{"success": true}`), and when a
+        /// 2xx answer could not be read (the status webhook, which echoes the send's id, brings it).
         public var wamid: String?
     }
 
@@ -50,27 +51,24 @@ public struct GraphAPIClient: Sendable {
         request.headers.add(name: "Content-Type", value: "application/json")
         request.body = .bytes(ByteBuffer(string: requestJSON))
 
-        let status: Int
-        let responseBody: [UInt8]
+        let response: HTTPClientResponse
         do {
             let timeout = configuration.timeout.components
-            let response = try await httpClient.execute(request, timeout: .nanoseconds(timeout.seconds * 1_000_000_000 + timeout.attoseconds / 1_000_000_000))
-            status = Int(response.status.code)
-            var buffer = try await response.body.collect(upTo: 1 << 20)
-            responseBody = buffer.readBytes(length: buffer.readableBytes) ?? []
+            response = try await httpClient.execute(request, timeout: .nanoseconds(timeout.seconds * 1_000_000_000 + timeout.attoseconds / 1_000_000_000))
         } catch {
             throw GraphAPIError(httpStatus: nil, code: nil, message: "no answer from the Graph API: \(error)")
         }
+        let status = Int(response.status.code)
+        let responseBody: [UInt8]? = try? await {
+            var buffer = try await response.body.collect(upTo: 1 << 20)
+            return buffer.readBytes(length: buffer.readableBytes) ?? []
+        }()
         guard (200..<300).contains(status) else {
-            throw GraphAPIError(httpStatus: status, body: responseBody)
+            throw GraphAPIError(httpStatus: status, body: responseBody ?? [])
         }
-        let json = try? JSONParser.parse(responseBody)
-        if let wamid = json?["messages"]?.array.first?["id"]?.string {
-            return Accepted(wamid: wamid)
-        }
-        if json?["success"]?.bool == true {
-            return Accepted(wamid: nil)
-        }
-        throw GraphAPIError(httpStatus: status, code: nil, message: "HTTP \(status) without a message id: \(String(decoding: responseBody.prefix(200), as: UTF8.self))")
+        // A 2xx means Meta took the message: never an error (a retry would send it twice), even when
+        // the body cannot be read or names no message.
+        let json = responseBody.flatMap { try? JSONParser.parse($0) }
+        return Accepted(wamid: json?["messages"]?.array.first?["id"]?.string)
     }
 }

@@ -35,8 +35,8 @@ public struct GraphAPIError: Error, Sendable, Equatable, CustomStringConvertible
         }
         self.init(
             httpStatus: httpStatus,
-            code: error["code"]?.number.map { Int($0) },
-            subcode: error["error_subcode"]?.number.map { Int($0) },
+            code: error["code"]?.number.flatMap { Int(exactly: $0) },
+            subcode: error["error_subcode"]?.number.flatMap { Int(exactly: $0) },
             type: error["type"]?.string,
             message: error["message"]?.string ?? "no message",
             title: error["error_user_title"]?.string ?? error["error_data"]?["details"]?.string,
@@ -62,7 +62,7 @@ public struct GraphAPIError: Error, Sendable, Equatable, CustomStringConvertible
                 // Unknown or temporary errors on Meta's side.
                 return .transient
             default:
-                if let httpStatus, httpStatus >= 500 { return .transient }
+                if let httpStatus, httpStatus >= 500 || httpStatus == 429 || httpStatus == 408 { return .transient }
                 return .permanent
             }
         }

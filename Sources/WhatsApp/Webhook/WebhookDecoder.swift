@@ -167,7 +167,8 @@ public enum WebhookDecoder {
 
     /// Unix seconds, as a string or a number.
     static func date(_ value: JSONValue?) -> Date? {
-        guard let seconds = value?.number, seconds.isFinite, seconds > 0 else { return nil }
+        // Beyond year 5000 is not a timestamp (and PostgreSQL would refuse it, failing the batch).
+        guard let seconds = value?.number, seconds.isFinite, seconds > 0, seconds < 1e11 else { return nil }
         return Date(timeIntervalSince1970: seconds)
     }
 }

@@ -13,7 +13,7 @@ public struct WhatsAppError: Sendable, Equatable {
     }
 
     init(_ json: JSONValue) {
-        code = json["code"]?.number.map { Int($0) }
+        code = json["code"]?.number.flatMap { Int(exactly: $0) }
         title = json["title"]?.string
         message = json["message"]?.string
         details = json["error_data"]?["details"]?.string
