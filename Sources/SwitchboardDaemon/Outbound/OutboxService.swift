@@ -75,7 +75,9 @@ public final class OutboxService: Service, Sendable {
             try? await gracefulShutdown()
             return
         }
-        await prepare()
+        // A stop while the database is still unreachable ends the wait for it.
+        let prepared = await cancelWhenGracefulShutdown { await self.prepare() }
+        guard prepared, !Task.isShuttingDownGracefully else { return }
         await withGracefulShutdownHandler {
             await withDiscardingTaskGroup { group in
                 for await sender in started {
@@ -90,8 +92,8 @@ public final class OutboxService: Service, Sendable {
     }
 
     /// Lifts pauses, recovers interrupted sends and starts a sender for every number with a queue;
-    /// retried until the database answers.
-    private func prepare() async {
+    /// retried until the database answers. False when cancelled first.
+    private func prepare() async -> Bool {
         var pause = 0.5
         while !Task.isCancelled {
             do {
@@ -108,13 +110,14 @@ public final class OutboxService: Service, Sendable {
                 for number in try await store.numbersWithQueuedSends() {
                     _ = sender(for: number)
                 }
-                return
+                return true
             } catch {
                 logger.warning("outbox not ready; will try again", metadata: ["error": "\(error)"])
                 try? await Task.sleep(for: .milliseconds(Int64(pause * 1000)))
                 pause = min(pause * 2, 10)
             }
         }
+        return false
     }
 
     private func sender(for number: String) -> OutboundSender? {
