@@ -88,3 +88,44 @@ struct RoutingDecisionTests {
         #expect(WaitingOrder(windowBoost: 0).sorted(tickets, now: t0).map(\.id) == [6, 2, 3, 1, 5, 4])
     }
 }
+
+@Suite("Routing rules: first match wins")
+struct RoutingRulesTests {
+    let rules = [
+        RoutingRule(name: "vip", conditions: .init(customerTags: ["vip"]), actions: .init(queue: "vip", priority: .high)),
+        RoutingRule(name: "refunds-es", conditions: .init(languages: ["es"], keywords: ["reembolso", "devolver el dinero"]),
+                    actions: .init(queue: "billing", requiredSkills: [SkillRequirement("lang:es", atLeast: 3)], tags: ["refund"])),
+        RoutingRule(name: "menu-billing", conditions: .init(menuChoices: ["billing"]), actions: .init(queue: "billing")),
+        RoutingRule(name: "second-number-de", conditions: .init(businessNumbers: ["222"], countries: ["DE", "AT"]), actions: .init(queue: "dach")),
+        RoutingRule(name: "default", actions: .init(queue: "general", priority: .low)),
+    ]
+
+    func queue(_ facts: TicketFacts) -> String? { RoutingRules.classify(facts, rules: rules)?.name }
+
+    @Test func theFirstMatchingRuleWins() {
+        #expect(queue(TicketFacts(businessNumber: "111", language: "es", firstMessageText: "Quiero un reembolso", customerTags: ["vip"])) == "vip")
+        #expect(queue(TicketFacts(businessNumber: "111", language: "es-MX", firstMessageText: "¿Me pueden DEVOLVER el dinero?")) == "refunds-es")
+        #expect(queue(TicketFacts(businessNumber: "111", language: "es", firstMessageText: "REEMBOLSÓ")) == "refunds-es")
+        #expect(queue(TicketFacts(businessNumber: "111", language: "es", firstMessageText: "reembolsos")) == "default")
+        #expect(queue(TicketFacts(businessNumber: "111", language: "pt", firstMessageText: "reembolso")) == "default")
+        #expect(queue(TicketFacts(businessNumber: "111", menuChoice: ["billing", "Billing questions"])) == "menu-billing")
+        #expect(queue(TicketFacts(businessNumber: "222", country: "AT")) == "second-number-de")
+        #expect(queue(TicketFacts(businessNumber: "222", country: nil)) == "default")
+        #expect(queue(TicketFacts(businessNumber: "111", country: "DE")) == "default")
+    }
+
+    @Test func theMatchCarriesTheActionsAndWhereTheRuleIs() {
+        let match = RoutingRules.classify(TicketFacts(businessNumber: "1", language: "es", firstMessageText: "reembolso"), rules: rules)
+        #expect(match?.index == 1)
+        #expect(match?.actions.requiredSkills == [SkillRequirement("lang:es", atLeast: 3)])
+        #expect(match?.actions.tags == ["refund"])
+        #expect(RoutingRules.classify(TicketFacts(businessNumber: "1"), rules: Array(rules.prefix(2))) == nil)
+    }
+
+    @Test func keywordsMatchWholeWordsIgnoringCaseAndAccents() {
+        #expect(RoutingRules.words("¡Factura 42, POR favor! Ça va") == ["factura", "42", "por", "favor", "ca", "va"])
+        #expect(RoutingRules.containsPhrase(["devolver", "el", "dinero"], in: RoutingRules.words("quiero DEVOLVER el dinero ya")))
+        #expect(!RoutingRules.containsPhrase(["factura"], in: RoutingRules.words("facturas")))
+        #expect(!RoutingRules.containsPhrase([], in: ["a"]))
+    }
+}

@@ -1,0 +1,51 @@
+import Foundation
+
+/// Classification: the first rule whose conditions all hold decides queue, priority, skills and tags.
+public enum RoutingRules {
+    public struct Match: Sendable, Equatable {
+        /// Position of the rule in the configuration, for the `routed` event's explanation.
+        public var index: Int
+        public var name: String
+        public var actions: RoutingRule.Actions
+    }
+
+    /// The first matching rule, or nil when none matches (configuration requires a catch-all last).
+    public static func classify(_ facts: TicketFacts, rules: [RoutingRule]) -> Match? {
+        let words = facts.firstMessageText.map(Self.words) ?? []
+        for (index, rule) in rules.enumerated() where matches(rule.conditions, facts, words: words) {
+            return Match(index: index, name: rule.name, actions: rule.actions)
+        }
+        return nil
+    }
+
+    static func matches(_ conditions: RoutingRule.Conditions, _ facts: TicketFacts, words: [String]) -> Bool {
+        if let numbers = conditions.businessNumbers, !numbers.contains(facts.businessNumber) { return false }
+        if let countries = conditions.countries, !(facts.country.map(countries.contains) ?? false) { return false }
+        if let languages = conditions.languages {
+            guard let language = facts.language?.lowercased() else { return false }
+            let primary = language.split(separator: "-").first.map(String.init) ?? language
+            if !languages.contains(where: { $0.lowercased() == language || $0.lowercased() == primary }) { return false }
+        }
+        if let keywords = conditions.keywords {
+            if !keywords.contains(where: { containsPhrase(Self.words($0), in: words) }) { return false }
+        }
+        if let choices = conditions.menuChoices, !facts.menuChoice.contains(where: choices.contains) { return false }
+        if let tags = conditions.customerTags, tags.isDisjoint(with: facts.customerTags) { return false }
+        return true
+    }
+
+    /// Lowercased words without accents: "¿Factura?" → ["factura"].
+    public static func words(_ text: String) -> [String] {
+        text.folding(options: [.caseInsensitive, .diacriticInsensitive], locale: Locale(identifier: "en_US_POSIX"))
+            .split { !($0.isLetter || $0.isNumber) }
+            .map(String.init)
+    }
+
+    public static func containsPhrase(_ phrase: [String], in words: [String]) -> Bool {
+        guard !phrase.isEmpty, phrase.count <= words.count else { return false }
+        for start in 0...(words.count - phrase.count) where Array(words[start..<(start + phrase.count)]) == phrase {
+            return true
+        }
+        return false
+    }
+}
