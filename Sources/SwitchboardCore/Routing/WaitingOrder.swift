@@ -3,7 +3,7 @@ import Foundation
 /// The order in which a queue serves waiting tickets: priority first, then age. A ticket whose
 /// customer service window closes within `windowBoost` counts as urgent, so the customer is answered
 /// while a free-form reply is still allowed.
-public struct WaitingOrder: Sendable {
+public struct WaitingOrder: Sendable, Equatable {
     public enum Priority: Int, Sendable, CaseIterable, Comparable {
         case low = 0, normal, high, urgent
 

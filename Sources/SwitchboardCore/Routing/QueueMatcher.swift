@@ -1,0 +1,128 @@
+import Foundation
+
+/// One round of matching for one queue: waiting tickets in serving order, each given to the best
+/// eligible agent under the step in force for it, capacity reserved as it goes, until no waiting
+/// ticket has an eligible agent (work-conserving). Pure: the queue actor calls it after any event
+/// that could change the answer, and commits the proposals before telling anyone.
+public enum QueueMatcher {
+    public struct WaitingTicket: Sendable, Equatable {
+        public var ticket: WaitingOrder.Ticket
+        /// From the routing rule; every step's requirements come on top.
+        public var ruleRequirements: [SkillRequirement]
+        /// When the ticket entered this queue: the steps count from here.
+        public var enteredQueueAt: Date
+        /// The agent who last helped this customer, preferred while `stickyUntil` lasts.
+        public var stickyAgent: String?
+        public var stickyUntil: Date?
+
+        public init(ticket: WaitingOrder.Ticket, ruleRequirements: [SkillRequirement], enteredQueueAt: Date,
+                    stickyAgent: String? = nil, stickyUntil: Date? = nil) {
+            self.ticket = ticket
+            self.ruleRequirements = ruleRequirements
+            self.enteredQueueAt = enteredQueueAt
+            self.stickyAgent = stickyAgent
+            self.stickyUntil = stickyUntil
+        }
+    }
+
+    public struct Queue: Sendable, Equatable {
+        public var name: String
+        public var strategy: RoutingStrategy
+        public var steps: [RoutingStep]
+        public var order: WaitingOrder
+
+        public init(name: String, strategy: RoutingStrategy, steps: [RoutingStep], order: WaitingOrder) {
+            self.name = name
+            self.strategy = strategy
+            self.steps = steps
+            self.order = order
+        }
+    }
+
+    public struct Proposal: Sendable, Equatable {
+        public var ticketID: Int64
+        public var agentID: String
+        public var stepIndex: Int
+        /// Why this agent: `sticky`, or the strategy's name.
+        public var reason: String
+
+        public init(ticketID: Int64, agentID: String, stepIndex: Int, reason: String) {
+            self.ticketID = ticketID
+            self.agentID = agentID
+            self.stepIndex = stepIndex
+            self.reason = reason
+        }
+    }
+
+    /// A ticket whose last step ran out, and the queue it moves to.
+    public struct Move: Sendable, Equatable {
+        public var ticketID: Int64
+        public var queue: String
+
+        public init(ticketID: Int64, queue: String) {
+            self.ticketID = ticketID
+            self.queue = queue
+        }
+    }
+
+    public struct Outcome: Sendable, Equatable {
+        public var proposals: [Proposal]
+        public var moves: [Move]
+        /// The agents with the proposals' capacity reserved, for the next round.
+        public var agents: [AgentSnapshot]
+        /// When a waiting ticket's step, stickiness or window boost next changes (nil: never): match
+        /// again then.
+        public var nextChange: Date?
+    }
+
+    public static func match(_ waiting: [WaitingTicket], queue: Queue, agents: [AgentSnapshot], lastServed: String?, now: Date) -> Outcome {
+        var agents = agents
+        var lastServed = lastServed
+        var proposals: [Proposal] = []
+        var moves: [Move] = []
+        var nextChange: Date?
+        func note(_ date: Date?) {
+            guard let date, date > now else { return }
+            nextChange = min(nextChange ?? date, date)
+        }
+        let byTicket = Dictionary(waiting.map { ($0.ticket.id, $0) }, uniquingKeysWith: { first, _ in first })
+        for ticket in queue.order.sorted(waiting.map(\.ticket), now: now) {
+            guard let entry = byTicket[ticket.id] else { continue }
+            note(queue.order.boostStarts(for: ticket))
+            let stepIndex: Int
+            switch RoutingSteps.inForce(queue.steps, since: entry.enteredQueueAt, now: now) {
+            case .move(let target):
+                moves.append(Move(ticketID: ticket.id, queue: target))
+                continue
+            case .step(let index, let until):
+                stepIndex = index
+                note(until)
+            }
+            let requirements = entry.ruleRequirements + queue.steps[stepIndex].requirements
+            var chosen: (agent: AgentSnapshot, reason: String)?
+            if let sticky = entry.stickyAgent, let until = entry.stickyUntil, now < until {
+                note(until)
+                if let agent = agents.first(where: { $0.id == sticky }), agent.isEligible(for: requirements) {
+                    chosen = (agent, "sticky")
+                }
+            }
+            if chosen == nil, let best = AgentRanking.rank(agents, strategy: queue.strategy, requirements: requirements, lastServed: lastServed).first {
+                chosen = (best, queue.strategy.rawValue)
+            }
+            guard let (agent, reason) = chosen, let index = agents.firstIndex(where: { $0.id == agent.id }) else { continue }
+            agents[index].load += 1
+            agents[index].lastAssignedAt = now
+            lastServed = agent.id
+            proposals.append(Proposal(ticketID: ticket.id, agentID: agent.id, stepIndex: stepIndex, reason: reason))
+        }
+        return Outcome(proposals: proposals, moves: moves, agents: agents, nextChange: nextChange)
+    }
+}
+
+extension WaitingOrder {
+    /// When the window boost starts for `ticket` (nil: no boost ahead).
+    func boostStarts(for ticket: Ticket) -> Date? {
+        guard windowBoost > 0, let closes = ticket.customerWindowExpiresAt else { return nil }
+        return closes.addingTimeInterval(-windowBoost)
+    }
+}
