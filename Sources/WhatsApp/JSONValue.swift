@@ -82,6 +82,11 @@ public indirect enum JSONValue: Sendable, Equatable, Codable {
         return false
     }
 
+    public var isArray: Bool {
+        if case .array = self { return true }
+        return false
+    }
+
     /// Compact JSON text, for storing in a `jsonb` column.
     public var jsonText: String {
         JSONWriter.write(self)

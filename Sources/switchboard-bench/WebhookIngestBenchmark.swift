@@ -148,15 +148,15 @@ struct WebhookIngestBenchmark: AsyncParsableCommand {
                 ORDER BY total_exec_time + total_plan_time DESC LIMIT 12
                 """
             )
-            var table: [[String]] = [["calls", "exec total ms", "exec mean ms", "plan mean ms", "statement"]]
+            var statements: [[String]] = [["calls", "exec total ms", "exec mean ms", "plan mean ms", "statement"]]
             for row in rows {
-                table.append([String(try row.decode(0, as: Int.self)), format(try row.decode(1, as: Double.self), 1), format(try row.decode(2, as: Double.self), 3),
+                statements.append([String(try row.decode(0, as: Int.self)), format(try row.decode(1, as: Double.self), 1), format(try row.decode(2, as: Double.self), 3),
                               format(try row.decode(3, as: Double.self), 3), try row.decode(4, as: String.self)])
             }
             await stats.close()
             print("")
             print("server time by statement (pg_stat_statements, whole run):")
-            print(WebhookIngestBenchmark.render(table))
+            print(table(statements))
         }
         print("goal: 25,000 messages/s with p99 ack ≤ 50 ms")
     }
@@ -269,8 +269,4 @@ final class DeliveryCounter: Sendable {
 
     func next() -> Int { value.add(1, ordering: .relaxed).newValue }
     var issued: Int { value.load(ordering: .relaxed) }
-}
-
-extension WebhookIngestBenchmark {
-    static func render(_ rows: [[String]]) -> String { table(rows) }
 }

@@ -181,14 +181,16 @@ struct StatementPipelineTests {
 
     @Test func theFirstStatementBeginsTheTransaction() async throws {
         let pool = try await TestDatabase.freshPool("deferred_begin", size: 1)
-        // Both statements see the same transaction start time: they ran in one transaction.
-        let times = try await pool.withTransaction { transaction in
-            let first = try await transaction.query("SELECT now()::text").first?.decode(0, as: String.self)
-            try await Task.sleep(for: .milliseconds(5))
-            let second = try await transaction.query("SELECT now()::text, now() <> statement_timestamp()").first
-            return (first, try second?.decode(0, as: String.self), try second?.decode(1, as: Bool.self))
+        // Both statements see one transaction id: BEGIN led the first one. (Without a transaction,
+        // each statement would get its own id.)
+        let ids = try await pool.withTransaction { transaction in
+            let first = try await transaction.query("SELECT txid_current()").first?.decode(0, as: Int64.self)
+            let second = try await transaction.query("SELECT txid_current()").first?.decode(0, as: Int64.self)
+            return (first, second)
         }
-        #expect(times.0 != nil && times.0 == times.1)
-        #expect(times.2 == true)
+        #expect(ids.0 != nil && ids.0 == ids.1)
+        let outside = (try await pool.query("SELECT txid_current()").first?.decode(0, as: Int64.self),
+                       try await pool.query("SELECT txid_current()").first?.decode(0, as: Int64.self))
+        #expect(outside.0 != outside.1)
     }
 }

@@ -75,6 +75,8 @@ struct GraphAPITests {
         #expect(OutboundContent.text(body: " ").problem == "text.body is empty")
         #expect(OutboundContent.text(body: String(repeating: "x", count: 4097)).problem == "text.body is longer than 4096 characters")
         #expect(OutboundContent.template(name: "", languageCode: "en").problem == "template.name is empty")
+        #expect(OutboundContent.template(name: "t", languageCode: "en", components: .object([:])).problem == "template.components must be an array")
+        #expect(OutboundContent.template(name: "t", languageCode: "en", components: .array([])).problem == nil)
         #expect(OutboundContent.media(.image, mediaID: "").problem == "media id is empty")
         #expect(OutboundContent.interactive(.object(["body": .object([:])])).problem == "interactive.type is missing")
         #expect(OutboundContent.text(body: "ok").problem == nil)

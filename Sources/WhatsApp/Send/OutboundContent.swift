@@ -65,7 +65,7 @@ public enum OutboundContent: Sendable, Equatable {
         case .template(let name, let language, let components):
             if name.isEmpty { return "template.name is empty" }
             if language.isEmpty { return "template.language is empty" }
-            if let components, components.array.isEmpty, components != .array([]) { return "template.components must be an array" }
+            if let components, !components.isArray { return "template.components must be an array" }
         case .media(_, let mediaID, let caption, _):
             if mediaID.isEmpty { return "media id is empty" }
             if let caption, caption.utf16.count > 1024 { return "caption is longer than 1024 characters" }
