@@ -43,6 +43,8 @@ public enum Daemon {
             throw error
         }
 
+        let routingTimers = TaskTimers()
+        let ticketRouter = TicketRouter(configuration: configuration.routing, pool: database.pool, timers: routingTimers, logger: Logger(label: "routing"))
         var webhook: WebhookEndpoint?
         var graphClient: GraphAPIClient?
         if let whatsapp = configuration.whatsapp {
@@ -52,7 +54,7 @@ public enum Daemon {
                 maxBatch: configuration.ingest.maxBatchDeliveries,
                 maxInFlight: min(configuration.ingest.maxConcurrentTransactions, max(1, configuration.database.poolSize - 2)),
                 linger: .milliseconds(configuration.ingest.lingerMilliseconds),
-                sink: LoggingTicketActivitySink(logger: Logger(label: "routing"))
+                sink: ticketRouter
             )
             do {
                 webhook = WebhookEndpoint(
@@ -98,7 +100,14 @@ public enum Daemon {
             readiness: readiness,
             logger: Logger(label: "http")
         )
-        let reloader = ConfigurationReloader(path: configurationPath, initial: configuration, levelControl: levelControl, notifier: notifier, logger: logger)
+        let reloader = ConfigurationReloader(path: configurationPath, initial: configuration, levelControl: levelControl, notifier: notifier, logger: logger) { fresh in
+            do {
+                try await ticketRouter.reconfigure(fresh.routing)
+            } catch {
+                logger.error("routing configuration not applied", metadata: ["error": "\(error)"])
+            }
+        }
+        let routing = RoutingService(router: ticketRouter, timers: routingTimers, readiness: readiness, logger: Logger(label: "routing"))
         let pool = database.pool
         let databaseSummary = database.summary
         let systemd = SystemdService(
@@ -122,6 +131,7 @@ public enum Daemon {
                 .init(service: database, serviceName: "database"),
                 .init(service: retention, serviceName: "retention"),
                 .init(service: outbox, serviceName: "outbound"),
+                .init(service: routing, serviceName: "routing"),
                 .init(service: http, serviceName: "http"),
                 .init(service: reloader, serviceName: "reloader"),
                 .init(service: systemd, serviceName: "systemd"),

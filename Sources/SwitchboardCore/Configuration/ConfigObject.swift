@@ -20,6 +20,9 @@ public final class ConfigObject {
         }
     }
 
+    /// The keys present, for objects whose keys are data (skills, weekdays).
+    public var keys: [String] { Array(values.keys) }
+
     public func keyPath(_ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }
 
     public var diagnosticsSink: ConfigDiagnostics { diagnostics }

@@ -14,15 +14,21 @@ public enum QueueMatcher {
         /// The agent who last helped this customer, preferred while `stickyUntil` lasts.
         public var stickyAgent: String?
         public var stickyUntil: Date?
+        /// Agents who let this ticket's acceptance time run out: it goes to someone else.
+        public var excludedAgents: Set<String>
 
         public init(ticket: WaitingOrder.Ticket, ruleRequirements: [SkillRequirement], enteredQueueAt: Date,
-                    stickyAgent: String? = nil, stickyUntil: Date? = nil) {
+                    stickyAgent: String? = nil, stickyUntil: Date? = nil, excludedAgents: Set<String> = []) {
             self.ticket = ticket
             self.ruleRequirements = ruleRequirements
             self.enteredQueueAt = enteredQueueAt
             self.stickyAgent = stickyAgent
             self.stickyUntil = stickyUntil
+            self.excludedAgents = excludedAgents
         }
+
+        /// Everything an agent must have for this ticket under `step`.
+        public func requirements(under step: RoutingStep) -> [SkillRequirement] { ruleRequirements + step.requirements }
     }
 
     public struct Queue: Sendable, Equatable {
@@ -89,6 +95,7 @@ public enum QueueMatcher {
         for ticket in queue.order.sorted(waiting.map(\.ticket), now: now) {
             guard let entry = byTicket[ticket.id] else { continue }
             note(queue.order.boostStarts(for: ticket))
+            note(queue.order.nextAging(of: ticket, now: now))
             let stepIndex: Int
             switch RoutingSteps.inForce(queue.steps, since: entry.enteredQueueAt, now: now) {
             case .move(let target):
@@ -98,15 +105,16 @@ public enum QueueMatcher {
                 stepIndex = index
                 note(until)
             }
-            let requirements = entry.ruleRequirements + queue.steps[stepIndex].requirements
+            let requirements = entry.requirements(under: queue.steps[stepIndex])
             var chosen: (agent: AgentSnapshot, reason: String)?
-            if let sticky = entry.stickyAgent, let until = entry.stickyUntil, now < until {
+            if let sticky = entry.stickyAgent, let until = entry.stickyUntil, now < until, !entry.excludedAgents.contains(sticky) {
                 note(until)
                 if let agent = agents.first(where: { $0.id == sticky }), agent.isEligible(for: requirements) {
                     chosen = (agent, "sticky")
                 }
             }
-            if chosen == nil, let best = AgentRanking.rank(agents, strategy: queue.strategy, requirements: requirements, lastServed: lastServed).first {
+            let candidates = entry.excludedAgents.isEmpty ? agents : agents.filter { !entry.excludedAgents.contains($0.id) }
+            if chosen == nil, let best = AgentRanking.rank(candidates, strategy: queue.strategy, requirements: requirements, lastServed: lastServed).first {
                 chosen = (best, queue.strategy.rawValue)
             }
             guard let (agent, reason) = chosen, let index = agents.firstIndex(where: { $0.id == agent.id }) else { continue }

@@ -24,16 +24,22 @@ public struct RoutingRule: Sendable, Equatable {
         /// Ids or titles of an interactive menu choice.
         public var menuChoices: Set<String>?
         public var customerTags: Set<String>?
+        /// true: only within the configured business hours; false: only outside them.
+        public var withinBusinessHours: Bool?
 
         public init(businessNumbers: Set<String>? = nil, countries: Set<String>? = nil, languages: Set<String>? = nil, keywords: [String]? = nil,
-                    menuChoices: Set<String>? = nil, customerTags: Set<String>? = nil) {
+                    menuChoices: Set<String>? = nil, customerTags: Set<String>? = nil, withinBusinessHours: Bool? = nil) {
             self.businessNumbers = businessNumbers
             self.countries = countries
             self.languages = languages
             self.keywords = keywords
             self.menuChoices = menuChoices
             self.customerTags = customerTags
+            self.withinBusinessHours = withinBusinessHours
         }
+
+        /// A rule without conditions catches every ticket.
+        public var isCatchAll: Bool { self == Conditions() }
     }
 
     public struct Actions: Sendable, Equatable {
@@ -59,14 +65,17 @@ public struct TicketFacts: Sendable, Equatable {
     public var firstMessageText: String?
     public var menuChoice: [String]
     public var customerTags: Set<String>
+    /// Whether the ticket arrived within business hours (true when none are configured).
+    public var withinBusinessHours: Bool
 
     public init(businessNumber: String, country: String? = nil, language: String? = nil, firstMessageText: String? = nil,
-                menuChoice: [String] = [], customerTags: Set<String> = []) {
+                menuChoice: [String] = [], customerTags: Set<String> = [], withinBusinessHours: Bool = true) {
         self.businessNumber = businessNumber
         self.country = country
         self.language = language
         self.firstMessageText = firstMessageText
         self.menuChoice = menuChoice
         self.customerTags = customerTags
+        self.withinBusinessHours = withinBusinessHours
     }
 }

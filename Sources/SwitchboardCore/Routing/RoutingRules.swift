@@ -31,6 +31,7 @@ public enum RoutingRules {
         }
         if let choices = conditions.menuChoices, !facts.menuChoice.contains(where: choices.contains) { return false }
         if let tags = conditions.customerTags, tags.isDisjoint(with: facts.customerTags) { return false }
+        if let within = conditions.withinBusinessHours, within != facts.withinBusinessHours { return false }
         return true
     }
 

@@ -2,7 +2,8 @@ import Foundation
 
 /// The order in which a queue serves waiting tickets: priority first, then age. A ticket whose
 /// customer service window closes within `windowBoost` counts as urgent, so the customer is answered
-/// while a free-form reply is still allowed.
+/// while a free-form reply is still allowed. With `agingStep` set, a ticket also gains one priority level
+/// for every `agingStep` it has waited, so low-priority tickets are not starved.
 public struct WaitingOrder: Sendable, Equatable {
     public enum Priority: Int, Sendable, CaseIterable, Comparable {
         case low = 0, normal, high, urgent
@@ -28,14 +29,29 @@ public struct WaitingOrder: Sendable, Equatable {
     /// A window closing within this long boosts a ticket to urgent; 0 turns the boost off.
     public var windowBoost: TimeInterval
 
-    public init(windowBoost: TimeInterval) {
+    /// Waiting this long raises a ticket one priority level (up to urgent); 0 turns aging off.
+    public var agingStep: TimeInterval
+
+    public init(windowBoost: TimeInterval, agingStep: TimeInterval = 0) {
         self.windowBoost = windowBoost
+        self.agingStep = agingStep
     }
 
     public func effectivePriority(of ticket: Ticket, now: Date) -> Priority {
-        guard windowBoost > 0, let closes = ticket.customerWindowExpiresAt, closes > now,
-              closes.timeIntervalSince(now) <= windowBoost else { return ticket.priority }
-        return .urgent
+        if windowBoost > 0, let closes = ticket.customerWindowExpiresAt, closes > now, closes.timeIntervalSince(now) <= windowBoost {
+            return .urgent
+        }
+        guard agingStep > 0 else { return ticket.priority }
+        let levels = Int((now.timeIntervalSince(ticket.waitingSince) / agingStep).rounded(.down))
+        return Priority(rawValue: min(Priority.urgent.rawValue, ticket.priority.rawValue + max(0, levels))) ?? .urgent
+    }
+
+    /// When `ticket` next gains a level by aging (nil: aging off or already urgent).
+    public func nextAging(of ticket: Ticket, now: Date) -> Date? {
+        guard agingStep > 0, ticket.priority < .urgent else { return nil }
+        let levels = max(0, Int((now.timeIntervalSince(ticket.waitingSince) / agingStep).rounded(.down)))
+        guard ticket.priority.rawValue + levels < Priority.urgent.rawValue else { return nil }
+        return ticket.waitingSince.addingTimeInterval(Double(levels + 1) * agingStep)
     }
 
     /// Tickets in serving order at `now`: higher effective priority first, then older, then lower id.
@@ -46,5 +62,22 @@ public struct WaitingOrder: Sendable, Equatable {
             if a.waitingSince != b.waitingSince { return a.waitingSince < b.waitingSince }
             return a.id < b.id
         }
+    }
+}
+
+extension WaitingOrder.Priority {
+    /// As the tickets table and the configuration spell it.
+    public var name: String {
+        switch self {
+        case .low: return "low"
+        case .normal: return "normal"
+        case .high: return "high"
+        case .urgent: return "urgent"
+        }
+    }
+
+    public init?(name: String) {
+        guard let found = Self.allCases.first(where: { $0.name == name }) else { return nil }
+        self = found
     }
 }

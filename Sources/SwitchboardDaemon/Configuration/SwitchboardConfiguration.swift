@@ -48,6 +48,8 @@ public struct SwitchboardConfiguration: Sendable, Equatable {
     public var tickets: Tickets
     public var ingest: Ingest
     public var outbound: Outbound
+    /// Queues, rules, agents declared in the file; a reload applies changes without a restart.
+    public var routing: RoutingConfiguration
 
     public struct WhatsApp: Sendable, Equatable {
         /// The Meta app secret that signs webhooks (`X-Hub-Signature-256`).
@@ -197,6 +199,8 @@ public struct SwitchboardConfiguration: Sendable, Equatable {
         )
         outboundObject.finish()
 
+        let routing = RoutingConfiguration.read(object.object("routing"))
+
         let grace = object.number("shutdownGraceSeconds", in: 1...300, default: 10)
         object.finish()
         try diagnostics.check()
@@ -210,7 +214,8 @@ public struct SwitchboardConfiguration: Sendable, Equatable {
             whatsapp: whatsapp,
             tickets: tickets,
             ingest: ingest,
-            outbound: outbound
+            outbound: outbound,
+            routing: routing
         )
     }
 

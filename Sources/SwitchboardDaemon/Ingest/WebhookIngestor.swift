@@ -8,17 +8,6 @@ public protocol TicketActivitySink: Sendable {
     func committed(_ messages: [IngestResult.StoredMessage]) async
 }
 
-/// Until routing exists: the activity is logged and otherwise left for routing to find in the tables.
-struct LoggingTicketActivitySink: TicketActivitySink {
-    let logger: Logger
-
-    func committed(_ messages: [IngestResult.StoredMessage]) async {
-        for message in messages {
-            logger.debug("message committed", metadata: ["ticket": "\(message.ticketReference)", "threading": "\(message.threading)"])
-        }
-    }
-}
-
 /// Group commit for webhook deliveries: while transactions are in flight, deliveries that arrive wait
 /// and then share the next one, so a burst costs few commits instead of one each, and a lone delivery
 /// is committed at once. At most `maxInFlight` transactions run together; a batch never grows past

@@ -17,13 +17,17 @@ public final class ConfigurationReloader: Service, Sendable {
     private let levelControl: LogLevelControl
     private let notifier: SystemdNotifier
     private let logger: Logger
+    /// Applies what a running daemon takes without a restart (routing), after the swap.
+    private let apply: @Sendable (SwitchboardConfiguration) async -> Void
 
-    public init(path: String, initial: SwitchboardConfiguration, levelControl: LogLevelControl, notifier: SystemdNotifier, logger: Logger) {
+    public init(path: String, initial: SwitchboardConfiguration, levelControl: LogLevelControl, notifier: SystemdNotifier, logger: Logger,
+                apply: @escaping @Sendable (SwitchboardConfiguration) async -> Void = { _ in }) {
         self.path = path
         self.current = Mutex(initial)
         self.levelControl = levelControl
         self.notifier = notifier
         self.logger = logger
+        self.apply = apply
     }
 
     public var configuration: SwitchboardConfiguration { current.withLock { $0 } }
@@ -32,13 +36,13 @@ public final class ConfigurationReloader: Service, Sendable {
         let signals = await UnixSignalsSequence(trapping: .sighup)
         await cancelWhenGracefulShutdown {
             for await _ in signals {
-                _ = self.reload()
+                _ = await self.reload()
             }
         }
     }
 
     /// Reads the file again and applies what can change in a running daemon.
-    public func reload() -> Outcome {
+    public func reload() async -> Outcome {
         let fresh: SwitchboardConfiguration
         do {
             fresh = try SwitchboardConfiguration.load(path: path)
@@ -53,6 +57,7 @@ public final class ConfigurationReloader: Service, Sendable {
             return keys
         }
         levelControl.current = fresh.logging.level
+        await apply(fresh)
         if needingRestart.isEmpty {
             logger.notice("configuration reloaded", metadata: ["file": "\(path)"])
         } else {

@@ -7,6 +7,8 @@ public final class Readiness: Sendable {
         case database
         case migrations
         case httpListener = "http listener"
+        /// Agents, queues, assignments and timers rebuilt from the database.
+        case routing
     }
 
     private struct State {

@@ -1,0 +1,343 @@
+import Foundation
+import Logging
+import Postgres
+import SwitchboardCore
+import SwitchboardStore
+
+/// Routing's front door: classifies new tickets, owns the agent and queue actors, and turns every
+/// event that could change an assignment — a new ticket, presence, a resolve, a capacity change, a
+/// timer — into matching at once. PostgreSQL holds the truth; the actors are rebuilt from it at start.
+public actor TicketRouter: TicketActivitySink {
+    private var configuration: RoutingConfiguration
+    private let store: RoutingStore
+    private let agentStore: AgentStore
+    public nonisolated let roster = AgentRoster()
+    private var queues: [String: QueueActor] = [:]
+    private let timers: any RoutingTimers
+    /// Follow-up work started without waiting; `settle()` waits for it.
+    public nonisolated let work = WorkTracker()
+    private let logger: Logger
+    private var rebuilt = false
+    private var rebuildWaiters: [CheckedContinuation<Void, Never>] = []
+
+    public init(configuration: RoutingConfiguration, pool: PostgresPool, timers: any RoutingTimers, logger: Logger) {
+        self.configuration = configuration
+        self.store = RoutingStore(pool: pool)
+        self.agentStore = AgentStore(pool: pool)
+        self.timers = timers
+        self.logger = logger
+    }
+
+    // MARK: Start
+
+    /// Loads agents (the configuration's first), assignments, waiting tickets in order, and timers
+    /// from their stored start times; then routes what ingest committed but nobody routed.
+    public func rebuild() async throws {
+        let now = timers.now
+        try await agentStore.syncConfigured(configuration.agents, presence: configuration.initialPresence, now: now)
+        for stored in try await agentStore.loadActive() {
+            let state = AgentState(definition: stored.definition, presence: stored.presence, presenceSince: stored.presenceSince,
+                                   lastAssignedAt: stored.lastAssignedAt, pendingCountsAgainstCapacity: configuration.pendingCountsAgainstCapacity)
+            roster.set(AgentActor(state: state), queues: stored.definition.queues)
+        }
+        var orphaned: [String: [Int64]] = [:]
+        let assignments = try await store.assignments()
+        for assignment in assignments {
+            if let agent = roster.agent(assignment.agentID) {
+                await agent.hold(assignment.ticketID, status: assignment.status)
+            } else {
+                orphaned[assignment.agentID, default: []].append(assignment.ticketID)
+            }
+        }
+        for definition in configuration.queues { queues[definition.name] = makeQueue(definition) }
+        await enqueue(try await store.waiting(nil, stickySeconds: configuration.stickySeconds))
+        // Tickets of agents who were deactivated return to their queues at once.
+        for (agentID, tickets) in orphaned.sorted(by: { $0.key < $1.key }) {
+            await enqueue(try await store.unassign(tickets, from: agentID, kind: "unassigned", reason: "agent deactivated", exclude: false,
+                                                   stickySeconds: configuration.stickySeconds, now: now))
+        }
+        try await route(nil)
+        for agent in roster.all {
+            let state = await agent.current
+            if state.presence != .online && !state.tickets.isEmpty { scheduleGrace(agent.id, since: state.presenceSince) }
+        }
+        for assignment in assignments where assignment.status == .open {
+            guard let queue = assignment.queue.flatMap(configuration.queue(named:)), let within = queue.acceptWithin, let at = assignment.assignedAt else { continue }
+            scheduleAcceptance(ticketID: assignment.ticketID, agentID: assignment.agentID, assignedAt: at, within: within)
+        }
+        rebuilt = true
+        let waiters = rebuildWaiters
+        rebuildWaiters = []
+        waiters.forEach { $0.resume() }
+        logger.info("routing rebuilt", metadata: ["agents": "\(roster.all.count)", "queues": "\(queues.count)", "assigned": "\(assignments.count)"])
+    }
+
+    private func untilRebuilt() async {
+        if rebuilt { return }
+        await withCheckedContinuation { rebuildWaiters.append($0) }
+    }
+
+    private func makeQueue(_ definition: QueueDefinition) -> QueueActor {
+        QueueActor(
+            definition: definition, roster: roster, ledger: store, timers: timers, logger: logger,
+            onCommitted: { [weak self] records, at in await self?.assignmentsCommitted(records, at: at) },
+            onMove: { [weak self] move, from in
+                guard let self else { return }
+                self.work.spawn { await self.moveTicket(move, from: from) }
+            },
+            onRelease: { [weak self] agents, from in
+                guard let self else { return }
+                for agent in agents.sorted() {
+                    for queue in self.roster.queues(of: agent).sorted() where queue != from {
+                        self.work.spawn { await self.matchQueue(queue) }
+                    }
+                }
+            }
+        )
+    }
+
+    // MARK: New activity from ingest
+
+    /// New tickets are classified and queued; reopened ones are classified again; a pending ticket
+    /// the customer wrote to is open again and counts for its agent.
+    public func committed(_ messages: [IngestResult.StoredMessage]) async {
+        await untilRebuilt()
+        var toRoute: [Int64] = [], reopened: [Int64] = [], woken: [Int64] = []
+        for message in messages {
+            switch message.threading {
+            case .newTicket: toRoute.append(message.ticketID)
+            case .reopen: reopened.append(message.ticketID)
+            case .wakeUp: woken.append(message.ticketID)
+            case .append: continue
+            }
+        }
+        do {
+            if !reopened.isEmpty {
+                try await store.prepareReopened(reopened, now: timers.now)
+                toRoute += reopened
+            }
+            if !toRoute.isEmpty { try await route(toRoute) }
+            if !woken.isEmpty { try await wake(woken) }
+        } catch {
+            logger.error("routing new activity failed; trying again shortly", metadata: ["tickets": "\(toRoute.count + woken.count)", "error": "\(error)"])
+            timers.schedule("route:retry", at: timers.now.addingTimeInterval(5)) { [weak self] in
+                do { try await self?.route(nil) } catch {}
+            }
+        }
+    }
+
+    /// Classifies open tickets without a queue (these, or every one) and queues them.
+    public func route(_ ticketIDs: [Int64]?) async throws {
+        let unrouted = try await store.unrouted(ticketIDs)
+        guard !unrouted.isEmpty else { return }
+        var decisions: [RoutingDecision] = []
+        for ticket in unrouted {
+            var facts = ticket.facts
+            let guessed = facts.firstMessageText.flatMap(LanguageGuess.guess)
+            facts.language = guessed ?? ticket.knownLanguage
+            facts.withinBusinessHours = configuration.businessHours?.contains(ticket.createdAt) ?? true
+            guard let match = RoutingRules.classify(facts, rules: configuration.rules) else {
+                logger.error("no routing rule matched; the configuration's last rule should catch every ticket", metadata: ["ticket": "\(ticket.ticketID)"])
+                continue
+            }
+            decisions.append(RoutingDecision(ticketID: ticket.ticketID, customerID: ticket.customerID, rule: match, language: guessed))
+        }
+        await enqueue(try await store.recordRouting(decisions, stickySeconds: configuration.stickySeconds, now: timers.now))
+    }
+
+    private func wake(_ ticketIDs: [Int64]) async throws {
+        let now = timers.now
+        for assignment in try await store.assignments(ticketIDs) {
+            guard let agent = roster.agent(assignment.agentID) else { continue }
+            await agent.hold(assignment.ticketID, status: assignment.status)
+            let state = await agent.current
+            // The customer is back but their agent has been gone past the grace period: someone else answers.
+            if state.presence != .online, now >= state.presenceSince.addingTimeInterval(configuration.presenceGraceSeconds),
+               !(assignment.queue.flatMap(configuration.queue(named:))?.keepTicketsWhenAgentAway ?? false) {
+                await requeue([assignment.ticketID], from: agent, kind: "unassigned", reason: "customer wrote while the agent was \(state.presence.rawValue)", exclude: false)
+            }
+        }
+    }
+
+    /// Puts stored waiting tickets into their queues' actors and waits for the matching rounds.
+    private func enqueue(_ tickets: [StoredWaitingTicket]) async {
+        let byQueue = Dictionary(grouping: tickets, by: \.queue)
+        await withTaskGroup(of: Void.self) { group in
+            for (name, tickets) in byQueue {
+                guard let queue = queues[name] else {
+                    logger.warning("tickets wait in a queue the configuration no longer has", metadata: ["queue": "\(name)", "tickets": "\(tickets.count)"])
+                    continue
+                }
+                group.addTask { await queue.enqueue(tickets.map(\.waiting)) }
+            }
+        }
+    }
+
+    private func matchQueue(_ name: String) async {
+        await queues[name]?.match()
+    }
+
+    private func matchQueues(of agentID: String) async {
+        for queue in roster.queues(of: agentID).sorted() { await matchQueue(queue) }
+    }
+
+    // MARK: Agents and tickets
+
+    /// Sets an agent's presence. Online: matching at once. Away or offline: after the grace period,
+    /// their open tickets return to the queue (unless the queue keeps them). False: unknown agent.
+    public func setPresence(_ agentID: String, to presence: AgentPresence, actor: String) async throws -> Bool {
+        await untilRebuilt()
+        let now = timers.now
+        guard try await agentStore.setPresence(agentID, to: presence, at: now, actor: actor), let agent = roster.agent(agentID) else { return false }
+        await agent.setPresence(presence, at: now)
+        if presence == .online {
+            timers.schedule("grace:\(agentID)", at: nil) { }
+            await matchQueues(of: agentID)
+        } else {
+            scheduleGrace(agentID, since: now)
+        }
+        return true
+    }
+
+    /// Changes an agent's capacity; more capacity matches at once. False: unknown agent.
+    public func setCapacity(_ agentID: String, to capacity: Int) async throws -> Bool {
+        await untilRebuilt()
+        guard try await agentStore.setCapacity(agentID, to: capacity, at: timers.now), let agent = roster.agent(agentID) else { return false }
+        await agent.setCapacity(capacity)
+        await matchQueues(of: agentID)
+        return true
+    }
+
+    /// Resolves a ticket, sets it pending or opens it again; freed capacity is matched at once.
+    /// False: unknown ticket, or it already had that status.
+    public func setStatus(_ ticketID: Int64, to status: TicketStatus, actor: String) async throws -> Bool {
+        await untilRebuilt()
+        guard let change = try await store.setStatus(ticketID, to: status, actor: actor, now: timers.now) else { return false }
+        if let assignee = change.assignee, let agent = roster.agent(assignee) {
+            if status == .resolved { await agent.drop(ticketID) } else { await agent.hold(ticketID, status: status) }
+            await matchQueues(of: assignee)
+        } else if status == .resolved, let queue = change.queue.flatMap({ queues[$0] }) {
+            await queue.remove(ticketID)
+        }
+        return true
+    }
+
+    private func scheduleGrace(_ agentID: String, since: Date) {
+        timers.schedule("grace:\(agentID)", at: since.addingTimeInterval(configuration.presenceGraceSeconds)) { [weak self] in
+            await self?.graceEnded(agentID)
+        }
+    }
+
+    /// The agent stayed away past the grace period: their open tickets go back to their queues.
+    private func graceEnded(_ agentID: String) async {
+        guard let agent = roster.agent(agentID) else { return }
+        let state = await agent.current
+        guard state.presence != .online else { return }
+        do {
+            let open = try await store.assignments(of: agentID).filter { assignment in
+                assignment.status == .open && !(assignment.queue.flatMap(configuration.queue(named:))?.keepTicketsWhenAgentAway ?? false)
+            }
+            await requeue(open.map(\.ticketID), from: agent, kind: "unassigned", reason: "agent \(state.presence.rawValue) past the grace period", exclude: false)
+        } catch {
+            logger.error("could not return an absent agent's tickets; trying again shortly", metadata: ["agent": "\(agentID)", "error": "\(error)"])
+            timers.schedule("grace:\(agentID)", at: timers.now.addingTimeInterval(5)) { [weak self] in await self?.graceEnded(agentID) }
+        }
+    }
+
+    private func scheduleAcceptance(ticketID: Int64, agentID: String, assignedAt: Date, within: TimeInterval) {
+        timers.schedule("accept:\(ticketID)", at: assignedAt.addingTimeInterval(within)) { [weak self] in
+            await self?.acceptanceDue(ticketID: ticketID, agentID: agentID, assignedAt: assignedAt)
+        }
+    }
+
+    private func assignmentsCommitted(_ records: [AssignmentRecord], at: Date) {
+        for record in records {
+            guard let within = configuration.queue(named: record.queue)?.acceptWithin else { continue }
+            scheduleAcceptance(ticketID: record.ticketID, agentID: record.agentID, assignedAt: at, within: within)
+        }
+    }
+
+    /// The agent neither accepted nor answered in time: the ticket goes to someone else.
+    private func acceptanceDue(ticketID: Int64, agentID: String, assignedAt: Date) async {
+        guard let agent = roster.agent(agentID) else { return }
+        do {
+            guard try await store.acceptanceMissed(ticketID, agentID: agentID, assignedAt: assignedAt) else { return }
+            await requeue([ticketID], from: agent, kind: "acceptance_missed", reason: "not accepted or answered in time", exclude: true)
+            await matchQueues(of: agentID)
+        } catch {
+            logger.error("could not check an acceptance time", metadata: ["ticket": "\(ticketID)", "error": "\(error)"])
+        }
+    }
+
+    private func requeue(_ ticketIDs: [Int64], from agent: AgentActor, kind: String, reason: String, exclude: Bool) async {
+        guard !ticketIDs.isEmpty else { return }
+        do {
+            let waiting = try await store.unassign(ticketIDs, from: agent.id, kind: kind, reason: reason, exclude: exclude,
+                                                   stickySeconds: configuration.stickySeconds, now: timers.now)
+            for ticket in waiting { await agent.drop(ticket.waiting.ticket.id) }
+            logger.info("tickets returned to their queues", metadata: ["agent": "\(agent.id)", "tickets": "\(waiting.count)", "reason": "\(reason)"])
+            await enqueue(waiting)
+        } catch {
+            logger.error("could not return tickets to their queues", metadata: ["agent": "\(agent.id)", "error": "\(error)"])
+        }
+    }
+
+    private func moveTicket(_ move: QueueMatcher.Move, from: String) async {
+        do {
+            guard let moved = try await store.move(move.ticketID, from: from, to: move.queue, stickySeconds: configuration.stickySeconds, now: timers.now) else { return }
+            await enqueue([moved])
+        } catch {
+            logger.error("could not move a ticket; it waits where it was", metadata: ["ticket": "\(move.ticketID)", "error": "\(error)"])
+            // The queue dropped it from its waiting list: put it back from the stored state.
+            if let back = try? await store.waiting([move.ticketID], stickySeconds: configuration.stickySeconds) { await enqueue(back) }
+        }
+    }
+
+    // MARK: Configuration and inspection
+
+    /// Applies a reloaded routing section: rules at once, queue settings at the next round, agents
+    /// synchronised with the database. A queue added is created; a queue removed keeps its actor
+    /// until its tickets are gone (they can no longer be routed there).
+    public func reconfigure(_ new: RoutingConfiguration) async throws {
+        await untilRebuilt()
+        configuration = new
+        try await agentStore.syncConfigured(new.agents, presence: [:], now: timers.now)
+        let active = try await agentStore.loadActive()
+        let activeIDs = Set(active.map(\.definition.id))
+        for agent in roster.all where !activeIDs.contains(agent.id) {
+            // Removed from the file: deactivated in the database; their tickets go back to the queues.
+            roster.remove(agent.id)
+            let held = try await store.assignments(of: agent.id).map(\.ticketID)
+            await requeue(held, from: agent, kind: "unassigned", reason: "agent deactivated", exclude: false)
+        }
+        for stored in active {
+            let agent: AgentActor
+            if let existing = roster.agent(stored.definition.id) {
+                await existing.update(stored.definition, pendingCountsAgainstCapacity: new.pendingCountsAgainstCapacity)
+                agent = existing
+            } else {
+                agent = AgentActor(state: AgentState(definition: stored.definition, presence: stored.presence, presenceSince: stored.presenceSince,
+                                                     lastAssignedAt: stored.lastAssignedAt, pendingCountsAgainstCapacity: new.pendingCountsAgainstCapacity))
+            }
+            roster.set(agent, queues: stored.definition.queues)
+        }
+        for definition in new.queues {
+            if let queue = queues[definition.name] {
+                await queue.reconfigure(definition)
+            } else {
+                let queue = makeQueue(definition)
+                queues[definition.name] = queue
+                await queue.match()
+            }
+        }
+    }
+
+    /// Waits until every round and every follow-up started so far has finished.
+    public func settle() async {
+        await work.idle()
+    }
+
+    public func queue(named name: String) -> QueueActor? { queues[name] }
+
+    public var queueNames: [String] { queues.keys.sorted() }
+}

@@ -1,0 +1,130 @@
+import Foundation
+import Postgres
+import SwitchboardCore
+
+/// Agents in PostgreSQL: the ones the configuration declares (synchronised at start and on reload)
+/// and the ones the control commands manage, their skills and every presence change.
+public struct AgentStore: Sendable {
+    let pool: PostgresPool
+
+    public init(pool: PostgresPool) {
+        self.pool = pool
+    }
+
+    /// Makes the configuration's agents the stored ones: creates or updates each (skills replaced),
+    /// applies the presence the file gives, and deactivates agents the file declared before but no
+    /// longer does. Agents managed through the control commands are left alone. One transaction.
+    public func syncConfigured(_ agents: [AgentDefinition], presence: [String: AgentPresence], now: Date) async throws {
+        struct Row: Encodable {
+            var id: String, name: String, role: String, teams: [String], capacity: Int, queues: [String], presence: String?
+        }
+        struct Skill: Encodable {
+            var agent: String, skill: String, proficiency: Int
+        }
+        let rows = agents.map { Row(id: $0.id, name: $0.name, role: $0.role.rawValue, teams: $0.teams, capacity: $0.capacity, queues: $0.queues,
+                                    presence: presence[$0.id]?.rawValue) }
+        let skills = agents.flatMap { agent in agent.skills.map { Skill(agent: agent.id, skill: $0.key, proficiency: $0.value) } }
+        try await pool.withTransaction { transaction in
+            _ = try await transaction.pipelineAndCommit([
+                PostgresStatement("""
+                    WITH r AS (SELECT * FROM jsonb_to_recordset($1::jsonb) AS r(id text, name text, role text, teams text[], capacity int, queues text[], presence text)),
+                    changed AS (
+                        SELECT r.id, r.presence FROM r LEFT JOIN switchboard.agents a ON a.id = r.id
+                        WHERE r.presence IS NOT NULL AND (a.id IS NULL OR a.presence <> r.presence OR NOT a.active)
+                    ),
+                    upserted AS (
+                        INSERT INTO switchboard.agents AS a (id, name, role, teams, capacity, queues, presence, presence_since, from_config, active, updated_at)
+                        SELECT id, name, role, teams, capacity, queues, coalesce(presence, 'offline'), $2, true, true, $2 FROM r
+                        ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, role = EXCLUDED.role, teams = EXCLUDED.teams,
+                            capacity = EXCLUDED.capacity, queues = EXCLUDED.queues, from_config = true, active = true, updated_at = $2,
+                            presence = coalesce((SELECT presence FROM r WHERE r.id = a.id), a.presence),
+                            presence_since = CASE WHEN (SELECT presence FROM r WHERE r.id = a.id) IS DISTINCT FROM a.presence
+                                                   AND (SELECT presence FROM r WHERE r.id = a.id) IS NOT NULL THEN $2 ELSE a.presence_since END
+                        RETURNING a.id
+                    )
+                    INSERT INTO switchboard.agent_presence_changes (agent_id, presence, at, actor)
+                    SELECT changed.id, changed.presence, $2, 'configuration' FROM changed JOIN upserted ON upserted.id = changed.id
+                    """, [try Self.json(rows), now]),
+                PostgresStatement("""
+                    UPDATE switchboard.agents SET active = false, presence = 'offline', presence_since = $2, updated_at = $2
+                    WHERE from_config AND active AND NOT (id = ANY($1::text[]))
+                    """, [agents.map(\.id), now]),
+                PostgresStatement("""
+                    DELETE FROM switchboard.agent_skills s USING switchboard.agents a
+                    WHERE s.agent_id = a.id AND a.from_config
+                    """),
+                PostgresStatement("""
+                    INSERT INTO switchboard.agent_skills (agent_id, skill, proficiency)
+                    SELECT agent, skill, proficiency FROM jsonb_to_recordset($1::jsonb) AS s(agent text, skill text, proficiency int)
+                    """, [try Self.json(skills)]),
+            ])
+        }
+    }
+
+    /// Creates or updates an agent managed through the control commands (skills replaced).
+    public func upsert(_ agent: AgentDefinition, now: Date) async throws {
+        struct Skill: Encodable { var skill: String, proficiency: Int }
+        let skills = agent.skills.map { Skill(skill: $0.key, proficiency: $0.value) }
+        try await pool.withTransaction { transaction in
+            _ = try await transaction.pipelineAndCommit([
+                PostgresStatement("""
+                    INSERT INTO switchboard.agents (id, name, role, teams, capacity, queues, updated_at)
+                    VALUES ($1, $2, $3, $4, $5, $6, $7)
+                    ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, role = EXCLUDED.role, teams = EXCLUDED.teams,
+                        capacity = EXCLUDED.capacity, queues = EXCLUDED.queues, active = true, updated_at = EXCLUDED.updated_at
+                    """, [agent.id, agent.name, agent.role.rawValue, agent.teams, agent.capacity, agent.queues, now]),
+                PostgresStatement("DELETE FROM switchboard.agent_skills WHERE agent_id = $1", [agent.id]),
+                PostgresStatement("""
+                    INSERT INTO switchboard.agent_skills (agent_id, skill, proficiency)
+                    SELECT $1, skill, proficiency FROM jsonb_to_recordset($2::jsonb) AS s(skill text, proficiency int)
+                    """, [agent.id, try Self.json(skills)]),
+            ])
+        }
+    }
+
+    /// Records a presence change. Returns false for an unknown or deactivated agent.
+    public func setPresence(_ agentID: String, to presence: AgentPresence, at now: Date, actor: String) async throws -> Bool {
+        let rows = try await pool.query("""
+            WITH a AS (
+                UPDATE switchboard.agents SET presence = $2, presence_since = $3, updated_at = $3
+                WHERE id = $1 AND active AND presence <> $2 RETURNING id
+            ), logged AS (
+                INSERT INTO switchboard.agent_presence_changes (agent_id, presence, at, actor) SELECT id, $2, $3, $4 FROM a
+            )
+            SELECT (SELECT count(*) FROM a), EXISTS (SELECT 1 FROM switchboard.agents WHERE id = $1 AND active)
+            """, [agentID, presence.rawValue, now, actor])
+        return try rows.first?.decode(1, as: Bool.self) ?? false
+    }
+
+    /// Changes how many tickets an agent holds at once. Returns false for an unknown agent.
+    public func setCapacity(_ agentID: String, to capacity: Int, at now: Date) async throws -> Bool {
+        precondition((0...1000).contains(capacity), "capacity is 0–1000 (callers check it)")
+        let rows = try await pool.query(
+            "UPDATE switchboard.agents SET capacity = $2, updated_at = $3 WHERE id = $1 AND active RETURNING id", [agentID, capacity, now])
+        return !rows.isEmpty
+    }
+
+    /// Every active agent with skills and live fields, by id.
+    public func loadActive() async throws -> [StoredAgent] {
+        let rows = try await pool.query("""
+            SELECT a.id, a.name, a.role, a.teams, a.capacity, a.queues, a.presence, a.presence_since, a.last_assigned_at, a.from_config,
+                   coalesce((SELECT array_agg(s.skill ORDER BY s.skill) FROM switchboard.agent_skills s WHERE s.agent_id = a.id), '{}'),
+                   coalesce((SELECT array_agg(s.proficiency ORDER BY s.skill) FROM switchboard.agent_skills s WHERE s.agent_id = a.id), '{}')
+            FROM switchboard.agents a WHERE a.active ORDER BY a.id
+            """)
+        return try rows.map { row in
+            let skillNames = try row.decode(10, as: [String].self)
+            let levels = try row.decode(11, as: [Int].self)
+            let definition = AgentDefinition(
+                id: try row.decode(0), name: try row.decode(1), role: Role(rawValue: try row.decode(2, as: String.self)) ?? .agent,
+                teams: try row.decode(3), capacity: try row.decode(4), skills: Dictionary(zip(skillNames, levels), uniquingKeysWith: { a, _ in a }),
+                queues: try row.decode(5))
+            return StoredAgent(definition: definition, presence: AgentPresence(rawValue: try row.decode(6, as: String.self)) ?? .offline,
+                               presenceSince: try row.decode(7), lastAssignedAt: try row.decode(8), fromConfiguration: try row.decode(9))
+        }
+    }
+
+    static func json<T: Encodable>(_ rows: [T]) throws -> String {
+        String(decoding: try JSONEncoder().encode(rows), as: UTF8.self)
+    }
+}

@@ -1,0 +1,69 @@
+import Foundation
+import SwitchboardCore
+
+/// What classification needs of a ticket that has no queue yet, and who helped the customer last.
+public struct UnroutedTicket: Sendable, Equatable {
+    public var ticketID: Int64
+    public var customerID: Int64
+    public var facts: TicketFacts
+    /// The language stored for the customer (a guess from the text may replace it).
+    public var knownLanguage: String?
+    public var createdAt: Date
+    public var customerWindowExpiresAt: Date?
+    /// The agent who last had one of this customer's tickets, and when that contact ended.
+    public var lastAgent: String?
+    public var lastContactAt: Date?
+}
+
+/// Classification's outcome for one ticket, to store.
+public struct RoutingDecision: Sendable, Equatable {
+    public var ticketID: Int64
+    public var customerID: Int64
+    public var rule: RoutingRules.Match
+    /// The language found for the customer, stored on them when they had none.
+    public var language: String?
+
+    public init(ticketID: Int64, customerID: Int64, rule: RoutingRules.Match, language: String?) {
+        self.ticketID = ticketID
+        self.customerID = customerID
+        self.rule = rule
+        self.language = language
+    }
+}
+
+/// A ticket waiting in a queue, as stored.
+public struct StoredWaitingTicket: Sendable, Equatable {
+    public var queue: String
+    public var waiting: QueueMatcher.WaitingTicket
+}
+
+/// An agent's ticket that is not resolved, as stored.
+public struct StoredAssignment: Sendable, Equatable {
+    public var ticketID: Int64
+    public var agentID: String
+    public var queue: String?
+    public var status: TicketStatus
+    public var assignedAt: Date?
+}
+
+/// An assignment to commit, with the explanation the `assigned` event keeps.
+public struct AssignmentRecord: Sendable, Equatable {
+    public var ticketID: Int64
+    public var agentID: String
+    public var queue: String
+    public var strategy: RoutingStrategy
+    /// 0-based index of the routing step in force.
+    public var stepIndex: Int
+    public var reason: String
+    public var requirements: [SkillRequirement]
+
+    public init(ticketID: Int64, agentID: String, queue: String, strategy: RoutingStrategy, stepIndex: Int, reason: String, requirements: [SkillRequirement]) {
+        self.ticketID = ticketID
+        self.agentID = agentID
+        self.queue = queue
+        self.strategy = strategy
+        self.stepIndex = stepIndex
+        self.reason = reason
+        self.requirements = requirements
+    }
+}

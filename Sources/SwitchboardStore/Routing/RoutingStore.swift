@@ -1,0 +1,267 @@
+import Foundation
+import Postgres
+import SwitchboardCore
+
+/// The routing state of tickets in PostgreSQL: classification results, waiting tickets, assignments
+/// and everything that returns a ticket to a queue. Every change writes its event in the same
+/// statement or transaction.
+public struct RoutingStore: Sendable {
+    let pool: PostgresPool
+
+    public init(pool: PostgresPool) {
+        self.pool = pool
+    }
+
+    // MARK: Classification
+
+    /// Open tickets without a queue: the given ones, or (nil) every one, e.g. those committed by
+    /// ingest just before a crash.
+    public func unrouted(_ ticketIDs: [Int64]?) async throws -> [UnroutedTicket] {
+        let source = ticketIDs == nil
+            ? "switchboard.tickets t"
+            : "unnest($1::bigint[]) AS k(id) CROSS JOIN LATERAL (SELECT * FROM switchboard.tickets WHERE id = k.id) AS t"
+        let rows = try await pool.query("""
+            SELECT t.id, t.customer_id, t.business_number, c.country, c.language, c.tags, fm.body,
+                   fm.details->'choice'->>'id', fm.details->'choice'->>'title', t.created_at, t.customer_window_expires_at,
+                   last.last_assignee, last.contact_at
+            FROM \(source)
+            JOIN switchboard.customers c ON c.id = t.customer_id
+            LEFT JOIN LATERAL (SELECT m.body, m.details FROM switchboard.messages m
+                               WHERE m.ticket_id = t.id AND m.direction = 'inbound' ORDER BY m.id LIMIT 1) AS fm ON true
+            LEFT JOIN LATERAL (SELECT p.last_assignee, coalesce(p.resolved_at, p.updated_at) AS contact_at FROM switchboard.tickets p
+                               WHERE p.customer_id = t.customer_id AND p.last_assignee IS NOT NULL
+                               ORDER BY p.assigned_at DESC NULLS LAST, p.id DESC LIMIT 1) AS last ON true
+            WHERE t.queue IS NULL AND t.assignee IS NULL AND t.status <> 'resolved'
+            ORDER BY t.id
+            """, ticketIDs.map { [$0] } ?? [])
+        return try rows.map { row in
+            let choice = [try row.decode(7, as: String?.self), try row.decode(8, as: String?.self)].compactMap { $0 }
+            let facts = TicketFacts(businessNumber: try row.decode(2), country: try row.decode(3), language: try row.decode(4),
+                                    firstMessageText: try row.decode(6), menuChoice: choice, customerTags: Set(try row.decode(5, as: [String].self)))
+            return UnroutedTicket(ticketID: try row.decode(0), customerID: try row.decode(1), facts: facts, knownLanguage: try row.decode(4),
+                                  createdAt: try row.decode(9), customerWindowExpiresAt: try row.decode(10),
+                                  lastAgent: try row.decode(11), lastContactAt: try row.decode(12))
+        }
+    }
+
+    /// Stores each ticket's queue, priority, required skills and tags with a `routed` event, and the
+    /// customer's language when it was unknown. Returns the tickets now waiting, ready for their queues.
+    public func recordRouting(_ decisions: [RoutingDecision], stickySeconds: TimeInterval, now: Date) async throws -> [StoredWaitingTicket] {
+        guard !decisions.isEmpty else { return [] }
+        struct Row: Encodable {
+            var ticket: Int64, customer: Int64, queue: String, priority: String, rule: String, skills: [String: Int], tags: [String], language: String?
+            var event: String
+        }
+        let rows = try decisions.map { decision -> Row in
+            let actions = decision.rule.actions
+            let skills = Dictionary(actions.requiredSkills.map { ($0.skill, $0.minimumProficiency) }, uniquingKeysWith: max)
+            let event = try Self.json(RoutedEvent(rule: decision.rule.name, rulePosition: decision.rule.index + 1, queue: actions.queue,
+                                                  priority: actions.priority.name, skills: actions.requiredSkills.map(\.description),
+                                                  tags: actions.tags, language: decision.language))
+            return Row(ticket: decision.ticketID, customer: decision.customerID, queue: actions.queue, priority: actions.priority.name,
+                       rule: decision.rule.name, skills: skills, tags: actions.tags, language: decision.language, event: event)
+        }
+        let routed = try await pool.query("""
+            WITH r AS (SELECT * FROM jsonb_to_recordset($1::jsonb)
+                       AS r(ticket bigint, customer bigint, queue text, priority text, rule text, skills jsonb, tags text[], language text, event text)),
+            u AS (
+                UPDATE switchboard.tickets t SET queue = r.queue, priority = r.priority, routing_rule = r.rule, required_skills = r.skills,
+                    tags = ARRAY(SELECT DISTINCT unnest(t.tags || r.tags)), waiting_since = coalesce(t.waiting_since, t.created_at),
+                    queue_entered_at = $2, updated_at = $2
+                FROM r WHERE t.id = r.ticket AND t.queue IS NULL AND t.assignee IS NULL AND t.status <> 'resolved'
+                RETURNING t.id, r.event, r.customer, r.language
+            ),
+            e AS (INSERT INTO switchboard.ticket_events (ticket_id, at, kind, actor, data) SELECT id, $2, 'routed', 'routing', event::jsonb FROM u),
+            l AS (UPDATE switchboard.customers c SET language = u.language, updated_at = $2 FROM u
+                  WHERE c.id = u.customer AND u.language IS NOT NULL AND c.language IS DISTINCT FROM u.language)
+            SELECT id FROM u
+            """, [try Self.json(rows), now])
+        let ids = try routed.map { try $0.decode(0, as: Int64.self) }
+        return try await waiting(ids, stickySeconds: stickySeconds)
+    }
+
+    struct RoutedEvent: Encodable {
+        var rule: String, rulePosition: Int, queue: String, priority: String, skills: [String], tags: [String], language: String?
+        enum CodingKeys: String, CodingKey {
+            case rule, rulePosition = "rule_position", queue, priority, skills = "required_skills", tags, language
+        }
+    }
+
+    /// A reopened ticket is classified again, and prefers the agent it had (sticky routing).
+    public func prepareReopened(_ ticketIDs: [Int64], now: Date) async throws {
+        guard !ticketIDs.isEmpty else { return }
+        try await pool.query("""
+            UPDATE switchboard.tickets SET assignee = NULL, assigned_at = NULL, queue = NULL, queue_entered_at = NULL, waiting_since = $2,
+                excluded_agents = '{}', updated_at = $2
+            WHERE id = ANY($1::bigint[]) AND status = 'open'
+            """, [ticketIDs, now])
+    }
+
+    // MARK: Waiting and assigned
+
+    /// Waiting tickets (in a queue, no assignee, not resolved): the given ones, or every one.
+    public func waiting(_ ticketIDs: [Int64]?, stickySeconds: TimeInterval) async throws -> [StoredWaitingTicket] {
+        if let ticketIDs, ticketIDs.isEmpty { return [] }
+        let source = ticketIDs == nil
+            ? "switchboard.tickets t"
+            : "unnest($1::bigint[]) AS k(id) CROSS JOIN LATERAL (SELECT * FROM switchboard.tickets WHERE id = k.id) AS t"
+        let rows = try await pool.query("""
+            SELECT t.id, t.queue, t.priority, t.waiting_since, t.queue_entered_at, t.customer_window_expires_at, t.required_skills::text,
+                   t.excluded_agents, last.last_assignee, last.contact_at, t.created_at
+            FROM \(source)
+            LEFT JOIN LATERAL (SELECT p.last_assignee, coalesce(p.resolved_at, p.updated_at) AS contact_at FROM switchboard.tickets p
+                               WHERE p.customer_id = t.customer_id AND p.last_assignee IS NOT NULL
+                               ORDER BY p.assigned_at DESC NULLS LAST, p.id DESC LIMIT 1) AS last ON true
+            WHERE t.queue IS NOT NULL AND t.assignee IS NULL AND t.status <> 'resolved'
+            ORDER BY t.waiting_since, t.id
+            """, ticketIDs.map { [$0] } ?? [])
+        return try rows.map { row in
+            let skills = try JSONDecoder().decode([String: Int].self, from: Data((try row.decode(6, as: String.self)).utf8))
+            let requirements = skills.sorted { $0.key < $1.key }.compactMap { skill, level in
+                (1...5).contains(level) ? SkillRequirement(skill, atLeast: level) : nil
+            }
+            let created: Date = try row.decode(10)
+            let waitingSince = try row.decode(3, as: Date?.self) ?? created
+            let lastAgent = try row.decode(8, as: String?.self)
+            let contact = try row.decode(9, as: Date?.self)
+            let stickyUntil = stickySeconds > 0 && lastAgent != nil ? contact.map { $0.addingTimeInterval(stickySeconds) } : nil
+            let ticket = WaitingOrder.Ticket(id: try row.decode(0), priority: WaitingOrder.Priority(name: try row.decode(2)) ?? .normal,
+                                             waitingSince: waitingSince, customerWindowExpiresAt: try row.decode(5))
+            return StoredWaitingTicket(
+                queue: try row.decode(1),
+                waiting: QueueMatcher.WaitingTicket(ticket: ticket, ruleRequirements: requirements, enteredQueueAt: try row.decode(4, as: Date?.self) ?? waitingSince,
+                                                    stickyAgent: stickyUntil == nil ? nil : lastAgent, stickyUntil: stickyUntil,
+                                                    excludedAgents: Set(try row.decode(7, as: [String].self))))
+        }
+    }
+
+    /// Assigned tickets that are not resolved: every one, the given ones, or one agent's.
+    public func assignments(_ ticketIDs: [Int64]? = nil, of agentID: String? = nil) async throws -> [StoredAssignment] {
+        var conditions = ["assignee IS NOT NULL", "status <> 'resolved'"]
+        var parameters: [(any PostgresEncodable)?] = []
+        if let ticketIDs {
+            parameters.append(ticketIDs)
+            conditions.append("id = ANY($\(parameters.count)::bigint[])")
+        }
+        if let agentID {
+            parameters.append(agentID)
+            conditions.append("assignee = $\(parameters.count)")
+        }
+        let rows = try await pool.query("""
+            SELECT id, assignee, queue, status, assigned_at FROM switchboard.tickets WHERE \(conditions.joined(separator: " AND ")) ORDER BY id
+            """, parameters)
+        return try rows.map { row in
+            StoredAssignment(ticketID: try row.decode(0), agentID: try row.decode(1), queue: try row.decode(2),
+                             status: TicketStatus(rawValue: try row.decode(3, as: String.self)) ?? .open, assignedAt: try row.decode(4))
+        }
+    }
+
+    /// Commits assignments in one statement: each ticket gets its agent only if it is still waiting in
+    /// that queue (not resolved, not assigned meanwhile), with an `assigned` event explaining why.
+    /// Returns the tickets assigned; the others no longer needed an agent.
+    public func commitAssignments(_ records: [AssignmentRecord], now: Date) async throws -> Set<Int64> {
+        guard !records.isEmpty else { return [] }
+        let events = try records.map { record in
+            try Self.json(AssignedEvent(agent: record.agentID, queue: record.queue, strategy: record.strategy.rawValue, step: record.stepIndex + 1,
+                                        reason: record.reason, requirements: record.requirements.map(\.description)))
+        }
+        let rows = try await pool.query("""
+            WITH r AS (SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[]) AS r(ticket, agent, queue, event)),
+            u AS (
+                UPDATE switchboard.tickets t SET assignee = r.agent, last_assignee = r.agent, assigned_at = $5, updated_at = $5
+                FROM r WHERE t.id = r.ticket AND t.queue = r.queue AND t.assignee IS NULL AND t.status <> 'resolved'
+                RETURNING t.id, r.agent, r.event,
+                          extract(epoch FROM $5 - coalesce(t.waiting_since, t.created_at)) AS waited
+            ),
+            e AS (INSERT INTO switchboard.ticket_events (ticket_id, at, kind, actor, data)
+                  SELECT id, $5, 'assigned', 'routing', event::jsonb || jsonb_build_object('waited_seconds', round(waited::numeric, 3)) FROM u),
+            a AS (UPDATE switchboard.agents SET last_assigned_at = $5 WHERE id IN (SELECT agent FROM u))
+            SELECT id FROM u
+            """, [records.map(\.ticketID), records.map(\.agentID), records.map(\.queue), events, now])
+        return Set(try rows.map { try $0.decode(0, as: Int64.self) })
+    }
+
+    struct AssignedEvent: Encodable {
+        var agent: String, queue: String, strategy: String, step: Int, reason: String, requirements: [String]
+    }
+
+    /// Takes tickets back from an agent (presence grace ran out, acceptance time ran out): they wait
+    /// again in their queue at their old place. With `exclude`, that agent is not offered them again.
+    /// Returns the tickets now waiting.
+    public func unassign(_ ticketIDs: [Int64], from agentID: String, kind: String, reason: String, exclude: Bool,
+                         stickySeconds: TimeInterval, now: Date) async throws -> [StoredWaitingTicket] {
+        guard !ticketIDs.isEmpty else { return [] }
+        let rows = try await pool.query("""
+            WITH u AS (
+                UPDATE switchboard.tickets SET assignee = NULL, assigned_at = NULL, updated_at = $3,
+                    waiting_since = coalesce(waiting_since, created_at),
+                    excluded_agents = CASE WHEN $5 AND NOT ($2 = ANY(excluded_agents)) THEN array_append(excluded_agents, $2) ELSE excluded_agents END
+                WHERE id = ANY($1::bigint[]) AND assignee = $2 AND status <> 'resolved'
+                RETURNING id
+            ),
+            e AS (INSERT INTO switchboard.ticket_events (ticket_id, at, kind, actor, data)
+                  SELECT id, $3, $6, 'routing', jsonb_build_object('agent', $2::text, 'reason', $4::text) FROM u)
+            SELECT id FROM u
+            """, [ticketIDs, agentID, now, reason, exclude, kind])
+        return try await waiting(try rows.map { try $0.decode(0, as: Int64.self) }, stickySeconds: stickySeconds)
+    }
+
+    /// Whether an assignment made at `assignedAt` is still unanswered: the agent still has the ticket
+    /// from then, has sent nothing on it since, and has not accepted it.
+    public func acceptanceMissed(_ ticketID: Int64, agentID: String, assignedAt: Date) async throws -> Bool {
+        let rows = try await pool.query("""
+            SELECT 1 FROM switchboard.tickets t
+            WHERE t.id = $1 AND t.assignee = $2 AND t.status = 'open' AND t.assigned_at <= $3
+              AND NOT EXISTS (SELECT 1 FROM switchboard.messages m WHERE m.ticket_id = t.id AND m.direction = 'outbound' AND m.received_at >= t.assigned_at)
+              AND NOT EXISTS (SELECT 1 FROM switchboard.ticket_events e WHERE e.ticket_id = t.id AND e.kind = 'accepted' AND e.at >= t.assigned_at)
+            """, [ticketID, agentID, assignedAt])
+        return !rows.isEmpty
+    }
+
+    /// Moves a waiting ticket to another queue (its last step ran out); the steps start again there.
+    public func move(_ ticketID: Int64, from: String, to: String, stickySeconds: TimeInterval, now: Date) async throws -> StoredWaitingTicket? {
+        let rows = try await pool.query("""
+            WITH u AS (
+                UPDATE switchboard.tickets SET queue = $3, queue_entered_at = $4, updated_at = $4
+                WHERE id = $1 AND queue = $2 AND assignee IS NULL AND status <> 'resolved' RETURNING id
+            ),
+            e AS (INSERT INTO switchboard.ticket_events (ticket_id, at, kind, actor, data)
+                  SELECT id, $4, 'moved', 'routing', jsonb_build_object('from', $2::text, 'to', $3::text, 'reason', 'last routing step ran out') FROM u)
+            SELECT id FROM u
+            """, [ticketID, from, to, now])
+        guard !rows.isEmpty else { return nil }
+        return try await waiting([ticketID], stickySeconds: stickySeconds).first
+    }
+
+    /// The outcome of a status change, for the actors.
+    public struct StatusChange: Sendable, Equatable {
+        public var previous: TicketStatus
+        public var assignee: String?
+        public var queue: String?
+    }
+
+    /// Sets a ticket's status (an agent resolves it or waits on the customer), with a
+    /// `status_changed` event. Nil when the ticket does not exist or already has that status.
+    public func setStatus(_ ticketID: Int64, to status: TicketStatus, actor: String, now: Date) async throws -> StatusChange? {
+        let rows = try await pool.query("""
+            WITH old AS (SELECT id, status FROM switchboard.tickets WHERE id = $1 FOR UPDATE),
+            u AS (
+                UPDATE switchboard.tickets t SET status = $2, resolved_at = CASE WHEN $2 = 'resolved' THEN $4::timestamptz END, updated_at = $4
+                FROM old WHERE t.id = old.id AND old.status <> $2
+                RETURNING t.id, old.status AS previous, t.assignee, t.queue
+            ),
+            e AS (INSERT INTO switchboard.ticket_events (ticket_id, at, kind, actor, data)
+                  SELECT id, $4, 'status_changed', $3, jsonb_build_object('from', previous, 'to', $2::text) FROM u)
+            SELECT previous, assignee, queue FROM u
+            """, [ticketID, status.rawValue, actor, now])
+        guard let row = rows.first else { return nil }
+        return StatusChange(previous: TicketStatus(rawValue: try row.decode(0, as: String.self)) ?? .open,
+                            assignee: try row.decode(1), queue: try row.decode(2))
+    }
+
+    static func json<T: Encodable>(_ value: T) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        return String(decoding: try encoder.encode(value), as: UTF8.self)
+    }
+}
