@@ -36,14 +36,16 @@ struct QueueMatcherTests {
         #expect(early.proposals.isEmpty)
         #expect(early.nextChange == t0.addingTimeInterval(50))
         let later = QueueMatcher.match([waiting(1, waitingFor: 60)], queue: queue(steps: steps), agents: agents, lastServed: nil, now: t0)
-        #expect(later.proposals == [.init(ticketID: 1, agentID: "a", stepIndex: 1, reason: "least-loaded")])
+        #expect(later.proposals.map { [$0.agentID, "\($0.stepIndex)", $0.reason] } == [["a", "1", "least-loaded"]])
+        #expect(later.proposals.first?.detail == "lowest load among eligible agents (load 0 of 2); has lang:es=2")
     }
 
     @Test func aReturningCustomerGetsTheirLastAgentWhileStickinessLasts() {
         let agents = [AgentSnapshot(id: "a", presence: .online, capacity: 5, load: 4, skills: [:]),
                       AgentSnapshot(id: "b", presence: .online, capacity: 5, load: 0, skills: [:])]
         let sticky = QueueMatcher.match([waiting(1, sticky: "a", stickyFor: 120)], queue: queue(), agents: agents, lastServed: nil, now: t0)
-        #expect(sticky.proposals == [.init(ticketID: 1, agentID: "a", stepIndex: 0, reason: "sticky")])
+        #expect(sticky.proposals.map { [$0.agentID, "\($0.stepIndex)", $0.reason] } == [["a", "0", "sticky"]])
+        #expect(sticky.proposals.first?.detail == "last helped this customer; no skills required; load 4 of 5")
         let expired = QueueMatcher.match([waiting(1, sticky: "a", stickyFor: 0)], queue: queue(), agents: agents, lastServed: nil, now: t0)
         #expect(expired.proposals.map(\.agentID) == ["b"])
         let away = [AgentSnapshot(id: "a", presence: .away, capacity: 5, load: 0, skills: [:])] + agents.dropFirst()

@@ -28,7 +28,7 @@ public enum QueueMatcher {
         }
 
         /// Everything an agent must have for this ticket under `step`.
-        public func requirements(under step: RoutingStep) -> [SkillRequirement] { ruleRequirements + step.requirements }
+        public func requirements(under step: RoutingStep) -> [SkillRequirement] { step.requirements(given: ruleRequirements) }
     }
 
     public struct Queue: Sendable, Equatable {
@@ -51,12 +51,15 @@ public enum QueueMatcher {
         public var stepIndex: Int
         /// Why this agent: `sticky`, or the strategy's name.
         public var reason: String
+        /// The same for a person: "highest proficiency (lang:es=5), load 1 of 5".
+        public var detail: String
 
-        public init(ticketID: Int64, agentID: String, stepIndex: Int, reason: String) {
+        public init(ticketID: Int64, agentID: String, stepIndex: Int, reason: String, detail: String = "") {
             self.ticketID = ticketID
             self.agentID = agentID
             self.stepIndex = stepIndex
             self.reason = reason
+            self.detail = detail
         }
     }
 
@@ -118,12 +121,34 @@ public enum QueueMatcher {
                 chosen = (best, queue.strategy.rawValue)
             }
             guard let (agent, reason) = chosen, let index = agents.firstIndex(where: { $0.id == agent.id }) else { continue }
+            let detail = explain(agent, reason: reason, strategy: queue.strategy, requirements: requirements, previous: lastServed)
             agents[index].load += 1
             agents[index].lastAssignedAt = now
             lastServed = agent.id
-            proposals.append(Proposal(ticketID: ticket.id, agentID: agent.id, stepIndex: stepIndex, reason: reason))
+            proposals.append(Proposal(ticketID: ticket.id, agentID: agent.id, stepIndex: stepIndex, reason: reason, detail: detail))
         }
         return Outcome(proposals: proposals, moves: moves, agents: agents, nextChange: nextChange)
+    }
+}
+
+extension QueueMatcher {
+    /// The `assigned` event's explanation, from the agent as the decision saw them.
+    static func explain(_ agent: AgentSnapshot, reason: String, strategy: RoutingStrategy, requirements: [SkillRequirement], previous: String?) -> String {
+        let load = "load \(agent.load) of \(agent.capacity)"
+        let skills = requirements.map { "\($0.skill)=\(agent.skills[$0.skill] ?? 0)" }.joined(separator: ", ")
+        let meets = requirements.isEmpty ? "no skills required" : "has \(skills)"
+        if reason == "sticky" { return "last helped this customer; \(meets); \(load)" }
+        switch strategy {
+        case .leastLoaded:
+            return "lowest load among eligible agents (\(load)); \(meets)"
+        case .longestIdle:
+            let idle = agent.lastAssignedAt.map { "last assignment \(Int($0.timeIntervalSince1970))" } ?? "never assigned"
+            return "longest idle (\(idle)); \(meets); \(load)"
+        case .roundRobin:
+            return "next in rotation\(previous.map { " after \($0)" } ?? ""); \(meets); \(load)"
+        case .bestSkill:
+            return "highest proficiency (\(requirements.isEmpty ? "no skills required" : skills)); \(load)"
+        }
     }
 }
 

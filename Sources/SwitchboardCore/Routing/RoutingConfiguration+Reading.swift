@@ -66,8 +66,7 @@ extension RoutingConfiguration {
         var agentPaths: [String: String] = [:]
         for (path, value) in object.array("agents") {
             let agent = ConfigObject(value, path: path, diagnostics: diagnostics)
-            if let definition = readAgent(agent) {
-                for (index, queue) in definition.queues.enumerated() { checkQueue(queue, at: "\(agent.keyPath("queues"))[\(index)]") }
+            if let definition = readAgent(agent, checkQueue: checkQueue) {
                 if let first = agentPaths[definition.id] {
                     agent.report("id", "agent \"\(definition.id)\" is declared twice (first at \(first))")
                 } else {
@@ -124,6 +123,7 @@ extension RoutingConfiguration {
             let requirements = readSkills(step, "skills").sorted { $0.key < $1.key }.map { SkillRequirement($0.key, atLeast: $0.value) }
             let timeout = step.value("timeoutSeconds") == nil ? nil : step.number("timeoutSeconds", in: 1...604_800, default: 60)
             let moveTo = step.optionalString("moveTo")
+            let ruleSkillLevel = step.optionalInteger("ruleSkillLevel", in: 0...5)
             let isLast = index == entries.count - 1
             if timeout == nil && !isLast {
                 step.report("timeoutSeconds", "required: only the last step may go without a timeout (the steps after this one could never apply)")
@@ -132,7 +132,8 @@ extension RoutingConfiguration {
             if moveTo != nil && timeout == nil && isLast { step.report("timeoutSeconds", "required with moveTo: how long before the ticket moves") }
             if let moveTo, moveTo == name { step.report("moveTo", "a queue cannot move tickets to itself") }
             step.finish()
-            steps.append(RoutingStep(requirements: requirements, timeout: timeout ?? (isLast ? nil : 60), moveToQueue: moveTo == name ? nil : moveTo))
+            steps.append(RoutingStep(requirements: requirements, timeout: timeout ?? (isLast ? nil : 60), moveToQueue: moveTo == name ? nil : moveTo,
+                                     ruleSkillLevel: ruleSkillLevel))
         }
         if queue.value("steps") == nil { steps = [RoutingStep(requirements: [], timeout: nil)] }
         if steps.isEmpty { queue.report("steps", "at least one step is needed") }
@@ -184,7 +185,7 @@ extension RoutingConfiguration {
         return RoutingRule(name: name, conditions: conditions, actions: .init(queue: queue, priority: priority, requiredSkills: skills, tags: tags))
     }
 
-    static func readAgent(_ agent: ConfigObject) -> AgentDefinition? {
+    static func readAgent(_ agent: ConfigObject, checkQueue: (String, String) -> Void) -> AgentDefinition? {
         let id = agent.optionalString("id")
         if id == nil && agent.value("id") == nil { agent.report("id", "required: the agent's handle, e.g. \"ana\"") }
         if let id, !AgentDefinition.isValidID(id) {
@@ -206,6 +207,7 @@ extension RoutingConfiguration {
                 agent.diagnosticsSink.report(path, "expected a queue name, got \(value.shownInError)")
                 return nil
             }
+            checkQueue(text, path)
             return text
         }
         if agent.value("queues") == nil { agent.report("queues", "required: the queues this agent takes tickets from") }

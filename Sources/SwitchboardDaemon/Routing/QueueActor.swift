@@ -116,7 +116,7 @@ public actor QueueActor {
         let now = timers.now
         let records = proposals.map { proposal in
             AssignmentRecord(ticketID: proposal.ticketID, agentID: proposal.agentID, queue: name, strategy: definition.strategy,
-                             stepIndex: proposal.stepIndex, reason: proposal.reason,
+                             stepIndex: proposal.stepIndex, reason: proposal.reason, detail: proposal.detail,
                              requirements: machine.held[proposal.ticketID]?.requirements(under: definition.steps[proposal.stepIndex]) ?? [])
         }
         var committed: [QueueMatcher.Proposal] = [], gone: [Int64] = [], failed: [Int64] = []

@@ -55,15 +55,19 @@ public struct AssignmentRecord: Sendable, Equatable {
     /// 0-based index of the routing step in force.
     public var stepIndex: Int
     public var reason: String
+    /// For a person reading the event: why this agent.
+    public var detail: String
     public var requirements: [SkillRequirement]
 
-    public init(ticketID: Int64, agentID: String, queue: String, strategy: RoutingStrategy, stepIndex: Int, reason: String, requirements: [SkillRequirement]) {
+    public init(ticketID: Int64, agentID: String, queue: String, strategy: RoutingStrategy, stepIndex: Int, reason: String, detail: String = "",
+                requirements: [SkillRequirement]) {
         self.ticketID = ticketID
         self.agentID = agentID
         self.queue = queue
         self.strategy = strategy
         self.stepIndex = stepIndex
         self.reason = reason
+        self.detail = detail
         self.requirements = requirements
     }
 }

@@ -163,7 +163,7 @@ public struct RoutingStore: Sendable {
         guard !records.isEmpty else { return [] }
         let events = try records.map { record in
             try Self.json(AssignedEvent(agent: record.agentID, queue: record.queue, strategy: record.strategy.rawValue, step: record.stepIndex + 1,
-                                        reason: record.reason, requirements: record.requirements.map(\.description)))
+                                        reason: record.reason, detail: record.detail, requirements: record.requirements.map(\.description)))
         }
         let rows = try await pool.query("""
             WITH r AS (SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[]) AS r(ticket, agent, queue, event)),
@@ -182,7 +182,7 @@ public struct RoutingStore: Sendable {
     }
 
     struct AssignedEvent: Encodable {
-        var agent: String, queue: String, strategy: String, step: Int, reason: String, requirements: [String]
+        var agent: String, queue: String, strategy: String, step: Int, reason: String, detail: String, requirements: [String]
     }
 
     /// Takes tickets back from an agent (presence grace ran out, acceptance time ran out): they wait
