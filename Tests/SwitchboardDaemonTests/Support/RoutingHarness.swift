@@ -1,0 +1,93 @@
+import Foundation
+import Postgres
+import SwitchboardCore
+import SwitchboardDaemon
+import SwitchboardStore
+import TestSupport
+
+/// A router on a fresh database with a virtual clock, fed through the real ingest store, so a test
+/// can write as a customer, act as an agent, move time, and read what PostgreSQL holds.
+struct RoutingHarness {
+    let pool: PostgresPool
+    let timers: VirtualTimers
+    let router: TicketRouter
+    let ingest: WebhookIngestStore
+    static let start = Date(timeIntervalSince1970: 1_790_000_000)
+
+    static func make(_ label: String, _ configuration: RoutingConfiguration, pool existing: PostgresPool? = nil, timers existingTimers: VirtualTimers? = nil) async throws -> RoutingHarness {
+        let pool: PostgresPool
+        if let existing {
+            pool = existing
+        } else {
+            pool = try await TestDatabase.freshPool(label, size: 8)
+            try await MigrationRunner(pool: pool, migrations: MigrationCatalog.bundled(), logger: TestDatabase.quietLogger).migrate()
+        }
+        let timers = existingTimers ?? VirtualTimers(start: start)
+        let router = TicketRouter(configuration: configuration, pool: pool, timers: timers, logger: TestDatabase.quietLogger)
+        try await router.rebuild()
+        return RoutingHarness(pool: pool, timers: timers, router: router, ingest: WebhookIngestStore(pool: pool, reopenWithin: 24 * 3600))
+    }
+
+    /// A customer message arrives through ingest and routing; returns the ticket's id.
+    @discardableResult
+    func customerWrites(_ waID: String, _ text: String, wamid: String = "wamid.\(UUID().uuidString)") async throws -> Int64 {
+        let message = IncomingMessage(wamid: wamid, businessNumberID: "106540352242922", businessDisplayNumber: "15550783881", customerWaID: waID,
+                                      customerName: "Customer \(waID)", type: "text", body: text, payloadJSON: #"{"id": "\#(wamid)"}"#)
+        let result = try await ingest.store([IncomingDelivery(body: Array("{}".utf8), messages: [message], statuses: [], decodeProblem: nil, receivedAt: timers.now)])
+        let stored = result.flatMap(\.stored)
+        await router.committed(stored)
+        await router.settle()
+        guard let ticket = stored.first?.ticketID else { throw HarnessError.notStored(wamid) }
+        return ticket
+    }
+
+    func advance(by seconds: TimeInterval) async {
+        await timers.advance(to: timers.now.addingTimeInterval(seconds))
+        await router.settle()
+    }
+
+    func assignee(_ ticket: Int64) async throws -> String? {
+        try await pool.query("SELECT assignee FROM switchboard.tickets WHERE id = $1", [ticket]).first?.decode(0, as: String?.self)
+    }
+
+    /// The data of a ticket's events of one kind, oldest first, as JSON objects.
+    func events(_ ticket: Int64, _ kind: String) async throws -> [[String: Any]] {
+        try await pool.query("SELECT data::text FROM switchboard.ticket_events WHERE ticket_id = $1 AND kind = $2 ORDER BY id", [ticket, kind]).map { row in
+            let text: String = try row.decode(0)
+            return (try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any]) ?? [:]
+        }
+    }
+
+    func setStatus(_ ticket: Int64, _ status: TicketStatus) async throws {
+        guard try await router.setStatus(ticket, to: status, actor: "test") else { throw HarnessError.unchanged(ticket) }
+        await router.settle()
+    }
+
+    func setPresence(_ agent: String, _ presence: AgentPresence) async throws {
+        guard try await router.setPresence(agent, to: presence, actor: "test") else { throw HarnessError.unknownAgent(agent) }
+        await router.settle()
+    }
+
+    enum HarnessError: Error {
+        case notStored(String)
+        case unchanged(Int64)
+        case unknownAgent(String)
+    }
+}
+
+extension RoutingConfiguration {
+    /// One queue, `support`, with the given strategy and steps; every ticket goes there needing
+    /// `skills`; the agents are online unless `presence` says otherwise.
+    static func testing(agents: [AgentDefinition], presence: [String: AgentPresence] = [:], strategy: RoutingStrategy = .leastLoaded,
+                        steps: [RoutingStep] = [RoutingStep(requirements: [], timeout: nil)], extraQueues: [QueueDefinition] = [],
+                        rules: [RoutingRule]? = nil, acceptWithin: TimeInterval? = nil, grace: TimeInterval = 120,
+                        pendingCounts: Bool = true, stickySeconds: TimeInterval = 86_400) -> RoutingConfiguration {
+        var initial = Dictionary(uniqueKeysWithValues: agents.map { ($0.id, AgentPresence.online) })
+        initial.merge(presence) { _, new in new }
+        return RoutingConfiguration(
+            queues: [QueueDefinition(name: "support", strategy: strategy, steps: steps, acceptWithin: acceptWithin)] + extraQueues,
+            rules: rules ?? [RoutingRule(name: "all", actions: .init(queue: "support"))],
+            agents: agents, initialPresence: initial, pendingCountsAgainstCapacity: pendingCounts, stickySeconds: stickySeconds,
+            presenceGraceSeconds: grace)
+    }
+}
