@@ -136,7 +136,7 @@ struct AgentStateTests {
         do { let result = state.reserve(3, requirements: []); #expect(!result) }
         state.release(2)
         do { let result = state.reserve(3, requirements: []); #expect(result) }
-        state.confirm(1, at: t0)
+        state.confirm(1, status: .open, at: t0)
         #expect(state.load == 2)
         #expect(state.tickets == [1: .open])
         #expect(state.lastAssignedAt == t0)
@@ -165,7 +165,7 @@ struct AgentStateTests {
         var state = agent()
         do { let result = state.reserve(1, requirements: []); #expect(result) }
         do { let result = state.drop(1); #expect(result) }
-        state.confirm(1, at: t0)
+        state.confirm(1, status: .open, at: t0)
         #expect(state.tickets.isEmpty)
         #expect(state.load == 0)
     }

@@ -44,12 +44,13 @@ public struct AgentState: Sendable, Equatable {
         return true
     }
 
-    /// The reserved assignment is committed: the ticket is the agent's (unless it was resolved and
-    /// dropped between the commit and this call).
-    public mutating func confirm(_ ticket: Int64, at date: Date) {
+    /// The reserved assignment is committed with the ticket's status as stored: the ticket is the
+    /// agent's — unless it was resolved and dropped between the commit and this call, and keeping a
+    /// status change that arrived in that gap.
+    public mutating func confirm(_ ticket: Int64, status: TicketStatus, at date: Date) {
         lastAssignedAt = date
         guard reserved.remove(ticket) != nil else { return }
-        tickets[ticket] = .open
+        if tickets[ticket] == nil, status != .resolved { tickets[ticket] = status }
     }
 
     /// The reserved assignment was not committed: the capacity is free again.

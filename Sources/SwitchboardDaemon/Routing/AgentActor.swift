@@ -20,7 +20,7 @@ public actor AgentActor {
         state.reserve(ticket, requirements: requirements)
     }
 
-    public func confirm(_ ticket: Int64, at date: Date) { state.confirm(ticket, at: date) }
+    public func confirm(_ ticket: Int64, status: TicketStatus, at date: Date) { state.confirm(ticket, status: status, at: date) }
 
     public func release(_ ticket: Int64) { state.release(ticket) }
 

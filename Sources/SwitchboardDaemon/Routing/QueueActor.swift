@@ -120,10 +120,11 @@ public actor QueueActor {
                              requirements: machine.held[proposal.ticketID]?.requirements(under: definition.steps[proposal.stepIndex]) ?? [])
         }
         var committed: [QueueMatcher.Proposal] = [], gone: [Int64] = [], failed: [Int64] = []
+        var statuses: [Int64: TicketStatus] = [:]
         do {
-            let assigned = try await ledger.commit(records, now: now)
+            statuses = try await ledger.commit(records, now: now)
             for proposal in proposals {
-                if assigned.contains(proposal.ticketID) { committed.append(proposal) } else { gone.append(proposal.ticketID) }
+                if statuses[proposal.ticketID] != nil { committed.append(proposal) } else { gone.append(proposal.ticketID) }
             }
         } catch {
             logger.error("assignments not stored; the tickets wait and are tried again", metadata: ["queue": "\(name)", "tickets": "\(proposals.count)", "error": "\(error)"])
@@ -133,7 +134,7 @@ public actor QueueActor {
         for proposal in proposals {
             guard let agent = roster.agent(proposal.agentID) else { continue }
             if committed.contains(proposal) {
-                await agent.confirm(proposal.ticketID, at: now)
+                await agent.confirm(proposal.ticketID, status: statuses[proposal.ticketID] ?? .open, at: now)
             } else {
                 await agent.release(proposal.ticketID)
                 released.insert(proposal.agentID)

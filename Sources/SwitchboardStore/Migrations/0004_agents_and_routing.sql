@@ -17,8 +17,11 @@ CREATE TABLE agents (
     presence       text NOT NULL DEFAULT 'offline' CHECK (presence IN ('online', 'away', 'offline')),
     presence_since timestamptz NOT NULL DEFAULT now(),
     last_assigned_at timestamptz,
-    -- Declared in the configuration file (a reload updates it) rather than through the control commands.
+    -- Declared in the configuration file rather than through the control commands.
     from_config    boolean NOT NULL DEFAULT false,
+    -- The file's entry as last applied: the file's values are applied again only when this changes, so
+    -- a restart or a reload of an unchanged file keeps what the control commands changed since.
+    config_spec    jsonb,
     -- An agent who left is deactivated, never deleted: their history keeps its meaning.
     active         boolean NOT NULL DEFAULT true,
     created_at     timestamptz NOT NULL DEFAULT now(),

@@ -11,48 +11,58 @@ public struct AgentStore: Sendable {
         self.pool = pool
     }
 
-    /// Makes the configuration's agents the stored ones: creates or updates each (skills replaced),
-    /// applies the presence the file gives, and deactivates agents the file declared before but no
-    /// longer does. Agents managed through the control commands are left alone. One transaction.
+    /// Applies the configuration's agents: creates each new one (with the file's presence, else
+    /// offline), re-applies an entry the file changed since it was last applied (skills replaced;
+    /// presence is live state and stays), and deactivates agents the file no longer declares. An
+    /// entry the file did not change is left as the control commands last set it, so a restart
+    /// changes nothing. Agents managed through the control commands are left alone. One transaction.
     public func syncConfigured(_ agents: [AgentDefinition], presence: [String: AgentPresence], now: Date) async throws {
+        struct Spec: Encodable {
+            var name: String, role: String, teams: [String], capacity: Int, skills: [String: Int], queues: [String]
+        }
         struct Row: Encodable {
-            var id: String, name: String, role: String, teams: [String], capacity: Int, queues: [String], presence: String?
+            var id: String, name: String, role: String, teams: [String], capacity: Int, queues: [String], presence: String?, spec: String
         }
         struct Skill: Encodable {
             var agent: String, skill: String, proficiency: Int
         }
-        let rows = agents.map { Row(id: $0.id, name: $0.name, role: $0.role.rawValue, teams: $0.teams, capacity: $0.capacity, queues: $0.queues,
-                                    presence: presence[$0.id]?.rawValue) }
-        let skills = agents.flatMap { agent in agent.skills.map { Skill(agent: agent.id, skill: $0.key, proficiency: $0.value) } }
+        let rows = try agents.map { agent in
+            let spec = Spec(name: agent.name, role: agent.role.rawValue, teams: agent.teams, capacity: agent.capacity, skills: agent.skills, queues: agent.queues)
+            return Row(id: agent.id, name: agent.name, role: agent.role.rawValue, teams: agent.teams, capacity: agent.capacity, queues: agent.queues,
+                       presence: presence[agent.id]?.rawValue, spec: try Self.json(spec))
+        }
         try await pool.withTransaction { transaction in
-            _ = try await transaction.pipelineAndCommit([
-                PostgresStatement("""
-                    WITH r AS (SELECT * FROM jsonb_to_recordset($1::jsonb) AS r(id text, name text, role text, teams text[], capacity int, queues text[], presence text)),
-                    changed AS (
-                        SELECT r.id, r.presence FROM r LEFT JOIN switchboard.agents a ON a.id = r.id
-                        WHERE r.presence IS NOT NULL AND (a.id IS NULL OR a.presence <> r.presence OR NOT a.active)
-                    ),
-                    upserted AS (
-                        INSERT INTO switchboard.agents AS a (id, name, role, teams, capacity, queues, presence, presence_since, from_config, active, updated_at)
-                        SELECT id, name, role, teams, capacity, queues, coalesce(presence, 'offline'), $2, true, true, $2 FROM r
-                        ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, role = EXCLUDED.role, teams = EXCLUDED.teams,
-                            capacity = EXCLUDED.capacity, queues = EXCLUDED.queues, from_config = true, active = true, updated_at = $2,
-                            presence = coalesce((SELECT presence FROM r WHERE r.id = a.id), a.presence),
-                            presence_since = CASE WHEN (SELECT presence FROM r WHERE r.id = a.id) IS DISTINCT FROM a.presence
-                                                   AND (SELECT presence FROM r WHERE r.id = a.id) IS NOT NULL THEN $2 ELSE a.presence_since END
-                        RETURNING a.id
-                    )
+            let applied = try await transaction.query("""
+                WITH r AS (SELECT * FROM jsonb_to_recordset($1::jsonb)
+                           AS r(id text, name text, role text, teams text[], capacity int, queues text[], presence text, spec text)),
+                fresh AS (
+                    SELECT r.* FROM r LEFT JOIN switchboard.agents a ON a.id = r.id
+                    WHERE a.id IS NULL OR NOT a.active OR NOT a.from_config OR a.config_spec IS DISTINCT FROM r.spec::jsonb
+                ),
+                upserted AS (
+                    INSERT INTO switchboard.agents AS a (id, name, role, teams, capacity, queues, presence, presence_since, from_config, config_spec, active, updated_at)
+                    SELECT id, name, role, teams, capacity, queues, coalesce(presence, 'offline'), $2, true, spec::jsonb, true, $2 FROM fresh
+                    ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, role = EXCLUDED.role, teams = EXCLUDED.teams,
+                        capacity = EXCLUDED.capacity, queues = EXCLUDED.queues, from_config = true, config_spec = EXCLUDED.config_spec,
+                        updated_at = $2, active = true,
+                        presence = CASE WHEN a.active THEN a.presence ELSE EXCLUDED.presence END,
+                        presence_since = CASE WHEN a.active THEN a.presence_since ELSE $2 END
+                    RETURNING a.id, a.presence, (xmax = 0) AS created
+                ),
+                logged AS (
                     INSERT INTO switchboard.agent_presence_changes (agent_id, presence, at, actor)
-                    SELECT changed.id, changed.presence, $2, 'configuration' FROM changed JOIN upserted ON upserted.id = changed.id
-                    """, [try Self.json(rows), now]),
+                    SELECT id, presence, $2, 'configuration' FROM upserted WHERE created
+                )
+                SELECT id FROM upserted
+                """, [try Self.json(rows), now])
+            let ids = try applied.map { try $0.decode(0, as: String.self) }
+            let skills = agents.filter { ids.contains($0.id) }.flatMap { agent in agent.skills.map { Skill(agent: agent.id, skill: $0.key, proficiency: $0.value) } }
+            _ = try await transaction.pipelineAndCommit([
                 PostgresStatement("""
                     UPDATE switchboard.agents SET active = false, presence = 'offline', presence_since = $2, updated_at = $2
                     WHERE from_config AND active AND NOT (id = ANY($1::text[]))
                     """, [agents.map(\.id), now]),
-                PostgresStatement("""
-                    DELETE FROM switchboard.agent_skills s USING switchboard.agents a
-                    WHERE s.agent_id = a.id AND a.from_config
-                    """),
+                PostgresStatement("DELETE FROM switchboard.agent_skills WHERE agent_id = ANY($1::text[])", [ids]),
                 PostgresStatement("""
                     INSERT INTO switchboard.agent_skills (agent_id, skill, proficiency)
                     SELECT agent, skill, proficiency FROM jsonb_to_recordset($1::jsonb) AS s(agent text, skill text, proficiency int)
@@ -124,7 +134,9 @@ public struct AgentStore: Sendable {
         }
     }
 
-    static func json<T: Encodable>(_ rows: [T]) throws -> String {
-        String(decoding: try JSONEncoder().encode(rows), as: UTF8.self)
+    static func json<T: Encodable>(_ value: T) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        return String(decoding: try encoder.encode(value), as: UTF8.self)
     }
 }

@@ -158,9 +158,9 @@ public struct RoutingStore: Sendable {
 
     /// Commits assignments in one statement: each ticket gets its agent only if it is still waiting in
     /// that queue (not resolved, not assigned meanwhile), with an `assigned` event explaining why.
-    /// Returns the tickets assigned; the others no longer needed an agent.
-    public func commitAssignments(_ records: [AssignmentRecord], now: Date) async throws -> Set<Int64> {
-        guard !records.isEmpty else { return [] }
+    /// Returns the tickets assigned, with their status; the others no longer needed an agent.
+    public func commitAssignments(_ records: [AssignmentRecord], now: Date) async throws -> [Int64: TicketStatus] {
+        guard !records.isEmpty else { return [:] }
         let events = try records.map { record in
             try Self.json(AssignedEvent(agent: record.agentID, queue: record.queue, strategy: record.strategy.rawValue, step: record.stepIndex + 1,
                                         reason: record.reason, detail: record.detail, requirements: record.requirements.map(\.description)))
@@ -170,15 +170,16 @@ public struct RoutingStore: Sendable {
             u AS (
                 UPDATE switchboard.tickets t SET assignee = r.agent, last_assignee = r.agent, assigned_at = $5, updated_at = $5
                 FROM r WHERE t.id = r.ticket AND t.queue = r.queue AND t.assignee IS NULL AND t.status <> 'resolved'
-                RETURNING t.id, r.agent, r.event,
+                RETURNING t.id, r.agent, r.event, t.status,
                           extract(epoch FROM $5 - coalesce(t.waiting_since, t.created_at)) AS waited
             ),
             e AS (INSERT INTO switchboard.ticket_events (ticket_id, at, kind, actor, data)
                   SELECT id, $5, 'assigned', 'routing', event::jsonb || jsonb_build_object('waited_seconds', round(waited::numeric, 3)) FROM u),
             a AS (UPDATE switchboard.agents SET last_assigned_at = $5 WHERE id IN (SELECT agent FROM u))
-            SELECT id FROM u
+            SELECT id, status FROM u
             """, [records.map(\.ticketID), records.map(\.agentID), records.map(\.queue), events, now])
-        return Set(try rows.map { try $0.decode(0, as: Int64.self) })
+        return Dictionary(try rows.map { (try $0.decode(0, as: Int64.self), TicketStatus(rawValue: try $0.decode(1, as: String.self)) ?? .open) },
+                          uniquingKeysWith: { a, _ in a })
     }
 
     struct AssignedEvent: Encodable {
