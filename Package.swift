@@ -105,7 +105,9 @@ let package = Package(
             name: "switchboard-bench",
             dependencies: [
                 "Postgres",
+                "SwitchboardCore",
                 "SwitchboardStore",
+                "SwitchboardDaemon",
                 "WhatsApp",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
