@@ -95,6 +95,9 @@ public enum QueueMatcher {
             nextChange = min(nextChange ?? date, date)
         }
         let byTicket = Dictionary(waiting.map { ($0.ticket.id, $0) }, uniquingKeysWith: { first, _ in first })
+        // Online agents with room: once there are none, the rest of the round only looks for moves
+        // and the next change, which keeps a long backlog cheap while everyone is busy.
+        var available = agents.filter { $0.presence == .online && $0.hasSpareCapacity }.count
         for ticket in queue.order.sorted(waiting.map(\.ticket), now: now) {
             guard let entry = byTicket[ticket.id] else { continue }
             note(queue.order.boostStarts(for: ticket))
@@ -108,6 +111,7 @@ public enum QueueMatcher {
                 stepIndex = index
                 note(until)
             }
+            guard available > 0 else { continue }
             let requirements = entry.requirements(under: queue.steps[stepIndex])
             var chosen: (agent: AgentSnapshot, reason: String)?
             if let sticky = entry.stickyAgent, let until = entry.stickyUntil, now < until, !entry.excludedAgents.contains(sticky) {
@@ -124,6 +128,7 @@ public enum QueueMatcher {
             let detail = explain(agent, reason: reason, strategy: queue.strategy, requirements: requirements, previous: lastServed)
             agents[index].load += 1
             agents[index].lastAssignedAt = now
+            if !agents[index].hasSpareCapacity { available -= 1 }
             lastServed = agent.id
             proposals.append(Proposal(ticketID: ticket.id, agentID: agent.id, stepIndex: stepIndex, reason: reason, detail: detail))
         }

@@ -10,8 +10,9 @@ struct SimulationScenario: Sendable {
     var name: String
     var routing: RoutingConfiguration
     var arrivals: [SimulatedArrival]
-    /// Seconds an agent spends on a ticket that needs `requirements`, for `work` units of work.
-    var handleTime: @Sendable (_ agent: AgentDefinition, _ requirements: [SkillRequirement], _ work: Double) -> Double
+    /// Seconds an agent spends on a ticket that needs `requirements`, for `work` units of work,
+    /// holding `concurrent` tickets at once (this one included).
+    var handleTime: @Sendable (_ agent: AgentDefinition, _ requirements: [SkillRequirement], _ work: Double, _ concurrent: Int) -> Double
     /// A ticket is answered in time when assigned within this many seconds.
     var slaTarget: Double
     /// Arrivals before this (seconds) warm the system up and are not measured.
@@ -113,12 +114,13 @@ enum RoutingSimulator {
         let end = scenario.arrivals.last?.at ?? 0
 
         func seconds(_ date: Date) -> Double { date.timeIntervalSince(origin) }
-        func collect() {
+        func collect() async {
             for (record, at) in ledger.drain() {
                 guard let arrival = arrivalsByID[record.ticketID], let agent = definitions[record.agentID] else { continue }
                 let assignedAt = seconds(at)
                 let rule = requirementsByID[record.ticketID] ?? []
-                let handle = scenario.handleTime(agent, rule, arrival.work)
+                let concurrent = await roster.agent(record.agentID)?.current.load ?? 1
+                let handle = scenario.handleTime(agent, rule, arrival.work, concurrent)
                 let done = assignedAt + handle
                 let index = completions.firstIndex { $0.at > done } ?? completions.count
                 completions.insert((done, record.ticketID, record.agentID), at: index)
@@ -140,7 +142,7 @@ enum RoutingSimulator {
             guard t.isFinite else { break }  // tickets nobody can ever take
             await timers.advance(to: origin.addingTimeInterval(t))
             await tracker.idle()
-            collect()
+            await collect()
             result.events += 1
             if completionAt == t, let done = completions.first {
                 completions.removeFirst()
@@ -161,7 +163,7 @@ enum RoutingSimulator {
                 await queue.enqueue([ticket])
             }
             await tracker.idle()
-            collect()
+            await collect()
         }
         result.slotSeconds = Double(slots) * max(0, end - scenario.warmup)
         result.wallSeconds = (ContinuousClock.now - clockStart).seconds

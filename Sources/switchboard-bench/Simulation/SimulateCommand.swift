@@ -16,7 +16,8 @@ struct SimulateCommand: AsyncParsableCommand {
     )
 
     @Option(help: "Which scenario: erlang, mixed or all.") var scenario = "all"
-    @Option(help: "Simulated hours of arrivals for the erlang scenario.") var erlangHours = 2000.0
+    @Option(help: "Simulated hours of arrivals per replication of the erlang scenario.") var erlangHours = 2500.0
+    @Option(help: "Independent replications (seeds) of the erlang scenario, averaged.") var replications = 4
     @Option(help: "Simulated hours of arrivals for the mixed scenario.") var mixedHours = 168.0
     @Option(help: "Random seed (the trace depends only on it).") var seed: UInt64 = 1
 
@@ -32,18 +33,33 @@ struct SimulateCommand: AsyncParsableCommand {
         let agents = 10, capacity = 2, handle = 600.0
         let loads = [14.0, 17.0, 18.5]
         print("Scenario 1 — one queue, one skill: \(agents) agents × capacity \(capacity) = \(agents * capacity) servers, mean handle \(Int(handle)) s, \(Int(erlangHours)) h of arrivals")
-        var rows = [["offered load", "ρ", "tickets", "mean wait (sim)", "mean wait (Erlang C)", "difference", "p90 wait", "≤60 s (sim)", "≤60 s (Erlang C)", "utilization", "sim wall"]]
+        print("\(replications) replications of \(Int(erlangHours)) h each (seeds \(seed)…\(seed + UInt64(replications) - 1)); ± is the 95 % interval of the replications' mean")
+        var rows = [["offered load", "ρ", "tickets", "mean wait (sim)", "mean wait (Erlang C)", "difference", "≤60 s (sim)", "≤60 s (Erlang C)", "utilization", "sim wall"]]
         for load in loads {
-            let scenario = SimulationScenarios.erlang(agents: agents, capacity: capacity, handleSeconds: handle, offeredLoad: load, hours: erlangHours, seed: seed)
-            let result = await RoutingSimulator.run(scenario, strategy: .leastLoaded)
+            var means: [Double] = [], attainments: [Double] = [], utilizations: [Double] = []
+            var tickets = 0, wall = 0.0, target = 60.0
+            for replication in 0..<replications {
+                let scenario = SimulationScenarios.erlang(agents: agents, capacity: capacity, handleSeconds: handle, offeredLoad: load, hours: erlangHours,
+                                                          seed: seed + UInt64(replication))
+                let result = await RoutingSimulator.run(scenario, strategy: .leastLoaded)
+                means.append(result.meanWait)
+                attainments.append(result.attainment(scenario.slaTarget))
+                utilizations.append(result.utilization)
+                tickets += result.handled
+                wall += result.wallSeconds
+                target = scenario.slaTarget
+            }
             let servers = agents * capacity
             let lambda = load / handle, mu = 1 / handle
             let expected = ErlangC.meanWait(servers: servers, arrivalRate: lambda, serviceRate: mu)
-            let level = ErlangC.serviceLevel(servers: servers, arrivalRate: lambda, serviceRate: mu, target: scenario.slaTarget)
-            rows.append([format(load, 1), format(load / Double(servers), 3), "\(result.handled)", format(result.meanWait, 1) + " s", format(expected, 1) + " s",
-                         format((result.meanWait - expected) / expected * 100, 1) + " %", format(result.percentile(90), 1) + " s",
-                         format(result.attainment(scenario.slaTarget) * 100, 1) + " %", format(level * 100, 1) + " %",
-                         format(result.utilization * 100, 1) + " %", format(result.wallSeconds, 1) + " s"])
+            let level = ErlangC.serviceLevel(servers: servers, arrivalRate: lambda, serviceRate: mu, target: target)
+            let mean = means.reduce(0, +) / Double(means.count)
+            let spread = means.count > 1 ? (means.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(means.count - 1)).squareRoot() : 0
+            let halfWidth = 1.96 * spread / Double(means.count).squareRoot()
+            rows.append([format(load, 1), format(load / Double(servers), 3), "\(tickets)", format(mean, 1) + " ± " + format(halfWidth, 1) + " s", format(expected, 1) + " s",
+                         format((mean - expected) / expected * 100, 1) + " %",
+                         format(attainments.reduce(0, +) / Double(attainments.count) * 100, 1) + " %", format(level * 100, 1) + " %",
+                         format(utilizations.reduce(0, +) / Double(utilizations.count) * 100, 1) + " %", format(wall, 1) + " s"])
         }
         print(table(rows))
         print("")

@@ -14,7 +14,7 @@ enum SimulationScenarios {
             queues: [QueueDefinition(name: "support", order: WaitingOrder(windowBoost: 0))],
             rules: [RoutingRule(name: "all", actions: .init(queue: "support"))],
             agents: (0..<agents).map { AgentDefinition(id: String(format: "agent%03d", $0), name: "Agent \($0)", capacity: capacity, queues: ["support"]) })
-        return SimulationScenario(name: "erlang", routing: routing, arrivals: arrivals, handleTime: { _, _, work in work * handleSeconds },
+        return SimulationScenario(name: "erlang", routing: routing, arrivals: arrivals, handleTime: { _, _, work, _ in work * handleSeconds },
                                   slaTarget: 60, warmup: min(24, hours / 10) * 3600)
     }
 
@@ -23,9 +23,10 @@ enum SimulationScenarios {
     static let languages = ["en", "es", "pt"]
 
     /// Three products and three languages; 24 agents with uneven skills; a queue per product whose
-    /// steps relax the rule's skills from level 4 to 2 to anyone. A proficient agent is faster, so
-    /// who gets a ticket changes how long everyone waits.
-    static func mixed(hours: Double, seed: UInt64, peakLoad: Double = 0.92) -> SimulationScenario {
+    /// steps relax the rule's skills from level 4 to 2 to anyone. A proficient agent is faster, and
+    /// an agent juggling several chats is slower on each, so who gets a ticket changes how long
+    /// everyone waits.
+    static func mixed(hours: Double, seed: UInt64, peakLoad: Double = 0.6) -> SimulationScenario {
         var random = SeededRandom(seed: seed)
         var agents: [AgentDefinition] = []
         for index in 0..<24 {
@@ -65,11 +66,13 @@ enum SimulationScenarios {
             return TicketFacts(businessNumber: "1", language: language, firstMessageText: "about my \(productWords[product]!)")
         }
         let routing = RoutingConfiguration(queues: queues, rules: rules, agents: agents)
-        return SimulationScenario(name: "mixed", routing: routing, arrivals: arrivals, handleTime: { agent, requirements, work in
+        return SimulationScenario(name: "mixed", routing: routing, arrivals: arrivals, handleTime: { agent, requirements, work, concurrent in
             // Proficiency 5 in both the language and the product: 0.6 of the mean; none of either: 2.1.
             let levels = requirements.map { agent.skills[$0.skill] ?? 0 }
-            let factor = 0.6 + levels.reduce(0.0) { $0 + Double(5 - $1) * 0.15 }
-            return work * meanHandle * factor
+            let skill = 0.6 + levels.reduce(0.0) { $0 + Double(5 - $1) * 0.15 }
+            // Each other chat in progress makes this one 25 % slower.
+            let juggling = 1 + 0.25 * Double(max(0, concurrent - 1))
+            return work * meanHandle * skill * juggling
         }, slaTarget: 60, warmup: 24 * 3600)
     }
 
