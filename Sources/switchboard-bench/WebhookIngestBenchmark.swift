@@ -58,10 +58,7 @@ struct WebhookIngestBenchmark: AsyncParsableCommand {
     func run() async throws {
         bootstrapBenchLogging()
         var settings = ["synchronous_commit": "on", "max_connections": "200"]
-        if statementStats {
-            settings["shared_preload_libraries"] = "pg_stat_statements"
-            settings["pg_stat_statements.track_planning"] = "on"
-        }
+        if statementStats { settings.merge(StatementStats.serverSettings) { _, new in new } }
         let db = try await BenchDatabase.open(url: nil, settings: settings)
         do {
             try await measure(db: db)
@@ -76,11 +73,7 @@ struct WebhookIngestBenchmark: AsyncParsableCommand {
         guard let cluster = db.embedded else { throw ValidationError("needs the embedded cluster") }
         try await cluster.createDatabaseIfMissing("daemon")
         try await cluster.createDatabaseIfMissing("baseline")
-        if statementStats {
-            let admin = try await PostgresConnection.connect(.init(connectionString: cluster.connectionString(database: "daemon")))
-            try await admin.query("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
-            await admin.close()
-        }
+        if statementStats { try await StatementStats.enable(connectionString: cluster.connectionString(database: "daemon")) }
         let baselinePool = PostgresPool(configuration: .init(connection: .init(connectionString: cluster.connectionString(database: "baseline")), size: 1))
         try await MigrationRunner(pool: baselinePool, migrations: MigrationCatalog.bundled(), logger: Logger(label: "bench")).migrate()
         await baselinePool.close()
@@ -138,26 +131,7 @@ struct WebhookIngestBenchmark: AsyncParsableCommand {
         let count = try await stored.query("SELECT count(*) FROM switchboard.messages").first?.decode(0, as: Int.self) ?? 0
         await stored.close()
         print("messages stored by the daemon: \(count) (sent: \(counter.issued * messagesPerDelivery), warm-up included)")
-        if statementStats {
-            let stats = try await PostgresConnection.connect(.init(connectionString: cluster.connectionString(database: "daemon")))
-            let rows = try await stats.query(
-                """
-                SELECT calls, round(total_exec_time::numeric, 1)::float8, round((total_exec_time / greatest(calls, 1))::numeric, 3)::float8,
-                       round((total_plan_time / greatest(calls, 1))::numeric, 3)::float8, left(regexp_replace(query, '\\s+', ' ', 'g'), 80)
-                FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = 'daemon')
-                ORDER BY total_exec_time + total_plan_time DESC LIMIT 12
-                """
-            )
-            var statements: [[String]] = [["calls", "exec total ms", "exec mean ms", "plan mean ms", "statement"]]
-            for row in rows {
-                statements.append([String(try row.decode(0, as: Int.self)), format(try row.decode(1, as: Double.self), 1), format(try row.decode(2, as: Double.self), 3),
-                              format(try row.decode(3, as: Double.self), 3), try row.decode(4, as: String.self)])
-            }
-            await stats.close()
-            print("")
-            print("server time by statement (pg_stat_statements, whole run):")
-            print(table(statements))
-        }
+        if statementStats { try await StatementStats.print(connectionString: cluster.connectionString(database: "daemon"), database: "daemon") }
         print("goal: 25,000 messages/s with p99 ack ≤ 50 ms")
     }
 

@@ -10,6 +10,8 @@ import SwitchboardStore
 public actor TicketRouter: TicketActivitySink {
     private var configuration: RoutingConfiguration
     private let store: RoutingStore
+    /// Assignments from every queue, committed together when they arrive together.
+    private let ledger: GroupCommitLedger
     private let agentStore: AgentStore
     public nonisolated let roster = AgentRoster()
     private var queues: [String: QueueActor] = [:]
@@ -17,15 +19,18 @@ public actor TicketRouter: TicketActivitySink {
     /// Follow-up work started without waiting; `settle()` waits for it.
     public nonisolated let work = WorkTracker()
     private let logger: Logger
+    private let observer: (any RoutingObserver)?
     private var rebuilt = false
     private var rebuildWaiters: [CheckedContinuation<Void, Never>] = []
 
-    public init(configuration: RoutingConfiguration, pool: PostgresPool, timers: any RoutingTimers, logger: Logger) {
+    public init(configuration: RoutingConfiguration, pool: PostgresPool, timers: any RoutingTimers, logger: Logger, observer: (any RoutingObserver)? = nil) {
         self.configuration = configuration
         self.store = RoutingStore(pool: pool)
+        self.ledger = GroupCommitLedger(store)
         self.agentStore = AgentStore(pool: pool)
         self.timers = timers
         self.logger = logger
+        self.observer = observer
     }
 
     // MARK: Start
@@ -79,7 +84,7 @@ public actor TicketRouter: TicketActivitySink {
 
     private func makeQueue(_ definition: QueueDefinition) -> QueueActor {
         QueueActor(
-            definition: definition, roster: roster, ledger: store, timers: timers, logger: logger,
+            definition: definition, roster: roster, ledger: ledger, timers: timers, logger: logger,
             onCommitted: { [weak self] records, at in await self?.assignmentsCommitted(records, at: at) },
             onMove: { [weak self] move, from in
                 guard let self else { return }
@@ -101,6 +106,10 @@ public actor TicketRouter: TicketActivitySink {
     /// New tickets are classified and queued; reopened ones are classified again; a pending ticket
     /// the customer wrote to is open again and counts for its agent.
     public func committed(_ messages: [IngestResult.StoredMessage]) async {
+        if let observer {
+            let fresh = messages.filter { $0.threading == .newTicket }.map(\.ticketID)
+            if !fresh.isEmpty { observer.ticketsArrived(fresh, at: .now) }
+        }
         await untilRebuilt()
         var toRoute: [Int64] = [], reopened: [Int64] = [], woken: [Int64] = []
         for message in messages {
@@ -251,6 +260,7 @@ public actor TicketRouter: TicketActivitySink {
     }
 
     private func assignmentsCommitted(_ records: [AssignmentRecord], at: Date) {
+        observer?.ticketsAssigned(records.map(\.ticketID), at: .now)
         for record in records {
             guard let within = configuration.queue(named: record.queue)?.acceptWithin else { continue }
             scheduleAcceptance(ticketID: record.ticketID, agentID: record.agentID, assignedAt: at, within: within)
