@@ -194,4 +194,33 @@ struct RoutingTests {
         #expect(try await routing.assignee(later) == "ben")
         #expect(try await routing.events(later, "assigned").first?["reason"] as? String == "least-loaded")
     }
+
+    @Test func aReloadSwapsRulesAndAnAgentRemovedFromTheFileHandsBackTheirTickets() async throws {
+        var wideAna = ana, wideBen = ben
+        wideAna.capacity = 5
+        wideBen.capacity = 5
+        let initial = RoutingConfiguration.testing(agents: [wideAna], presence: ["ana": .online], extraQueues: [QueueDefinition(name: "vip")])
+        let routing = try await RoutingHarness.make("routing_reload", initial)
+        let first = try await routing.customerWrites("34600000091", "hola")
+        #expect(try await routing.assignee(first) == "ana")
+
+        // The new file: VIP words go to the vip queue, Ben joins, Ana is gone.
+        var reloaded = initial
+        reloaded.rules = [RoutingRule(name: "vip", conditions: .init(keywords: ["gold"]), actions: .init(queue: "vip", priority: .high)),
+                          RoutingRule(name: "all", actions: .init(queue: "support"))]
+        wideBen.queues = ["support", "vip"]
+        reloaded.agents = [wideBen]
+        reloaded.initialPresence = ["ben": .online]
+        try await routing.router.reconfigure(reloaded)
+        await routing.router.settle()
+
+        #expect(try await routing.assignee(first) == "ben")
+        #expect(try await routing.events(first, "unassigned").first?["reason"] as? String == "agent deactivated")
+        let active = try await routing.pool.query("SELECT id, active FROM switchboard.agents ORDER BY id").map { "\(try $0.decode(0, as: String.self))=\(try $0.decode(1, as: Bool.self))" }
+        #expect(active == ["ana=false", "ben=true"])
+        let gold = try await routing.customerWrites("34600000092", "I am a gold member")
+        #expect(try await routing.pool.query("SELECT queue, priority FROM switchboard.tickets WHERE id = $1", [gold]).first.map {
+            "\(try $0.decode(0, as: String.self)) \(try $0.decode(1, as: String.self))" } == "vip high")
+        #expect(try await routing.assignee(gold) == "ben")
+    }
 }

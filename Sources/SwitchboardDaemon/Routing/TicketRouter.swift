@@ -311,7 +311,7 @@ public actor TicketRouter: TicketActivitySink {
     public func reconfigure(_ new: RoutingConfiguration) async throws {
         await untilRebuilt()
         configuration = new
-        try await agentStore.syncConfigured(new.agents, presence: [:], now: timers.now)
+        try await agentStore.syncConfigured(new.agents, presence: new.initialPresence, now: timers.now)
         let active = try await agentStore.loadActive()
         let activeIDs = Set(active.map(\.definition.id))
         for agent in roster.all where !activeIDs.contains(agent.id) {
