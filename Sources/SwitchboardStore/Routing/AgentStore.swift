@@ -114,6 +114,21 @@ public struct AgentStore: Sendable {
         return !rows.isEmpty
     }
 
+    /// Deactivates an agent (someone who left): offline, no longer loaded, history kept. Their open
+    /// tickets are the router's to return to the queues. Returns false for an unknown or inactive agent.
+    public func deactivate(_ agentID: String, at now: Date, actor: String) async throws -> Bool {
+        let rows = try await pool.query("""
+            WITH a AS (
+                UPDATE switchboard.agents SET active = false, presence = 'offline', presence_since = $2, updated_at = $2
+                WHERE id = $1 AND active RETURNING id, presence
+            ), logged AS (
+                INSERT INTO switchboard.agent_presence_changes (agent_id, presence, at, actor) SELECT id, 'offline', $2, $3 FROM a
+            )
+            SELECT id FROM a
+            """, [agentID, now, actor])
+        return !rows.isEmpty
+    }
+
     /// Every active agent with skills and live fields, by id.
     public func loadActive() async throws -> [StoredAgent] {
         let rows = try await pool.query("""

@@ -8,4 +8,12 @@ public struct StoredAgent: Sendable, Equatable {
     public var presenceSince: Date
     public var lastAssignedAt: Date?
     public var fromConfiguration: Bool
+
+    public init(definition: AgentDefinition, presence: AgentPresence, presenceSince: Date, lastAssignedAt: Date?, fromConfiguration: Bool) {
+        self.definition = definition
+        self.presence = presence
+        self.presenceSince = presenceSince
+        self.lastAssignedAt = lastAssignedAt
+        self.fromConfiguration = fromConfiguration
+    }
 }
