@@ -2,14 +2,20 @@ import Foundation
 
 /// A minimal HTTP/1.1 GET over loopback, for health checks in tests (no client library needed).
 public func httpGet(host: String = "127.0.0.1", port: Int, path: String) async throws -> (status: Int, body: String) {
+    try await httpRequest(host: host, port: port, method: "GET", path: path)
+}
+
+/// A minimal HTTP/1.1 request over loopback, on a thread of its own (the socket calls block).
+public func httpRequest(host: String = "127.0.0.1", port: Int, method: String, path: String, headers: [String: String] = [:],
+                        body: [UInt8] = []) async throws -> (status: Int, body: String) {
     try await withCheckedThrowingContinuation { continuation in
         Thread {
-            continuation.resume(with: Result { try blockingGet(host: host, port: port, path: path) })
+            continuation.resume(with: Result { try blockingRequest(host: host, port: port, method: method, path: path, headers: headers, body: body) })
         }.start()
     }
 }
 
-private func blockingGet(host: String, port: Int, path: String) throws -> (status: Int, body: String) {
+private func blockingRequest(host: String, port: Int, method: String, path: String, headers: [String: String], body: [UInt8]) throws -> (status: Int, body: String) {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     guard fd >= 0 else { throw POSIXError(.EIO) }
     defer { close(fd) }
@@ -21,8 +27,16 @@ private func blockingGet(host: String, port: Int, path: String) throws -> (statu
         $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
     }
     guard connected == 0 else { throw POSIXError(.ECONNREFUSED) }
-    let request = "GET \(path) HTTP/1.1\r\nHost: \(host)\r\nConnection: close\r\n\r\n"
-    _ = request.withCString { send(fd, $0, strlen($0), 0) }
+    var head = "\(method) \(path) HTTP/1.1\r\nHost: \(host)\r\nConnection: close\r\n"
+    for (name, value) in headers.sorted(by: { $0.key < $1.key }) { head += "\(name): \(value)\r\n" }
+    if !body.isEmpty || method != "GET" { head += "Content-Length: \(body.count)\r\n" }
+    let request = Array((head + "\r\n").utf8) + body
+    var sent = 0
+    while sent < request.count {
+        let n = request[sent...].withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) }
+        guard n > 0 else { throw POSIXError(.EPIPE) }
+        sent += n
+    }
     var response = [UInt8]()
     var buffer = [UInt8](repeating: 0, count: 4096)
     while true {
