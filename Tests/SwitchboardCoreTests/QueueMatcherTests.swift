@@ -62,6 +62,20 @@ struct QueueMatcherTests {
         #expect(outcome.nextChange == t0.addingTimeInterval(290))
     }
 
+    @Test func whileNobodyHasRoomARoundProposesNothingAndSetsNoTimerUnlessTicketsCanMove() {
+        let full = [AgentSnapshot(id: "a", presence: .online, capacity: 1, load: 1, skills: [:]),
+                    AgentSnapshot(id: "b", presence: .away, capacity: 3, load: 0, skills: [:])]
+        let relaxing = [RoutingStep(requirements: [SkillRequirement("x", atLeast: 5)], timeout: 60), RoutingStep(requirements: [], timeout: nil)]
+        let idle = QueueMatcher.match([waiting(1, waitingFor: 10)], queue: queue(steps: relaxing), agents: full, lastServed: nil, now: t0)
+        #expect(idle.proposals.isEmpty && idle.moves.isEmpty && idle.nextChange == nil)
+        // With a move at the end of the steps, the move still happens on time.
+        let moving = [RoutingStep(requirements: [], timeout: 60, moveToQueue: "tier2")]
+        let due = QueueMatcher.match([waiting(1, waitingFor: 10)], queue: queue(steps: moving), agents: full, lastServed: nil, now: t0)
+        #expect(due.nextChange == t0.addingTimeInterval(50))
+        let moved = QueueMatcher.match([waiting(1, waitingFor: 60)], queue: queue(steps: moving), agents: full, lastServed: nil, now: t0)
+        #expect(moved.moves == [.init(ticketID: 1, queue: "tier2")])
+    }
+
     @Test func roundRobinRotatesWithinOneRound() {
         let agents = ["a", "b", "c"].map { AgentSnapshot(id: $0, presence: .online, capacity: 9, load: 0, skills: [:]) }
         let outcome = QueueMatcher.match((1...4).map { waiting($0, waitingFor: Double(10 - $0)) }, queue: queue(.roundRobin), agents: agents,

@@ -85,6 +85,11 @@ public enum QueueMatcher {
     }
 
     public static func match(_ waiting: [WaitingTicket], queue: Queue, agents: [AgentSnapshot], lastServed: String?, now: Date) -> Outcome {
+        // Nobody online with room and no step that moves tickets: nothing can change until an agent
+        // event, which starts a round anyway. A backlog then costs nothing per arrival.
+        if !agents.contains(where: { $0.presence == .online && $0.hasSpareCapacity }) && !queue.steps.contains(where: { $0.moveToQueue != nil }) {
+            return Outcome(proposals: [], moves: [], agents: agents, nextChange: nil)
+        }
         var agents = agents
         var lastServed = lastServed
         var proposals: [Proposal] = []
