@@ -24,18 +24,20 @@ struct ClassificationTests {
     }
 
     @Test func businessHoursFollowTheTimeZoneAndWeekday() throws {
-        let nine = try #require(BusinessHours.parseInterval("09:00-18:00"))
-        var week = [[BusinessHours.Interval]](repeating: [], count: 7)
+        let nine = try #require(BusinessCalendar.parseInterval("09:00-18:00", allowOvernight: true))
+        var week = [[BusinessCalendar.Interval]](repeating: [], count: 7)
         week[1] = [nine]  // Monday
-        let hours = BusinessHours(timeZone: try #require(TimeZone(identifier: "Europe/Madrid")), week: week)
+        let hours = BusinessCalendar(timeZone: try #require(TimeZone(identifier: "Europe/Madrid")), week: week)
         // Monday 2026-11-23 08:30 UTC is 09:30 in Madrid (UTC+1 in winter).
         let monday0830 = try #require(ISO8601DateFormatter().date(from: "2026-11-23T08:30:00Z"))
         #expect(hours.contains(monday0830))
         #expect(!hours.contains(monday0830.addingTimeInterval(-3600)))  // 08:30 in Madrid
         #expect(!hours.contains(monday0830.addingTimeInterval(24 * 3600)))  // Tuesday
         #expect(!hours.contains(try #require(ISO8601DateFormatter().date(from: "2026-11-23T17:00:00Z"))))  // 18:00, end excluded
-        #expect(BusinessHours.parseInterval("00:00-24:00") == BusinessHours.Interval(start: 0, end: 1440))
-        #expect(BusinessHours.parseInterval("24:00-24:30") == nil)
+        #expect(BusinessCalendar.parseInterval("00:00-24:00", allowOvernight: true) == BusinessCalendar.Interval(start: 0, length: 1440))
+        #expect(BusinessCalendar.parseInterval("22:00-06:00", allowOvernight: true) == BusinessCalendar.Interval(start: 1320, length: 480))
+        #expect(BusinessCalendar.parseInterval("22:00-06:00", allowOvernight: false) == nil)
+        #expect(BusinessCalendar.parseInterval("24:00-24:30", allowOvernight: true) == nil)
     }
 
     @Test func aRuleCanSendOutOfHoursTicketsElsewhere() {

@@ -108,12 +108,14 @@ struct RoutingConfigurationTests {
         #expect(issues == [#"routing.rules[0].prority: unknown key; did you mean "priority"?"#])
     }
 
-    @Test func businessHoursNeedAZoneAndWellFormedIntervals() {
-        let (_, issues) = read(#"{"businessHours": {"timeZone": "Mars/Olympus", "days": {"mon": ["18:00-09:00"], "tue": ["9-17"]}}}"#)
+    @Test func businessHoursNeedAZoneWellFormedIntervalsAndNoOverlap() {
+        let (_, issues) = read(#"{"businessHours": {"timeZone": "Mars/Olympus", "days": {"mon": ["22:00-06:00"], "tue": ["9-17", "05:00-07:00"]}, "holidays": {"2026-02-30": "closed", "2026-12-24": ["14:00-02:00"]}}}"#)
         #expect(issues == [
             #"routing.businessHours.timeZone: unknown time zone "Mars/Olympus" (an IANA name such as "Europe/Madrid")"#,
-            #"routing.businessHours.days.mon[0]: expected "HH:MM-HH:MM" with the start before the end, got "18:00-09:00""#,
-            #"routing.businessHours.days.tue[0]: expected "HH:MM-HH:MM" with the start before the end, got "9-17""#,
+            #"routing.businessHours.days.tue[0]: expected "HH:MM-HH:MM" (an end before the start runs past midnight), got "9-17""#,
+            "routing.businessHours.days.tue: intervals overlap: mon 22:00-06:00 and tue 05:00-07:00",
+            #"routing.businessHours.holidays.2026-02-30: not a date like "2026-12-25""#,
+            #"routing.businessHours.holidays.2026-12-24[0]: expected closed hours "HH:MM-HH:MM" within the day, got "14:00-02:00""#,
         ])
     }
 }

@@ -37,8 +37,14 @@ struct RoutingEndToEndTests {
         let signature = WebhookSignature(appSecret: secret)
         for name in ["spanish-customer.json", "english-customer.json"] {
             let body = Array(try Data(contentsOf: Self.repository.appendingPathComponent("dev/webhooks/" + name)))
-            let response = try await httpRequest(port: port, method: "POST", path: "/webhooks/whatsapp",
+            let response: (status: Int, body: String)
+            do {
+                response = try await httpRequest(port: port, method: "POST", path: "/webhooks/whatsapp",
                                                  headers: ["X-Hub-Signature-256": signature.headerValue(for: body), "Content-Type": "application/json"], body: body)
+            } catch {
+                Issue.record("POST \(name) to port \(port) failed: \(error); log:\n\(daemon.log)")
+                throw error
+            }
             #expect(response.status == 200, "\(name): \(response.body)")
         }
 

@@ -1,5 +1,12 @@
 import Foundation
 
+/// A reply without an HTTP status line, with what arrived.
+public struct UnreadableResponse: Error, CustomStringConvertible {
+    public let raw: String
+    public let receiveError: Int32
+    public var description: String { "no HTTP status line in \(raw.utf8.count) bytes (errno \(receiveError)): \(raw.prefix(200))" }
+}
+
 /// A minimal HTTP/1.1 GET over loopback, for health checks in tests (no client library needed).
 public func httpGet(host: String = "127.0.0.1", port: Int, path: String) async throws -> (status: Int, body: String) {
     try await httpRequest(host: host, port: port, method: "GET", path: path)
@@ -34,6 +41,7 @@ private func blockingRequest(host: String, port: Int, method: String, path: Stri
     var sent = 0
     while sent < request.count {
         let n = request[sent...].withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) }
+        if n < 0 && errno == EINTR { continue }
         guard n > 0 else { throw POSIXError(.EPIPE) }
         sent += n
     }
@@ -41,13 +49,15 @@ private func blockingRequest(host: String, port: Int, method: String, path: Stri
     var buffer = [UInt8](repeating: 0, count: 4096)
     while true {
         let n = recv(fd, &buffer, buffer.count, 0)
+        // A signal (a child process ending) interrupts the call; that is not the end of the response.
+        if n < 0 && errno == EINTR { continue }
         if n <= 0 { break }
         response += buffer[0..<n]
     }
     let text = String(decoding: response, as: UTF8.self)
     let statusLine = text.split(separator: "\r\n").first ?? ""
     let parts = statusLine.split(separator: " ")
-    guard parts.count >= 2, let status = Int(parts[1]) else { throw POSIXError(.EBADMSG) }
+    guard parts.count >= 2, let status = Int(parts[1]) else { throw UnreadableResponse(raw: text, receiveError: errno) }
     let body = text.components(separatedBy: "\r\n\r\n").dropFirst().joined(separator: "\r\n\r\n")
     return (status, body)
 }

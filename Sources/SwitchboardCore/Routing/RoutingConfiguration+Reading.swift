@@ -10,7 +10,7 @@ extension RoutingConfiguration {
         let pendingCounts = object.bool("pendingCountsAgainstCapacity", default: true)
         let stickyMinutes = object.number("stickyMinutes", in: 0...525_600, default: 1440)
         let grace = object.number("presenceGraceSeconds", in: 0...86_400, default: 120)
-        let businessHours = object.object("businessHours").flatMap(readBusinessHours)
+        let businessHours = object.object("businessHours").flatMap(BusinessCalendar.read)
 
         var queues: [QueueDefinition] = []
         var queuePaths: [String: String] = [:]
@@ -213,30 +213,6 @@ extension RoutingConfiguration {
         if agent.value("queues") == nil { agent.report("queues", "required: the queues this agent takes tickets from") }
         guard let id, AgentDefinition.isValidID(id) else { return nil }
         return AgentDefinition(id: id, name: name ?? id, role: role, teams: teams, capacity: capacity, skills: skills, queues: queues)
-    }
-
-    static func readBusinessHours(_ object: ConfigObject) -> BusinessHours? {
-        let zoneName = object.string("timeZone", default: "UTC")
-        let zone = TimeZone(identifier: zoneName)
-        if zone == nil { object.report("timeZone", "unknown time zone \"\(zoneName)\" (an IANA name such as \"Europe/Madrid\")") }
-        var week = [[BusinessHours.Interval]](repeating: [], count: 7)
-        if let days = object.object("days") {
-            for (index, day) in BusinessHours.dayNames.enumerated() {
-                for (path, value) in days.array(day) {
-                    guard case .string(let text) = value, let interval = BusinessHours.parseInterval(text) else {
-                        object.diagnosticsSink.report(path, "expected \"HH:MM-HH:MM\" with the start before the end, got \(value.shownInError)")
-                        continue
-                    }
-                    week[index].append(interval)
-                }
-            }
-            days.finish()
-        } else {
-            object.report("days", "required: e.g. {\"mon\": [\"09:00-18:00\"], …}")
-        }
-        object.finish()
-        guard let zone else { return nil }
-        return BusinessHours(timeZone: zone, week: week)
     }
 }
 

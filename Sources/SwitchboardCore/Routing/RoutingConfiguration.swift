@@ -17,11 +17,11 @@ public struct RoutingConfiguration: Sendable, Equatable {
     /// How long an agent may be away or offline before their tickets return to the queue.
     public var presenceGraceSeconds: TimeInterval
     /// For rules with `withinBusinessHours`; nil: always within.
-    public var businessHours: BusinessHours?
+    public var businessHours: BusinessCalendar?
 
     public init(queues: [QueueDefinition], rules: [RoutingRule], agents: [AgentDefinition] = [], initialPresence: [String: AgentPresence] = [:],
                 pendingCountsAgainstCapacity: Bool = true, stickySeconds: TimeInterval = 86_400, presenceGraceSeconds: TimeInterval = 120,
-                businessHours: BusinessHours? = nil) {
+                businessHours: BusinessCalendar? = nil) {
         self.queues = queues
         self.rules = rules
         self.agents = agents
