@@ -50,6 +50,10 @@ public struct SwitchboardConfiguration: Sendable, Equatable {
     public var outbound: Outbound
     /// Queues, rules, agents declared in the file; a reload applies changes without a restart.
     public var routing: RoutingConfiguration
+    /// Named business calendars (`24x7` is built in).
+    public var calendars: [String: BusinessCalendar]
+    /// SLA policies in order; validated, not yet enforced (the SLA engine is being built).
+    public var slaPolicies: [SLAPolicy]
 
     public struct WhatsApp: Sendable, Equatable {
         /// The Meta app secret that signs webhooks (`X-Hub-Signature-256`).
@@ -200,6 +204,8 @@ public struct SwitchboardConfiguration: Sendable, Equatable {
         outboundObject.finish()
 
         let routing = RoutingConfiguration.read(object.object("routing"))
+        let calendars = SLAConfigurationReader.calendars(object.object("calendars"))
+        let slaPolicies = SLAConfigurationReader.policies(object.object("sla"), calendars: calendars, queues: Set(routing.queues.map(\.name)))
 
         let grace = object.number("shutdownGraceSeconds", in: 1...300, default: 10)
         object.finish()
@@ -215,7 +221,9 @@ public struct SwitchboardConfiguration: Sendable, Equatable {
             tickets: tickets,
             ingest: ingest,
             outbound: outbound,
-            routing: routing
+            routing: routing,
+            calendars: calendars,
+            slaPolicies: slaPolicies
         )
     }
 
