@@ -17,6 +17,20 @@ public struct Migration: Sendable, Equatable {
         self.checksum = Self.sha256Hex(Array(sql.utf8))
     }
 
+    /// Whether a database that recorded `checksum` applied this file: its bytes now, or a release of
+    /// it that differed only in comments (`earlierReleases`).
+    public func accepts(recordedChecksum: String) -> Bool {
+        recordedChecksum == checksum || (Self.earlierReleases[fileName] ?? []).contains(recordedChecksum)
+    }
+
+    /// Checksums under which a file was also released, each differing from the file only in SQL
+    /// comments. Never add one for a change to what the SQL does: that is a new migration.
+    static let earlierReleases: [String: Set<String>] = [
+        // A release edited a column comment of the outbox after 0003 had shipped; the shipped text is
+        // back, and databases migrated by that release are accepted too.
+        "0003_outbox_and_alerts.sql": ["050c7963692dc9251bd7bfcbe4160f11e985c2ee3f5651fc0e857655d8613cb8"],
+    ]
+
     static func sha256Hex(_ bytes: [UInt8]) -> String {
         var digest = [UInt8](repeating: 0, count: Int(EVP_MAX_MD_SIZE))
         var length: UInt32 = 0

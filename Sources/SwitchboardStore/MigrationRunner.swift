@@ -106,7 +106,7 @@ public struct MigrationRunner: Sendable {
             guard let migration = known[version] else {
                 throw Failure.unknownAppliedMigration(version: version, fileName: fileName)
             }
-            guard migration.checksum == (try row.decode(2, as: String.self)) else {
+            guard migration.accepts(recordedChecksum: try row.decode(2, as: String.self)) else {
                 throw Failure.checksumMismatch(fileName: migration.fileName)
             }
             applied.append(version)

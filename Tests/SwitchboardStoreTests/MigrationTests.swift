@@ -69,6 +69,28 @@ struct MigrationTests {
         #expect("\(MigrationRunner.Failure.checksumMismatch(fileName: "0001_first.sql"))".contains("0001_first.sql"))
     }
 
+    /// 0003 shipped once with an edited comment; databases migrated by either release start, and the
+    /// recorded checksum of any other text is still refused.
+    @Test func bothReleasesOfTheOutboxMigrationAreAcceptedAndNothingElse() async throws {
+        let pool = try await TestDatabase.freshPool("migrate_0003_releases")
+        let migrations = try MigrationCatalog.bundled()
+        let runner = MigrationRunner(pool: pool, migrations: migrations, logger: logger)
+        try await runner.migrate()
+        let edited = "050c7963692dc9251bd7bfcbe4160f11e985c2ee3f5651fc0e857655d8613cb8"
+        try await pool.query("UPDATE public.schema_migrations SET checksum = $1 WHERE file_name = '0003_outbox_and_alerts.sql'", [edited])
+        #expect(try await runner.status().isAtHead)
+        try await pool.query("UPDATE public.schema_migrations SET checksum = $1 WHERE file_name = '0003_outbox_and_alerts.sql'", [String(repeating: "0", count: 64)])
+        await #expect(throws: MigrationRunner.Failure.checksumMismatch(fileName: "0003_outbox_and_alerts.sql")) {
+            try await runner.status()
+        }
+        // The earlier release's checksum is accepted for that file only.
+        try await pool.query("UPDATE public.schema_migrations SET checksum = $1 WHERE file_name = '0003_outbox_and_alerts.sql'", [migrations[2].checksum])
+        try await pool.query("UPDATE public.schema_migrations SET checksum = $1 WHERE file_name = '0002_tickets_and_messages.sql'", [edited])
+        await #expect(throws: MigrationRunner.Failure.checksumMismatch(fileName: "0002_tickets_and_messages.sql")) {
+            try await runner.status()
+        }
+    }
+
     @Test func aDatabaseMigratedByANewerBuildIsRefused() async throws {
         let pool = try await TestDatabase.freshPool("migrate_newer")
         let newer = [

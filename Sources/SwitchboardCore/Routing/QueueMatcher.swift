@@ -85,9 +85,11 @@ public enum QueueMatcher {
     }
 
     public static func match(_ waiting: [WaitingTicket], queue: Queue, agents: [AgentSnapshot], lastServed: String?, now: Date) -> Outcome {
-        // Nobody online with room and no step that moves tickets: nothing can change until an agent
-        // event, which starts a round anyway. A backlog then costs nothing per arrival.
-        if !agents.contains(where: { $0.presence == .online && $0.hasSpareCapacity }) && !queue.steps.contains(where: { $0.moveToQueue != nil }) {
+        // Online agents with room. Once there are none, the rest of a round only looks for moves and
+        // the next change; with no step that moves tickets, nothing can change until an agent event
+        // (which starts a round anyway), so a backlog costs nothing per arrival.
+        var available = agents.filter { $0.presence == .online && $0.hasSpareCapacity }.count
+        if available == 0 && !queue.steps.contains(where: { $0.moveToQueue != nil }) {
             return Outcome(proposals: [], moves: [], agents: agents, nextChange: nil)
         }
         var agents = agents
@@ -100,9 +102,6 @@ public enum QueueMatcher {
             nextChange = min(nextChange ?? date, date)
         }
         let byTicket = Dictionary(waiting.map { ($0.ticket.id, $0) }, uniquingKeysWith: { first, _ in first })
-        // Online agents with room: once there are none, the rest of the round only looks for moves
-        // and the next change, which keeps a long backlog cheap while everyone is busy.
-        var available = agents.filter { $0.presence == .online && $0.hasSpareCapacity }.count
         for ticket in queue.order.sorted(waiting.map(\.ticket), now: now) {
             guard let entry = byTicket[ticket.id] else { continue }
             note(queue.order.boostStarts(for: ticket))

@@ -167,8 +167,7 @@ enum IngestRows {
     }
 
     static func json<T: Encodable>(_ rows: [T]) throws -> String {
-        // Explicit CodingKeys, not `.convertToSnakeCase`: that strategy rewrites every key of every row.
-        String(decoding: try JSONEncoder().encode(rows), as: UTF8.self)
+        try JSONText.encode(rows)
     }
 
     static func hex(_ bytes: [UInt8]) -> String {

@@ -13,7 +13,7 @@ CREATE TABLE outbox (
     ticket_id       bigint NOT NULL REFERENCES tickets (id),
     -- The message on the ticket; null for a read receipt.
     message_id      bigint REFERENCES messages (id),
-    -- The pacing and ordering key: the customer record ('customer:<id>'), whatever identifiers it has.
+    -- Who it goes to (wa_id, or the business-scoped user id): pacing is per recipient.
     recipient       text NOT NULL,
     kind            text NOT NULL,
     -- Only allowed inside the customer service window (everything but templates and read receipts).

@@ -29,7 +29,7 @@ public struct AgentStore: Sendable {
         let rows = try agents.map { agent in
             let spec = Spec(name: agent.name, role: agent.role.rawValue, teams: agent.teams, capacity: agent.capacity, skills: agent.skills, queues: agent.queues)
             return Row(id: agent.id, name: agent.name, role: agent.role.rawValue, teams: agent.teams, capacity: agent.capacity, queues: agent.queues,
-                       presence: presence[agent.id]?.rawValue, spec: try Self.json(spec))
+                       presence: presence[agent.id]?.rawValue, spec: try JSONText.encode(spec))
         }
         try await pool.withTransaction { transaction in
             let applied = try await transaction.query("""
@@ -54,7 +54,7 @@ public struct AgentStore: Sendable {
                     SELECT id, presence, $2, 'configuration' FROM upserted WHERE created
                 )
                 SELECT id FROM upserted
-                """, [try Self.json(rows), now])
+                """, [try JSONText.encode(rows), now])
             let ids = try applied.map { try $0.decode(0, as: String.self) }
             let skills = agents.filter { ids.contains($0.id) }.flatMap { agent in agent.skills.map { Skill(agent: agent.id, skill: $0.key, proficiency: $0.value) } }
             _ = try await transaction.pipelineAndCommit([
@@ -66,7 +66,7 @@ public struct AgentStore: Sendable {
                 PostgresStatement("""
                     INSERT INTO switchboard.agent_skills (agent_id, skill, proficiency)
                     SELECT agent, skill, proficiency FROM jsonb_to_recordset($1::jsonb) AS s(agent text, skill text, proficiency int)
-                    """, [try Self.json(skills)]),
+                    """, [try JSONText.encode(skills)]),
             ])
         }
     }
@@ -87,7 +87,7 @@ public struct AgentStore: Sendable {
                 PostgresStatement("""
                     INSERT INTO switchboard.agent_skills (agent_id, skill, proficiency)
                     SELECT $1, skill, proficiency FROM jsonb_to_recordset($2::jsonb) AS s(skill text, proficiency int)
-                    """, [agent.id, try Self.json(skills)]),
+                    """, [agent.id, try JSONText.encode(skills)]),
             ])
         }
     }
@@ -147,11 +147,5 @@ public struct AgentStore: Sendable {
             return StoredAgent(definition: definition, presence: AgentPresence(rawValue: try row.decode(6, as: String.self)) ?? .offline,
                                presenceSince: try row.decode(7), lastAssignedAt: try row.decode(8), fromConfiguration: try row.decode(9))
         }
-    }
-
-    static func json<T: Encodable>(_ value: T) throws -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = .sortedKeys
-        return String(decoding: try encoder.encode(value), as: UTF8.self)
     }
 }

@@ -55,7 +55,7 @@ public struct RoutingStore: Sendable {
         let rows = try decisions.map { decision -> Row in
             let actions = decision.rule.actions
             let skills = Dictionary(actions.requiredSkills.map { ($0.skill, $0.minimumProficiency) }, uniquingKeysWith: max)
-            let event = try Self.json(RoutedEvent(rule: decision.rule.name, rulePosition: decision.rule.index + 1, queue: actions.queue,
+            let event = try JSONText.encode(RoutedEvent(rule: decision.rule.name, rulePosition: decision.rule.index + 1, queue: actions.queue,
                                                   priority: actions.priority.name, skills: actions.requiredSkills.map(\.description),
                                                   tags: actions.tags, language: decision.language))
             return Row(ticket: decision.ticketID, customer: decision.customerID, queue: actions.queue, priority: actions.priority.name,
@@ -75,7 +75,7 @@ public struct RoutingStore: Sendable {
             l AS (UPDATE switchboard.customers c SET language = u.language, updated_at = $2 FROM u
                   WHERE c.id = u.customer AND u.language IS NOT NULL AND c.language IS DISTINCT FROM u.language)
             SELECT id FROM u
-            """, [try Self.json(rows), now])
+            """, [try JSONText.encode(rows), now])
         let ids = try routed.map { try $0.decode(0, as: Int64.self) }
         return try await waiting(ids, stickySeconds: stickySeconds)
     }
@@ -162,7 +162,7 @@ public struct RoutingStore: Sendable {
     public func commitAssignments(_ records: [AssignmentRecord], now: Date) async throws -> [Int64: TicketStatus] {
         guard !records.isEmpty else { return [:] }
         let events = try records.map { record in
-            try Self.json(AssignedEvent(agent: record.agentID, queue: record.queue, strategy: record.strategy.rawValue, step: record.stepIndex + 1,
+            try JSONText.encode(AssignedEvent(agent: record.agentID, queue: record.queue, strategy: record.strategy.rawValue, step: record.stepIndex + 1,
                                         reason: record.reason, detail: record.detail, requirements: record.requirements.map(\.description)))
         }
         let rows = try await pool.query("""
@@ -258,11 +258,5 @@ public struct RoutingStore: Sendable {
         guard let row = rows.first else { return nil }
         return StatusChange(previous: TicketStatus(rawValue: try row.decode(0, as: String.self)) ?? .open,
                             assignee: try row.decode(1), queue: try row.decode(2))
-    }
-
-    static func json<T: Encodable>(_ value: T) throws -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = .sortedKeys
-        return String(decoding: try encoder.encode(value), as: UTF8.self)
     }
 }
