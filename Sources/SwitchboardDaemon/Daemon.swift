@@ -45,6 +45,11 @@ public enum Daemon {
 
         let routingTimers = TaskTimers()
         let ticketRouter = TicketRouter(configuration: configuration.routing, pool: database.pool, timers: routingTimers, logger: Logger(label: "routing"))
+        let events = EventStream()
+        let slaStore = SLAStore(pool: database.pool)
+        let sla = SLAEngine(policies: configuration.slaPolicies, store: slaStore, ledger: slaStore, clock: routingTimers, events: events, logger: Logger(label: "sla"))
+        sla.attach(escalator: ticketRouter)
+        await ticketRouter.attach(sla: sla)
         var webhook: WebhookEndpoint?
         var graphClient: GraphAPIClient?
         if let whatsapp = configuration.whatsapp {
@@ -89,6 +94,7 @@ public enum Daemon {
                 limits: .init(customerInterval: outbound.perCustomerIntervalSeconds, maxInFlight: outbound.maxConcurrentSends),
                 retryPolicy: RetryPolicy(baseDelay: outbound.retryBaseSeconds, maxDelay: outbound.retryMaxSeconds, maxAttempts: outbound.maxAttempts)
             ),
+            replies: sla,
             logger: Logger(label: "outbound")
         )
         let retention = RawWebhookRetentionService(pool: database.pool, retentionDays: configuration.ingest.rawRetentionDays, logger: Logger(label: "retention"))
@@ -106,8 +112,13 @@ public enum Daemon {
             } catch {
                 logger.error("routing configuration not applied", metadata: ["error": "\(error)"])
             }
+            do {
+                try await sla.reconfigure(fresh.slaPolicies)
+            } catch {
+                logger.error("SLA policies not applied; the previous ones stay in force", metadata: ["error": "\(error)"])
+            }
         }
-        let routing = RoutingService(router: ticketRouter, timers: routingTimers, readiness: readiness, logger: Logger(label: "routing"))
+        let routing = RoutingService(router: ticketRouter, sla: sla, timers: routingTimers, readiness: readiness, logger: Logger(label: "routing"))
         let pool = database.pool
         let databaseSummary = database.summary
         let systemd = SystemdService(

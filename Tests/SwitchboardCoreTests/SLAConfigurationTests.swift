@@ -53,4 +53,33 @@ struct SLAConfigurationTests {
             "sla.policies[0].onBreach[1].escalate: not an action: escalate = true (known: notify \"supervisors\", raisePriority true, moveTo a queue, addTag a tag)",
         ])
     }
+
+    @Test func aPolicyStoredWithATicketReadsBackEqualAndItsTextNamesOneVersion() throws {
+        let (_, policies, issues) = read(#"""
+            {"calendars": {"office": {"timeZone": "Europe/Madrid", "days": {"mon": ["09:00-13:00", "14:00-18:00"], "fri": ["22:00-02:00"]},
+                                      "holidays": {"2026-12-25": "closed", "2026-12-24": ["14:00-18:00"], "2027-01-01": "closed"}}},
+             "sla": {"policies": [
+                {"name": "vip", "when": {"priorities": ["urgent", "high"], "queues": ["support", "tier2"], "tags": ["b", "a", "c"]}, "calendar": "office",
+                 "firstResponseMinutes": 2, "resolutionHours": 8, "warnAtPercent": 75,
+                 "onWarning": [{"notify": "supervisors"}], "onBreach": [{"raisePriority": true}, {"moveTo": "tier2"}, {"addTag": "sla-breached"}]}]}}
+            """#)
+        #expect(issues == [])
+        let policy = try #require(policies.first)
+        let text = try policy.canonicalJSON()
+        #expect(try SLAPolicy.decode(canonicalJSON: text) == policy)
+        // Sets and holidays are written sorted: the same policy read again gives the same text.
+        let (_, again, _) = read(#"""
+            {"calendars": {"office": {"timeZone": "Europe/Madrid", "days": {"fri": ["22:00-02:00"], "mon": ["09:00-13:00", "14:00-18:00"]},
+                                      "holidays": {"2027-01-01": "closed", "2026-12-24": ["14:00-18:00"], "2026-12-25": "closed"}}},
+             "sla": {"policies": [
+                {"name": "vip", "when": {"tags": ["c", "a", "b"], "queues": ["tier2", "support"], "priorities": ["high", "urgent"]}, "calendar": "office",
+                 "firstResponseMinutes": 2, "resolutionHours": 8, "warnAtPercent": 75,
+                 "onWarning": [{"notify": "supervisors"}], "onBreach": [{"raisePriority": true}, {"moveTo": "tier2"}, {"addTag": "sla-breached"}]}]}}
+            """#)
+        #expect(try again.first?.canonicalJSON() == text)
+        #expect(text.contains(#""holidays":[{"closed":[{"length":240,"start":840}],"day":"2026-12-24"},{"closed":"all","day":"2026-12-25"}"#))
+        // A damaged row is an error, not a crash.
+        #expect(throws: DecodingError.self) { try SLAPolicy.decode(canonicalJSON: text.replacingOccurrences(of: "Europe/Madrid", with: "Mars/Olympus")) }
+        #expect(throws: DecodingError.self) { try SLAPolicy.decode(canonicalJSON: text.replacingOccurrences(of: #""length":240"#, with: #""length":0"#)) }
+    }
 }

@@ -105,4 +105,33 @@ struct SLAStateMachineTests {
         #expect(sla.handle(.timerFired, at: try #require(ISO8601DateFormatter().date(from: "2026-11-29T12:00:00Z"))).isEmpty)
         #expect(records(sla.handle(.agentReply, at: try #require(ISO8601DateFormatter().date(from: "2026-11-30T08:10:00Z")))) == ["first_response met 2400"])
     }
+
+    @Test func aMachineRebuiltFromItsSnapshotBehavesAsTheOriginal() {
+        var original = machine(calendar: nil)
+        _ = original.handle(.started, at: t0)
+        _ = original.handle(.agentReply, at: t0.addingTimeInterval(100))
+        _ = original.handle(.customerMessage, at: t0.addingTimeInterval(200))
+        _ = original.handle(.pending, at: t0.addingTimeInterval(260))
+        _ = original.handle(.timerFired, at: t0.addingTimeInterval(3000))
+        var rebuilt = SLAStateMachine(targets: original.targets, snapshot: original.snapshot)
+        #expect(rebuilt == original)
+        for (event, offset) in [(SLAStateMachine.Event.customerMessage, 4000.0), (.timerFired, 6000), (.agentReply, 7000), (.resolved, 9000)] {
+            #expect(rebuilt.handle(event, at: t0.addingTimeInterval(offset)) == original.handle(event, at: t0.addingTimeInterval(offset)))
+            #expect(rebuilt.nextDeadline == original.nextDeadline)
+        }
+    }
+
+    @Test func settingAPendingTicketOpenAgainResumesItsClocksWithoutStartingANextResponse() {
+        var sla = machine(first: 600, next: 900, resolution: nil, warn: 1)
+        _ = sla.handle(.started, at: t0)
+        _ = sla.handle(.pending, at: t0.addingTimeInterval(100))
+        #expect(sla.deadline(.firstResponse) == nil)
+        _ = sla.handle(.resumed, at: t0.addingTimeInterval(1000))
+        #expect(sla.deadline(.firstResponse) == t0.addingTimeInterval(1500))
+        _ = sla.handle(.agentReply, at: t0.addingTimeInterval(1100))
+        _ = sla.handle(.pending, at: t0.addingTimeInterval(1200))
+        _ = sla.handle(.resumed, at: t0.addingTimeInterval(1300))
+        #expect(sla.deadline(.nextResponse) == nil)
+        #expect(sla.runningClocks.isEmpty)
+    }
 }

@@ -13,6 +13,8 @@ public struct SLAStateMachine: Sendable, Equatable {
         /// A reply by an agent to the customer (not an internal note, not an automatic message).
         case agentReply
         case pending
+        /// Set open again by an agent while pending: the clocks run again (no new promise starts).
+        case resumed
         case reopened
         case resolved
         case timerFired
@@ -46,25 +48,89 @@ public struct SLAStateMachine: Sendable, Equatable {
         case record(Record)
     }
 
-    struct Clock: Sendable, Equatable {
-        var target: TimeInterval
-        var startedAt: Date
+    /// One running (or paused) clock; also its stored form (`sla_clocks`).
+    public struct Clock: Sendable, Equatable, Codable {
+        public var kind: SLAClockKind
+        public var target: TimeInterval
+        public var startedAt: Date
         /// Business seconds accumulated before `runningSince` (across pauses).
-        var accumulated: TimeInterval = 0
+        public var accumulated: TimeInterval = 0
         /// Nil while paused.
-        var runningSince: Date?
-        var warned = false
-        var breached = false
+        public var runningSince: Date?
+        public var warned = false
+        public var breached = false
+
+        public init(kind: SLAClockKind, target: TimeInterval, startedAt: Date, accumulated: TimeInterval = 0, runningSince: Date?, warned: Bool = false, breached: Bool = false) {
+            self.kind = kind
+            self.target = target
+            self.startedAt = startedAt
+            self.accumulated = accumulated
+            self.runningSince = runningSince
+            self.warned = warned
+            self.breached = breached
+        }
+    }
+
+    /// Everything the machine remembers, for storage and for the rebuild after a restart.
+    public struct Snapshot: Sendable, Equatable {
+        public var clocks: [Clock]
+        public var awaitingCustomer: Bool
+        public var pending: Bool
+
+        public init(clocks: [Clock], awaitingCustomer: Bool, pending: Bool) {
+            self.clocks = clocks
+            self.awaitingCustomer = awaitingCustomer
+            self.pending = pending
+        }
     }
 
     public let targets: SLATargets
-    private(set) var clocks: [SLAClockKind: Clock] = [:]
+    /// At most one clock of each kind, stored inline: a million tickets carry no dictionaries.
+    private var clockSlots: (Clock?, Clock?, Clock?) = (nil, nil, nil)
     /// An agent has replied, so the next customer message starts the next-response clock.
     private var awaitingCustomer = false
     private var pending = false
 
     public init(targets: SLATargets) {
         self.targets = targets
+    }
+
+    /// The machine as it was stored.
+    public init(targets: SLATargets, snapshot: Snapshot) {
+        self.targets = targets
+        awaitingCustomer = snapshot.awaitingCustomer
+        pending = snapshot.pending
+        for clock in snapshot.clocks { self[clock.kind] = clock }
+    }
+
+    public var snapshot: Snapshot {
+        Snapshot(clocks: SLAClockKind.allCases.compactMap { self[$0] }, awaitingCustomer: awaitingCustomer, pending: pending)
+    }
+
+    public var isPending: Bool { pending }
+
+    /// The clocks still running or paused.
+    public var runningClocks: [Clock] { SLAClockKind.allCases.compactMap { self[$0] } }
+
+    private subscript(kind: SLAClockKind) -> Clock? {
+        get {
+            switch kind {
+            case .firstResponse: return clockSlots.0
+            case .nextResponse: return clockSlots.1
+            case .resolution: return clockSlots.2
+            }
+        }
+        set {
+            switch kind {
+            case .firstResponse: clockSlots.0 = newValue
+            case .nextResponse: clockSlots.1 = newValue
+            case .resolution: clockSlots.2 = newValue
+            }
+        }
+    }
+
+    public static func == (a: SLAStateMachine, b: SLAStateMachine) -> Bool {
+        a.targets == b.targets && a.snapshot == b.snapshot
     }
 
     /// Lateness below this is not reported as late (the scheduler's own jitter).
@@ -82,9 +148,9 @@ public struct SLAStateMachine: Sendable, Equatable {
         case .customerMessage:
             if pending {
                 pending = false
-                for kind in clocks.keys { resume(kind, at: now) }
+                for kind in SLAClockKind.allCases { resume(kind, at: now) }
             }
-            if awaitingCustomer && clocks[.nextResponse] == nil {
+            if awaitingCustomer && self[.nextResponse] == nil {
                 start(.nextResponse, at: now)
             }
         case .agentReply:
@@ -92,7 +158,12 @@ public struct SLAStateMachine: Sendable, Equatable {
             awaitingCustomer = true
         case .pending:
             pending = true
-            for kind in clocks.keys { pause(kind, at: now) }
+            for kind in SLAClockKind.allCases { pause(kind, at: now) }
+        case .resumed:
+            if pending {
+                pending = false
+                for kind in SLAClockKind.allCases { resume(kind, at: now) }
+            }
         case .resolved:
             actions += end(.resolution, at: now, cancelled: false)
             for kind in [SLAClockKind.firstResponse, .nextResponse] { actions += end(kind, at: now, cancelled: true) }
@@ -107,8 +178,8 @@ public struct SLAStateMachine: Sendable, Equatable {
 
     /// When the next warning or breach falls due (nil: nothing running or all already fired).
     public var nextDeadline: Date? {
-        clocks.keys.compactMap { kind -> Date? in
-            guard let clock = clocks[kind], clock.runningSince != nil else { return nil }
+        SLAClockKind.allCases.compactMap { kind -> Date? in
+            guard let clock = self[kind], clock.runningSince != nil else { return nil }
             if !clock.warned, targets.warningFraction < 1 { return moment(kind, fraction: targets.warningFraction) }
             if !clock.breached { return moment(kind, fraction: 1) }
             return nil
@@ -119,36 +190,42 @@ public struct SLAStateMachine: Sendable, Equatable {
     /// deadline moves while it is paused; nil while paused).
     public func deadline(_ kind: SLAClockKind) -> Date? { moment(kind, fraction: 1) }
 
+    /// When a running clock's warning falls due (nil while paused, or without a warning before the breach).
+    public func warningMoment(_ kind: SLAClockKind) -> Date? {
+        targets.warningFraction < 1 ? moment(kind, fraction: targets.warningFraction) : nil
+    }
+
     // MARK: Clock arithmetic
 
     private func moment(_ kind: SLAClockKind, fraction: Double) -> Date? {
-        guard let clock = clocks[kind], let since = clock.runningSince else { return nil }
+        guard let clock = self[kind], let since = clock.runningSince else { return nil }
         let remaining = max(0, clock.target * fraction - clock.accumulated)
         return targets.calendar.deadline(from: since, adding: remaining)
     }
 
     private mutating func start(_ kind: SLAClockKind, at now: Date) {
         guard let target = targets.target(kind) else { return }
-        clocks[kind] = Clock(target: target, startedAt: now, runningSince: pending ? nil : now)
+        self[kind] = Clock(kind: kind, target: target, startedAt: now, runningSince: pending ? nil : now)
     }
 
     private mutating func pause(_ kind: SLAClockKind, at now: Date) {
-        guard var clock = clocks[kind], let since = clock.runningSince else { return }
+        guard var clock = self[kind], let since = clock.runningSince else { return }
         clock.accumulated += targets.calendar.elapsed(from: since, to: now)
         clock.runningSince = nil
-        clocks[kind] = clock
+        self[kind] = clock
     }
 
     private mutating func resume(_ kind: SLAClockKind, at now: Date) {
-        guard var clock = clocks[kind], clock.runningSince == nil else { return }
+        guard var clock = self[kind], clock.runningSince == nil else { return }
         clock.runningSince = now
-        clocks[kind] = clock
+        self[kind] = clock
     }
 
     /// Stops a clock: met (or breached, when its target passed — with the breach action if no timer
     /// reported it yet), or cancelled. Nothing when the clock is not running.
     private mutating func end(_ kind: SLAClockKind, at now: Date, cancelled: Bool) -> [Action] {
-        guard var clock = clocks.removeValue(forKey: kind) else { return [] }
+        guard var clock = self[kind] else { return [] }
+        self[kind] = nil
         let deadline = moment(kind, fraction: 1, clock: clock) ?? now
         if let since = clock.runningSince { clock.accumulated += targets.calendar.elapsed(from: since, to: now) }
         let late = clock.accumulated > clock.target
@@ -170,7 +247,7 @@ public struct SLAStateMachine: Sendable, Equatable {
     private mutating func due(at now: Date) -> [Action] {
         var actions: [Action] = []
         for kind in SLAClockKind.allCases {
-            guard var clock = clocks[kind], clock.runningSince != nil else { continue }
+            guard var clock = self[kind], clock.runningSince != nil else { continue }
             if !clock.warned, let warning = moment(kind, fraction: targets.warningFraction), warning <= now {
                 clock.warned = true
                 if targets.warningFraction < 1 { actions.append(.warn(kind, deadline: warning, late: lateness(warning, now))) }
@@ -180,7 +257,7 @@ public struct SLAStateMachine: Sendable, Equatable {
                 clock.warned = true
                 actions.append(.breach(kind, deadline: deadline, late: lateness(deadline, now)))
             }
-            clocks[kind] = clock
+            self[kind] = clock
         }
         return actions
     }

@@ -30,7 +30,7 @@ public struct SLATargets: Sendable, Equatable {
 }
 
 /// The three promises a ticket can carry.
-public enum SLAClockKind: String, Sendable, CaseIterable, Hashable {
+public enum SLAClockKind: String, Sendable, CaseIterable, Hashable, Codable {
     case firstResponse = "first_response"
     case nextResponse = "next_response"
     case resolution

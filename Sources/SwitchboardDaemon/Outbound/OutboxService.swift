@@ -31,14 +31,18 @@ public final class OutboxService: Service, Sendable {
     private let settings: Settings
     private let now: @Sendable () -> Date
     private let logger: Logger
+    /// Told of each agent's reply once recorded (the SLA engine stops its response clocks).
+    private let replies: (any SLAActivitySink)?
     private let senders = Mutex<[String: OutboundSender]>([:])
     /// Senders created by `send` for numbers that had none, for `run` to start.
     private let started: AsyncStream<OutboundSender>
     private let startContinuation: AsyncStream<OutboundSender>.Continuation
 
     /// - Parameter client: nil when no access token is configured: replies are refused.
-    public init(store: OutboxStore, client: GraphAPIClient?, settings: Settings, now: @escaping @Sendable () -> Date = { Date() }, logger: Logger) {
+    public init(store: OutboxStore, client: GraphAPIClient?, settings: Settings, now: @escaping @Sendable () -> Date = { Date() },
+                replies: (any SLAActivitySink)? = nil, logger: Logger) {
         self.store = store
+        self.replies = replies
         self.client = client
         self.settings = settings
         self.now = now
@@ -66,6 +70,7 @@ public final class OutboxService: Service, Sendable {
             return SendRequest.body(content, to: to, callbackData: id.uuidString.lowercased()).jsonText
         }
         sender(for: queued.businessNumber)?.queueChanged()
+        if draft.isAgentReply { await replies?.agentReplied(queued.ticketID) }
         return queued
     }
 

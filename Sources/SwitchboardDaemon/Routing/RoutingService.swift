@@ -1,16 +1,19 @@
 import Logging
 import ServiceLifecycle
 
-/// Runs routing for the daemon's life: rebuilds every actor from the database (readiness waits for
-/// it; a failure is retried), then keeps the timers until a graceful shutdown cancels them.
+/// Runs routing and SLAs for the daemon's life: rebuilds the SLA timers (firing at once, marked late,
+/// what fell due while stopped), then every routing actor, from the database (readiness waits for
+/// both; a failure is retried), then keeps the timers until a graceful shutdown cancels them.
 public struct RoutingService: Service {
     let router: TicketRouter
+    let sla: SLAEngine?
     let timers: any RoutingTimers
     let readiness: Readiness
     let logger: Logger
 
-    public init(router: TicketRouter, timers: any RoutingTimers, readiness: Readiness, logger: Logger) {
+    public init(router: TicketRouter, sla: SLAEngine? = nil, timers: any RoutingTimers, readiness: Readiness, logger: Logger) {
         self.router = router
+        self.sla = sla
         self.timers = timers
         self.readiness = readiness
         self.logger = logger
@@ -21,6 +24,7 @@ public struct RoutingService: Service {
             var delay = Duration.milliseconds(500)
             while !Task.isCancelled {
                 do {
+                    try await sla?.rebuild()
                     try await router.rebuild()
                     readiness.mark(.routing)
                     return
@@ -34,5 +38,9 @@ public struct RoutingService: Service {
         try? await gracefulShutdown()
         timers.cancelAll()
         await router.settle()
+        if let sla {
+            await sla.settle()
+            sla.stop()
+        }
     }
 }

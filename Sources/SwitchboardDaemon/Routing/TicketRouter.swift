@@ -7,7 +7,7 @@ import SwitchboardStore
 /// Routing's front door: classifies new tickets, owns the agent and queue actors, and turns every
 /// event that could change an assignment — a new ticket, presence, a resolve, a capacity change, a
 /// timer — into matching at once. PostgreSQL holds the truth; the actors are rebuilt from it at start.
-public actor TicketRouter: TicketActivitySink {
+public actor TicketRouter: TicketActivitySink, SLAEscalator {
     private var configuration: RoutingConfiguration
     private let store: RoutingStore
     /// Assignments from every queue, committed together when they arrive together.
@@ -21,6 +21,8 @@ public actor TicketRouter: TicketActivitySink {
     private let logger: Logger
     private let observer: (any RoutingObserver)?
     private var rebuilt = false
+    /// Told of starts, customer messages and status changes (the SLA engine).
+    private var sla: (any SLAActivitySink)?
     private var rebuildWaiters: [CheckedContinuation<Void, Never>] = []
 
     public init(configuration: RoutingConfiguration, pool: PostgresPool, timers: any RoutingTimers, logger: Logger, observer: (any RoutingObserver)? = nil) {
@@ -31,6 +33,11 @@ public actor TicketRouter: TicketActivitySink {
         self.timers = timers
         self.logger = logger
         self.observer = observer
+    }
+
+    /// Connects the SLA engine (set once at start, before `rebuild`).
+    public func attach(sla: any SLAActivitySink) {
+        self.sla = sla
     }
 
     // MARK: Start
@@ -111,21 +118,24 @@ public actor TicketRouter: TicketActivitySink {
             if !fresh.isEmpty { observer.ticketsArrived(fresh, at: .now) }
         }
         await untilRebuilt()
-        var toRoute: [Int64] = [], reopened: [Int64] = [], woken: [Int64] = []
+        var toRoute: [Int64] = [], reopened: [Int64] = [], woken: [Int64] = [], wrote: [Int64] = []
         for message in messages {
             switch message.threading {
             case .newTicket: toRoute.append(message.ticketID)
             case .reopen: reopened.append(message.ticketID)
-            case .wakeUp: woken.append(message.ticketID)
-            case .append: continue
+            case .wakeUp:
+                woken.append(message.ticketID)
+                wrote.append(message.ticketID)
+            case .append: wrote.append(message.ticketID)
             }
         }
+        if !wrote.isEmpty { await sla?.customerWrote(wrote) }
         do {
             if !reopened.isEmpty {
                 try await store.prepareReopened(reopened, now: timers.now)
                 toRoute += reopened
             }
-            if !toRoute.isEmpty { try await route(toRoute) }
+            if !toRoute.isEmpty { try await route(toRoute, reopened: Set(reopened)) }
             if !woken.isEmpty { try await wake(woken) }
         } catch {
             logger.error("routing new activity failed; trying again shortly", metadata: ["tickets": "\(toRoute.count + woken.count)", "error": "\(error)"])
@@ -135,8 +145,9 @@ public actor TicketRouter: TicketActivitySink {
         }
     }
 
-    /// Classifies open tickets without a queue (these, or every one) and queues them.
-    public func route(_ ticketIDs: [Int64]?) async throws {
+    /// Classifies open tickets without a queue (these, or every one) and queues them; their SLAs
+    /// start (or, reopened, restart) once their queue and priority are known.
+    public func route(_ ticketIDs: [Int64]?, reopened: Set<Int64> = []) async throws {
         let unrouted = try await store.unrouted(ticketIDs)
         guard !unrouted.isEmpty else { return }
         var decisions: [RoutingDecision] = []
@@ -151,7 +162,9 @@ public actor TicketRouter: TicketActivitySink {
             }
             decisions.append(RoutingDecision(ticketID: ticket.ticketID, customerID: ticket.customerID, rule: match, language: guessed))
         }
-        await enqueue(try await store.recordRouting(decisions, stickySeconds: configuration.stickySeconds, now: timers.now))
+        let waiting = try await store.recordRouting(decisions, stickySeconds: configuration.stickySeconds, now: timers.now)
+        await sla?.ticketsStarted(waiting.map(\.waiting.ticket.id), reopened: reopened)
+        await enqueue(waiting)
     }
 
     private func wake(_ ticketIDs: [Int64]) async throws {
@@ -222,6 +235,7 @@ public actor TicketRouter: TicketActivitySink {
     public func setStatus(_ ticketID: Int64, to status: TicketStatus, actor: String) async throws -> Bool {
         await untilRebuilt()
         guard let change = try await store.setStatus(ticketID, to: status, actor: actor, now: timers.now) else { return false }
+        await sla?.statusChanged(ticketID, from: change.previous, to: status)
         if let assignee = change.assignee, let agent = roster.agent(assignee) {
             if status == .resolved { await agent.drop(ticketID) } else { await agent.hold(ticketID, status: status) }
             await matchQueues(of: assignee)
@@ -300,6 +314,53 @@ public actor TicketRouter: TicketActivitySink {
             logger.error("could not move a ticket; it waits where it was", metadata: ["ticket": "\(move.ticketID)", "error": "\(error)"])
             // The queue dropped it from its waiting list: put it back from the stored state.
             if let back = try? await store.waiting([move.ticketID], stickySeconds: configuration.stickySeconds) { await enqueue(back) }
+        }
+    }
+
+    // MARK: SLA escalations
+
+    /// Raises the priority (the ticket's place in its queue follows), adds a tag, or moves the ticket
+    /// to another queue: a ticket an agent holds is taken from them first, because the escalation
+    /// says the promise needs someone else. Each change writes its event with the reason.
+    public func escalate(_ ticketID: Int64, actions: [SLAPolicy.Action], reason: String) async {
+        await untilRebuilt()
+        for action in actions {
+            do {
+                switch action {
+                case .notifySupervisors:
+                    continue
+                case .addTag(let tag):
+                    _ = try await store.addTag(ticketID, tag, actor: "sla", reason: reason, now: timers.now)
+                case .raisePriority:
+                    guard let place = try await store.placement(ticketID), place.priority < .urgent,
+                          let higher = WaitingOrder.Priority(rawValue: place.priority.rawValue + 1),
+                          let change = try await store.setPriority(ticketID, to: higher, actor: "sla", reason: reason, now: timers.now) else { continue }
+                    if change.assignee == nil, let name = change.queue, let queue = queues[name], await queue.remove(ticketID) {
+                        await enqueue(try await store.waiting([ticketID], stickySeconds: configuration.stickySeconds))
+                    }
+                case .moveTo(let target):
+                    guard let place = try await store.placement(ticketID), let from = place.queue, from != target else { continue }
+                    if let assignee = place.assignee {
+                        guard let agent = roster.agent(assignee) else { continue }
+                        let waiting = try await store.unassign([ticketID], from: assignee, kind: "unassigned", reason: reason, exclude: false,
+                                                               stickySeconds: configuration.stickySeconds, now: timers.now)
+                        guard !waiting.isEmpty else { continue }
+                        await agent.drop(ticketID)
+                        self.work.spawn { await self.matchQueues(of: assignee) }
+                    } else if let queue = queues[from] {
+                        // Mid-round the queue may be reserving an agent for it: then the round decides.
+                        guard await queue.remove(ticketID) else { continue }
+                    }
+                    if let moved = try await store.move(ticketID, from: from, to: target, reason: reason, actor: "sla",
+                                                         stickySeconds: configuration.stickySeconds, now: timers.now) {
+                        await enqueue([moved])
+                    } else {
+                        await enqueue(try await store.waiting([ticketID], stickySeconds: configuration.stickySeconds))
+                    }
+                }
+            } catch {
+                logger.error("SLA escalation not applied", metadata: ["ticket": "\(ticketID)", "action": "\(action)", "error": "\(error)"])
+            }
         }
     }
 

@@ -18,6 +18,13 @@ public struct ReplyDraft: Sendable {
     /// Who wrote it (an agent's name, `automation:…`); recorded on the events.
     public var author: String?
 
+    /// A person's answer to the customer, which is what SLA clocks wait for: not an automatic
+    /// message (no author, or `automation:…`), not a reaction or a read receipt.
+    public var isAgentReply: Bool {
+        guard isMessage, kind != "reaction", let author, !author.isEmpty else { return false }
+        return !author.hasPrefix("automation:")
+    }
+
     public init(ticketReference: String, kind: String, isFreeForm: Bool, isMessage: Bool, readableText: String?, detailsJSON: String = "{}", author: String?) {
         self.ticketReference = ticketReference
         self.kind = kind
@@ -39,6 +46,7 @@ public struct ReplyRecipient: Sendable, Equatable {
 public struct QueuedReply: Sendable, Equatable {
     /// Switchboard's id of the send (`messages.outbound_id`, `biz_opaque_callback_data`).
     public var id: UUID
+    public var ticketID: Int64
     public var businessNumber: String
     /// Why sending through this number is paused, when it is: the reply waits until it resumes.
     public var sendingPausedReason: String?

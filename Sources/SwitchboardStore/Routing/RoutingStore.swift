@@ -219,17 +219,19 @@ public struct RoutingStore: Sendable {
         return !rows.isEmpty
     }
 
-    /// Moves a waiting ticket to another queue (its last step ran out); the steps start again there.
-    public func move(_ ticketID: Int64, from: String, to: String, stickySeconds: TimeInterval, now: Date) async throws -> StoredWaitingTicket? {
+    /// Moves a waiting ticket to another queue (its last step ran out, or an SLA escalation); the
+    /// steps start again there.
+    public func move(_ ticketID: Int64, from: String, to: String, reason: String = "last routing step ran out", actor: String = "routing",
+                     stickySeconds: TimeInterval, now: Date) async throws -> StoredWaitingTicket? {
         let rows = try await pool.query("""
             WITH u AS (
                 UPDATE switchboard.tickets SET queue = $3, queue_entered_at = $4, updated_at = $4
                 WHERE id = $1 AND queue = $2 AND assignee IS NULL AND status <> 'resolved' RETURNING id
             ),
             e AS (INSERT INTO switchboard.ticket_events (ticket_id, at, kind, actor, data)
-                  SELECT id, $4, 'moved', 'routing', jsonb_build_object('from', $2::text, 'to', $3::text, 'reason', 'last routing step ran out') FROM u)
+                  SELECT id, $4, 'moved', $6, jsonb_build_object('from', $2::text, 'to', $3::text, 'reason', $5::text) FROM u)
             SELECT id FROM u
-            """, [ticketID, from, to, now])
+            """, [ticketID, from, to, now, reason, actor])
         guard !rows.isEmpty else { return nil }
         return try await waiting([ticketID], stickySeconds: stickySeconds).first
     }
@@ -258,5 +260,52 @@ public struct RoutingStore: Sendable {
         guard let row = rows.first else { return nil }
         return StatusChange(previous: TicketStatus(rawValue: try row.decode(0, as: String.self)) ?? .open,
                             assignee: try row.decode(1), queue: try row.decode(2))
+    }
+
+    // MARK: Escalation
+
+    /// Sets a ticket's priority with a `priority_changed` event. Returns the ticket's queue when it
+    /// waits in one (its place changes), nil otherwise; throws nothing for an unchanged priority.
+    public func setPriority(_ ticketID: Int64, to priority: WaitingOrder.Priority, actor: String, reason: String, now: Date) async throws -> PriorityChange? {
+        let rows = try await pool.query("""
+            WITH old AS (SELECT id, priority FROM switchboard.tickets WHERE id = $1 AND status <> 'resolved' FOR UPDATE),
+            u AS (
+                UPDATE switchboard.tickets t SET priority = $2, updated_at = $3 FROM old
+                WHERE t.id = old.id AND old.priority <> $2
+                RETURNING t.id, old.priority AS previous, t.queue, t.assignee
+            ),
+            e AS (INSERT INTO switchboard.ticket_events (ticket_id, at, kind, actor, data)
+                  SELECT id, $3, 'priority_changed', $4, jsonb_build_object('from', previous, 'to', $2::text, 'reason', $5::text) FROM u)
+            SELECT previous, queue, assignee FROM u
+            """, [ticketID, priority.name, now, actor, reason])
+        guard let row = rows.first else { return nil }
+        return PriorityChange(previous: WaitingOrder.Priority(name: try row.decode(0)) ?? .normal, queue: try row.decode(1), assignee: try row.decode(2))
+    }
+
+    public struct PriorityChange: Sendable, Equatable {
+        public var previous: WaitingOrder.Priority
+        public var queue: String?
+        public var assignee: String?
+    }
+
+    /// The ticket's priority, queue and assignee (nil: no such open ticket).
+    public func placement(_ ticketID: Int64) async throws -> (priority: WaitingOrder.Priority, queue: String?, assignee: String?)? {
+        let rows = try await pool.query("SELECT priority, queue, assignee FROM switchboard.tickets WHERE id = $1 AND status <> 'resolved'", [ticketID])
+        guard let row = rows.first else { return nil }
+        return (WaitingOrder.Priority(name: try row.decode(0)) ?? .normal, try row.decode(1), try row.decode(2))
+    }
+
+    /// Adds a tag to a ticket with a `tagged` event. False when it already had it (or is unknown).
+    public func addTag(_ ticketID: Int64, _ tag: String, actor: String, reason: String, now: Date) async throws -> Bool {
+        let rows = try await pool.query("""
+            WITH u AS (
+                UPDATE switchboard.tickets SET tags = array_append(tags, $2), updated_at = $3
+                WHERE id = $1 AND NOT ($2 = ANY(tags)) RETURNING id
+            ),
+            e AS (INSERT INTO switchboard.ticket_events (ticket_id, at, kind, actor, data)
+                  SELECT id, $3, 'tagged', $4, jsonb_build_object('tag', $2::text, 'reason', $5::text) FROM u)
+            SELECT id FROM u
+            """, [ticketID, tag, now, actor, reason])
+        return !rows.isEmpty
     }
 }

@@ -1,0 +1,305 @@
+import Foundation
+import Logging
+import Synchronization
+import SwitchboardCore
+import SwitchboardStore
+
+/// Told of each warning or breach acted on, with when it was due and when its timer ran: for the
+/// benchmark's lateness figures. Must return quickly.
+public protocol SLAFiringObserver: Sendable {
+    func fired(due: Date, handledAt: Date)
+}
+
+/// The SLA engine: a timer actor per ticket with a running clock, one scheduler for all of them,
+/// one ordered writer. Ticket activity comes in through `SLAActivitySink`; warnings and breaches
+/// are stored (with their events) before they are acted on: supervisors told through the event
+/// stream and the log, routing changes through the escalator (the routing actors).
+public final class SLAEngine: SLAActivitySink {
+    private struct State {
+        /// The configured policies, in order, with their stored version ids.
+        var policies: [(policy: SLAPolicy, id: Int64)] = []
+        /// Every policy version a loaded ticket runs under.
+        var versions: [Int64: SLAPolicy] = [:]
+        var timers: [Int64: SLATimer] = [:]
+        var rebuilt = false
+        var rebuildWaiters: [CheckedContinuation<Void, Never>] = []
+        /// The policies of the configuration (registered at rebuild).
+        var configured: [SLAPolicy]
+    }
+
+    private let state: Mutex<State>
+    private let store: SLAStore?
+    private let writer: SLAWriter
+    private let clock: any RoutingTimers
+    private let events: EventStream
+    private let escalator: Mutex<(any SLAEscalator)?> = Mutex(nil)
+    private let observer: (any SLAFiringObserver)?
+    private let logger: Logger
+    /// Escalations started after a step is stored; `settle()` waits for them.
+    public let work = WorkTracker()
+    private let schedulerBox = Mutex<SLAScheduler?>(nil)
+
+    /// - Parameters:
+    ///   - store: the database (nil in the benchmark: no policy registration, start facts or supervisors).
+    ///   - ledger: where steps are written (the store itself in the daemon).
+    ///   - clock: time and the scheduler's one wake-up timer (a virtual clock in tests).
+    public init(policies: [SLAPolicy], store: SLAStore?, ledger: any SLALedger, clock: any RoutingTimers, events: EventStream,
+                observer: (any SLAFiringObserver)? = nil, logger: Logger) {
+        self.state = Mutex(State(configured: policies))
+        self.store = store
+        self.writer = SLAWriter(ledger: ledger, logger: logger)
+        self.clock = clock
+        self.events = events
+        self.observer = observer
+        self.logger = logger
+        let scheduler = SLAScheduler(timers: clock) { [weak self] entries in await self?.fire(entries) }
+        schedulerBox.withLock { $0 = scheduler }
+    }
+
+    private var scheduler: SLAScheduler {
+        guard let scheduler = schedulerBox.withLock({ $0 }) else { preconditionFailure("set in init") }
+        return scheduler
+    }
+
+    /// The routing side that carries out priority, queue and tag escalations.
+    public func attach(escalator: any SLAEscalator) {
+        self.escalator.withLock { $0 = escalator }
+    }
+
+    // MARK: Start and configuration
+
+    /// Registers the configured policies, loads every open ticket's clocks, and fires at once what
+    /// fell due while the daemon was stopped (marked late).
+    public func rebuild() async throws {
+        let configured = state.withLock { $0.configured }
+        try await register(configured)
+        if let store {
+            let stored = try await store.load()
+            try await restore(stored)
+        }
+        state.withLock { $0.rebuilt = true }
+        let waiters = state.withLock { state -> [CheckedContinuation<Void, Never>] in
+            defer { state.rebuildWaiters = [] }
+            return state.rebuildWaiters
+        }
+        waiters.forEach { $0.resume() }
+        await scheduler.wake()
+        await settle()
+        logger.info("SLA timers rebuilt", metadata: ["tickets": "\(timerCount)", "policies": "\(configured.count)"])
+    }
+
+    /// New policies apply to tickets that start from now on; running tickets keep theirs.
+    public func reconfigure(_ policies: [SLAPolicy]) async throws {
+        try await register(policies)
+        state.withLock { $0.configured = policies }
+    }
+
+    private func register(_ policies: [SLAPolicy]) async throws {
+        let ids: [Int64]
+        if let store {
+            ids = try await store.register(policies)
+        } else {
+            ids = policies.indices.map { Int64($0 + 1) }
+        }
+        state.withLock { state in
+            state.policies = Array(zip(policies, ids)).map { (policy: $0.0, id: $0.1) }
+            for (policy, id) in zip(policies, ids) { state.versions[id] = policy }
+        }
+    }
+
+    /// Timers for stored SLAs (policies looked up, unknown versions loaded from the store).
+    public func restore(_ stored: [StoredSLA], policies known: [Int64: SLAPolicy] = [:]) async throws {
+        let missing = Set(stored.map(\.policyID)).filter { id in known[id] == nil && state.withLock { $0.versions[id] == nil } }
+        var fetched: [Int64: SLAPolicy] = [:]
+        if !missing.isEmpty, let store { fetched = try await store.policies(Array(missing)) }
+        var arms: [(Int64, Date)] = []
+        state.withLock { state in
+            for (id, policy) in known.merging(fetched, uniquingKeysWith: { a, _ in a }) { state.versions[id] = policy }
+        }
+        for sla in stored {
+            guard let policy = state.withLock({ $0.versions[sla.policyID] }) else {
+                logger.error("a ticket's SLA policy version is missing; its clocks are not watched", metadata: ["ticket": "\(sla.ticketID)", "policy_id": "\(sla.policyID)"])
+                continue
+            }
+            let timer = SLATimer(ticketID: sla.ticketID, policyID: sla.policyID, policy: policy,
+                                 startedAt: sla.snapshot.clocks.map(\.startedAt).min() ?? clock.now, snapshot: sla.snapshot)
+            state.withLock { $0.timers[sla.ticketID] = timer }
+            if let at = await timer.armAfterRestore() { arms.append((sla.ticketID, at)) }
+        }
+        for (ticketID, at) in arms { scheduler.schedule(ticketID, at: at) }
+    }
+
+    private func untilRebuilt() async {
+        await withCheckedContinuation { continuation in
+            let ready = state.withLock { state -> Bool in
+                if state.rebuilt { return true }
+                state.rebuildWaiters.append(continuation)
+                return false
+            }
+            if ready { continuation.resume() }
+        }
+    }
+
+    // MARK: Ticket activity
+
+    public func ticketsStarted(_ ticketIDs: [Int64], reopened: Set<Int64>) async {
+        guard !ticketIDs.isEmpty, let store else { return }
+        await untilRebuilt()
+        do {
+            let now = clock.now
+            for facts in try await store.startFacts(ticketIDs, reopened: reopened) {
+                let at = min(facts.startedAt, now)
+                if let policyID = facts.policyID {
+                    // A reopened ticket keeps the policy it started under; its clocks start again.
+                    guard reopened.contains(facts.ticketID), let timer = try await timer(facts.ticketID, load: true) else { continue }
+                    _ = policyID
+                    await step(timer, .reopened, at: at)
+                    continue
+                }
+                let choice = state.withLock { state in
+                    state.policies.first { $0.policy.conditions.matches(queue: facts.queue, priority: facts.priority, tags: facts.tags, businessNumber: facts.businessNumber) }
+                }
+                guard let choice else { continue }
+                let timer = SLATimer(ticketID: facts.ticketID, policyID: choice.id, policy: choice.policy, startedAt: at)
+                state.withLock { $0.timers[facts.ticketID] = timer }
+                await step(timer, .started, at: at)
+            }
+        } catch {
+            logger.error("SLA not started for new tickets", metadata: ["tickets": "\(ticketIDs.count)", "error": "\(error)"])
+        }
+    }
+
+    public func customerWrote(_ ticketIDs: [Int64]) async {
+        await untilRebuilt()
+        for id in ticketIDs {
+            guard let timer = state.withLock({ $0.timers[id] }) else { continue }
+            await step(timer, .customerMessage, at: clock.now)
+        }
+    }
+
+    public func agentReplied(_ ticketID: Int64) async {
+        await untilRebuilt()
+        guard let timer = state.withLock({ $0.timers[ticketID] }) else { return }
+        await step(timer, .agentReply, at: clock.now)
+    }
+
+    public func statusChanged(_ ticketID: Int64, from: TicketStatus, to: TicketStatus) async {
+        await untilRebuilt()
+        let event: SLAStateMachine.Event
+        switch (from, to) {
+        case (_, .pending): event = .pending
+        case (_, .resolved): event = .resolved
+        case (.pending, .open): event = .resumed
+        case (.resolved, .open): event = .reopened
+        case (.open, .open): return
+        }
+        do {
+            guard let timer = try await timer(ticketID, load: event == .reopened) else { return }
+            await step(timer, event, at: clock.now)
+        } catch {
+            logger.error("SLA clocks not updated for a status change", metadata: ["ticket": "\(ticketID)", "error": "\(error)"])
+        }
+    }
+
+    /// The ticket's timer; a resolved ticket's is loaded from the store when asked (it reopens).
+    private func timer(_ ticketID: Int64, load: Bool) async throws -> SLATimer? {
+        if let timer = state.withLock({ $0.timers[ticketID] }) { return timer }
+        guard load, let store else { return nil }
+        try await restore(try await store.load([ticketID]))
+        return state.withLock { $0.timers[ticketID] }
+    }
+
+    // MARK: Steps
+
+    private func fire(_ entries: [SLAScheduler.Entry]) async {
+        let timers = state.withLock { state in entries.map { state.timers[$0.ticketID] } }
+        await withTaskGroup(of: Void.self) { group in
+            var running = 0
+            for (entry, timer) in zip(entries, timers) {
+                guard let timer else { continue }
+                if running >= 64 {
+                    await group.next()
+                    running -= 1
+                }
+                running += 1
+                group.addTask {
+                    let now = self.clock.now
+                    let step = await timer.fired(entry: entry.deadline, at: now, writer: self.writer)
+                    if !step.alerts.isEmpty { self.observer?.fired(due: entry.deadline, handledAt: self.clock.now) }
+                    await self.performed(step, timer: timer, at: now)
+                }
+            }
+        }
+    }
+
+    private func step(_ timer: SLATimer, _ event: SLAStateMachine.Event, at now: Date) async {
+        let step = await timer.handle(event, at: now, writer: writer)
+        await performed(step, timer: timer, at: now)
+    }
+
+    /// After a step: arm the scheduler, forget a finished timer, and act on alerts once stored.
+    private func performed(_ step: SLATimer.Step, timer: SLATimer, at now: Date) async {
+        if let arm = step.arm { scheduler.schedule(timer.ticketID, at: arm) }
+        if step.finished {
+            state.withLock { state in
+                if state.timers[timer.ticketID] === timer { state.timers[timer.ticketID] = nil }
+            }
+        }
+        guard let sequence = step.sequence, !step.alerts.isEmpty else { return }
+        work.spawn {
+            await self.writer.written(through: sequence)
+            for alert in step.alerts { await self.act(on: alert, timer: timer, at: now) }
+        }
+    }
+
+    private func act(on alert: SLAStateMachine.Action, timer: SLATimer, at now: Date) async {
+        let kind: DaemonEvent.Kind, clockKind: SLAClockKind, due: Date, late: TimeInterval, actions: [SLAPolicy.Action]
+        switch alert {
+        case .warn(let clock, let moment, let lateness):
+            (kind, clockKind, due, late, actions) = (.slaWarning, clock, moment, lateness, timer.policy.onWarning)
+        case .breach(let clock, let moment, let lateness):
+            (kind, clockKind, due, late, actions) = (.slaBreach, clock, moment, lateness, timer.policy.onBreach)
+        case .record:
+            return
+        }
+        let what = kind == .slaWarning ? "warning" : "breach"
+        var audience: [String] = []
+        if actions.contains(.notifySupervisors), let store {
+            do { audience = try await store.supervisors(of: timer.ticketID) } catch {
+                logger.error("could not find the supervisors to tell", metadata: ["ticket": "\(timer.ticketID)", "error": "\(error)"])
+            }
+        }
+        let details = ["policy": timer.policy.name, "clock": clockKind.rawValue, "due_at": SLAEventData.timestamp(due), "late_seconds": "\(late)"]
+        events.publish(DaemonEvent(kind: kind, ticketID: timer.ticketID, at: now, audience: audience, details: details))
+        var metadata: Logger.Metadata = ["ticket": "\(timer.ticketID)", "policy": "\(timer.policy.name)", "clock": "\(clockKind.rawValue)", "due_at": "\(details["due_at"] ?? "")"]
+        if late > 0 { metadata["late_seconds"] = "\(late)" }
+        if !audience.isEmpty { metadata["supervisors"] = "\(audience.joined(separator: ","))" }
+        if kind == .slaBreach { logger.warning("SLA \(what)", metadata: metadata) } else { logger.notice("SLA \(what)", metadata: metadata) }
+        let routingActions = actions.filter { $0 != .notifySupervisors }
+        if !routingActions.isEmpty, let escalator = escalator.withLock({ $0 }) {
+            await escalator.escalate(timer.ticketID, actions: routingActions, reason: "SLA \(what): \(clockKind.rawValue) (policy \(timer.policy.name))")
+        }
+    }
+
+    // MARK: Inspection
+
+    /// Waits until every step so far is stored and every escalation started so far is done.
+    public func settle() async {
+        await writer.flushed()
+        await work.idle()
+    }
+
+    /// Stops writing (graceful shutdown); what was not written is recomputed at the next start.
+    public func stop() {
+        writer.stop()
+    }
+
+    public var timerCount: Int { state.withLock { $0.timers.count } }
+    public var scheduledEntries: Int { scheduler.count }
+
+    /// A ticket's clocks as they stand in memory (nil: no running SLA).
+    public func clocks(of ticketID: Int64) async -> SLAStateMachine? {
+        guard let timer = state.withLock({ $0.timers[ticketID] }) else { return nil }
+        return await timer.current
+    }
+}

@@ -1,0 +1,176 @@
+import Foundation
+import Postgres
+import SwitchboardCore
+
+/// SLA state in PostgreSQL: policy versions, each ticket's clocks with their deadlines, outcomes and
+/// events. A step of a ticket's clocks — its state, ended clocks, warning and breach events — is one
+/// statement, so a warning or a breach is stored exactly when its flag is (never acted on twice).
+public struct SLAStore: Sendable {
+    let pool: PostgresPool
+
+    public init(pool: PostgresPool) {
+        self.pool = pool
+    }
+
+    // MARK: Policies
+
+    /// Stores each policy's current version (once per distinct text) and returns their ids, in order.
+    public func register(_ policies: [SLAPolicy]) async throws -> [Int64] {
+        guard !policies.isEmpty else { return [] }
+        struct Row: Encodable { var ord: Int, name: String, checksum: String, spec: String }
+        let rows = try policies.enumerated().map { index, policy -> Row in
+            let text = try policy.canonicalJSON()
+            return Row(ord: index, name: policy.name, checksum: Migration.sha256Hex(Array(text.utf8)), spec: text)
+        }
+        let result = try await pool.query("""
+            WITH r AS (SELECT * FROM jsonb_to_recordset($1::jsonb) AS r(ord int, name text, checksum text, spec text)),
+            i AS (INSERT INTO switchboard.sla_policies (name, checksum, spec)
+                  SELECT name, checksum, spec::jsonb FROM r ON CONFLICT (checksum) DO NOTHING RETURNING id, checksum)
+            SELECT r.ord, coalesce(i.id, p.id) FROM r
+            LEFT JOIN i ON i.checksum = r.checksum
+            LEFT JOIN switchboard.sla_policies p ON p.checksum = r.checksum
+            ORDER BY r.ord
+            """, [try JSONText.encode(rows)])
+        return try result.map { try $0.decode(1, as: Int64.self) }
+    }
+
+    /// Policy versions by id, decoded (for tickets started under versions no longer configured).
+    public func policies(_ ids: [Int64]) async throws -> [Int64: SLAPolicy] {
+        guard !ids.isEmpty else { return [:] }
+        let rows = try await pool.query("SELECT id, spec::text FROM switchboard.sla_policies WHERE id = ANY($1::bigint[])", [ids])
+        var policies: [Int64: SLAPolicy] = [:]
+        for row in rows {
+            policies[try row.decode(0, as: Int64.self)] = try SLAPolicy.decode(canonicalJSON: try row.decode(1, as: String.self))
+        }
+        return policies
+    }
+
+    // MARK: Tickets
+
+    /// What choosing a policy needs, for these open tickets. `reopened`: the start is the customer's
+    /// latest message, not the ticket's first.
+    public func startFacts(_ ticketIDs: [Int64], reopened: Set<Int64>) async throws -> [SLAStartFacts] {
+        guard !ticketIDs.isEmpty else { return [] }
+        let rows = try await pool.query("""
+            SELECT t.id, t.queue, t.priority, t.tags, t.business_number, t.created_at, coalesce(t.last_inbound_at, t.created_at), s.policy_id
+            FROM switchboard.tickets t LEFT JOIN switchboard.ticket_slas s ON s.ticket_id = t.id
+            WHERE t.id = ANY($1::bigint[]) AND t.status <> 'resolved'
+            ORDER BY t.id
+            """, [ticketIDs])
+        return try rows.map { row in
+            let id = try row.decode(0, as: Int64.self)
+            return SLAStartFacts(ticketID: id, queue: try row.decode(1), priority: WaitingOrder.Priority(name: try row.decode(2)) ?? .normal,
+                                 tags: Set(try row.decode(3, as: [String].self)), businessNumber: try row.decode(4),
+                                 startedAt: reopened.contains(id) ? try row.decode(6) : try row.decode(5), policyID: try row.decode(7))
+        }
+    }
+
+    /// The SLAs of tickets that are not resolved (these, or every one), with their clocks.
+    public func load(_ ticketIDs: [Int64]? = nil) async throws -> [StoredSLA] {
+        let rows = try await pool.query("""
+            SELECT s.ticket_id, s.policy_id, s.awaiting_customer, s.pending, k.clock, k.target_seconds, k.started_at,
+                   k.accumulated_seconds, k.running_since, k.warned_at IS NOT NULL, k.breached_at IS NOT NULL
+            FROM switchboard.ticket_slas s
+            JOIN switchboard.tickets t ON t.id = s.ticket_id
+            LEFT JOIN switchboard.sla_clocks k ON k.ticket_id = s.ticket_id
+            WHERE t.status <> 'resolved' AND ($1::bigint[] IS NULL OR s.ticket_id = ANY($1::bigint[]))
+            ORDER BY s.ticket_id
+            """, [ticketIDs])
+        var loaded: [StoredSLA] = []
+        for row in rows {
+            let ticketID = try row.decode(0, as: Int64.self)
+            if loaded.last?.ticketID != ticketID {
+                loaded.append(StoredSLA(ticketID: ticketID, policyID: try row.decode(1),
+                                        snapshot: .init(clocks: [], awaitingCustomer: try row.decode(2), pending: try row.decode(3))))
+            }
+            guard let name = try row.decode(4, as: String?.self), let kind = SLAClockKind(rawValue: name) else { continue }
+            loaded[loaded.count - 1].snapshot.clocks.append(SLAStateMachine.Clock(
+                kind: kind, target: try row.decode(5), startedAt: try row.decode(6), accumulated: try row.decode(7),
+                runningSince: try row.decode(8), warned: try row.decode(9), breached: try row.decode(10)))
+        }
+        return loaded
+    }
+
+    /// Stores steps of tickets' clocks in one statement (several steps of one ticket are merged).
+    public func save(_ changes: [SLAChange]) async throws {
+        let changes = SLAChange.merged(changes)
+        guard !changes.isEmpty else { return }
+        struct TicketRow: Encodable { var ticket: Int64, policy: Int64, started: Double, awaiting: Bool, pending: Bool, at: Double }
+        struct ClockRow: Encodable {
+            var ticket: Int64, clock: String, target: Double, started: Double, accumulated: Double, running: Double?
+            var warn_at: Double?, deadline: Double?, warned: Bool, breached: Bool, at: Double
+        }
+        struct RecordRow: Encodable {
+            var ticket: Int64, policy: Int64, clock: String, outcome: String, target: Double, started: Double, deadline: Double, ended: Double
+            var business: Double, wall: Double
+        }
+        struct EventRow: Encodable { var ticket: Int64, at: Double, kind: String, data: String }
+        var tickets: [TicketRow] = [], clocks: [ClockRow] = [], records: [RecordRow] = [], events: [EventRow] = []
+        for change in changes {
+            let at = change.at.timeIntervalSince1970
+            tickets.append(TicketRow(ticket: change.ticketID, policy: change.policyID, started: change.startedAt.timeIntervalSince1970,
+                                     awaiting: change.awaitingCustomer, pending: change.pending, at: at))
+            for row in change.clocks {
+                let clock = row.clock
+                clocks.append(ClockRow(ticket: change.ticketID, clock: clock.kind.rawValue, target: clock.target, started: clock.startedAt.timeIntervalSince1970,
+                                       accumulated: clock.accumulated, running: clock.runningSince?.timeIntervalSince1970,
+                                       warn_at: row.warnAt?.timeIntervalSince1970, deadline: row.deadline?.timeIntervalSince1970,
+                                       warned: clock.warned, breached: clock.breached, at: at))
+            }
+            for record in change.records {
+                records.append(RecordRow(ticket: change.ticketID, policy: change.policyID, clock: record.clock.rawValue, outcome: record.outcome.rawValue,
+                                         target: record.target, started: record.startedAt.timeIntervalSince1970, deadline: record.deadline.timeIntervalSince1970,
+                                         ended: record.endedAt.timeIntervalSince1970, business: record.elapsedBusiness, wall: record.elapsedWall))
+            }
+            for event in change.events {
+                events.append(EventRow(ticket: change.ticketID, at: event.at.timeIntervalSince1970, kind: event.kind, data: event.data))
+            }
+        }
+        try await pool.query("""
+            WITH t AS (SELECT * FROM jsonb_to_recordset($1::jsonb) AS t(ticket bigint, policy bigint, started double precision, awaiting boolean, pending boolean, at double precision)),
+            c AS (SELECT * FROM jsonb_to_recordset($2::jsonb) AS c(ticket bigint, clock text, target double precision, started double precision,
+                      accumulated double precision, running double precision, warn_at double precision, deadline double precision,
+                      warned boolean, breached boolean, at double precision)),
+            s AS (INSERT INTO switchboard.ticket_slas AS s (ticket_id, policy_id, awaiting_customer, pending, started_at, updated_at)
+                  SELECT ticket, policy, awaiting, pending, to_timestamp(started), to_timestamp(at) FROM t
+                  ON CONFLICT (ticket_id) DO UPDATE SET awaiting_customer = EXCLUDED.awaiting_customer, pending = EXCLUDED.pending,
+                      updated_at = EXCLUDED.updated_at),
+            d AS (DELETE FROM switchboard.sla_clocks k USING t
+                  WHERE k.ticket_id = t.ticket AND NOT EXISTS (SELECT 1 FROM c WHERE c.ticket = k.ticket_id AND c.clock = k.clock)),
+            k AS (INSERT INTO switchboard.sla_clocks AS k (ticket_id, clock, target_seconds, started_at, accumulated_seconds, running_since,
+                      warn_at, deadline, warned_at, breached_at)
+                  SELECT ticket, clock, target, to_timestamp(started), accumulated, to_timestamp(running), to_timestamp(warn_at), to_timestamp(deadline),
+                         CASE WHEN warned THEN to_timestamp(at) END, CASE WHEN breached THEN to_timestamp(at) END FROM c
+                  ON CONFLICT (ticket_id, clock) DO UPDATE SET target_seconds = EXCLUDED.target_seconds, started_at = EXCLUDED.started_at,
+                      accumulated_seconds = EXCLUDED.accumulated_seconds, running_since = EXCLUDED.running_since,
+                      warn_at = EXCLUDED.warn_at, deadline = EXCLUDED.deadline,
+                      warned_at = CASE WHEN EXCLUDED.warned_at IS NULL THEN NULL
+                                       WHEN k.started_at = EXCLUDED.started_at THEN coalesce(k.warned_at, EXCLUDED.warned_at) ELSE EXCLUDED.warned_at END,
+                      breached_at = CASE WHEN EXCLUDED.breached_at IS NULL THEN NULL
+                                         WHEN k.started_at = EXCLUDED.started_at THEN coalesce(k.breached_at, EXCLUDED.breached_at) ELSE EXCLUDED.breached_at END),
+            r AS (INSERT INTO switchboard.sla_records (ticket_id, policy_id, clock, outcome, target_seconds, started_at, deadline, ended_at,
+                      elapsed_business_seconds, elapsed_wall_seconds)
+                  SELECT ticket, policy, clock, outcome, target, to_timestamp(started), to_timestamp(deadline), to_timestamp(ended), business, wall
+                  FROM jsonb_to_recordset($3::jsonb) AS r(ticket bigint, policy bigint, clock text, outcome text, target double precision,
+                      started double precision, deadline double precision, ended double precision, business double precision, wall double precision)),
+            e AS (INSERT INTO switchboard.ticket_events (ticket_id, at, kind, actor, data)
+                  SELECT ticket, to_timestamp(at), kind, 'sla', data::jsonb
+                  FROM jsonb_to_recordset($4::jsonb) AS e(ticket bigint, at double precision, kind text, data text))
+            SELECT 1
+            """, [try JSONText.encode(tickets), try JSONText.encode(clocks), try JSONText.encode(records), try JSONText.encode(events)])
+    }
+
+    /// The supervisors to tell about a ticket: active supervisors and admins who share a team with
+    /// its assignee, or who serve its queue.
+    public func supervisors(of ticketID: Int64) async throws -> [String] {
+        let rows = try await pool.query("""
+            SELECT a.id FROM switchboard.tickets t
+            LEFT JOIN switchboard.agents owner ON owner.id = t.assignee
+            JOIN switchboard.agents a ON a.active AND a.role IN ('supervisor', 'admin')
+                 AND (a.teams && coalesce(owner.teams, '{}') OR t.queue = ANY(a.queues))
+            WHERE t.id = $1
+            ORDER BY a.id
+            """, [ticketID])
+        return try rows.map { try $0.decode(0) }
+    }
+}

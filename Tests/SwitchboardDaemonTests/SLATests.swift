@@ -1,0 +1,194 @@
+import Foundation
+import SwitchboardCore
+import SwitchboardDaemon
+import SwitchboardStore
+import Testing
+import TestSupport
+
+/// The SLA engine with routing, a real database and a manual clock: deadlines in business time,
+/// warnings and breaches once each, escalations through routing, pauses, restarts.
+@Suite("SLA engine: deadlines, warnings, breaches, escalation, restarts")
+struct SLATests {
+    static let ana = AgentDefinition(id: "ana", name: "Ana", teams: ["care"], capacity: 1, queues: ["support"])
+    static let sam = AgentDefinition(id: "sam", name: "Sam", role: .supervisor, teams: ["care"], capacity: 5, queues: ["supervisors"])
+    static let lee = AgentDefinition(id: "lee", name: "Lee", role: .supervisor, teams: ["sales"], capacity: 5, queues: ["other"])
+
+    static func routing(anaPresence: AgentPresence = .online) -> RoutingConfiguration {
+        .testing(agents: [ana, sam, lee], presence: ["ana": anaPresence, "sam": .offline, "lee": .offline],
+                 extraQueues: [QueueDefinition(name: "supervisors"), QueueDefinition(name: "other")])
+    }
+
+    /// Monday 23 November 2026, 12:59 in Madrid (11:59 UTC): one business minute before lunch.
+    static let beforeLunch = Date(timeIntervalSince1970: 1_795_435_140)
+
+    static func madrid(_ day: Int, _ hour: Int, _ minute: Int, _ second: Int = 0) -> Date {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "Europe/Madrid") ?? .current
+        return calendar.date(from: DateComponents(year: 2026, month: 11, day: day, hour: hour, minute: minute, second: second)) ?? .distantPast
+    }
+
+    @Test func aTwoMinuteBusinessHoursPromiseWarnsAndBreachesAcrossLunchAndTheEscalationMovesAndRaisesTheTicket() async throws {
+        #expect(Self.beforeLunch == Self.madrid(23, 12, 59))
+        let policy = SLAPolicy(name: "two-minutes", calendarName: "office",
+                               targets: SLATargets(firstResponse: 120, warningFraction: 0.75, calendar: .madridOffice),
+                               onWarning: [.notifySupervisors],
+                               onBreach: [.notifySupervisors, .raisePriority, .moveTo(queue: "supervisors"), .addTag("sla-breached")])
+        let harness = try await SLAHarness.make("sla_two_minutes", routing: Self.routing(), policies: [policy], start: Self.beforeLunch)
+        var following = harness.events.subscribe().makeAsyncIterator()
+        let ticket = try await harness.routing.customerWrites("34600000001", "Hola, mi pedido no llega")
+        await harness.settle()
+        #expect(try await harness.routing.assignee(ticket) == "ana")
+
+        // 60 business seconds before lunch, 60 after: due at 14:01, warned at 75 % (14:00:30).
+        #expect(try await harness.storedDeadline(ticket, .firstResponse) == Self.madrid(23, 14, 1))
+        let started = try #require(try await harness.routing.events(ticket, "sla_started").first)
+        #expect(started["policy"] as? String == "two-minutes")
+
+        await harness.advance(to: Self.madrid(23, 14, 0, 29))
+        #expect(try await harness.eventCount(ticket, "sla_warning") == 0)
+        await harness.advance(to: Self.madrid(23, 14, 0, 30))
+        let warning = try #require(try await harness.routing.events(ticket, "sla_warning").first)
+        #expect(warning["clock"] as? String == "first_response")
+        #expect(warning["late"] as? Bool == false)
+        let told = await following.next()
+        #expect(told?.kind == .slaWarning)
+        #expect(told?.ticketID == ticket)
+        #expect(told?.audience == ["sam"])
+        #expect(try await harness.eventCount(ticket, "sla_breach") == 0)
+
+        await harness.advance(to: Self.madrid(23, 14, 1))
+        #expect(try await harness.eventCount(ticket, "sla_breach") == 1)
+        let breachTold = await following.next()
+        #expect(breachTold?.kind == .slaBreach)
+        let row = try #require(try await harness.pool.query("SELECT queue, assignee, priority, tags FROM switchboard.tickets WHERE id = $1", [ticket]).first)
+        #expect(try row.decode(0, as: String.self) == "supervisors")
+        #expect(try row.decode(1, as: String?.self) == nil)
+        #expect(try row.decode(2, as: String.self) == "high")
+        #expect(try row.decode(3, as: [String].self).contains("sla-breached"))
+        let moved = try #require(try await harness.routing.events(ticket, "moved").last)
+        #expect(moved["to"] as? String == "supervisors")
+        #expect((moved["reason"] as? String)?.contains("SLA breach") == true)
+        #expect(try await harness.eventCount(ticket, "priority_changed") == 1)
+
+        // The reply comes at 14:05: 60 + 300 business seconds, breached.
+        await harness.advance(to: Self.madrid(23, 14, 5))
+        await harness.agentReplies(ticket)
+        let records = try await harness.records(ticket)
+        #expect(records.count == 1)
+        #expect(records.first?.clock == "first_response")
+        #expect(records.first?.outcome == "breached")
+        #expect(records.first?.business == 360)
+        #expect(try await harness.eventCount(ticket, "sla_breach") == 1)
+    }
+
+    @Test func clocksPauseWhilePendingAndNextResponseRunsFromEachCustomerMessageAfterAReply() async throws {
+        let policy = SLAPolicy(name: "around-the-clock", calendarName: "24x7",
+                               targets: SLATargets(firstResponse: 60, nextResponse: 120, resolution: 3600, warningFraction: 1, calendar: .alwaysOpen()))
+        let start = Self.beforeLunch
+        let harness = try await SLAHarness.make("sla_pauses", routing: Self.routing(), policies: [policy], start: start)
+        let ticket = try await harness.routing.customerWrites("447700900001", "Hello, where is my order?")
+        await harness.advance(to: start.addingTimeInterval(30))
+        await harness.agentReplies(ticket)
+        await harness.advance(to: start.addingTimeInterval(100))
+        _ = try await harness.routing.customerWrites("447700900001", "Thanks, and the invoice?")
+        await harness.settle()
+        #expect(try await harness.storedDeadline(ticket, .nextResponse) == start.addingTimeInterval(220))
+        await harness.advance(to: start.addingTimeInterval(110))
+        try await harness.routing.setStatus(ticket, .pending)
+        await harness.settle()
+        // Paused: no deadline, and nothing breaches while the team waits on the customer.
+        #expect(try await harness.storedDeadline(ticket, .nextResponse) == nil)
+        await harness.advance(to: start.addingTimeInterval(1110))
+        #expect(try await harness.eventCount(ticket, "sla_breach") == 0)
+        _ = try await harness.routing.customerWrites("447700900001", "Sorry, here is the number: 1234")
+        await harness.settle()
+        // 10 of 120 seconds used before the pause: due 110 seconds after the customer came back.
+        #expect(try await harness.storedDeadline(ticket, .nextResponse) == start.addingTimeInterval(1220))
+        await harness.advance(to: start.addingTimeInterval(1150))
+        await harness.agentReplies(ticket)
+        await harness.advance(to: start.addingTimeInterval(1200))
+        try await harness.routing.setStatus(ticket, .resolved)
+        await harness.settle()
+        let records = try await harness.records(ticket)
+        #expect(records.map(\.clock) == ["first_response", "next_response", "resolution"])
+        #expect(records.map(\.outcome) == ["met", "met", "met"])
+        #expect(records.map(\.business) == [30, 50, 200])
+        #expect(try await harness.eventCount(ticket, "sla_breach") == 0)
+        #expect(harness.sla.timerCount == 0)
+    }
+
+    @Test func theFirstMatchingPolicyIsFixedOnTheTicketAndAnUnmatchedTicketHasNoClocks() async throws {
+        let vip = SLAPolicy(name: "vip", conditions: .init(priorities: [.urgent]), calendarName: "24x7",
+                            targets: SLATargets(firstResponse: 30, calendar: .alwaysOpen()))
+        let support = SLAPolicy(name: "support", conditions: .init(queues: ["support"], businessNumbers: ["106540352242922"]), calendarName: "24x7",
+                                targets: SLATargets(firstResponse: 600, calendar: .alwaysOpen()))
+        var configuration = Self.routing()
+        configuration.rules = [RoutingRule(name: "urgent", conditions: .init(keywords: ["urgent"]), actions: .init(queue: "support", priority: .urgent)),
+                               RoutingRule(name: "elsewhere", conditions: .init(keywords: ["other"]), actions: .init(queue: "other")),
+                               RoutingRule(name: "all", actions: .init(queue: "support"))]
+        let harness = try await SLAHarness.make("sla_policy_choice", routing: configuration, policies: [vip, support], start: Self.beforeLunch)
+        let urgent = try await harness.routing.customerWrites("447700900011", "This is urgent please")
+        let normal = try await harness.routing.customerWrites("447700900012", "A question about my plan")
+        let other = try await harness.routing.customerWrites("447700900013", "Something other entirely")
+        await harness.settle()
+        func policy(_ ticket: Int64) async throws -> String? {
+            try await harness.pool.query("SELECT p.name FROM switchboard.ticket_slas s JOIN switchboard.sla_policies p ON p.id = s.policy_id WHERE s.ticket_id = $1",
+                                         [ticket]).first?.decode(0, as: String.self)
+        }
+        #expect(try await policy(urgent) == "vip")
+        #expect(try await policy(normal) == "support")
+        #expect(try await policy(other) == nil)
+        #expect(try await harness.storedDeadline(urgent, .firstResponse) == Self.beforeLunch.addingTimeInterval(30))
+    }
+
+    @Test func deadlinesThatPassedWhileStoppedFireOnceMarkedLateAndTheTicketKeepsItsPolicy() async throws {
+        let original = SLAPolicy(name: "standard", calendarName: "24x7", targets: SLATargets(firstResponse: 60, warningFraction: 0.5, calendar: .alwaysOpen()))
+        let start = Self.beforeLunch
+        let first = try await SLAHarness.make("sla_restart", routing: Self.routing(anaPresence: .offline), policies: [original], start: start)
+        let ticket = try await first.routing.customerWrites("447700900021", "Hello?")
+        await first.settle()
+        #expect(try await first.eventCount(ticket, "sla_warning") == 0)
+        first.sla.stop()
+
+        // Ten minutes later the daemon starts again with a gentler policy in its configuration.
+        let gentler = SLAPolicy(name: "standard", calendarName: "24x7", targets: SLATargets(firstResponse: 3600, warningFraction: 0.5, calendar: .alwaysOpen()))
+        let second = try await SLAHarness.make("sla_restart", routing: Self.routing(anaPresence: .offline), policies: [gentler],
+                                               start: start.addingTimeInterval(600), pool: first.pool)
+        #expect(try await second.eventCount(ticket, "sla_warning") == 1)
+        #expect(try await second.eventCount(ticket, "sla_breach") == 1)
+        let breach = try #require(try await second.routing.events(ticket, "sla_breach").first)
+        #expect(breach["late"] as? Bool == true)
+        #expect(breach["late_seconds"] as? Double == 540)
+        second.sla.stop()
+
+        let third = try await SLAHarness.make("sla_restart", routing: Self.routing(anaPresence: .offline), policies: [gentler],
+                                              start: start.addingTimeInterval(700), pool: first.pool)
+        #expect(try await third.eventCount(ticket, "sla_warning") == 1)
+        #expect(try await third.eventCount(ticket, "sla_breach") == 1)
+        // A ticket that starts now runs under the new version of the policy.
+        let later = try await third.routing.customerWrites("447700900022", "Hello again")
+        await third.settle()
+        #expect(try await third.storedDeadline(later, .firstResponse) == start.addingTimeInterval(700 + 3600))
+        let versions = try await third.pool.query("SELECT count(*)::int FROM switchboard.sla_policies WHERE name = 'standard'").first?.decode(0, as: Int.self)
+        #expect(versions == 2)
+    }
+
+    @Test func aReopenedTicketStartsItsClocksAgainUnderTheSamePolicy() async throws {
+        let policy = SLAPolicy(name: "standard", calendarName: "24x7", targets: SLATargets(firstResponse: 60, resolution: 600, warningFraction: 1, calendar: .alwaysOpen()))
+        let start = Self.beforeLunch
+        let harness = try await SLAHarness.make("sla_reopen", routing: Self.routing(), policies: [policy], start: start)
+        let ticket = try await harness.routing.customerWrites("447700900031", "Hello")
+        await harness.advance(to: start.addingTimeInterval(20))
+        await harness.agentReplies(ticket)
+        try await harness.routing.setStatus(ticket, .resolved)
+        await harness.settle()
+        await harness.advance(to: start.addingTimeInterval(300))
+        let again = try await harness.routing.customerWrites("447700900031", "It broke again")
+        #expect(again == ticket)
+        await harness.settle()
+        #expect(try await harness.storedDeadline(ticket, .firstResponse) == start.addingTimeInterval(360))
+        #expect(try await harness.eventCount(ticket, "sla_started") == 2)
+        await harness.advance(to: start.addingTimeInterval(420))
+        #expect(try await harness.eventCount(ticket, "sla_breach") == 1)
+    }
+}
