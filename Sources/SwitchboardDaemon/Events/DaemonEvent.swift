@@ -10,15 +10,18 @@ public struct DaemonEvent: Sendable, Equatable {
 
     public var kind: Kind
     public var ticketID: Int64
+    /// `T-1042`.
+    public var reference: String
     public var at: Date
     /// Who must hear of it (agent handles), e.g. the supervisors of the ticket's team; empty: anyone
     /// following may see it, nobody in particular is told.
     public var audience: [String]
     public var details: [String: String]
 
-    public init(kind: Kind, ticketID: Int64, at: Date, audience: [String], details: [String: String]) {
+    public init(kind: Kind, ticketID: Int64, reference: String, at: Date, audience: [String], details: [String: String]) {
         self.kind = kind
         self.ticketID = ticketID
+        self.reference = reference
         self.at = at
         self.audience = audience
         self.details = details

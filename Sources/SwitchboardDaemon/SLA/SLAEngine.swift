@@ -264,14 +264,20 @@ public final class SLAEngine: SLAActivitySink {
         }
         let what = kind == .slaWarning ? "warning" : "breach"
         var audience: [String] = []
-        if actions.contains(.notifySupervisors), let store {
-            do { audience = try await store.supervisors(of: timer.ticketID) } catch {
+        var reference = "#\(timer.ticketID)"
+        if let store {
+            do {
+                if let found = try await store.audience(of: timer.ticketID) {
+                    reference = found.reference
+                    if actions.contains(.notifySupervisors) { audience = found.supervisors }
+                }
+            } catch {
                 logger.error("could not find the supervisors to tell", metadata: ["ticket": "\(timer.ticketID)", "error": "\(error)"])
             }
         }
         let details = ["policy": timer.policy.name, "clock": clockKind.rawValue, "due_at": SLAEventData.timestamp(due), "late_seconds": "\(late)"]
-        events.publish(DaemonEvent(kind: kind, ticketID: timer.ticketID, at: now, audience: audience, details: details))
-        var metadata: Logger.Metadata = ["ticket": "\(timer.ticketID)", "policy": "\(timer.policy.name)", "clock": "\(clockKind.rawValue)", "due_at": "\(details["due_at"] ?? "")"]
+        events.publish(DaemonEvent(kind: kind, ticketID: timer.ticketID, reference: reference, at: now, audience: audience, details: details))
+        var metadata: Logger.Metadata = ["ticket": "\(reference)", "policy": "\(timer.policy.name)", "clock": "\(clockKind.rawValue)", "due_at": "\(details["due_at"] ?? "")"]
         if late > 0 { metadata["late_seconds"] = "\(late)" }
         if !audience.isEmpty { metadata["supervisors"] = "\(audience.joined(separator: ","))" }
         if kind == .slaBreach { logger.warning("SLA \(what)", metadata: metadata) } else { logger.notice("SLA \(what)", metadata: metadata) }

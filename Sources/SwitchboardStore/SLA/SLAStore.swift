@@ -160,17 +160,19 @@ public struct SLAStore: Sendable {
             """, [try JSONText.encode(tickets), try JSONText.encode(clocks), try JSONText.encode(records), try JSONText.encode(events)])
     }
 
-    /// The supervisors to tell about a ticket: active supervisors and admins who share a team with
-    /// its assignee, or who serve its queue.
-    public func supervisors(of ticketID: Int64) async throws -> [String] {
+    /// The ticket's reference and the supervisors to tell about it: active supervisors and admins
+    /// who share a team with its assignee, or who serve its queue.
+    public func audience(of ticketID: Int64) async throws -> (reference: String, supervisors: [String])? {
         let rows = try await pool.query("""
-            SELECT a.id FROM switchboard.tickets t
+            SELECT t.reference, coalesce(array_agg(a.id ORDER BY a.id) FILTER (WHERE a.id IS NOT NULL), '{}')
+            FROM switchboard.tickets t
             LEFT JOIN switchboard.agents owner ON owner.id = t.assignee
-            JOIN switchboard.agents a ON a.active AND a.role IN ('supervisor', 'admin')
+            LEFT JOIN switchboard.agents a ON a.active AND a.role IN ('supervisor', 'admin')
                  AND (a.teams && coalesce(owner.teams, '{}') OR t.queue = ANY(a.queues))
             WHERE t.id = $1
-            ORDER BY a.id
+            GROUP BY t.reference
             """, [ticketID])
-        return try rows.map { try $0.decode(0) }
+        guard let row = rows.first else { return nil }
+        return (try row.decode(0), try row.decode(1))
     }
 }
