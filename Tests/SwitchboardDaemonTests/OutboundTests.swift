@@ -47,6 +47,34 @@ struct OutboundTests {
         #expect(events == ["reply_queued by agent:ana", "reply_sent by agent:ana"])
     }
 
+    @Test("only a person's reply stops the first-response clock: an automatic message does not")
+    func automaticMessagesDoNotAnswer() async throws {
+        let harness = try await OutboundHarness.start("outbound_sla_reply")
+        defer { Task { await harness.finish() } }
+        let reference = try await harness.ticket(waID: "4915112345600")
+        let ticketID = try #require(try await harness.pool.query("SELECT id FROM switchboard.tickets WHERE reference = $1", [reference]).first?.decode(0, as: Int64.self))
+        let store = SLAStore(pool: harness.pool)
+        let policy = SLAPolicy(name: "hour", calendarName: "24x7", targets: SLATargets(firstResponse: 3600, calendar: .alwaysOpen()))
+        let sla = SLAEngine(policies: [policy], store: store, ledger: store, clock: VirtualTimers(start: Date()), events: EventStream(), logger: TestDatabase.quietLogger)
+        try await sla.rebuild()
+        await sla.ticketsStarted([ticketID], reopened: [])
+        let service = harness.service(replies: sla)
+        func openClocks() async throws -> [String] {
+            try await harness.pool.query("SELECT clock FROM switchboard.sla_clocks WHERE ticket_id = $1 ORDER BY clock", [ticketID]).map { try $0.decode(0) }
+        }
+        try await harness.running(service) {
+            _ = try await service.send(.text(body: "Thanks for writing! An agent will be with you shortly."), ticket: reference, author: "automation:welcome")
+            await sla.settle()
+            #expect(try await openClocks() == ["first_response"])
+            _ = try await service.send(.text(body: "Hi, I am Ana and I will help you."), ticket: reference, author: "agent:ana")
+            await sla.settle()
+            #expect(try await openClocks() == [])
+        }
+        let outcomes = try await harness.pool.query("SELECT clock, outcome FROM switchboard.sla_records WHERE ticket_id = $1", [ticketID])
+            .map { "\(try $0.decode(0, as: String.self)) \(try $0.decode(1, as: String.self))" }
+        #expect(outcomes == ["first_response met"])
+    }
+
     @Test("a customer known only by a business-scoped user id is addressed by it")
     func userIDRecipient() async throws {
         let harness = try await OutboundHarness.start("outbound_bsuid")
