@@ -11,36 +11,55 @@ public protocol RoutingTimers: Sendable {
     func cancelAll()
 }
 
-/// Real time: one sleeping task per key.
+/// Real time: one sleeping task per key. A timer that has started firing is no longer "the timer
+/// for its key": scheduling the key again (as a firing timer often does) does not cancel it midway.
 public final class TaskTimers: RoutingTimers {
-    private let tasks = Mutex<[String: Task<Void, Never>]>([:])
+    private struct Armed {
+        var token: UInt64
+        var task: Task<Void, Never>
+    }
+
+    private struct State {
+        var armed: [String: Armed] = [:]
+        var nextToken: UInt64 = 0
+    }
+
+    private let state = Mutex(State())
 
     public init() {}
 
     public var now: Date { Date() }
 
     public func schedule(_ key: String, at deadline: Date?, fire: @escaping @Sendable () async -> Void) {
-        let task = deadline.map { deadline in
-            Task {
-                let delay = deadline.timeIntervalSinceNow
-                if delay > 0 {
-                    do { try await Task.sleep(for: .milliseconds(Int64((delay * 1000).rounded(.up)))) } catch { return }
+        let previous = state.withLock { state -> Task<Void, Never>? in
+            state.nextToken += 1
+            let token = state.nextToken
+            let previous = state.armed.removeValue(forKey: key)?.task
+            if let deadline {
+                let task = Task {
+                    let delay = deadline.timeIntervalSinceNow
+                    if delay > 0 {
+                        do { try await Task.sleep(for: .milliseconds(Int64((delay * 1000).rounded(.up)))) } catch { return }
+                    }
+                    // Still the key's timer? Then it fires and stops being cancellable by the key.
+                    let current = self.state.withLock { state -> Bool in
+                        guard state.armed[key]?.token == token else { return false }
+                        state.armed.removeValue(forKey: key)
+                        return true
+                    }
+                    if current { await fire() }
                 }
-                await fire()
+                state.armed[key] = Armed(token: token, task: task)
             }
-        }
-        let previous = tasks.withLock { tasks in
-            let previous = tasks[key]
-            tasks[key] = task
             return previous
         }
         previous?.cancel()
     }
 
     public func cancelAll() {
-        let all = tasks.withLock { tasks in
-            defer { tasks = [:] }
-            return Array(tasks.values)
+        let all = state.withLock { state in
+            defer { state.armed = [:] }
+            return state.armed.values.map(\.task)
         }
         all.forEach { $0.cancel() }
     }

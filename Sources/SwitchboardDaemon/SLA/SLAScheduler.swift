@@ -32,13 +32,18 @@ public final class SLAScheduler: Sendable {
     }
 
     public func schedule(_ ticketID: Int64, at deadline: Date) {
-        let arm = state.withLock { state -> Bool in
+        state.withLock { state in
             state.heap.insert(Entry(deadline: deadline, ticketID: ticketID))
-            guard state.armedFor.map({ deadline < $0 }) ?? true else { return false }
-            state.armedFor = deadline
-            return true
+            guard state.armedFor.map({ deadline < $0 }) ?? true else { return }
+            arm(&state, at: deadline)
         }
-        if arm { timers.schedule(key, at: deadline) { [weak self] in await self?.wake() } }
+    }
+
+    /// Sets the one wake-up timer, under the lock: the timer armed last is always the one
+    /// `armedFor` names (armed outside the lock, a later wake-up could replace an earlier one).
+    private func arm(_ state: inout State, at deadline: Date?) {
+        state.armedFor = deadline
+        timers.schedule(key, at: deadline) { [weak self] in await self?.wake() }
     }
 
     /// Entries waiting (stale ones included).
@@ -47,13 +52,12 @@ public final class SLAScheduler: Sendable {
     /// Fires every entry due now, then arms for the next one.
     public func wake() async {
         let now = timers.now
-        let (entries, next) = state.withLock { state -> ([Entry], Date?) in
+        let entries = state.withLock { state -> [Entry] in
             var entries: [Entry] = []
             while let top = state.heap.min, top.deadline <= now { entries.append(state.heap.removeMin()) }
-            state.armedFor = state.heap.min?.deadline
-            return (entries, state.armedFor)
+            arm(&state, at: state.heap.min?.deadline)
+            return entries
         }
-        if let next { timers.schedule(key, at: next) { [weak self] in await self?.wake() } }
         if !entries.isEmpty { await due(entries) }
     }
 }

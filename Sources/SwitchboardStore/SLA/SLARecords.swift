@@ -19,6 +19,12 @@ public struct StoredSLA: Sendable, Equatable {
     public var ticketID: Int64
     public var policyID: Int64
     public var snapshot: SLAStateMachine.Snapshot
+
+    public init(ticketID: Int64, policyID: Int64, snapshot: SLAStateMachine.Snapshot) {
+        self.ticketID = ticketID
+        self.policyID = policyID
+        self.snapshot = snapshot
+    }
 }
 
 /// A ticket event the SLA engine writes (`sla_started`, `sla_warning`, `sla_breach`).
