@@ -17,9 +17,9 @@ public protocol SLAFiringObserver: Sendable {
 public final class SLAEngine: SLAActivitySink {
     private struct State {
         /// The configured policies, in order, with their stored version ids.
-        var policies: [(policy: SLAPolicy, id: Int64)] = []
+        var policies: [SLAPolicyVersion] = []
         /// Every policy version a loaded ticket runs under.
-        var versions: [Int64: SLAPolicy] = [:]
+        var versions: [Int64: SLAPolicyVersion] = [:]
         var timers: [Int64: SLATimer] = [:]
         var rebuilt = false
         var rebuildWaiters: [CheckedContinuation<Void, Never>] = []
@@ -102,8 +102,8 @@ public final class SLAEngine: SLAActivitySink {
             ids = policies.indices.map { Int64($0 + 1) }
         }
         state.withLock { state in
-            state.policies = Array(zip(policies, ids)).map { (policy: $0.0, id: $0.1) }
-            for (policy, id) in zip(policies, ids) { state.versions[id] = policy }
+            state.policies = zip(policies, ids).map { policy, id in state.versions[id] ?? SLAPolicyVersion(id: id, policy: policy) }
+            for version in state.policies { state.versions[version.id] = version }
         }
     }
 
@@ -114,14 +114,16 @@ public final class SLAEngine: SLAActivitySink {
         if !missing.isEmpty, let store { fetched = try await store.policies(Array(missing)) }
         var arms: [(Int64, Date)] = []
         state.withLock { state in
-            for (id, policy) in known.merging(fetched, uniquingKeysWith: { a, _ in a }) { state.versions[id] = policy }
+            for (id, policy) in known.merging(fetched, uniquingKeysWith: { a, _ in a }) where state.versions[id] == nil {
+                state.versions[id] = SLAPolicyVersion(id: id, policy: policy)
+            }
         }
         for sla in stored {
-            guard let policy = state.withLock({ $0.versions[sla.policyID] }) else {
+            guard let version = state.withLock({ $0.versions[sla.policyID] }) else {
                 logger.error("a ticket's SLA policy version is missing; its clocks are not watched", metadata: ["ticket": "\(sla.ticketID)", "policy_id": "\(sla.policyID)"])
                 continue
             }
-            let timer = SLATimer(ticketID: sla.ticketID, policyID: sla.policyID, policy: policy,
+            let timer = SLATimer(ticketID: sla.ticketID, version: version,
                                  startedAt: sla.snapshot.clocks.map(\.startedAt).min() ?? clock.now, snapshot: sla.snapshot)
             state.withLock { $0.timers[sla.ticketID] = timer }
             if let at = await timer.armAfterRestore() { arms.append((sla.ticketID, at)) }
@@ -160,7 +162,7 @@ public final class SLAEngine: SLAActivitySink {
                     state.policies.first { $0.policy.conditions.matches(queue: facts.queue, priority: facts.priority, tags: facts.tags, businessNumber: facts.businessNumber) }
                 }
                 guard let choice else { continue }
-                let timer = SLATimer(ticketID: facts.ticketID, policyID: choice.id, policy: choice.policy, startedAt: at)
+                let timer = SLATimer(ticketID: facts.ticketID, version: choice, startedAt: at)
                 state.withLock { $0.timers[facts.ticketID] = timer }
                 await step(timer, .started, at: at)
             }

@@ -19,16 +19,16 @@ actor SLATimer {
     }
 
     nonisolated let ticketID: Int64
-    nonisolated let policyID: Int64
-    nonisolated let policy: SLAPolicy
+    nonisolated let version: SLAPolicyVersion
+    nonisolated var policy: SLAPolicy { version.policy }
     nonisolated let startedAt: Date
     private var machine: SLAStateMachine
     private var armedAt: Date?
 
-    init(ticketID: Int64, policyID: Int64, policy: SLAPolicy, startedAt: Date, snapshot: SLAStateMachine.Snapshot? = nil) {
+    init(ticketID: Int64, version: SLAPolicyVersion, startedAt: Date, snapshot: SLAStateMachine.Snapshot? = nil) {
         self.ticketID = ticketID
-        self.policyID = policyID
-        self.policy = policy
+        self.version = version
+        let policy = version.policy
         self.startedAt = startedAt
         machine = snapshot.map { SLAStateMachine(targets: policy.targets, snapshot: $0) } ?? SLAStateMachine(targets: policy.targets)
     }
@@ -71,7 +71,7 @@ actor SLATimer {
             }
             let rows = machine.runningClocks.map { SLAChange.ClockRow(clock: $0, warnAt: machine.warningMoment($0.kind), deadline: machine.deadline($0.kind)) }
             let snapshot = machine.snapshot
-            sequence = writer.enqueue(SLAChange(ticketID: ticketID, policyID: policyID, startedAt: startedAt, awaitingCustomer: snapshot.awaitingCustomer,
+            sequence = writer.enqueue(SLAChange(ticketID: ticketID, policyID: version.id, startedAt: startedAt, awaitingCustomer: snapshot.awaitingCustomer,
                                                 pending: snapshot.pending, clocks: rows, records: records, events: events, at: now))
         }
         var arm: Date?
