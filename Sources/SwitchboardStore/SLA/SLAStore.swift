@@ -135,8 +135,8 @@ public struct SLAStore: Sendable {
                   SELECT ticket, policy, awaiting, pending, to_timestamp(started), to_timestamp(at) FROM t
                   ON CONFLICT (ticket_id) DO UPDATE SET awaiting_customer = EXCLUDED.awaiting_customer, pending = EXCLUDED.pending,
                       updated_at = EXCLUDED.updated_at),
-            d AS (DELETE FROM switchboard.sla_clocks k USING t
-                  WHERE k.ticket_id = t.ticket AND NOT EXISTS (SELECT 1 FROM c WHERE c.ticket = k.ticket_id AND c.clock = k.clock)),
+            d AS (DELETE FROM switchboard.sla_clocks k
+                  WHERE k.ticket_id = ANY($5::bigint[]) AND NOT EXISTS (SELECT 1 FROM c WHERE c.ticket = k.ticket_id AND c.clock = k.clock)),
             k AS (INSERT INTO switchboard.sla_clocks AS k (ticket_id, clock, target_seconds, started_at, accumulated_seconds, running_since,
                       warn_at, deadline, warned_at, breached_at)
                   SELECT ticket, clock, target, to_timestamp(started), accumulated, to_timestamp(running), to_timestamp(warn_at), to_timestamp(deadline),
@@ -157,7 +157,7 @@ public struct SLAStore: Sendable {
                   SELECT ticket, to_timestamp(at), kind, 'sla', data::jsonb
                   FROM jsonb_to_recordset($4::jsonb) AS e(ticket bigint, at double precision, kind text, data text))
             SELECT 1
-            """, [try JSONText.encode(tickets), try JSONText.encode(clocks), try JSONText.encode(records), try JSONText.encode(events)])
+            """, [try JSONText.encode(tickets), try JSONText.encode(clocks), try JSONText.encode(records), try JSONText.encode(events), changes.map(\.ticketID)])
     }
 
     /// The ticket's reference and the supervisors to tell about it: active supervisors and admins
