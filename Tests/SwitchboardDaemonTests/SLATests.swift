@@ -191,4 +191,22 @@ struct SLATests {
         await harness.advance(to: start.addingTimeInterval(420))
         #expect(try await harness.eventCount(ticket, "sla_breach") == 1)
     }
+
+    @Test func aReloadedPolicyAppliesToTicketsThatStartAfterItAndRunningTicketsKeepTheirs() async throws {
+        let before = SLAPolicy(name: "standard", calendarName: "24x7", targets: SLATargets(firstResponse: 600, calendar: .alwaysOpen()))
+        let after = SLAPolicy(name: "standard", calendarName: "24x7", targets: SLATargets(firstResponse: 60, calendar: .alwaysOpen()))
+        let start = Self.beforeLunch
+        let harness = try await SLAHarness.make("sla_reload", routing: Self.routing(anaPresence: .offline), policies: [before], start: start)
+        let early = try await harness.routing.customerWrites("447700900041", "Hello")
+        await harness.settle()
+        try await harness.sla.reconfigure([after])
+        await harness.advance(to: start.addingTimeInterval(10))
+        let late = try await harness.routing.customerWrites("447700900042", "Hello too")
+        await harness.settle()
+        #expect(try await harness.storedDeadline(early, .firstResponse) == start.addingTimeInterval(600))
+        #expect(try await harness.storedDeadline(late, .firstResponse) == start.addingTimeInterval(70))
+        await harness.advance(to: start.addingTimeInterval(100))
+        #expect(try await harness.eventCount(late, "sla_breach") == 1)
+        #expect(try await harness.eventCount(early, "sla_breach") == 0)
+    }
 }

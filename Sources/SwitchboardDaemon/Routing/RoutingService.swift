@@ -39,7 +39,13 @@ public struct RoutingService: Service {
         timers.cancelAll()
         await router.settle()
         if let sla {
-            await sla.settle()
+            // Store what was decided; if the database is gone and the shutdown is cancelled, stop
+            // retrying: the next start recomputes what was not stored.
+            await withTaskCancellationHandler {
+                await sla.settle()
+            } onCancel: {
+                sla.stop()
+            }
             sla.stop()
         }
     }

@@ -151,10 +151,9 @@ public final class SLAEngine: SLAActivitySink {
             let now = clock.now
             for facts in try await store.startFacts(ticketIDs, reopened: reopened) {
                 let at = min(facts.startedAt, now)
-                if let policyID = facts.policyID {
+                if facts.policyID != nil {
                     // A reopened ticket keeps the policy it started under; its clocks start again.
                     guard reopened.contains(facts.ticketID), let timer = try await timer(facts.ticketID, load: true) else { continue }
-                    _ = policyID
                     await step(timer, .reopened, at: at)
                     continue
                 }
