@@ -12,6 +12,7 @@ let package = Package(
     products: [
         .executable(name: "switchboardd", targets: ["switchboardd"]),
         .executable(name: "switchboard-bench", targets: ["switchboard-bench"]),
+        .executable(name: "switchboardctl", targets: ["switchboardctl"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
@@ -91,6 +92,17 @@ let package = Package(
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "HeapModule", package: "swift-collections"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            resources: [.copy("Control/io.switchboard.Control.varlink")],
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "switchboardctl",
+            dependencies: [
+                "SwitchboardCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict
         ),

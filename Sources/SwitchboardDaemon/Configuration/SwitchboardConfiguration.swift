@@ -52,7 +52,7 @@ public struct SwitchboardConfiguration: Sendable, Equatable {
     public var routing: RoutingConfiguration
     /// Named business calendars (`24x7` is built in).
     public var calendars: [String: BusinessCalendar]
-    /// SLA policies in order; validated, not yet enforced (the SLA engine is being built).
+    /// SLA policies in order; the first that matches is fixed on a ticket when it starts.
     public var slaPolicies: [SLAPolicy]
 
     public struct WhatsApp: Sendable, Equatable {

@@ -1,0 +1,84 @@
+import Foundation
+
+/// A ticket in a list (control `ListTickets`, later the agents' API).
+public struct TicketSummaryRow: Sendable, Equatable {
+    public var reference: String
+    public var status: String
+    public var priority: String
+    public var queue: String?
+    public var assignee: String?
+    public var customer: String?
+    public var updatedAt: Date
+}
+
+/// One ticket with its history, for `ShowTicket`.
+public struct TicketDetailRow: Sendable {
+    public struct Message: Sendable, Equatable {
+        public var at: Date
+        public var direction: String
+        public var type: String
+        public var body: String?
+        public var status: String?
+    }
+
+    public struct Event: Sendable, Equatable {
+        public var at: Date
+        public var kind: String
+        public var actor: String?
+        /// JSON object text.
+        public var data: String
+    }
+
+    public var id: Int64
+    public var summary: TicketSummaryRow
+    public var tags: [String]
+    public var createdAt: Date
+    public var customerWindowExpiresAt: Date?
+    public var messages: [Message]
+    public var events: [Event]
+    public var sla: [SLAClockRow]
+}
+
+/// An open SLA clock (`bi.sla_open_clocks`), for `AtRisk` and `ShowTicket`.
+public struct SLAClockRow: Sendable, Equatable {
+    public var ticket: String
+    public var policy: String
+    public var clock: String
+    public var paused: Bool
+    public var warnAt: Date?
+    public var deadline: Date?
+    public var warnedAt: Date?
+    public var breachedAt: Date?
+    public var queue: String?
+    public var assignee: String?
+}
+
+/// An agent's stored fields the roster does not hold.
+public struct AgentAccountRow: Sendable, Equatable {
+    public var id: String
+    public var unixUser: String?
+    public var fromConfiguration: Bool
+}
+
+/// One audited control call.
+public struct AuditEntry: Sendable, Equatable {
+    public var unixUser: String
+    public var uid: UInt32
+    public var role: String
+    public var method: String
+    /// JSON object text, secrets removed.
+    public var arguments: String
+    /// `ok` or the error's name.
+    public var result: String
+    public var detail: String?
+
+    public init(unixUser: String, uid: UInt32, role: String, method: String, arguments: String, result: String, detail: String?) {
+        self.unixUser = unixUser
+        self.uid = uid
+        self.role = role
+        self.method = method
+        self.arguments = arguments
+        self.result = result
+        self.detail = detail
+    }
+}

@@ -1,0 +1,144 @@
+import Foundation
+import Postgres
+import SwitchboardCore
+
+/// What the control socket reads and records: tickets and their history, SLA risk, agents' Unix
+/// users, and the audit of every call that changes something.
+public struct ControlStore: Sendable {
+    let pool: PostgresPool
+
+    public init(pool: PostgresPool) {
+        self.pool = pool
+    }
+
+    // MARK: Callers
+
+    /// The agent a Unix user acts as, with the queues they may see (their own; a supervisor's also
+    /// those of the agents who share a team with them).
+    public func agent(forUnixUser user: String) async throws -> (id: String, role: Role, visibleQueues: Set<String>)? {
+        let rows = try await pool.query("""
+            SELECT a.id, a.role, a.queues,
+                   coalesce((SELECT array_agg(DISTINCT q) FROM switchboard.agents o, unnest(o.queues) AS q
+                             WHERE o.active AND o.teams && a.teams), '{}')
+            FROM switchboard.agents a WHERE a.unix_user = $1 AND a.active
+            """, [user])
+        guard let row = rows.first else { return nil }
+        let role = Role(rawValue: try row.decode(1, as: String.self)) ?? .agent
+        var visible = Set(try row.decode(2, as: [String].self))
+        if role >= .supervisor { visible.formUnion(try row.decode(3, as: [String].self)) }
+        return (try row.decode(0), role, visible)
+    }
+
+    public func accounts() async throws -> [String: AgentAccountRow] {
+        let rows = try await pool.query("SELECT id, unix_user, from_config FROM switchboard.agents WHERE active")
+        var accounts: [String: AgentAccountRow] = [:]
+        for row in rows {
+            let account = AgentAccountRow(id: try row.decode(0), unixUser: try row.decode(1), fromConfiguration: try row.decode(2))
+            accounts[account.id] = account
+        }
+        return accounts
+    }
+
+    // MARK: Tickets
+
+    public struct TicketFilter: Sendable, Equatable {
+        public var status: String?
+        public var queue: String?
+        public var assignee: String?
+        public var priority: String?
+        public var limit: Int
+
+        public init(status: String? = nil, queue: String? = nil, assignee: String? = nil, priority: String? = nil, limit: Int = 50) {
+            self.status = status
+            self.queue = queue
+            self.assignee = assignee
+            self.priority = priority
+            self.limit = limit
+        }
+    }
+
+    /// Tickets matching the filter that the caller may see, newest activity first.
+    public func tickets(_ filter: TicketFilter, visibleTo caller: Permissions.Caller) async throws -> [TicketSummaryRow] {
+        let rows = try await pool.query("""
+            SELECT t.reference, t.status, t.priority, t.queue, t.assignee, c.profile_name, t.updated_at
+            FROM switchboard.tickets t JOIN switchboard.customers c ON c.id = t.customer_id
+            WHERE ($1::text IS NULL OR t.status = $1) AND ($2::text IS NULL OR t.queue = $2)
+              AND ($3::text IS NULL OR t.assignee = $3) AND ($4::text IS NULL OR t.priority = $4)
+              AND ($6::boolean OR t.assignee = $7 OR (t.queue = ANY($8::text[]) AND ($9::boolean OR t.assignee IS NULL)))
+            ORDER BY t.updated_at DESC, t.id DESC LIMIT $5
+            """, [filter.status, filter.queue, filter.assignee, filter.priority, filter.limit,
+                  caller.role == .admin || (caller.visibleQueues == nil && caller.role >= .supervisor), caller.agentID,
+                  Array(caller.visibleQueues ?? []), caller.role >= .supervisor])
+        return try rows.map(Self.summary)
+    }
+
+    private static func summary(_ row: PostgresRow) throws -> TicketSummaryRow {
+        TicketSummaryRow(reference: try row.decode(0), status: try row.decode(1), priority: try row.decode(2), queue: try row.decode(3),
+                         assignee: try row.decode(4), customer: try row.decode(5), updatedAt: try row.decode(6))
+    }
+
+    /// Where a ticket is (for the permission check) — nil when there is no such ticket.
+    public func place(of reference: String) async throws -> (id: Int64, place: Permissions.TicketPlace)? {
+        let rows = try await pool.query("SELECT id, assignee, queue FROM switchboard.tickets WHERE reference = $1", [reference])
+        guard let row = rows.first else { return nil }
+        return (try row.decode(0), Permissions.TicketPlace(assignee: try row.decode(1), queue: try row.decode(2)))
+    }
+
+    /// A ticket with its messages, events (oldest first) and open SLA clocks.
+    public func ticket(_ id: Int64) async throws -> TicketDetailRow? {
+        let rows = try await pool.query("""
+            SELECT t.reference, t.status, t.priority, t.queue, t.assignee, c.profile_name, t.updated_at, t.tags, t.created_at, t.customer_window_expires_at
+            FROM switchboard.tickets t JOIN switchboard.customers c ON c.id = t.customer_id WHERE t.id = $1
+            """, [id])
+        guard let row = rows.first else { return nil }
+        let summary = try Self.summary(row)
+        let messages = try await pool.query(
+            "SELECT received_at, direction, type, body, status FROM switchboard.messages WHERE ticket_id = $1 ORDER BY id", [id]
+        ).map { TicketDetailRow.Message(at: try $0.decode(0), direction: try $0.decode(1), type: try $0.decode(2), body: try $0.decode(3), status: try $0.decode(4)) }
+        let events = try await pool.query(
+            "SELECT at, kind, actor, data::text FROM switchboard.ticket_events WHERE ticket_id = $1 ORDER BY id", [id]
+        ).map { TicketDetailRow.Event(at: try $0.decode(0), kind: try $0.decode(1), actor: try $0.decode(2), data: try $0.decode(3)) }
+        let sla = try await clocks(where: "o.ticket = $1", [summary.reference])
+        return TicketDetailRow(id: id, summary: summary, tags: try row.decode(7), createdAt: try row.decode(8), customerWindowExpiresAt: try row.decode(9),
+                               messages: messages, events: events, sla: sla)
+    }
+
+    // MARK: SLA
+
+    /// Open clocks already warned or breached, or due within `within` seconds, soonest first.
+    public func atRisk(within: TimeInterval, now: Date) async throws -> [SLAClockRow] {
+        try await clocks(where: "o.warned_at IS NOT NULL OR o.breached_at IS NOT NULL OR o.deadline <= $1", [now.addingTimeInterval(within)])
+    }
+
+    /// Per queue: open clocks already warned or breached.
+    public func atRiskByQueue() async throws -> [String: Int] {
+        var counts: [String: Int] = [:]
+        for row in try await pool.query("""
+            SELECT t.queue, count(*)::int FROM switchboard.sla_clocks k JOIN switchboard.tickets t ON t.id = k.ticket_id
+            WHERE (k.warned_at IS NOT NULL OR k.breached_at IS NOT NULL) AND t.status <> 'resolved' AND t.queue IS NOT NULL GROUP BY t.queue
+            """) {
+            counts[try row.decode(0, as: String.self)] = try row.decode(1, as: Int.self)
+        }
+        return counts
+    }
+
+    private func clocks(where condition: String, _ parameters: [(any PostgresEncodable)?]) async throws -> [SLAClockRow] {
+        try await pool.query("""
+            SELECT o.ticket, o.policy, o.clock, o.paused, o.warn_at, o.deadline, o.warned_at, o.breached_at, o.queue, o.assignee
+            FROM bi.sla_open_clocks o WHERE \(condition) ORDER BY o.deadline NULLS LAST, o.ticket, o.clock
+            """, parameters).map { row in
+            SLAClockRow(ticket: try row.decode(0), policy: try row.decode(1), clock: try row.decode(2), paused: try row.decode(3),
+                        warnAt: try row.decode(4), deadline: try row.decode(5), warnedAt: try row.decode(6), breachedAt: try row.decode(7),
+                        queue: try row.decode(8), assignee: try row.decode(9))
+        }
+    }
+
+    // MARK: Audit
+
+    public func audit(_ entry: AuditEntry, at now: Date) async throws {
+        try await pool.query("""
+            INSERT INTO switchboard.control_audit (at, unix_user, uid, role, method, arguments, result, detail)
+            VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8)
+            """, [now, entry.unixUser, Int64(entry.uid), entry.role, entry.method, entry.arguments, entry.result, entry.detail])
+    }
+}
