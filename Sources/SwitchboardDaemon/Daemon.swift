@@ -44,8 +44,8 @@ public enum Daemon {
         }
 
         let routingTimers = TaskTimers()
-        let ticketRouter = TicketRouter(configuration: configuration.routing, pool: database.pool, timers: routingTimers, logger: Logger(label: "routing"))
         let events = EventStream()
+        let ticketRouter = TicketRouter(configuration: configuration.routing, pool: database.pool, timers: routingTimers, logger: Logger(label: "routing"), events: events)
         let slaStore = SLAStore(pool: database.pool)
         let sla = SLAEngine(policies: configuration.slaPolicies, store: slaStore, ledger: slaStore, clock: routingTimers, events: events, logger: Logger(label: "sla"))
         sla.attach(escalator: ticketRouter)
@@ -118,6 +118,12 @@ public enum Daemon {
                 logger.error("SLA policies not applied; the previous ones stay in force", metadata: ["error": "\(error)"])
             }
         }
+        let controlHandler = ControlService(router: ticketRouter, store: ControlStore(pool: database.pool), events: events,
+                                            access: { reloader.configuration.control.access }, reload: { await reloader.reload() },
+                                            logger: Logger(label: "control"))
+        let listener: VarlinkServer<ControlService>.Listener = SystemdListenFDs.take().map { .descriptor($0) } ?? .path(configuration.control.socketPath)
+        let control = VarlinkServer(listener: listener, maxMessageBytes: configuration.control.maxMessageBytes, handler: controlHandler,
+                                    onListening: { _ in readiness.mark(.control) }, logger: Logger(label: "control"))
         let routing = RoutingService(router: ticketRouter, sla: sla, timers: routingTimers, readiness: readiness, logger: Logger(label: "routing"))
         let pool = database.pool
         let databaseSummary = database.summary
@@ -144,6 +150,7 @@ public enum Daemon {
                 .init(service: outbox, serviceName: "outbound"),
                 .init(service: routing, serviceName: "routing"),
                 .init(service: http, serviceName: "http"),
+                .init(service: control, serviceName: "control"),
                 .init(service: reloader, serviceName: "reloader"),
                 .init(service: systemd, serviceName: "systemd"),
             ],

@@ -54,6 +54,17 @@ public struct SwitchboardConfiguration: Sendable, Equatable {
     public var calendars: [String: BusinessCalendar]
     /// SLA policies in order; the first that matches is fixed on a ticket when it starts.
     public var slaPolicies: [SLAPolicy]
+    /// The control socket and who may use it.
+    public var control: Control
+
+    public struct Control: Sendable, Equatable {
+        /// Where the socket is created (unless systemd passes one through `LISTEN_FDS`).
+        public var socketPath: String
+        /// A request longer than this is refused and its connection closed.
+        public var maxMessageBytes: Int
+        /// Roles by Unix user and group (root is always admin); a reload applies changes at once.
+        public var access: ControlAccess
+    }
 
     public struct WhatsApp: Sendable, Equatable {
         /// The Meta app secret that signs webhooks (`X-Hub-Signature-256`).
@@ -207,6 +218,29 @@ public struct SwitchboardConfiguration: Sendable, Equatable {
         let calendars = SLAConfigurationReader.calendars(object.object("calendars"))
         let slaPolicies = SLAConfigurationReader.policies(object.object("sla"), calendars: calendars, queues: Set(routing.queues.map(\.name)))
 
+        let controlObject = object.object("control") ?? ConfigObject(.object([:]), path: "control", diagnostics: diagnostics)
+        func grant(_ key: String) -> ControlAccess.Grant {
+            guard let entry = controlObject.object(key) else { return ControlAccess.Grant() }
+            func names(_ field: String) -> Set<String> {
+                Set(entry.array(field).compactMap { path, value -> String? in
+                    guard case .string(let name) = value, !name.isEmpty, !name.contains(" ") else {
+                        diagnostics.report(path, "expected a Unix user or group name, got \(value.shownInError)")
+                        return nil
+                    }
+                    return name
+                })
+            }
+            let grant = ControlAccess.Grant(users: names("users"), groups: names("groups"))
+            entry.finish()
+            return grant
+        }
+        let control = Control(
+            socketPath: Self.absolute(controlObject.string("socket", default: "/run/switchboard/control.sock"), relativeTo: baseDirectory),
+            maxMessageBytes: controlObject.integer("maxMessageBytes", in: 1024...(16 << 20), default: 1 << 20),
+            access: ControlAccess(admins: grant("admins"), supervisors: grant("supervisors"), agents: grant("agents"))
+        )
+        controlObject.finish()
+
         let grace = object.number("shutdownGraceSeconds", in: 1...300, default: 10)
         object.finish()
         try diagnostics.check()
@@ -223,7 +257,8 @@ public struct SwitchboardConfiguration: Sendable, Equatable {
             outbound: outbound,
             routing: routing,
             calendars: calendars,
-            slaPolicies: slaPolicies
+            slaPolicies: slaPolicies,
+            control: control
         )
     }
 
@@ -301,6 +336,7 @@ public struct SwitchboardConfiguration: Sendable, Equatable {
         if tickets != new.tickets { keys.append("tickets") }
         if ingest != new.ingest { keys.append("ingest") }
         if outbound != new.outbound { keys.append("outbound") }
+        if control.socketPath != new.control.socketPath || control.maxMessageBytes != new.control.maxMessageBytes { keys.append("control.socket") }
         return keys
     }
 }

@@ -1,27 +1,33 @@
 import Foundation
 
 /// Something the daemon tells whoever follows it live (the control socket's `Watch`, the agents'
-/// event stream): SLA warnings and breaches so far.
+/// event stream): assignments, SLA warnings and breaches.
 public struct DaemonEvent: Sendable, Equatable {
     public enum Kind: String, Sendable {
+        case assigned
         case slaWarning = "sla_warning"
         case slaBreach = "sla_breach"
     }
 
     public var kind: Kind
     public var ticketID: Int64
-    /// `T-1042`.
-    public var reference: String
+    /// `T-1042`; nil when the publisher did not have it at hand (a follower looks it up).
+    public var reference: String?
+    /// The ticket's queue and agent at the time, when known (for followers' filters).
+    public var queue: String?
+    public var agent: String?
     public var at: Date
     /// Who must hear of it (agent handles), e.g. the supervisors of the ticket's team; empty: anyone
     /// following may see it, nobody in particular is told.
     public var audience: [String]
     public var details: [String: String]
 
-    public init(kind: Kind, ticketID: Int64, reference: String, at: Date, audience: [String], details: [String: String]) {
+    public init(kind: Kind, ticketID: Int64, reference: String?, queue: String? = nil, agent: String? = nil, at: Date, audience: [String], details: [String: String]) {
         self.kind = kind
         self.ticketID = ticketID
         self.reference = reference
+        self.queue = queue
+        self.agent = agent
         self.at = at
         self.audience = audience
         self.details = details

@@ -78,6 +78,14 @@ public actor QueueActor {
 
     public var isIdle: Bool { machine.phase == .idle }
 
+    /// How many tickets wait and since when the oldest has (for status, without sorting).
+    public func summary() -> (waiting: Int, oldestWaitingSince: Date?) {
+        let waiting = machine.waiting
+        return (waiting.count, waiting.values.map(\.ticket.waitingSince).min())
+    }
+
+    public var strategy: RoutingStrategy { definition.strategy }
+
     private func perform(_ first: QueueStateMachine.Action) async {
         if first == .none {
             await withCheckedContinuation { roundWaiters.append($0) }

@@ -20,12 +20,16 @@ public actor TicketRouter: TicketActivitySink, SLAEscalator {
     public nonisolated let work = WorkTracker()
     private let logger: Logger
     private let observer: (any RoutingObserver)?
+    /// Where assignments are announced to followers (the control socket's `Watch`).
+    private let events: EventStream?
     private var rebuilt = false
     /// Told of starts, customer messages and status changes (the SLA engine).
     private var sla: (any SLAActivitySink)?
     private var rebuildWaiters: [CheckedContinuation<Void, Never>] = []
 
-    public init(configuration: RoutingConfiguration, pool: PostgresPool, timers: any RoutingTimers, logger: Logger, observer: (any RoutingObserver)? = nil) {
+    public init(configuration: RoutingConfiguration, pool: PostgresPool, timers: any RoutingTimers, logger: Logger, observer: (any RoutingObserver)? = nil,
+                events: EventStream? = nil) {
+        self.events = events
         self.configuration = configuration
         self.store = RoutingStore(pool: pool)
         self.ledger = GroupCommitLedger(store)
@@ -275,6 +279,12 @@ public actor TicketRouter: TicketActivitySink, SLAEscalator {
 
     private func assignmentsCommitted(_ records: [AssignmentRecord], at: Date) {
         observer?.ticketsAssigned(records.map(\.ticketID), at: .now)
+        if let events {
+            for record in records {
+                events.publish(DaemonEvent(kind: .assigned, ticketID: record.ticketID, reference: nil, queue: record.queue, agent: record.agentID, at: at,
+                                           audience: [record.agentID], details: ["agent": record.agentID, "queue": record.queue, "why": record.detail]))
+            }
+        }
         for record in records {
             guard let within = configuration.queue(named: record.queue)?.acceptWithin else { continue }
             scheduleAcceptance(ticketID: record.ticketID, agentID: record.agentID, assignedAt: at, within: within)

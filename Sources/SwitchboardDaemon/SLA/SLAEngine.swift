@@ -265,11 +265,14 @@ public final class SLAEngine: SLAActivitySink {
         }
         let what = kind == .slaWarning ? "warning" : "breach"
         var audience: [String] = []
-        var reference = "#\(timer.ticketID)"
+        var reference: String?
+        var queue: String?, assignee: String?
         if let store {
             do {
                 if let found = try await store.audience(of: timer.ticketID) {
                     reference = found.reference
+                    queue = found.queue
+                    assignee = found.assignee
                     if actions.contains(.notifySupervisors) { audience = found.supervisors }
                 }
             } catch {
@@ -277,8 +280,8 @@ public final class SLAEngine: SLAActivitySink {
             }
         }
         let details = ["policy": timer.policy.name, "clock": clockKind.rawValue, "due_at": SLAEventData.timestamp(due), "late_seconds": "\(late)"]
-        events.publish(DaemonEvent(kind: kind, ticketID: timer.ticketID, reference: reference, at: now, audience: audience, details: details))
-        var metadata: Logger.Metadata = ["ticket": "\(reference)", "policy": "\(timer.policy.name)", "clock": "\(clockKind.rawValue)", "due_at": "\(details["due_at"] ?? "")"]
+        events.publish(DaemonEvent(kind: kind, ticketID: timer.ticketID, reference: reference, queue: queue, agent: assignee, at: now, audience: audience, details: details))
+        var metadata: Logger.Metadata = ["ticket": "\(reference ?? "#\(timer.ticketID)")", "policy": "\(timer.policy.name)", "clock": "\(clockKind.rawValue)", "due_at": "\(details["due_at"] ?? "")"]
         if late > 0 { metadata["late_seconds"] = "\(late)" }
         if !audience.isEmpty { metadata["supervisors"] = "\(audience.joined(separator: ","))" }
         if kind == .slaBreach { logger.warning("SLA \(what)", metadata: metadata) } else { logger.notice("SLA \(what)", metadata: metadata) }

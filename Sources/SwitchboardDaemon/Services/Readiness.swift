@@ -7,8 +7,10 @@ public final class Readiness: Sendable {
         case database
         case migrations
         case httpListener = "http listener"
-        /// Agents, queues, assignments and timers rebuilt from the database.
+        /// SLA timers, agents, queues, assignments and timers rebuilt from the database.
         case routing
+        /// The control socket is listening.
+        case control = "control socket"
     }
 
     private struct State {

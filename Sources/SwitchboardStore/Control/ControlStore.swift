@@ -77,6 +77,13 @@ public struct ControlStore: Sendable {
                          assignee: try row.decode(4), customer: try row.decode(5), updatedAt: try row.decode(6))
     }
 
+    /// A ticket's reference, queue and agent by id (events that carry only the id).
+    public func summary(ofTicket id: Int64) async throws -> (reference: String, queue: String?, assignee: String?)? {
+        let rows = try await pool.query("SELECT reference, queue, assignee FROM switchboard.tickets WHERE id = $1", [id])
+        guard let row = rows.first else { return nil }
+        return (try row.decode(0), try row.decode(1), try row.decode(2))
+    }
+
     /// Where a ticket is (for the permission check) — nil when there is no such ticket.
     public func place(of reference: String) async throws -> (id: Int64, place: Permissions.TicketPlace)? {
         let rows = try await pool.query("SELECT id, assignee, queue FROM switchboard.tickets WHERE reference = $1", [reference])

@@ -162,17 +162,17 @@ public struct SLAStore: Sendable {
 
     /// The ticket's reference and the supervisors to tell about it: active supervisors and admins
     /// who share a team with its assignee, or who serve its queue.
-    public func audience(of ticketID: Int64) async throws -> (reference: String, supervisors: [String])? {
+    public func audience(of ticketID: Int64) async throws -> (reference: String, supervisors: [String], queue: String?, assignee: String?)? {
         let rows = try await pool.query("""
-            SELECT t.reference, coalesce(array_agg(a.id ORDER BY a.id) FILTER (WHERE a.id IS NOT NULL), '{}')
+            SELECT t.reference, coalesce(array_agg(a.id ORDER BY a.id) FILTER (WHERE a.id IS NOT NULL), '{}'), t.queue, t.assignee
             FROM switchboard.tickets t
             LEFT JOIN switchboard.agents owner ON owner.id = t.assignee
             LEFT JOIN switchboard.agents a ON a.active AND a.role IN ('supervisor', 'admin')
                  AND (a.teams && coalesce(owner.teams, '{}') OR t.queue = ANY(a.queues))
             WHERE t.id = $1
-            GROUP BY t.reference
+            GROUP BY t.reference, t.queue, t.assignee
             """, [ticketID])
         guard let row = rows.first else { return nil }
-        return (try row.decode(0), try row.decode(1))
+        return (try row.decode(0), try row.decode(1), try row.decode(2), try row.decode(3))
     }
 }

@@ -1,0 +1,87 @@
+import SwitchboardCore
+
+/// One call with its caller, and typed access to its parameters (wrong types are `InvalidArgument`).
+struct ControlRequest: Sendable {
+    /// Methods that change something: each call is audited, allowed or not.
+    static let mutating: Set<String> = ["SetPresence", "Reload"]
+    /// Parameters never written to the audit.
+    static let secretParameters: Set<String> = ["token"]
+
+    var call: VarlinkCall
+    var caller: Permissions.Caller
+    var credentials: PeerCredentials
+
+    func string(_ name: String) throws -> String {
+        guard let value = try optionalString(name) else { throw ControlFailure.invalid(name, "required") }
+        return value
+    }
+
+    func optionalString(_ name: String) throws -> String? {
+        switch call.parameters[name] {
+        case nil, .null?: return nil
+        case .string(let text)?:
+            guard !text.isEmpty else { throw ControlFailure.invalid(name, "must not be empty") }
+            return text
+        case let other?: throw ControlFailure.invalid(name, "expected a string, got \(other.shownInError)")
+        }
+    }
+
+    func optionalInt(_ name: String) throws -> Int? {
+        switch call.parameters[name] {
+        case nil, .null?: return nil
+        case .integer(let value)?: return value
+        case .number(let value)? where value == value.rounded() && abs(value) < 1e15: return Int(value)
+        case let other?: throw ControlFailure.invalid(name, "expected an integer, got \(other.shownInError)")
+        }
+    }
+
+    /// Throws `PermissionDenied`, or `NotFound` for a ticket the caller may not know of.
+    func require(_ operation: Permissions.Operation, hiddenAs hidden: (String, String)? = nil) throws {
+        switch Permissions.decide(caller, operation) {
+        case .allowed: return
+        case .denied(let reason): throw ControlFailure.permissionDenied(reason)
+        case .hidden: throw ControlFailure.notFound(hidden?.0 ?? "ticket", hidden?.1 ?? "")
+        }
+    }
+
+    /// The arguments as recorded in the audit: secrets replaced.
+    var auditedArguments: [String: VarlinkValue] {
+        var result: [String: VarlinkValue] = [:]
+        for (key, value) in call.parameters {
+            result[key] = Self.secretParameters.contains(key) ? "(secret)" : Self.value(value)
+        }
+        return result
+    }
+
+    private static func value(_ config: ConfigValue) -> VarlinkValue {
+        switch config {
+        case .null: return .null
+        case .bool(let value): return .bool(value)
+        case .integer(let value): return .int(value)
+        case .number(let value): return .double(value)
+        case .string(let value): return .string(value)
+        case .array(let values): return .array(values.map(value))
+        case .object(let fields): return .object(fields.mapValues(value))
+        }
+    }
+}
+
+/// Why a control call failed, as a Varlink error.
+enum ControlFailure: Error {
+    case permissionDenied(String)
+    case notFound(String, String)
+    case invalid(String, String)
+    case configurationRefused([String])
+    case methodNotFound(String)
+
+    func reply(method: String) -> VarlinkReply {
+        switch self {
+        case .permissionDenied(let reason): return ControlService.denied(method, reason)
+        case .notFound(let what, let name): return .failure("io.switchboard.Control.NotFound", ["what": .string(what), "name": .string(name)])
+        case .invalid(let argument, let reason):
+            return .failure("io.switchboard.Control.InvalidArgument", ["argument": .string(argument), "reason": .string(reason)])
+        case .configurationRefused(let problems): return .failure("io.switchboard.Control.ConfigurationRefused", ["problems": .strings(problems)])
+        case .methodNotFound(let name): return .failure("org.varlink.service.MethodNotFound", ["method": .string(name)])
+        }
+    }
+}

@@ -1,0 +1,311 @@
+import Foundation
+import Logging
+import SwitchboardCore
+import SwitchboardStore
+
+/// The methods of `io.switchboard.Control` and `org.varlink.service`: who the caller is (from the
+/// peer's credentials and the configuration), whether they may (the same `Permissions.decide` the
+/// agents' API will use), the work, the audit of every call that changes something.
+public struct ControlService: VarlinkHandler {
+    public static let interface = "io.switchboard.Control"
+
+    /// A connection's caller: nil role when the peer is not allowed at all.
+    public struct Peer: Sendable {
+        public var credentials: PeerCredentials?
+        public var caller: Permissions.Caller?
+        public var refusal: String?
+    }
+
+    let router: TicketRouter
+    let store: ControlStore
+    let events: EventStream
+    let access: @Sendable () -> ControlAccess
+    let reload: @Sendable () async -> ConfigurationReloader.Outcome
+    let startedAt: ContinuousClock.Instant
+    let logger: Logger
+
+    public init(router: TicketRouter, store: ControlStore, events: EventStream, access: @escaping @Sendable () -> ControlAccess,
+                reload: @escaping @Sendable () async -> ConfigurationReloader.Outcome, logger: Logger) {
+        self.router = router
+        self.store = store
+        self.events = events
+        self.access = access
+        self.reload = reload
+        self.startedAt = .now
+        self.logger = logger
+    }
+
+    // MARK: Who
+
+    public func admit(_ credentials: PeerCredentials?) async -> Peer {
+        guard let credentials else { return Peer(credentials: nil, caller: nil, refusal: "the peer's credentials could not be read") }
+        guard let role = access().role(uid: credentials.uid, user: credentials.user, groups: credentials.groups) else {
+            logger.notice("control connection refused", metadata: ["user": "\(credentials.user)", "uid": "\(credentials.uid)", "pid": "\(credentials.pid)"])
+            return Peer(credentials: credentials, caller: nil, refusal: "Unix user \(credentials.user) has no role (control.admins, control.supervisors, control.agents)")
+        }
+        do {
+            let record = try await store.agent(forUnixUser: credentials.user)
+            switch role {
+            case .agent:
+                guard let record else {
+                    return Peer(credentials: credentials, caller: nil, refusal: "no agent record names Unix user \(credentials.user)")
+                }
+                return Peer(credentials: credentials, caller: .init(role: .agent, agentID: record.id, visibleQueues: record.visibleQueues), refusal: nil)
+            case .supervisor:
+                return Peer(credentials: credentials, caller: .init(role: .supervisor, agentID: record?.id, visibleQueues: record?.visibleQueues), refusal: nil)
+            case .admin:
+                return Peer(credentials: credentials, caller: .init(role: .admin, agentID: record?.id, visibleQueues: nil), refusal: nil)
+            }
+        } catch {
+            return Peer(credentials: credentials, caller: nil, refusal: "the database is unavailable: \(error)")
+        }
+    }
+
+    // MARK: Dispatch
+
+    public func respond(to call: VarlinkCall, from peer: Peer) async -> VarlinkResponse {
+        guard let caller = peer.caller, let credentials = peer.credentials else {
+            return .single(Self.denied(call.method, peer.refusal ?? "not allowed"), closeAfter: true)
+        }
+        let parts = call.method.split(separator: ".")
+        let interface = parts.dropLast().joined(separator: "."), name = parts.last.map(String.init) ?? ""
+        switch interface {
+        case "org.varlink.service":
+            return .single(service(name, call.parameters))
+        case Self.interface:
+            break
+        default:
+            return .single(.failure("org.varlink.service.InterfaceNotFound", ["interface": .string(interface)]))
+        }
+        let request = ControlRequest(call: call, caller: caller, credentials: credentials)
+        if name == "Watch" {
+            guard call.more else { return .single(.failure("org.varlink.service.ExpectedMore", [:])) }
+            return await watch(request)
+        }
+        let reply: VarlinkReply
+        do {
+            reply = .ok(try await perform(name, request))
+        } catch let failure as ControlFailure {
+            reply = failure.reply(method: call.method)
+        } catch {
+            logger.error("control call failed", metadata: ["method": "\(call.method)", "error": "\(error)"])
+            reply = .failure("io.switchboard.Control.Failed", ["reason": .string("\(error)")])
+        }
+        if ControlRequest.mutating.contains(name) { await audit(request, reply) }
+        return .single(reply)
+    }
+
+    private func perform(_ name: String, _ request: ControlRequest) async throws -> [String: VarlinkValue] {
+        switch name {
+        case "Status": return try await status(request)
+        case "ListQueues": return ["queues": .array(try await queues())]
+        case "ListAgents": return try await listAgents(request)
+        case "ShowAgent": return try await showAgent(request)
+        case "SetPresence": return try await setPresence(request)
+        case "ListTickets": return try await listTickets(request)
+        case "ShowTicket": return try await showTicket(request)
+        case "AtRisk": return try await atRisk(request)
+        case "Reload": return try await reloadConfiguration(request)
+        default: throw ControlFailure.methodNotFound(request.call.method)
+        }
+    }
+
+    private func service(_ name: String, _ parameters: [String: ConfigValue]) -> VarlinkReply {
+        switch name {
+        case "GetInfo":
+            return .ok(["vendor": "Switchboard", "product": "switchboardd", "version": .string(SwitchboardVersion.current),
+                        "url": "https://github.com/switchboard/switchboard", "interfaces": ["org.varlink.service", .string(Self.interface)]])
+        case "GetInterfaceDescription":
+            guard case .string(let interface)? = parameters["interface"] else {
+                return .failure("org.varlink.service.InvalidParameter", ["parameter": "interface"])
+            }
+            guard let description = ControlInterface.description(of: interface) else {
+                return .failure("org.varlink.service.InterfaceNotFound", ["interface": .string(interface)])
+            }
+            return .ok(["description": .string(description)])
+        default:
+            return .failure("org.varlink.service.MethodNotFound", ["method": .string("org.varlink.service." + name)])
+        }
+    }
+
+    private func audit(_ request: ControlRequest, _ reply: VarlinkReply) async {
+        let entry = AuditEntry(unixUser: request.credentials.user, uid: request.credentials.uid, role: request.caller.role.rawValue,
+                               method: request.call.method, arguments: String(decoding: VarlinkValue.object(request.auditedArguments).jsonBytes(), as: UTF8.self),
+                               result: reply.error.map { String($0.split(separator: ".").last ?? "") } ?? "ok",
+                               detail: reply.parameters["reason"].flatMap { if case .string(let text) = $0 { text } else { nil } })
+        do {
+            try await store.audit(entry, at: Date())
+        } catch {
+            logger.error("control call not audited", metadata: ["method": "\(request.call.method)", "user": "\(request.credentials.user)", "error": "\(error)"])
+        }
+    }
+
+    static func seconds(_ duration: Duration) -> Double {
+        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+    }
+
+    static func denied(_ method: String, _ reason: String) -> VarlinkReply {
+        .failure("io.switchboard.Control.PermissionDenied", ["method": .string(method), "reason": .string(reason)])
+    }
+
+    // MARK: Methods
+
+    private func status(_ request: ControlRequest) async throws -> [String: VarlinkValue] {
+        ["version": .string(SwitchboardVersion.current), "uptime_seconds": .double(Self.seconds(startedAt.duration(to: .now))),
+         "caller": .string(request.credentials.user), "role": .string(request.caller.role.rawValue), "queues": .array(try await queues())]
+    }
+
+    private func queues() async throws -> [VarlinkValue] {
+        let risk = try await store.atRiskByQueue()
+        let now = Date()
+        var agents: [String: AgentState] = [:]
+        for agent in router.roster.all { agents[agent.id] = await agent.current }
+        var list: [VarlinkValue] = []
+        for name in await router.queueNames {
+            guard let queue = await router.queue(named: name) else { continue }
+            let summary = await queue.summary()
+            let serving = router.roster.agents(serving: name).compactMap { agents[$0.id] }
+            let online = serving.filter { $0.presence == .online }
+            list.append(["name": .string(name), "strategy": .string(await queue.strategy.rawValue), "waiting": .int(summary.waiting),
+                         "longest_wait_seconds": .double(summary.oldestWaitingSince.map { max(0, now.timeIntervalSince($0)) } ?? 0),
+                         "agents_online": .int(online.count), "agents_free": .int(online.filter { $0.load < $0.definition.capacity }.count),
+                         "at_risk": .int(risk[name] ?? 0)])
+        }
+        return list
+    }
+
+    private func agentValue(_ state: AgentState, _ account: AgentAccountRow?) -> VarlinkValue {
+        let definition = state.definition
+        return ["id": .string(definition.id), "name": .string(definition.name), "role": .string(definition.role.rawValue),
+                "teams": .strings(definition.teams), "queues": .strings(definition.queues),
+                "skills": .object(definition.skills.mapValues { .int($0) }), "capacity": .int(definition.capacity),
+                "presence": .string(state.presence.rawValue), "presence_since": .timestamp(state.presenceSince),
+                "open_tickets": .int(state.tickets.count), "unix_user": .optional(account?.unixUser),
+                "from_config": .bool(account?.fromConfiguration ?? false)]
+    }
+
+    private func listAgents(_ request: ControlRequest) async throws -> [String: VarlinkValue] {
+        let accounts = try await store.accounts()
+        var list: [VarlinkValue] = []
+        for agent in router.roster.all { list.append(agentValue(await agent.current, accounts[agent.id])) }
+        return ["agents": .array(list)]
+    }
+
+    private func agent(_ id: String) async throws -> VarlinkValue {
+        guard let actor = router.roster.agent(id) else { throw ControlFailure.notFound("agent", id) }
+        return agentValue(await actor.current, try await store.accounts()[id])
+    }
+
+    private func showAgent(_ request: ControlRequest) async throws -> [String: VarlinkValue] {
+        let id = try request.string("id")
+        try request.require(.showAgent(id))
+        return ["agent": try await agent(id)]
+    }
+
+    private func setPresence(_ request: ControlRequest) async throws -> [String: VarlinkValue] {
+        let id = try request.string("id")
+        let text = try request.string("presence")
+        guard let presence = AgentPresence(rawValue: text) else { throw ControlFailure.invalid("presence", "online, away or offline, got \"\(text)\"") }
+        try request.require(.setPresence(agent: id))
+        guard try await router.setPresence(id, to: presence, actor: "control:\(request.credentials.user)") else { throw ControlFailure.notFound("agent", id) }
+        return ["agent": try await agent(id)]
+    }
+
+    private func listTickets(_ request: ControlRequest) async throws -> [String: VarlinkValue] {
+        let status = try request.optionalString("status")
+        if let status, TicketStatus(rawValue: status) == nil { throw ControlFailure.invalid("status", "open, pending or resolved, got \"\(status)\"") }
+        let priority = try request.optionalString("priority")
+        if let priority, WaitingOrder.Priority(name: priority) == nil { throw ControlFailure.invalid("priority", "low, normal, high or urgent, got \"\(priority)\"") }
+        let limit = try request.optionalInt("limit") ?? 50
+        guard (1...500).contains(limit) else { throw ControlFailure.invalid("limit", "between 1 and 500, got \(limit)") }
+        let filter = ControlStore.TicketFilter(status: status, queue: try request.optionalString("queue"), assignee: try request.optionalString("assignee"),
+                                               priority: priority, limit: limit)
+        let rows = try await store.tickets(filter, visibleTo: request.caller)
+        return ["tickets": .array(rows.map(Self.summaryValue))]
+    }
+
+    static func summaryValue(_ row: TicketSummaryRow) -> VarlinkValue {
+        ["reference": .string(row.reference), "status": .string(row.status), "priority": .string(row.priority), "queue": .optional(row.queue),
+         "assignee": .optional(row.assignee), "customer": .optional(row.customer), "updated_at": .timestamp(row.updatedAt)]
+    }
+
+    static func clockValue(_ row: SLAClockRow) -> VarlinkValue {
+        ["ticket": .string(row.ticket), "policy": .string(row.policy), "clock": .string(row.clock), "paused": .bool(row.paused),
+         "warn_at": .timestamp(row.warnAt), "deadline": .timestamp(row.deadline), "warned_at": .timestamp(row.warnedAt),
+         "breached_at": .timestamp(row.breachedAt), "queue": .optional(row.queue), "assignee": .optional(row.assignee)]
+    }
+
+    private func showTicket(_ request: ControlRequest) async throws -> [String: VarlinkValue] {
+        let reference = try request.string("reference")
+        guard let found = try await store.place(of: reference) else { throw ControlFailure.notFound("ticket", reference) }
+        try request.require(.viewTicket(found.place), hiddenAs: ("ticket", reference))
+        guard let ticket = try await store.ticket(found.id) else { throw ControlFailure.notFound("ticket", reference) }
+        var value = Self.summaryValue(ticket.summary)
+        guard case .object(var fields) = value else { preconditionFailure("a summary is an object") }
+        fields["tags"] = .strings(ticket.tags)
+        fields["created_at"] = .timestamp(ticket.createdAt)
+        fields["customer_window_expires_at"] = .timestamp(ticket.customerWindowExpiresAt)
+        fields["messages"] = .array(ticket.messages.map { ["at": .timestamp($0.at), "direction": .string($0.direction), "type": .string($0.type),
+                                                           "body": .optional($0.body), "status": .optional($0.status)] })
+        fields["events"] = .array(ticket.events.map { ["at": .timestamp($0.at), "kind": .string($0.kind), "actor": .optional($0.actor), "data": .parsing($0.data)] })
+        fields["sla"] = .array(ticket.sla.map(Self.clockValue))
+        value = .object(fields)
+        return ["ticket": value]
+    }
+
+    private func atRisk(_ request: ControlRequest) async throws -> [String: VarlinkValue] {
+        let minutes = try request.optionalInt("within_minutes") ?? 60
+        guard (0...10_080).contains(minutes) else { throw ControlFailure.invalid("within_minutes", "between 0 and 10080, got \(minutes)") }
+        let clocks = try await store.atRisk(within: TimeInterval(minutes * 60), now: Date())
+            .filter { Permissions.canSee(request.caller, .init(assignee: $0.assignee, queue: $0.queue)) }
+        return ["clocks": .array(clocks.map(Self.clockValue))]
+    }
+
+    private func reloadConfiguration(_ request: ControlRequest) async throws -> [String: VarlinkValue] {
+        try request.require(.reloadConfiguration)
+        switch await reload() {
+        case .applied(let needingRestart):
+            return ["applied": true, "problems": .strings(needingRestart.map { "\($0): changed; takes effect after a restart" })]
+        case .refused(let issues):
+            throw ControlFailure.configurationRefused(issues.issues.map(\.description))
+        }
+    }
+
+    // MARK: Watch
+
+    private func watch(_ request: ControlRequest) async -> VarlinkResponse {
+        let queue: String?, agent: String?
+        do {
+            queue = try request.optionalString("queue")
+            agent = try request.optionalString("agent")
+        } catch let failure as ControlFailure {
+            return .single(failure.reply(method: request.call.method))
+        } catch {
+            return .single(.failure("io.switchboard.Control.Failed", ["reason": .string("\(error)")]))
+        }
+        let subscription = events.subscribe()
+        let store = self.store, caller = request.caller
+        let (replies, continuation) = AsyncStream.makeStream(of: VarlinkReply.self, bufferingPolicy: .bufferingNewest(1000))
+        let task = Task {
+            for await event in subscription {
+                var event = event
+                if event.reference == nil || event.queue == nil {
+                    if let found = try? await store.summary(ofTicket: event.ticketID) {
+                        event.reference = event.reference ?? found.reference
+                        event.queue = event.queue ?? found.queue
+                        event.agent = event.agent ?? found.assignee
+                    }
+                }
+                if let queue, event.queue != queue { continue }
+                if let agent, event.agent != agent, !event.audience.contains(agent) { continue }
+                guard Permissions.canSee(caller, .init(assignee: event.agent, queue: event.queue)) else { continue }
+                continuation.yield(.ok(["event": ["kind": .string(event.kind.rawValue), "ticket": .string(event.reference ?? "#\(event.ticketID)"),
+                                                  "at": .timestamp(event.at), "audience": .strings(event.audience),
+                                                  "details": .object(event.details.mapValues { .string($0) })]], continues: true))
+            }
+            continuation.finish()
+        }
+        continuation.onTermination = { _ in task.cancel() }
+        return .stream(replies)
+    }
+}
