@@ -14,6 +14,12 @@ public struct ControlService: VarlinkHandler {
         public var credentials: PeerCredentials?
         public var caller: Permissions.Caller?
         public var refusal: String?
+
+        public init(credentials: PeerCredentials?, caller: Permissions.Caller?, refusal: String?) {
+            self.credentials = credentials
+            self.caller = caller
+            self.refusal = refusal
+        }
     }
 
     let router: TicketRouter

@@ -4,6 +4,7 @@ import Logging
 import NIOCore
 import NIOPosix
 import ServiceLifecycle
+import Synchronization
 import SwitchboardCore
 
 /// What a Varlink service answers: one reply, or a stream of them (a call made with `"more": true`).
@@ -67,19 +68,27 @@ public struct VarlinkServer<Handler: VarlinkHandler>: Service {
         }
         logger.info("control socket listening", metadata: ["socket": "\(description)"])
         onListening(description)
-        try await cancelWhenGracefulShutdown {
+        let open = OpenConnections()
+        // A graceful shutdown closes the listener and every connection (a Watch stream included);
+        // the loops below then end on their own, and `run` returns without an error.
+        try await withGracefulShutdownHandler {
             try await withThrowingDiscardingTaskGroup { group in
                 try await server.executeThenClose { connections in
                     for try await connection in connections {
-                        group.addTask { await self.serve(connection) }
+                        group.addTask { await self.serve(connection, open: open) }
                     }
                 }
             }
+        } onGracefulShutdown: {
+            server.channel.close(promise: nil)
+            open.closeAll()
         }
         if case .path(let path) = listener { unlink(path) }
     }
 
-    private func serve(_ connection: NIOAsyncChannel<ByteBuffer, ByteBuffer>) async {
+    private func serve(_ connection: NIOAsyncChannel<ByteBuffer, ByteBuffer>, open: OpenConnections) async {
+        let id = open.add(connection.channel)
+        defer { open.remove(id) }
         let credentials = try? await PeerCredentials.of(connection.channel)
         let peer = await handler.admit(credentials)
         do {
@@ -135,8 +144,35 @@ public struct VarlinkServer<Handler: VarlinkHandler>: Service {
     }
 }
 
-extension Data {
-    init(buffer: ByteBuffer) {
-        self.init(buffer.readableBytesView)
+/// The connections being served, so a shutdown can close them.
+final class OpenConnections: Sendable {
+    private struct State {
+        var channels: [Int: any Channel] = [:]
+        var next = 0
+        var closing = false
+    }
+
+    private let state = Mutex(State())
+
+    func add(_ channel: any Channel) -> Int {
+        let (id, closing) = state.withLock { state -> (Int, Bool) in
+            state.next += 1
+            state.channels[state.next] = channel
+            return (state.next, state.closing)
+        }
+        if closing { channel.close(promise: nil) }
+        return id
+    }
+
+    func remove(_ id: Int) {
+        _ = state.withLock { $0.channels.removeValue(forKey: id) }
+    }
+
+    func closeAll() {
+        let channels = state.withLock { state -> [any Channel] in
+            state.closing = true
+            return Array(state.channels.values)
+        }
+        channels.forEach { $0.close(promise: nil) }
     }
 }

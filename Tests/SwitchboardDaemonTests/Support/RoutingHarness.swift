@@ -14,7 +14,8 @@ struct RoutingHarness {
     let ingest: WebhookIngestStore
     static let start = Date(timeIntervalSince1970: 1_790_000_000)
 
-    static func make(_ label: String, _ configuration: RoutingConfiguration, pool existing: PostgresPool? = nil, timers existingTimers: VirtualTimers? = nil) async throws -> RoutingHarness {
+    static func make(_ label: String, _ configuration: RoutingConfiguration, pool existing: PostgresPool? = nil, timers existingTimers: VirtualTimers? = nil,
+                     events: EventStream? = nil) async throws -> RoutingHarness {
         let pool: PostgresPool
         if let existing {
             pool = existing
@@ -23,7 +24,7 @@ struct RoutingHarness {
             try await MigrationRunner(pool: pool, migrations: MigrationCatalog.bundled(), logger: TestDatabase.quietLogger).migrate()
         }
         let timers = existingTimers ?? VirtualTimers(start: start)
-        let router = TicketRouter(configuration: configuration, pool: pool, timers: timers, logger: TestDatabase.quietLogger)
+        let router = TicketRouter(configuration: configuration, pool: pool, timers: timers, logger: TestDatabase.quietLogger, events: events)
         try await router.rebuild()
         return RoutingHarness(pool: pool, timers: timers, router: router, ingest: WebhookIngestStore(pool: pool, reopenWithin: 24 * 3600))
     }

@@ -1,0 +1,71 @@
+import SwitchboardCore
+import Testing
+
+@Suite("Control: Varlink framing, roles from Unix identities, the permission matrix")
+struct ControlTests {
+    @Test func messagesAreSplitOnNulWhateverPiecesTheyArriveIn() throws {
+        var decoder = VarlinkFrameDecoder(maxMessageBytes: 64)
+        let stream = Array(#"{"a":1}"#.utf8) + [0] + Array(#"{"b":2}"#.utf8) + [0] + Array(#"{"c""#.utf8)
+        var messages: [[UInt8]] = []
+        for piece in [stream[0..<3], stream[3..<9], stream[9..<stream.count]] { messages += try decoder.append(piece) }
+        #expect(messages.map { String(decoding: $0, as: UTF8.self) } == [#"{"a":1}"#, #"{"b":2}"#])
+        #expect(decoder.pendingBytes == 4)
+        #expect(try decoder.append(Array(":3}".utf8) + [0]).map { String(decoding: $0, as: UTF8.self) } == [#"{"c":3}"#])
+    }
+
+    @Test func aMessageLongerThanTheLimitIsRefusedBeforeItIsBufferedWhole() throws {
+        var decoder = VarlinkFrameDecoder(maxMessageBytes: 8)
+        #expect(try decoder.append(Array("12345678".utf8) + [0]).count == 1)
+        #expect(throws: VarlinkFrameDecoder.Failure.messageTooLong(limit: 8)) { try decoder.append(Array("123456789".utf8)) }
+    }
+
+    @Test func rolesComeFromUsersAndGroupsAndRootIsAlwaysAdmin() {
+        let access = ControlAccess(admins: .init(users: ["ops"]), supervisors: .init(groups: ["leads"]), agents: .init(groups: ["support"]))
+        #expect(access.role(uid: 0, user: "root", groups: []) == .admin)
+        #expect(access.role(uid: 1001, user: "ops", groups: ["support"]) == .admin)
+        #expect(access.role(uid: 1002, user: "maria", groups: ["support", "leads"]) == .supervisor)
+        #expect(access.role(uid: 1003, user: "ana", groups: ["support"]) == .agent)
+        #expect(access.role(uid: 1004, user: "mallory", groups: ["users"]) == nil)
+    }
+
+    @Test func thePermissionMatrix() {
+        let admin = Permissions.Caller(role: .admin, agentID: nil, visibleQueues: nil)
+        let supervisor = Permissions.Caller(role: .supervisor, agentID: "sam", visibleQueues: ["support", "supervisors"])
+        let agent = Permissions.Caller(role: .agent, agentID: "ana", visibleQueues: ["support"])
+        let mine = Permissions.TicketPlace(assignee: "ana", queue: "support")
+        let colleagues = Permissions.TicketPlace(assignee: "ben", queue: "support")
+        let waiting = Permissions.TicketPlace(assignee: nil, queue: "support")
+        let elsewhere = Permissions.TicketPlace(assignee: nil, queue: "billing")
+        let denied = Permissions.Decision.denied
+        let cases: [(Permissions.Operation, admin: Permissions.Decision, supervisor: Permissions.Decision, agent: Permissions.Decision)] = [
+            (.readOverview, .allowed, .allowed, .allowed),
+            (.showAgent("ana"), .allowed, .allowed, .allowed),
+            (.showAgent("ben"), .allowed, .allowed, denied("agents may see only themselves")),
+            (.setPresence(agent: "ana"), .allowed, .allowed, .allowed),
+            (.setPresence(agent: "ben"), .allowed, .allowed, denied("agents may change only their own presence")),
+            (.drainAgent("ben"), .allowed, .allowed, denied("agents may change only their own presence")),
+            (.manageAgents, .allowed, denied("needs the admin role"), denied("needs the admin role")),
+            (.drainDaemon, .allowed, denied("needs the admin role"), denied("needs the admin role")),
+            (.reloadConfiguration, .allowed, denied("needs the admin role"), denied("needs the admin role")),
+            (.pauseQueue, .allowed, .allowed, denied("needs the supervisor role")),
+            (.viewTicket(mine), .allowed, .allowed, .allowed),
+            (.viewTicket(waiting), .allowed, .allowed, .allowed),
+            (.viewTicket(colleagues), .allowed, .allowed, .hidden),
+            (.viewTicket(elsewhere), .allowed, .hidden, .hidden),
+            (.assignTicket(waiting), .allowed, .allowed, denied("needs the supervisor role")),
+            (.assignTicket(elsewhere), .allowed, .hidden, .hidden),
+            (.changeTicket(mine), .allowed, .allowed, .allowed),
+            (.changeTicket(waiting), .allowed, .allowed, denied("only the ticket's agent or a supervisor may change it")),
+            (.changeTicket(colleagues), .allowed, .allowed, .hidden),
+            (.addNote(mine), .allowed, .allowed, .allowed),
+        ]
+        for (operation, forAdmin, forSupervisor, forAgent) in cases {
+            #expect(Permissions.decide(admin, operation) == forAdmin, "admin: \(operation)")
+            #expect(Permissions.decide(supervisor, operation) == forSupervisor, "supervisor: \(operation)")
+            #expect(Permissions.decide(agent, operation) == forAgent, "agent: \(operation)")
+        }
+        // A supervisor without an agent record oversees every queue.
+        let operator_ = Permissions.Caller(role: .supervisor, agentID: nil, visibleQueues: nil)
+        #expect(Permissions.decide(operator_, .viewTicket(elsewhere)) == .allowed)
+    }
+}
