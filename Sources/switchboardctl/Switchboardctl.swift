@@ -10,7 +10,7 @@ struct Switchboardctl: ParsableCommand {
             Exit codes: 0 done; 1 failed; 2 not found; 64 usage or invalid argument; 69 daemon unreachable; \
             77 permission denied. Shell completions: switchboardctl --generate-completion-script bash|zsh|fish.
             """,
-        subcommands: [Status.self, Agents.self, Agent.self, Presence.self, Queues.self, Tickets.self, Ticket.self, AtRisk.self,
+        subcommands: [Status.self, Agents.self, Agent.self, AddAgent.self, UpdateAgent.self, RemoveAgent.self, Presence.self, Queues.self, Tickets.self, Ticket.self, AtRisk.self,
                       Reload.self, Watch.self, Call.self]
     )
 }
@@ -90,6 +90,70 @@ struct Agent: ParsableCommand {
 
     func run() throws {
         try global.run("ShowAgent", ["id": id]) { Output.agent($0["agent"] as? [String: Any] ?? [:]) }
+    }
+}
+
+/// The fields of AddAgent and UpdateAgent.
+struct AgentFields: ParsableArguments {
+    @Option(help: "Full name.") var name: String?
+    @Option(help: "agent, supervisor or admin.") var role: String?
+    @Option(name: .customLong("team"), help: "A team (repeat for several).") var teams: [String] = []
+    @Option(name: .customLong("queue"), help: "A queue the agent serves (repeat for several).") var queues: [String] = []
+    @Option(name: .customLong("skill"), help: "skill=level, level 1–5, e.g. --skill lang:es=5 (repeat for several).") var skills: [String] = []
+    @Option(help: "Open tickets at once (0–1000).") var capacity: Int?
+    @Option(name: .customLong("unix-user"), help: "The Unix login that acts as this agent on the control socket.") var unixUser: String?
+
+    func parameters(id: String) throws -> [String: Any] {
+        var parameters: [String: Any] = ["id": id]
+        if let name { parameters["name"] = name }
+        if let role { parameters["role"] = role }
+        if !teams.isEmpty { parameters["teams"] = teams }
+        if !queues.isEmpty { parameters["queues"] = queues }
+        if !skills.isEmpty {
+            var levels: [String: Int] = [:]
+            for skill in skills {
+                guard let equals = skill.lastIndex(of: "="), let level = Int(skill[skill.index(after: equals)...]) else {
+                    throw ValidationError("--skill is skill=level, e.g. lang:es=5, got \(skill)")
+                }
+                levels[String(skill[..<equals])] = level
+            }
+            parameters["skills"] = levels
+        }
+        if let capacity { parameters["capacity"] = capacity }
+        if let unixUser { parameters["unix_user"] = unixUser }
+        return parameters
+    }
+}
+
+struct AddAgent: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "add-agent", abstract: "Adds an agent (admin): switchboardctl add-agent eva --queue support --skill lang:en=4.")
+    @OptionGroup var global: GlobalOptions
+    @Argument(help: "The new agent's handle.") var id: String
+    @OptionGroup var fields: AgentFields
+
+    func run() throws {
+        try global.run("AddAgent", try fields.parameters(id: id)) { Output.agent($0["agent"] as? [String: Any] ?? [:]) }
+    }
+}
+
+struct UpdateAgent: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "update-agent", abstract: "Changes an agent (admin); only the options given change.")
+    @OptionGroup var global: GlobalOptions
+    @Argument(help: "The agent's handle.") var id: String
+    @OptionGroup var fields: AgentFields
+
+    func run() throws {
+        try global.run("UpdateAgent", try fields.parameters(id: id)) { Output.agent($0["agent"] as? [String: Any] ?? [:]) }
+    }
+}
+
+struct RemoveAgent: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "remove-agent", abstract: "Deactivates an agent (admin); their tickets return to their queues.")
+    @OptionGroup var global: GlobalOptions
+    @Argument(help: "The agent's handle.") var id: String
+
+    func run() throws {
+        try global.run("RemoveAgent", ["id": id]) { _ in "agent \(id) removed" }
     }
 }
 

@@ -3,7 +3,7 @@ import SwitchboardCore
 /// One call with its caller, and typed access to its parameters (wrong types are `InvalidArgument`).
 struct ControlRequest: Sendable {
     /// Methods that change something: each call is audited, allowed or not.
-    static let mutating: Set<String> = ["SetPresence", "Reload"]
+    static let mutating: Set<String> = ["SetPresence", "Reload", "AddAgent", "UpdateAgent", "RemoveAgent"]
     /// Parameters never written to the audit.
     static let secretParameters: Set<String> = ["token"]
 
@@ -32,6 +32,35 @@ struct ControlRequest: Sendable {
         case .integer(let value)?: return value
         case .number(let value)? where value == value.rounded() && abs(value) < 1e15: return Int(value)
         case let other?: throw ControlFailure.invalid(name, "expected an integer, got \(other.shownInError)")
+        }
+    }
+
+    func optionalStrings(_ name: String) throws -> [String]? {
+        switch call.parameters[name] {
+        case nil, .null?: return nil
+        case .array(let values)?:
+            return try values.map { value in
+                guard case .string(let text) = value, !text.isEmpty else { throw ControlFailure.invalid(name, "expected non-empty strings, got \(value.shownInError)") }
+                return text
+            }
+        case let other?: throw ControlFailure.invalid(name, "expected a list of strings, got \(other.shownInError)")
+        }
+    }
+
+    /// `{"lang:es": 5}`: proficiency 1–5 per skill.
+    func optionalSkills(_ name: String) throws -> [String: Int]? {
+        switch call.parameters[name] {
+        case nil, .null?: return nil
+        case .object(let fields)?:
+            var skills: [String: Int] = [:]
+            for (skill, value) in fields {
+                guard !skill.isEmpty, case .integer(let level) = value, (1...5).contains(level) else {
+                    throw ControlFailure.invalid("\(name).\(skill)", "a proficiency from 1 to 5, got \(value.shownInError)")
+                }
+                skills[skill] = level
+            }
+            return skills
+        case let other?: throw ControlFailure.invalid(name, "expected an object of skill → 1–5, got \(other.shownInError)")
         }
     }
 

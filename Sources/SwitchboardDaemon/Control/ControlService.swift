@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Postgres
 import SwitchboardCore
 import SwitchboardStore
 
@@ -112,6 +113,9 @@ public struct ControlService: VarlinkHandler {
         case "ShowTicket": return try await showTicket(request)
         case "AtRisk": return try await atRisk(request)
         case "Reload": return try await reloadConfiguration(request)
+        case "AddAgent": return try await saveAgent(request, creating: true)
+        case "UpdateAgent": return try await saveAgent(request, creating: false)
+        case "RemoveAgent": return try await removeAgent(request)
         default: throw ControlFailure.methodNotFound(request.call.method)
         }
     }
@@ -158,7 +162,8 @@ public struct ControlService: VarlinkHandler {
 
     private func status(_ request: ControlRequest) async throws -> [String: VarlinkValue] {
         ["version": .string(SwitchboardVersion.current), "uptime_seconds": .double(Self.seconds(startedAt.duration(to: .now))),
-         "caller": .string(request.credentials.user), "role": .string(request.caller.role.rawValue), "queues": .array(try await queues())]
+         "caller": .string(request.credentials.user), "role": .string(request.caller.role.rawValue), "queues": .array(try await queues()),
+         "followers": .int(events.subscriberCount)]
     }
 
     private func queues() async throws -> [VarlinkValue] {
@@ -215,6 +220,53 @@ public struct ControlService: VarlinkHandler {
         try request.require(.setPresence(agent: id))
         guard try await router.setPresence(id, to: presence, actor: "control:\(request.credentials.user)") else { throw ControlFailure.notFound("agent", id) }
         return ["agent": try await agent(id)]
+    }
+
+    /// AddAgent creates (refused if the handle exists); UpdateAgent changes the fields given.
+    private func saveAgent(_ request: ControlRequest, creating: Bool) async throws -> [String: VarlinkValue] {
+        let id = try request.string("id")
+        try request.require(.manageAgents)
+        let existing = await router.roster.agent(id)?.current.definition
+        if creating {
+            guard AgentDefinition.isValidID(id) else { throw ControlFailure.invalid("id", "letters, digits, '.', '_', '-', 1–64, starting with a letter or digit") }
+            guard existing == nil else { throw ControlFailure.invalid("id", "agent \(id) exists (UpdateAgent changes it)") }
+        } else if existing == nil {
+            throw ControlFailure.notFound("agent", id)
+        }
+        var definition = existing ?? AgentDefinition(id: id, name: id, capacity: 5, queues: [])
+        if let name = try request.optionalString("name") { definition.name = name }
+        if let roleName = try request.optionalString("role") {
+            guard let role = Role(rawValue: roleName) else { throw ControlFailure.invalid("role", "agent, supervisor or admin, got \"\(roleName)\"") }
+            definition.role = role
+        }
+        if let teams = try request.optionalStrings("teams") { definition.teams = teams }
+        if let queues = try request.optionalStrings("queues") {
+            let known = await router.configuredQueueNames
+            if let unknown = queues.first(where: { !known.contains($0) }) {
+                throw ControlFailure.invalid("queues", "unknown queue \"\(unknown)\" (queues: \(known.sorted().map { "\"\($0)\"" }.joined(separator: ", ")))")
+            }
+            definition.queues = queues
+        }
+        if let skills = try request.optionalSkills("skills") { definition.skills = skills }
+        if let capacity = try request.optionalInt("capacity") {
+            guard (0...1000).contains(capacity) else { throw ControlFailure.invalid("capacity", "from 0 to 1000, got \(capacity)") }
+            definition.capacity = capacity
+        }
+        if creating && definition.queues.isEmpty { throw ControlFailure.invalid("queues", "a new agent serves at least one queue") }
+        let unixUser = try request.optionalString("unix_user")
+        do {
+            try await router.upsertAgent(definition, unixUser: unixUser)
+        } catch let error as PostgresError where error.sqlState == .uniqueViolation {
+            throw ControlFailure.invalid("unix_user", "Unix user \(unixUser ?? "") already names another agent")
+        }
+        return ["agent": try await agent(id)]
+    }
+
+    private func removeAgent(_ request: ControlRequest) async throws -> [String: VarlinkValue] {
+        let id = try request.string("id")
+        try request.require(.manageAgents)
+        guard try await router.removeAgent(id, actor: "control:\(request.credentials.user)") else { throw ControlFailure.notFound("agent", id) }
+        return [:]
     }
 
     private func listTickets(_ request: ControlRequest) async throws -> [String: VarlinkValue] {

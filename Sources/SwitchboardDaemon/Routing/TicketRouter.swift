@@ -327,6 +327,40 @@ public actor TicketRouter: TicketActivitySink, SLAEscalator {
         }
     }
 
+    // MARK: Agents managed through the control commands
+
+    /// Creates or changes an agent; their queues match at once. Throws the store's error (e.g. the
+    /// Unix user already names another agent).
+    public func upsertAgent(_ definition: AgentDefinition, unixUser: String?) async throws {
+        await untilRebuilt()
+        try await agentStore.upsert(definition, unixUser: unixUser, now: timers.now)
+        if let existing = roster.agent(definition.id) {
+            await existing.update(definition, pendingCountsAgainstCapacity: configuration.pendingCountsAgainstCapacity)
+            roster.set(existing, queues: definition.queues)
+        } else {
+            let stored = try await agentStore.loadActive().first { $0.definition.id == definition.id }
+            let state = AgentState(definition: definition, presence: stored?.presence ?? .offline, presenceSince: stored?.presenceSince ?? timers.now,
+                                   lastAssignedAt: stored?.lastAssignedAt, pendingCountsAgainstCapacity: configuration.pendingCountsAgainstCapacity)
+            roster.set(AgentActor(state: state), queues: definition.queues)
+        }
+        await matchQueues(of: definition.id)
+    }
+
+    /// Deactivates an agent; their open and pending tickets return to their queues. False: unknown.
+    public func removeAgent(_ agentID: String, actor: String) async throws -> Bool {
+        await untilRebuilt()
+        guard try await agentStore.deactivate(agentID, at: timers.now, actor: actor) else { return false }
+        if let agent = roster.agent(agentID) {
+            roster.remove(agentID)
+            let held = try await store.assignments(of: agentID).map(\.ticketID)
+            await requeue(held, from: agent, kind: "unassigned", reason: "agent removed", exclude: false)
+        }
+        return true
+    }
+
+    /// The queues the configuration defines (agents may serve only these).
+    public var configuredQueueNames: Set<String> { Set(configuration.queues.map(\.name)) }
+
     // MARK: SLA escalations
 
     /// Raises the priority (the ticket's place in its queue follows), adds a tag, or moves the ticket

@@ -71,18 +71,20 @@ public struct AgentStore: Sendable {
         }
     }
 
-    /// Creates or updates an agent managed through the control commands (skills replaced).
-    public func upsert(_ agent: AgentDefinition, now: Date) async throws {
+    /// Creates or updates an agent managed through the control commands (skills replaced). A Unix
+    /// user, when given, links the agent to that login (one agent per user); nil keeps the link.
+    public func upsert(_ agent: AgentDefinition, unixUser: String? = nil, now: Date) async throws {
         struct Skill: Encodable { var skill: String, proficiency: Int }
         let skills = agent.skills.map { Skill(skill: $0.key, proficiency: $0.value) }
         try await pool.withTransaction { transaction in
             _ = try await transaction.pipelineAndCommit([
                 PostgresStatement("""
-                    INSERT INTO switchboard.agents (id, name, role, teams, capacity, queues, updated_at)
-                    VALUES ($1, $2, $3, $4, $5, $6, $7)
+                    INSERT INTO switchboard.agents (id, name, role, teams, capacity, queues, updated_at, unix_user)
+                    VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
                     ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, role = EXCLUDED.role, teams = EXCLUDED.teams,
-                        capacity = EXCLUDED.capacity, queues = EXCLUDED.queues, active = true, updated_at = EXCLUDED.updated_at
-                    """, [agent.id, agent.name, agent.role.rawValue, agent.teams, agent.capacity, agent.queues, now]),
+                        capacity = EXCLUDED.capacity, queues = EXCLUDED.queues, active = true, updated_at = EXCLUDED.updated_at,
+                        unix_user = coalesce(EXCLUDED.unix_user, agents.unix_user)
+                    """, [agent.id, agent.name, agent.role.rawValue, agent.teams, agent.capacity, agent.queues, now, unixUser]),
                 PostgresStatement("DELETE FROM switchboard.agent_skills WHERE agent_id = $1", [agent.id]),
                 PostgresStatement("""
                     INSERT INTO switchboard.agent_skills (agent_id, skill, proficiency)

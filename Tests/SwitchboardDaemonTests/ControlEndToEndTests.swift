@@ -1,0 +1,91 @@
+import Foundation
+import Postgres
+import Testing
+import TestSupport
+import WhatsApp
+
+/// The README's control walk-through, automated: the real daemon and the real `switchboardctl`.
+@Suite("Control end to end: switchboardctl against the real daemon")
+struct ControlEndToEndTests {
+    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    @Test func statusAddAnAgentWatchAnAssignmentAndReadTheAudit() async throws {
+        let directory = try makeTemporaryDirectory("control-e2e")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        // The example as shipped, with its state, port and secrets pointed at this test's places.
+        let example = try Data(contentsOf: Self.repository.appendingPathComponent("config.example.json"))
+        var config = try #require(try JSONSerialization.jsonObject(with: example) as? [String: Any])
+        config["stateDirectory"] = directory + "/state"
+        config["http"] = ["host": "127.0.0.1", "port": 0]
+        var whatsapp = try #require(config["whatsapp"] as? [String: Any])
+        let dev = Self.repository.appendingPathComponent("dev").path
+        whatsapp["appSecret"] = ["file": dev + "/whatsapp-app-secret"]
+        whatsapp["verifyToken"] = ["file": dev + "/whatsapp-verify-token"]
+        config["whatsapp"] = whatsapp
+        config["control"] = ["socket": directory + "/control.sock"]
+        let configPath = directory + "/config.json"
+        try JSONSerialization.data(withJSONObject: config).write(to: URL(fileURLWithPath: configPath))
+
+        let listener = try NotifyListener(abstract: false, directory: directory)
+        let daemon = try DaemonProcess(arguments: ["run", "--config", configPath], environment: ["NOTIFY_SOCKET": listener.address],
+                                       logFile: directory + "/daemon.log")
+        try #require(await listener.waitFor("READY=1").count == 1, "no READY=1; log:\n\(daemon.log)")
+        let status = try #require(listener.lastStatus)
+        let port = try #require(status.range(of: #"http 127\.0\.0\.1:[0-9]+"#, options: .regularExpression).flatMap { Int(status[$0].split(separator: ":").last ?? "") })
+
+        let ctl = URL(fileURLWithPath: DaemonProcess.executablePath).deletingLastPathComponent().appendingPathComponent("switchboardctl").path
+        let socket = directory + "/control.sock"
+        let shown = try await runCommand(ctl, ["status", "--socket", socket])
+        #expect(shown.status == 0, "\(shown.output)\nlog:\n\(daemon.log)")
+        #expect(shown.output.contains("support      best-skill"), "\(shown.output)")
+
+        let added = try await runCommand(ctl, ["add-agent", "eva", "--name", "Eva Novak", "--queue", "support", "--skill", "lang:en=5", "--skill", "lang:de=4",
+                                               "--capacity", "3", "--socket", socket])
+        #expect(added.status == 0, "\(added.output)")
+        #expect(added.output.contains("lang:de=4,lang:en=5"), "\(added.output)")
+        let refused = try await runCommand(ctl, ["add-agent", "eva", "--queue", "nowhere", "--socket", socket])
+        #expect(refused.status == 64, "\(refused.output)")
+        // Ben goes away, Eva comes online: the English customer can only be Eva's.
+        #expect(try await runCommand(ctl, ["presence", "ben", "away", "--socket", socket]).status == 0)
+        #expect(try await runCommand(ctl, ["presence", "eva", "online", "--socket", socket]).status == 0)
+
+        let watchLog = directory + "/watch.out"
+        _ = FileManager.default.createFile(atPath: watchLog, contents: nil)
+        let watch = Process()
+        watch.executableURL = URL(fileURLWithPath: ctl)
+        watch.arguments = ["watch", "--socket", socket]
+        watch.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: watchLog))
+        try watch.run()
+        defer { watch.terminate() }
+        // The watch follows once the daemon counts it as a follower (bounded wait).
+        for _ in 0..<200 {
+            let json = try await runCommand(ctl, ["status", "--json", "--socket", socket]).output
+            if json.contains(#""followers" : 1"#) { break }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+
+        let secret = try String(contentsOfFile: dev + "/whatsapp-app-secret", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        let body = Array(try Data(contentsOf: Self.repository.appendingPathComponent("dev/webhooks/english-customer.json")))
+        let response = try await httpRequest(port: port, method: "POST", path: "/webhooks/whatsapp",
+                                             headers: ["X-Hub-Signature-256": WebhookSignature(appSecret: secret).headerValue(for: body), "Content-Type": "application/json"], body: body)
+        #expect(response.status == 200)
+        var seen = ""
+        for _ in 0..<200 {
+            seen = (try? String(contentsOfFile: watchLog, encoding: .utf8)) ?? ""
+            if seen.contains("assigned") { break }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        #expect(seen.contains("assigned T-1001 agent=eva queue=support"), "watch printed: \(seen)\nlog:\n\(daemon.log)")
+
+        let database = try await PostgresConnection.connect(.init(connectionString: "host=\(directory)/state/postgres/data port=5432 user=switchboard dbname=switchboard"))
+        let audit = try await database.query("SELECT unix_user, role, method, result FROM switchboard.control_audit ORDER BY id")
+            .map { "\(try $0.decode(0, as: String.self)) \(try $0.decode(1, as: String.self)) \(try $0.decode(2, as: String.self)) \(try $0.decode(3, as: String.self))" }
+        let me = getuid() == 0 ? "root" : ProcessInfo.processInfo.userName
+        #expect(audit == ["\(me) admin io.switchboard.Control.AddAgent ok", "\(me) admin io.switchboard.Control.AddAgent InvalidArgument",
+                          "\(me) admin io.switchboard.Control.SetPresence ok", "\(me) admin io.switchboard.Control.SetPresence ok"])
+        await database.close()
+
+        daemon.signal(SIGTERM)
+        #expect(await daemon.waitForExit() == 0, "log:\n\(daemon.log)")
+    }
+}
