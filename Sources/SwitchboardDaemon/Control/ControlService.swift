@@ -169,18 +169,22 @@ public struct ControlService: VarlinkHandler {
     private func queues() async throws -> [VarlinkValue] {
         let risk = try await store.atRiskByQueue()
         let now = Date()
-        var agents: [String: AgentState] = [:]
-        for agent in router.roster.all { agents[agent.id] = await agent.current }
+        // One pass over the agents: online and free per queue.
+        var online: [String: Int] = [:], free: [String: Int] = [:]
+        for agent in router.roster.all {
+            let (isOnline, hasRoom, queues) = await agent.availability()
+            guard isOnline else { continue }
+            for queue in queues {
+                online[queue, default: 0] += 1
+                if hasRoom { free[queue, default: 0] += 1 }
+            }
+        }
         var list: [VarlinkValue] = []
-        for name in await router.queueNames {
-            guard let queue = await router.queue(named: name) else { continue }
+        for (name, queue) in await router.queuesByName {
             let summary = await queue.summary()
-            let serving = router.roster.agents(serving: name).compactMap { agents[$0.id] }
-            let online = serving.filter { $0.presence == .online }
             list.append(["name": .string(name), "strategy": .string(await queue.strategy.rawValue), "waiting": .int(summary.waiting),
                          "longest_wait_seconds": .double(summary.oldestWaitingSince.map { max(0, now.timeIntervalSince($0)) } ?? 0),
-                         "agents_online": .int(online.count), "agents_free": .int(online.filter { $0.load < $0.definition.capacity }.count),
-                         "at_risk": .int(risk[name] ?? 0)])
+                         "agents_online": .int(online[name] ?? 0), "agents_free": .int(free[name] ?? 0), "at_risk": .int(risk[name] ?? 0)])
         }
         return list
     }

@@ -16,6 +16,12 @@ public actor AgentActor {
 
     public var current: AgentState { state }
 
+    /// Online, with room for one more ticket, and the queues served: what status counts, without
+    /// copying the whole state.
+    public func availability() -> (online: Bool, hasRoom: Bool, queues: [String]) {
+        (state.presence == .online, state.load < state.definition.capacity, state.definition.queues)
+    }
+
     public func reserve(_ ticket: Int64, requirements: [SkillRequirement]) -> Bool {
         state.reserve(ticket, requirements: requirements)
     }

@@ -455,4 +455,7 @@ public actor TicketRouter: TicketActivitySink, SLAEscalator {
     public func queue(named name: String) -> QueueActor? { queues[name] }
 
     public var queueNames: [String] { queues.keys.sorted() }
+
+    /// Every queue actor, by name in order.
+    public var queuesByName: [(String, QueueActor)] { queues.sorted { $0.key < $1.key } }
 }
