@@ -170,10 +170,13 @@ struct ControlSocketTests {
         let refused = ControlService.Peer(credentials: PeerCredentials(pid: 1, uid: 4242, gid: 4242, user: "mallory", groups: []), caller: nil,
                                           refusal: "Unix user mallory has no role")
         #expect(await error("Status", [:], refused) == "PermissionDenied")
+        #expect(await error("RemoveAgent", ["id": .string("ana")], refused) == "PermissionDenied")
         // Refused calls that would change something are audited too.
         let audited = try await harness.routing.pool.query("SELECT unix_user, method, result FROM switchboard.control_audit WHERE result <> 'ok' ORDER BY id")
             .map { "\(try $0.decode(0, as: String.self)) \(try $0.decode(1, as: String.self)) \(try $0.decode(2, as: String.self))" }
-        #expect(audited == ["ben io.switchboard.Control.SetPresence PermissionDenied", "sam io.switchboard.Control.Reload PermissionDenied"])
+        #expect(audited == ["ben io.switchboard.Control.SetPresence PermissionDenied", "sam io.switchboard.Control.Reload PermissionDenied",
+                            "mallory io.switchboard.Control.RemoveAgent PermissionDenied"])
+        #expect(harness.routing.router.roster.agent("ana") != nil)
         // An agent's ticket list holds only what they may see.
         guard case .single(let list, _) = await harness.service.respond(to: VarlinkCall(method: "io.switchboard.Control.ListTickets"), from: ben) else {
             Issue.record("ListTickets streamed")

@@ -72,7 +72,12 @@ public struct ControlService: VarlinkHandler {
 
     public func respond(to call: VarlinkCall, from peer: Peer) async -> VarlinkResponse {
         guard let caller = peer.caller, let credentials = peer.credentials else {
-            return .single(Self.denied(call.method, peer.refusal ?? "not allowed"), closeAfter: true)
+            let reply = Self.denied(call.method, peer.refusal ?? "not allowed")
+            if let credentials = peer.credentials, let name = call.method.split(separator: ".").last, ControlRequest.mutating.contains(String(name)) {
+                // A stranger's attempt to change something is audited too.
+                await audit(ControlRequest(call: call, caller: .init(role: .agent, agentID: nil, visibleQueues: []), credentials: credentials), reply, role: "none")
+            }
+            return .single(reply, closeAfter: true)
         }
         let parts = call.method.split(separator: ".")
         let interface = parts.dropLast().joined(separator: "."), name = parts.last.map(String.init) ?? ""
@@ -138,8 +143,8 @@ public struct ControlService: VarlinkHandler {
         }
     }
 
-    private func audit(_ request: ControlRequest, _ reply: VarlinkReply) async {
-        let entry = AuditEntry(unixUser: request.credentials.user, uid: request.credentials.uid, role: request.caller.role.rawValue,
+    private func audit(_ request: ControlRequest, _ reply: VarlinkReply, role: String? = nil) async {
+        let entry = AuditEntry(unixUser: request.credentials.user, uid: request.credentials.uid, role: role ?? request.caller.role.rawValue,
                                method: request.call.method, arguments: String(decoding: VarlinkValue.object(request.auditedArguments).jsonBytes(), as: UTF8.self),
                                result: reply.error.map { String($0.split(separator: ".").last ?? "") } ?? "ok",
                                detail: reply.parameters["reason"].flatMap { if case .string(let text) = $0 { text } else { nil } })
