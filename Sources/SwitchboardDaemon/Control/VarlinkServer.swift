@@ -56,11 +56,13 @@ public struct VarlinkServer<Handler: VarlinkHandler>: Service {
         let description: String
         switch listener {
         case .path(let path):
-            let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            // File system calls block: NIO's thread pool, not the cooperative pool.
+            try await NIOThreadPool.singleton.runIfActive {
+                try FileManager.default.createDirectory(atPath: URL(fileURLWithPath: path).deletingLastPathComponent().path, withIntermediateDirectories: true)
+            }
             server = try await bootstrap.bind(unixDomainSocketPath: path, cleanupExistingSocketFile: true, childChannelInitializer: initializer)
             // Anyone may connect; who may do what is decided from the peer's credentials.
-            chmod(path, 0o666)
+            _ = try await NIOThreadPool.singleton.runIfActive { chmod(path, 0o666) }
             description = path
         case .descriptor(let fd):
             server = try await bootstrap.bind(fd, childChannelInitializer: initializer)
@@ -83,7 +85,7 @@ public struct VarlinkServer<Handler: VarlinkHandler>: Service {
             server.channel.close(promise: nil)
             open.closeAll()
         }
-        if case .path(let path) = listener { unlink(path) }
+        if case .path(let path) = listener { _ = try? await NIOThreadPool.singleton.runIfActive { unlink(path) } }
     }
 
     private func serve(_ connection: NIOAsyncChannel<ByteBuffer, ByteBuffer>, open: OpenConnections) async {
@@ -118,7 +120,8 @@ public struct VarlinkServer<Handler: VarlinkHandler>: Service {
                         }
                         switch await handler.respond(to: call, from: peer) {
                         case .single(let reply, let closeAfter):
-                            if !call.oneway || reply.error != nil { try await outbound.write(ByteBuffer(bytes: reply.frame())) }
+                            // A oneway call gets no reply, not even an error (Varlink's rule).
+                            if !call.oneway { try await outbound.write(ByteBuffer(bytes: reply.frame())) }
                             if closeAfter { break reading }
                         case .stream(let replies):
                             streaming = Task {
