@@ -57,7 +57,7 @@ enum Output {
 
     static func queueTable(_ queues: [[String: Any]]) -> String {
         table([["QUEUE", "STRATEGY", "WAITING", "LONGEST", "ONLINE", "FREE", "AT RISK"]] + queues.map { queue in
-            [queue["name"] as? String ?? "", queue["strategy"] as? String ?? "", "\(queue["waiting"] as? Int ?? 0)",
+            [(queue["name"] as? String ?? "") + ((queue["paused"] as? Bool ?? false) ? " (paused)" : ""), queue["strategy"] as? String ?? "", "\(queue["waiting"] as? Int ?? 0)",
              duration(queue["longest_wait_seconds"] as? Double ?? 0), "\(queue["agents_online"] as? Int ?? 0)",
              "\(queue["agents_free"] as? Int ?? 0)", "\(queue["at_risk"] as? Int ?? 0)"]
         })
@@ -74,7 +74,8 @@ enum Output {
     static func agent(_ agent: [String: Any]) -> String {
         table([
             ["agent", agent["id"] as? String ?? ""], ["name", agent["name"] as? String ?? ""], ["role", agent["role"] as? String ?? ""],
-            ["presence", "\(agent["presence"] as? String ?? "") since \(agent["presence_since"] as? String ?? "")"],
+            ["presence", "\(agent["presence"] as? String ?? "") since \(agent["presence_since"] as? String ?? "")"
+                + ((agent["draining"] as? Bool ?? false) ? ", draining (no new assignments)" : "")],
             ["load", "\(agent["open_tickets"] as? Int ?? 0) of \(agent["capacity"] as? Int ?? 0)"],
             ["queues", (agent["queues"] as? [String] ?? []).joined(separator: ", ")], ["teams", (agent["teams"] as? [String] ?? []).joined(separator: ", ")],
             ["skills", skills(agent["skills"])], ["unix user", agent["unix_user"] as? String ?? "-"],
@@ -94,6 +95,11 @@ enum Output {
         for message in ticket["messages"] as? [[String: Any]] ?? [] {
             let arrow = message["direction"] as? String == "inbound" ? "<" : ">"
             lines.append("  \(message["at"] as? String ?? "") \(arrow) [\(message["type"] as? String ?? "")] \(message["body"] as? String ?? "")")
+        }
+        let notes = ticket["notes"] as? [[String: Any]] ?? []
+        if !notes.isEmpty {
+            lines.append("\nNOTES")
+            for note in notes { lines.append("  \(note["at"] as? String ?? "") \(note["author"] as? String ?? "") \(note["text"] as? String ?? "")") }
         }
         lines.append("\nEVENTS")
         for event in ticket["events"] as? [[String: Any]] ?? [] {

@@ -10,8 +10,9 @@ struct Switchboardctl: ParsableCommand {
             Exit codes: 0 done; 1 failed; 2 not found; 64 usage or invalid argument; 69 daemon unreachable; \
             77 permission denied. Shell completions: switchboardctl --generate-completion-script bash|zsh|fish.
             """,
-        subcommands: [Status.self, Agents.self, Agent.self, AddAgent.self, UpdateAgent.self, RemoveAgent.self, Presence.self, Queues.self, Tickets.self, Ticket.self, AtRisk.self,
-                      Reload.self, Watch.self, Call.self]
+        subcommands: [Status.self, Agents.self, Agent.self, AddAgent.self, UpdateAgent.self, RemoveAgent.self, Presence.self, Drain.self,
+                      Queues.self, PauseQueue.self, ResumeQueue.self, Tickets.self, Ticket.self, Assign.self, Unassign.self, Priority.self, Note.self,
+                      AtRisk.self, IssueToken.self, RevokeToken.self, Tokens.self, Reload.self, Watch.self, Call.self]
     )
 }
 
@@ -53,6 +54,7 @@ struct Status: ParsableCommand {
         try global.run("Status") { reply in
             var text = "switchboardd \(reply["version"] as? String ?? "?"), up \(Output.duration(reply["uptime_seconds"] as? Double ?? 0)); "
             text += "you are \(reply["caller"] as? String ?? "?") (\(reply["role"] as? String ?? "?"))\n"
+            if reply["draining"] as? Bool ?? false { text += "DRAINING: no new assignments (switchboardctl drain --undo)\n" }
             return text + Output.queueTable(reply["queues"] as? [[String: Any]] ?? [])
         }
     }
@@ -75,7 +77,8 @@ struct Agents: ParsableCommand {
         try global.run("ListAgents") { reply in
             let agents = reply["agents"] as? [[String: Any]] ?? []
             return Output.table([["AGENT", "ROLE", "PRESENCE", "LOAD", "QUEUES", "SKILLS"]] + agents.map { agent in
-                [agent["id"] as? String ?? "", agent["role"] as? String ?? "", agent["presence"] as? String ?? "",
+                [agent["id"] as? String ?? "", agent["role"] as? String ?? "",
+                 (agent["presence"] as? String ?? "") + ((agent["draining"] as? Bool ?? false) ? " (draining)" : ""),
                  "\(agent["open_tickets"] as? Int ?? 0)/\(agent["capacity"] as? Int ?? 0)",
                  (agent["queues"] as? [String] ?? []).joined(separator: ","), Output.skills(agent["skills"])]
             })

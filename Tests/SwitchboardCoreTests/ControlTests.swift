@@ -43,7 +43,8 @@ struct ControlTests {
             (.showAgent("ben"), .allowed, .allowed, denied("agents may see only themselves")),
             (.setPresence(agent: "ana"), .allowed, .allowed, .allowed),
             (.setPresence(agent: "ben"), .allowed, .allowed, denied("agents may change only their own presence")),
-            (.drainAgent("ben"), .allowed, .allowed, denied("agents may change only their own presence")),
+            (.drainAgent("ana"), .allowed, .allowed, .allowed),
+            (.drainAgent("ben"), .allowed, .allowed, denied("agents may drain only themselves")),
             (.manageAgents, .allowed, denied("needs the admin role"), denied("needs the admin role")),
             (.drainDaemon, .allowed, denied("needs the admin role"), denied("needs the admin role")),
             (.reloadConfiguration, .allowed, denied("needs the admin role"), denied("needs the admin role")),
@@ -57,7 +58,12 @@ struct ControlTests {
             (.changeTicket(mine), .allowed, .allowed, .allowed),
             (.changeTicket(waiting), .allowed, .allowed, denied("only the ticket's agent or a supervisor may change it")),
             (.changeTicket(colleagues), .allowed, .allowed, .hidden),
+            (.setPriority(mine), .allowed, .allowed, denied("needs the supervisor role")),
+            (.setPriority(elsewhere), .allowed, .hidden, .hidden),
             (.addNote(mine), .allowed, .allowed, .allowed),
+            (.addNote(waiting), .allowed, .allowed, .allowed),
+            (.addNote(colleagues), .allowed, .allowed, .hidden),
+            (.addNote(elsewhere), .allowed, .hidden, .hidden),
         ]
         for (operation, forAdmin, forSupervisor, forAgent) in cases {
             #expect(Permissions.decide(admin, operation) == forAdmin, "admin: \(operation)")

@@ -45,6 +45,29 @@ struct QueueStateMachineTests {
         #expect(queue.waiting.keys.sorted() == [1, 2])
     }
 
+    @Test func aPausedQueueRunsNoRoundUntilResumedAndAPauseMidRoundEndsIt() {
+        var queue = machine()
+        do { let result = queue.setPaused(true) == .idle(wakeAt: nil); #expect(result) }
+        do { let result = queue.enqueue(ticket(1)) == .idle(wakeAt: nil); #expect(result) }
+        #expect(queue.phase == .idle && queue.waiting.keys.sorted() == [1])
+        do { let result = queue.setPaused(false); #expect(result == .collectAgents) }
+        // Paused while collecting: the snapshots are ignored and the round ends with nothing proposed.
+        do { let result = queue.setPaused(true); #expect(result == .none) }
+        do { let result = queue.agentsCollected([ana], now: t0); #expect(result == .collectAgents) }
+        do { let result = queue.agentsCollected([ana], now: t0) == .idle(wakeAt: nil); #expect(result) }
+        #expect(queue.held.isEmpty && queue.waiting.keys.sorted() == [1])
+    }
+
+    @Test func aDrainingAgentIsNeitherAvailableNorEligible() {
+        var drained = ana
+        drained.draining = true
+        #expect(ana.isAvailable && ana.isEligible(for: []))
+        #expect(!drained.isAvailable && !drained.isEligible(for: []))
+        var queue = machine()
+        _ = queue.enqueue(ticket(1))
+        do { let result = queue.agentsCollected([drained], now: t0) == .idle(wakeAt: nil); #expect(result) }
+    }
+
     @Test func aRefusedReservationPutsTheTicketBackAndRerunsWithFreshSnapshots() {
         var queue = machine()
         _ = queue.enqueue(ticket(1))

@@ -9,7 +9,7 @@ import WhatsApp
 struct ControlEndToEndTests {
     static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
-    @Test func statusAddAnAgentWatchAnAssignmentAndReadTheAudit() async throws {
+    @Test func statusAddAnAgentWatchAnAssignmentDrainTheAgentAndReadTheAudit() async throws {
         let directory = try makeTemporaryDirectory("control-e2e")
         defer { try? FileManager.default.removeItem(atPath: directory) }
         // The example as shipped, with its state, port and secrets pointed at this test's places.
@@ -77,12 +77,43 @@ struct ControlEndToEndTests {
         }
         #expect(seen.contains("assigned T-1001 agent=eva queue=support"), "watch printed: \(seen)\nlog:\n\(daemon.log)")
 
+        // Eva drains: she keeps T-1001, and the next English customer waits for her (Ana is away,
+        // so nobody else could take it) until the drain ends.
+        #expect(try await runCommand(ctl, ["presence", "ana", "away", "--socket", socket]).status == 0)
+        let drained = try await runCommand(ctl, ["drain", "eva", "--socket", socket])
+        #expect(drained.status == 0 && drained.output.contains("agent eva is now draining"), "\(drained.output)")
+        #expect(try await runCommand(ctl, ["agents", "--socket", socket]).output.contains("online (draining)"))
+        let second = Array(String(decoding: body, as: UTF8.self).replacingOccurrences(of: "447700900123", with: "447700900124")
+            .replacingOccurrences(of: "wamid.DEV-ENGLISH-0001", with: "wamid.DEV-ENGLISH-0002").utf8)
+        let secondResponse = try await httpRequest(port: port, method: "POST", path: "/webhooks/whatsapp",
+                                                   headers: ["X-Hub-Signature-256": WebhookSignature(appSecret: secret).headerValue(for: second), "Content-Type": "application/json"],
+                                                   body: second)
+        #expect(secondResponse.status == 200)
+        var waiting = ""
+        for _ in 0..<200 {
+            waiting = try await runCommand(ctl, ["status", "--json", "--socket", socket]).output
+            if waiting.contains(#""waiting" : 1"#) { break }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        #expect(waiting.contains(#""waiting" : 1"#), "\(waiting)")
+        let held = try await runCommand(ctl, ["ticket", "T-1002", "--json", "--socket", socket]).output
+        #expect(!held.contains(#""assignee" : "eva""#), "\(held)")
+        #expect(try await runCommand(ctl, ["drain", "--undo", "eva", "--socket", socket]).status == 0)
+        for _ in 0..<200 {
+            seen = (try? String(contentsOfFile: watchLog, encoding: .utf8)) ?? ""
+            if seen.contains("assigned T-1002") { break }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        #expect(seen.contains("assigned T-1002 agent=eva queue=support"), "watch printed: \(seen)\nlog:\n\(daemon.log)")
+
         let database = try await PostgresConnection.connect(.init(connectionString: "host=\(directory)/state/postgres/data port=5432 user=switchboard dbname=switchboard"))
         let audit = try await database.query("SELECT unix_user, role, method, result FROM switchboard.control_audit ORDER BY id")
             .map { "\(try $0.decode(0, as: String.self)) \(try $0.decode(1, as: String.self)) \(try $0.decode(2, as: String.self)) \(try $0.decode(3, as: String.self))" }
         let me = getuid() == 0 ? "root" : ProcessInfo.processInfo.userName
         #expect(audit == ["\(me) admin io.switchboard.Control.AddAgent ok", "\(me) admin io.switchboard.Control.AddAgent InvalidArgument",
-                          "\(me) admin io.switchboard.Control.SetPresence ok", "\(me) admin io.switchboard.Control.SetPresence ok"])
+                          "\(me) admin io.switchboard.Control.SetPresence ok", "\(me) admin io.switchboard.Control.SetPresence ok",
+                          "\(me) admin io.switchboard.Control.SetPresence ok", "\(me) admin io.switchboard.Control.Drain ok",
+                          "\(me) admin io.switchboard.Control.Drain ok"])
         await database.close()
 
         daemon.signal(SIGTERM)

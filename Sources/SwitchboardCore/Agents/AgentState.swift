@@ -13,9 +13,11 @@ public struct AgentState: Sendable, Equatable {
     public private(set) var reserved: Set<Int64>
     public private(set) var lastAssignedAt: Date?
     public var pendingCountsAgainstCapacity: Bool
+    /// Receives no new assignments (set by a supervisor or the agent); held tickets stay.
+    public var draining: Bool
 
     public init(definition: AgentDefinition, presence: AgentPresence, presenceSince: Date, tickets: [Int64: TicketStatus] = [:],
-                lastAssignedAt: Date? = nil, pendingCountsAgainstCapacity: Bool = true) {
+                lastAssignedAt: Date? = nil, pendingCountsAgainstCapacity: Bool = true, draining: Bool = false) {
         self.definition = definition
         self.presence = presence
         self.presenceSince = presenceSince
@@ -23,6 +25,7 @@ public struct AgentState: Sendable, Equatable {
         self.reserved = []
         self.lastAssignedAt = lastAssignedAt
         self.pendingCountsAgainstCapacity = pendingCountsAgainstCapacity
+        self.draining = draining
     }
 
     /// Tickets counting against capacity: reserved ones, open ones, and pending ones if configured.
@@ -31,10 +34,11 @@ public struct AgentState: Sendable, Equatable {
     }
 
     public var snapshot: AgentSnapshot {
-        AgentSnapshot(id: definition.id, presence: presence, capacity: definition.capacity, load: load, skills: definition.skills, lastAssignedAt: lastAssignedAt)
+        AgentSnapshot(id: definition.id, presence: presence, capacity: definition.capacity, load: load, skills: definition.skills, lastAssignedAt: lastAssignedAt,
+                      draining: draining)
     }
 
-    /// Takes one unit of capacity for `ticket` if the agent can take it now: online, below capacity,
+    /// Takes one unit of capacity for `ticket` if the agent can take it now: online, not draining, below capacity,
     /// and every requirement met. Re-checked here, on the agent's own state, because the queue's
     /// snapshot may be stale by the time it asks.
     public mutating func reserve(_ ticket: Int64, requirements: [SkillRequirement]) -> Bool {

@@ -42,3 +42,10 @@ public enum ConfigValue: Sendable, Equatable, Decodable {
         }
     }
 }
+
+/// `"text"` where a value is expected (control parameters written by hand, tests).
+extension ConfigValue: ExpressibleByStringLiteral {
+    public init(stringLiteral value: String) {
+        self = .string(value)
+    }
+}

@@ -40,8 +40,12 @@ public enum Permissions {
         case drainDaemon
         case reloadConfiguration
         case viewTicket(TicketPlace)
+        /// Assign, reassign or unassign by hand.
         case assignTicket(TicketPlace)
+        case setPriority(TicketPlace)
+        /// Status, tags, replies: the ticket's agent's work.
         case changeTicket(TicketPlace)
+        /// Internal notes: anyone who may see the ticket.
         case addNote(TicketPlace)
     }
 
@@ -59,18 +63,22 @@ public enum Permissions {
             return .allowed
         case .showAgent(let agent):
             return caller.role >= .supervisor || caller.agentID == agent ? .allowed : .denied("agents may see only themselves")
-        case .setPresence(let agent), .drainAgent(let agent):
+        case .setPresence(let agent):
             return caller.role >= .supervisor || caller.agentID == agent ? .allowed : .denied("agents may change only their own presence")
+        case .drainAgent(let agent):
+            return caller.role >= .supervisor || caller.agentID == agent ? .allowed : .denied("agents may drain only themselves")
         case .manageAgents, .drainDaemon, .reloadConfiguration:
             return caller.role == .admin ? .allowed : .denied("needs the admin role")
         case .pauseQueue:
             return caller.role >= .supervisor ? .allowed : .denied("needs the supervisor role")
         case .viewTicket(let place):
             return canSee(caller, place) ? .allowed : .hidden
-        case .assignTicket(let place):
+        case .assignTicket(let place), .setPriority(let place):
             guard canSee(caller, place) else { return .hidden }
             return caller.role >= .supervisor ? .allowed : .denied("needs the supervisor role")
-        case .changeTicket(let place), .addNote(let place):
+        case .addNote(let place):
+            return canSee(caller, place) ? .allowed : .hidden
+        case .changeTicket(let place):
             guard canSee(caller, place) else { return .hidden }
             if caller.role >= .supervisor || (place.assignee != nil && place.assignee == caller.agentID) { return .allowed }
             return .denied("only the ticket's agent or a supervisor may change it")

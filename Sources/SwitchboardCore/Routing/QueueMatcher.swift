@@ -88,7 +88,7 @@ public enum QueueMatcher {
         // Online agents with room. Once there are none, the rest of a round only looks for moves and
         // the next change; with no step that moves tickets, nothing can change until an agent event
         // (which starts a round anyway), so a backlog costs nothing per arrival.
-        var available = agents.filter { $0.presence == .online && $0.hasSpareCapacity }.count
+        var available = agents.filter(\.isAvailable).count
         if available == 0 && !queue.steps.contains(where: { $0.moveToQueue != nil }) {
             return Outcome(proposals: [], moves: [], agents: agents, nextChange: nil)
         }

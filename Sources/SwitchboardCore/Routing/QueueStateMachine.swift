@@ -39,6 +39,9 @@ public struct QueueStateMachine: Sendable {
     public private(set) var lastServed: String?
     private var rerun = false
     private var wakeAt: Date?
+    /// Paused (by a supervisor, or the whole daemon draining): tickets wait, nobody is assigned,
+    /// nothing moves on, until resumed.
+    public private(set) var paused = false
     /// After a failed commit, try again this much later rather than at once.
     public var retryDelay: TimeInterval = 1
 
@@ -69,6 +72,12 @@ public struct QueueStateMachine: Sendable {
     /// timer fired, the configuration changed).
     public mutating func poke() -> Action { startRound() }
 
+    /// Pauses or resumes assigning. Resuming starts a round at once.
+    public mutating func setPaused(_ paused: Bool) -> Action {
+        self.paused = paused
+        return startRound()
+    }
+
     public mutating func reconfigure(_ queue: QueueMatcher.Queue) -> Action {
         self.queue = queue
         return startRound()
@@ -76,6 +85,10 @@ public struct QueueStateMachine: Sendable {
 
     public mutating func agentsCollected(_ agents: [AgentSnapshot], now: Date) -> Action {
         precondition(phase == .collecting, "snapshots arrive only when asked for")
+        if paused {
+            wakeAt = nil
+            return endRound()
+        }
         let outcome = QueueMatcher.match(Array(waiting.values), queue: queue, agents: agents, lastServed: lastServed, now: now)
         wakeAt = outcome.nextChange
         var reservations: [Reservation] = []
@@ -134,6 +147,8 @@ public struct QueueStateMachine: Sendable {
             rerun = true
             return .none
         }
+        // A paused queue has no round to run: an idle answer, so callers waiting for one return.
+        if paused { return .idle(wakeAt: nil) }
         phase = .collecting
         return .collectAgents
     }

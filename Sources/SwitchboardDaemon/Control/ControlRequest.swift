@@ -3,7 +3,8 @@ import SwitchboardCore
 /// One call with its caller, and typed access to its parameters (wrong types are `InvalidArgument`).
 struct ControlRequest: Sendable {
     /// Methods that change something: each call is audited, allowed or not.
-    static let mutating: Set<String> = ["SetPresence", "Reload", "AddAgent", "UpdateAgent", "RemoveAgent"]
+    static let mutating: Set<String> = ["SetPresence", "Reload", "AddAgent", "UpdateAgent", "RemoveAgent", "PauseQueue", "ResumeQueue", "Drain",
+                                        "Assign", "Unassign", "SetPriority", "AddNote", "IssueToken", "RevokeToken"]
     /// Parameters never written to the audit.
     static let secretParameters: Set<String> = ["token"]
 
@@ -34,6 +35,22 @@ struct ControlRequest: Sendable {
         case let other?: throw ControlFailure.invalid(name, "expected an integer, got \(other.shownInError)")
         }
     }
+
+    func optionalBool(_ name: String) throws -> Bool? {
+        switch call.parameters[name] {
+        case nil, .null?: return nil
+        case .bool(let value)?: return value
+        case let other?: throw ControlFailure.invalid(name, "expected true or false, got \(other.shownInError)")
+        }
+    }
+
+    func int(_ name: String) throws -> Int {
+        guard let value = try optionalInt(name) else { throw ControlFailure.invalid(name, "required") }
+        return value
+    }
+
+    /// Who made a change, as ticket events and logs show it: `control:<unix user>`.
+    var actor: String { "control:\(credentials.user)" }
 
     func optionalStrings(_ name: String) throws -> [String]? {
         switch call.parameters[name] {

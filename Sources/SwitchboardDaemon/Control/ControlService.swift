@@ -121,6 +121,16 @@ public struct ControlService: VarlinkHandler {
         case "AddAgent": return try await saveAgent(request, creating: true)
         case "UpdateAgent": return try await saveAgent(request, creating: false)
         case "RemoveAgent": return try await removeAgent(request)
+        case "PauseQueue": return try await pauseQueue(request, true)
+        case "ResumeQueue": return try await pauseQueue(request, false)
+        case "Drain": return try await drain(request)
+        case "Assign": return try await assign(request)
+        case "Unassign": return try await unassign(request)
+        case "SetPriority": return try await setPriority(request)
+        case "AddNote": return try await addNote(request)
+        case "IssueToken": return try await issueToken(request)
+        case "RevokeToken": return try await revokeToken(request)
+        case "ListTokens": return try await listTokens(request)
         default: throw ControlFailure.methodNotFound(request.call.method)
         }
     }
@@ -168,10 +178,11 @@ public struct ControlService: VarlinkHandler {
     private func status(_ request: ControlRequest) async throws -> [String: VarlinkValue] {
         ["version": .string(SwitchboardVersion.current), "uptime_seconds": .double(Self.seconds(startedAt.duration(to: .now))),
          "caller": .string(request.credentials.user), "role": .string(request.caller.role.rawValue), "queues": .array(try await queues()),
-         "followers": .int(events.subscriberCount)]
+         "followers": .int(events.subscriberCount), "draining": .bool(await router.isDraining)]
     }
 
-    private func queues() async throws -> [VarlinkValue] {
+    /// Every queue's figures, by name; or only the named one's.
+    func queues(only: String? = nil) async throws -> [VarlinkValue] {
         let risk = try await store.atRiskByQueue()
         let now = Date()
         // One pass over the agents: online and free per queue.
@@ -185,11 +196,12 @@ public struct ControlService: VarlinkHandler {
             }
         }
         var list: [VarlinkValue] = []
-        for (name, queue) in await router.queuesByName {
+        for (name, queue) in await router.queuesByName where only == nil || only == name {
             let summary = await queue.summary()
             list.append(["name": .string(name), "strategy": .string(await queue.strategy.rawValue), "waiting": .int(summary.waiting),
                          "longest_wait_seconds": .double(summary.oldestWaitingSince.map { max(0, now.timeIntervalSince($0)) } ?? 0),
-                         "agents_online": .int(online[name] ?? 0), "agents_free": .int(free[name] ?? 0), "at_risk": .int(risk[name] ?? 0)])
+                         "agents_online": .int(online[name] ?? 0), "agents_free": .int(free[name] ?? 0), "at_risk": .int(risk[name] ?? 0),
+                         "paused": .bool(await queue.isPaused)])
         }
         return list
     }
@@ -201,7 +213,7 @@ public struct ControlService: VarlinkHandler {
                 "skills": .object(definition.skills.mapValues { .int($0) }), "capacity": .int(definition.capacity),
                 "presence": .string(state.presence.rawValue), "presence_since": .timestamp(state.presenceSince),
                 "open_tickets": .int(state.tickets.count), "unix_user": .optional(account?.unixUser),
-                "from_config": .bool(account?.fromConfiguration ?? false)]
+                "from_config": .bool(account?.fromConfiguration ?? false), "draining": .bool(state.draining)]
     }
 
     private func listAgents(_ request: ControlRequest) async throws -> [String: VarlinkValue] {
@@ -211,7 +223,7 @@ public struct ControlService: VarlinkHandler {
         return ["agents": .array(list)]
     }
 
-    private func agent(_ id: String) async throws -> VarlinkValue {
+    func agent(_ id: String) async throws -> VarlinkValue {
         guard let actor = router.roster.agent(id) else { throw ControlFailure.notFound("agent", id) }
         return agentValue(await actor.current, try await store.accounts()[id])
     }
@@ -314,6 +326,7 @@ public struct ControlService: VarlinkHandler {
         fields["customer_window_expires_at"] = .timestamp(ticket.customerWindowExpiresAt)
         fields["messages"] = .array(ticket.messages.map { ["at": .timestamp($0.at), "direction": .string($0.direction), "type": .string($0.type),
                                                            "body": .optional($0.body), "status": .optional($0.status)] })
+        fields["notes"] = .array(ticket.notes.map(Self.noteValue))
         fields["events"] = .array(ticket.events.map { ["at": .timestamp($0.at), "kind": .string($0.kind), "actor": .optional($0.actor), "data": .parsing($0.data)] })
         fields["sla"] = .array(ticket.sla.map(Self.clockValue))
         value = .object(fields)

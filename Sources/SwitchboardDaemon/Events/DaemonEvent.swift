@@ -1,10 +1,13 @@
 import Foundation
 
 /// Something the daemon tells whoever follows it live (the control socket's `Watch`, the agents'
-/// event stream): assignments, SLA warnings and breaches.
+/// event stream): assignments, changes made by hand, SLA warnings and breaches.
 public struct DaemonEvent: Sendable, Equatable {
     public enum Kind: String, Sendable {
         case assigned
+        case unassigned
+        case priorityChanged = "priority_changed"
+        case noteAdded = "note_added"
         case slaWarning = "sla_warning"
         case slaBreach = "sla_breach"
     }

@@ -16,11 +16,13 @@ public actor AgentActor {
 
     public var current: AgentState { state }
 
-    /// Online, with room for one more ticket, and the queues served: what status counts, without
-    /// copying the whole state.
+    /// Online; free (online, not draining, room for one more ticket); the queues served: what
+    /// status counts, without copying the whole state.
     public func availability() -> (online: Bool, hasRoom: Bool, queues: [String]) {
-        (state.presence == .online, state.load < state.definition.capacity, state.definition.queues)
+        (state.presence == .online, state.presence == .online && !state.draining && state.load < state.definition.capacity, state.definition.queues)
     }
+
+    public func setDraining(_ draining: Bool) { state.draining = draining }
 
     public func reserve(_ ticket: Int64, requirements: [SkillRequirement]) -> Bool {
         state.reserve(ticket, requirements: requirements)

@@ -65,6 +65,14 @@ public actor QueueActor {
     @discardableResult
     public func remove(_ ticketID: Int64) -> Bool { machine.remove(ticketID) }
 
+    /// Pauses or resumes assigning from this queue; resuming matches at once.
+    public func setPaused(_ paused: Bool) async {
+        guard paused != machine.paused else { return }
+        await perform(machine.setPaused(paused))
+    }
+
+    public var isPaused: Bool { machine.paused }
+
     public func reconfigure(_ definition: QueueDefinition) async {
         self.definition = definition
         await perform(machine.reconfigure(definition.matcherQueue))

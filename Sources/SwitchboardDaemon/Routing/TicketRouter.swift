@@ -26,6 +26,10 @@ public actor TicketRouter: TicketActivitySink, SLAEscalator {
     /// Told of starts, customer messages and status changes (the SLA engine).
     private var sla: (any SLAActivitySink)?
     private var rebuildWaiters: [CheckedContinuation<Void, Never>] = []
+    /// Queues a supervisor paused (stored), and whether the whole daemon drains (not stored: a
+    /// restart ends it, as a restart is what a drain usually precedes).
+    private var pausedQueues: Set<String> = []
+    public private(set) var isDraining = false
 
     public init(configuration: RoutingConfiguration, pool: PostgresPool, timers: any RoutingTimers, logger: Logger, observer: (any RoutingObserver)? = nil,
                 events: EventStream? = nil) {
@@ -53,7 +57,8 @@ public actor TicketRouter: TicketActivitySink, SLAEscalator {
         try await agentStore.syncConfigured(configuration.agents, presence: configuration.initialPresence, now: now)
         for stored in try await agentStore.loadActive() {
             let state = AgentState(definition: stored.definition, presence: stored.presence, presenceSince: stored.presenceSince,
-                                   lastAssignedAt: stored.lastAssignedAt, pendingCountsAgainstCapacity: configuration.pendingCountsAgainstCapacity)
+                                   lastAssignedAt: stored.lastAssignedAt, pendingCountsAgainstCapacity: configuration.pendingCountsAgainstCapacity,
+                                   draining: stored.draining)
             roster.set(AgentActor(state: state), queues: stored.definition.queues)
         }
         var orphaned: [String: [Int64]] = [:]
@@ -65,7 +70,12 @@ public actor TicketRouter: TicketActivitySink, SLAEscalator {
                 orphaned[assignment.agentID, default: []].append(assignment.ticketID)
             }
         }
-        for definition in configuration.queues { queues[definition.name] = makeQueue(definition) }
+        pausedQueues = try await store.pausedQueues()
+        for definition in configuration.queues {
+            let queue = makeQueue(definition)
+            queues[definition.name] = queue
+            await queue.setPaused(isHeld(definition.name))
+        }
         await enqueue(try await store.waiting(nil, stickySeconds: configuration.stickySeconds))
         // Tickets of agents who were deactivated return to their queues at once.
         for (agentID, tickets) in orphaned.sorted(by: { $0.key < $1.key }) {
@@ -340,7 +350,8 @@ public actor TicketRouter: TicketActivitySink, SLAEscalator {
         } else {
             let stored = try await agentStore.loadActive().first { $0.definition.id == definition.id }
             let state = AgentState(definition: definition, presence: stored?.presence ?? .offline, presenceSince: stored?.presenceSince ?? timers.now,
-                                   lastAssignedAt: stored?.lastAssignedAt, pendingCountsAgainstCapacity: configuration.pendingCountsAgainstCapacity)
+                                   lastAssignedAt: stored?.lastAssignedAt, pendingCountsAgainstCapacity: configuration.pendingCountsAgainstCapacity,
+                                   draining: stored?.draining ?? false)
             roster.set(AgentActor(state: state), queues: definition.queues)
         }
         await matchQueues(of: definition.id)
@@ -361,6 +372,112 @@ public actor TicketRouter: TicketActivitySink, SLAEscalator {
     /// The queues the configuration defines (agents may serve only these).
     public var configuredQueueNames: Set<String> { Set(configuration.queues.map(\.name)) }
 
+    // MARK: Draining, pausing, and changes by hand (the control commands)
+
+    /// A queue assigns nothing while it is paused or the daemon drains.
+    private func isHeld(_ queue: String) -> Bool { isDraining || pausedQueues.contains(queue) }
+
+    /// Stops (or resumes) new assignments to one agent; what they hold stays with them. Nil:
+    /// unknown agent; else whether anything changed.
+    public func setDraining(agent agentID: String, _ draining: Bool) async throws -> Bool? {
+        await untilRebuilt()
+        guard let changed = try await agentStore.setDraining(agentID, draining, at: timers.now), let agent = roster.agent(agentID) else { return nil }
+        await agent.setDraining(draining)
+        if !draining { await matchQueues(of: agentID) }
+        return changed
+    }
+
+    /// Stops (or resumes) every new assignment; running work continues. Returns whether anything changed.
+    public func setDraining(_ draining: Bool) async -> Bool {
+        await untilRebuilt()
+        guard draining != isDraining else { return false }
+        isDraining = draining
+        for (name, queue) in queues { await queue.setPaused(isHeld(name)) }
+        logger.notice(draining ? "daemon draining: no new assignments" : "daemon drain ended: assigning again")
+        return true
+    }
+
+    /// Pauses (or resumes) one queue; stored, so it stays paused across restarts. Nil: unknown
+    /// queue; else whether anything changed.
+    public func setPaused(queue name: String, _ paused: Bool, actor: String) async throws -> Bool? {
+        await untilRebuilt()
+        guard let queue = queues[name] else { return nil }
+        guard paused != pausedQueues.contains(name) else { return false }
+        try await store.setQueuePaused(name, paused, actor: actor, now: timers.now)
+        if paused { pausedQueues.insert(name) } else { pausedQueues.remove(name) }
+        await queue.setPaused(isHeld(name))
+        return true
+    }
+
+    public var pausedQueueNames: Set<String> { pausedQueues }
+
+    public enum ManualAssignOutcome: Sendable, Equatable {
+        case assigned(previous: String?)
+        case alreadyHeld
+        case unknownAgent
+        /// Resolved, unknown, or not routed yet (no queue to return to).
+        case notAssignable(String)
+    }
+
+    /// A supervisor gives the ticket to an agent: out of its queue, or away from its agent (whose
+    /// queues then match again). Capacity and skills are the supervisor's call, not checked.
+    public func assign(_ ticketID: Int64, to agentID: String, actor: String) async throws -> ManualAssignOutcome {
+        await untilRebuilt()
+        guard let agent = roster.agent(agentID) else { return .unknownAgent }
+        guard let place = try await store.placement(ticketID) else { return .notAssignable("the ticket is resolved") }
+        guard let queueName = place.queue else { return .notAssignable("the ticket is not routed yet") }
+        if place.assignee == agentID { return .alreadyHeld }
+        // Out of the queue first, so no round proposes it meanwhile (a round holding it finds it
+        // taken when it commits, and lets it go).
+        let removed = place.assignee == nil ? await queues[queueName]?.remove(ticketID) ?? false : false
+        guard let done = try await store.assign(ticketID, to: agentID, actor: actor, reason: "assigned by \(actor)", now: timers.now) else {
+            if removed { await enqueue(try await store.waiting([ticketID], stickySeconds: configuration.stickySeconds)) }
+            return .alreadyHeld
+        }
+        await agent.hold(ticketID, status: done.status)
+        if let previous = done.previous, let before = roster.agent(previous) {
+            await before.drop(ticketID)
+            work.spawn { await self.matchQueues(of: previous) }
+        }
+        events?.publish(DaemonEvent(kind: .assigned, ticketID: ticketID, reference: nil, queue: done.queue, agent: agentID, at: timers.now,
+                                    audience: [agentID] + (done.previous.map { [$0] } ?? []),
+                                    details: ["agent": agentID, "queue": done.queue ?? "", "why": "assigned by \(actor)", "previous": done.previous ?? ""]))
+        return .assigned(previous: done.previous)
+    }
+
+    /// Takes a ticket from its agent back to its queue. False: it has no agent (or is resolved).
+    public func unassign(_ ticketID: Int64, actor: String) async throws -> Bool {
+        await untilRebuilt()
+        guard let place = try await store.placement(ticketID), let assignee = place.assignee else { return false }
+        let waiting = try await store.unassign([ticketID], from: assignee, kind: "unassigned", reason: "unassigned by \(actor)", exclude: false,
+                                               stickySeconds: configuration.stickySeconds, now: timers.now, actor: actor)
+        guard !waiting.isEmpty else { return false }
+        await roster.agent(assignee)?.drop(ticketID)
+        events?.publish(DaemonEvent(kind: .unassigned, ticketID: ticketID, reference: nil, queue: place.queue, agent: assignee, at: timers.now,
+                                    audience: [assignee], details: ["agent": assignee, "why": "unassigned by \(actor)"]))
+        await enqueue(waiting)
+        await matchQueues(of: assignee)
+        return true
+    }
+
+    /// Sets a ticket's priority by hand; a waiting ticket takes its new place in the queue. False:
+    /// unchanged (or resolved or unknown).
+    public func setPriority(_ ticketID: Int64, to priority: WaitingOrder.Priority, actor: String) async throws -> Bool {
+        await untilRebuilt()
+        guard let change = try await store.setPriority(ticketID, to: priority, actor: actor, reason: "set by \(actor)", now: timers.now) else { return false }
+        try await requeueAfterPriorityChange(ticketID, change)
+        events?.publish(DaemonEvent(kind: .priorityChanged, ticketID: ticketID, reference: nil, queue: change.queue, agent: change.assignee, at: timers.now,
+                                    audience: change.assignee.map { [$0] } ?? [], details: ["from": change.previous.name, "to": priority.name, "by": actor]))
+        return true
+    }
+
+    /// A waiting ticket whose priority changed takes its new place in the queue.
+    private func requeueAfterPriorityChange(_ ticketID: Int64, _ change: RoutingStore.PriorityChange) async throws {
+        if change.assignee == nil, let name = change.queue, let queue = queues[name], await queue.remove(ticketID) {
+            await enqueue(try await store.waiting([ticketID], stickySeconds: configuration.stickySeconds))
+        }
+    }
+
     // MARK: SLA escalations
 
     /// Raises the priority (the ticket's place in its queue follows), adds a tag, or moves the ticket
@@ -379,9 +496,7 @@ public actor TicketRouter: TicketActivitySink, SLAEscalator {
                     guard let place = try await store.placement(ticketID), place.priority < .urgent,
                           let higher = WaitingOrder.Priority(rawValue: place.priority.rawValue + 1),
                           let change = try await store.setPriority(ticketID, to: higher, actor: "sla", reason: reason, now: timers.now) else { continue }
-                    if change.assignee == nil, let name = change.queue, let queue = queues[name], await queue.remove(ticketID) {
-                        await enqueue(try await store.waiting([ticketID], stickySeconds: configuration.stickySeconds))
-                    }
+                    try await requeueAfterPriorityChange(ticketID, change)
                 case .moveTo(let target):
                     guard let place = try await store.placement(ticketID), let from = place.queue, from != target else { continue }
                     if let assignee = place.assignee {
@@ -432,7 +547,8 @@ public actor TicketRouter: TicketActivitySink, SLAEscalator {
                 agent = existing
             } else {
                 agent = AgentActor(state: AgentState(definition: stored.definition, presence: stored.presence, presenceSince: stored.presenceSince,
-                                                     lastAssignedAt: stored.lastAssignedAt, pendingCountsAgainstCapacity: new.pendingCountsAgainstCapacity))
+                                                     lastAssignedAt: stored.lastAssignedAt, pendingCountsAgainstCapacity: new.pendingCountsAgainstCapacity,
+                                                     draining: stored.draining))
             }
             roster.set(agent, queues: stored.definition.queues)
         }
@@ -442,6 +558,7 @@ public actor TicketRouter: TicketActivitySink, SLAEscalator {
             } else {
                 let queue = makeQueue(definition)
                 queues[definition.name] = queue
+                await queue.setPaused(isHeld(definition.name))
                 await queue.match()
             }
         }

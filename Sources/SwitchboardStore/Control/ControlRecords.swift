@@ -29,12 +29,28 @@ public struct TicketDetailRow: Sendable {
         public var data: String
     }
 
+    /// An internal note.
+    public struct Note: Sendable, Equatable {
+        public var id: Int64
+        public var at: Date
+        public var author: String
+        public var body: String
+
+        public init(id: Int64, at: Date, author: String, body: String) {
+            self.id = id
+            self.at = at
+            self.author = author
+            self.body = body
+        }
+    }
+
     public var id: Int64
     public var summary: TicketSummaryRow
     public var tags: [String]
     public var createdAt: Date
     public var customerWindowExpiresAt: Date?
     public var messages: [Message]
+    public var notes: [Note]
     public var events: [Event]
     public var sla: [SLAClockRow]
 }

@@ -11,6 +11,9 @@ public struct ControlStore: Sendable {
         self.pool = pool
     }
 
+    /// The agents' API tokens (issued and revoked through the control commands).
+    public var tokens: APITokenStore { APITokenStore(pool: pool) }
+
     // MARK: Callers
 
     /// The agent a Unix user acts as, with the queues they may see (their own; a supervisor's also
@@ -105,9 +108,30 @@ public struct ControlStore: Sendable {
         let events = try await pool.query(
             "SELECT at, kind, actor, data::text FROM switchboard.ticket_events WHERE ticket_id = $1 ORDER BY id", [id]
         ).map { TicketDetailRow.Event(at: try $0.decode(0), kind: try $0.decode(1), actor: try $0.decode(2), data: try $0.decode(3)) }
+        let notes = try await pool.query("SELECT id, at, author, body FROM switchboard.notes WHERE ticket_id = $1 ORDER BY id", [id])
+            .map { TicketDetailRow.Note(id: try $0.decode(0), at: try $0.decode(1), author: try $0.decode(2), body: try $0.decode(3)) }
         let sla = try await clocks(where: "o.ticket = $1", [summary.reference])
         return TicketDetailRow(id: id, summary: summary, tags: try row.decode(7), createdAt: try row.decode(8), customerWindowExpiresAt: try row.decode(9),
-                               messages: messages, events: events, sla: sla)
+                               messages: messages, notes: notes, events: events, sla: sla)
+    }
+
+    // MARK: Notes
+
+    /// Adds an internal note with a `note_added` event (the event names the note, not its text).
+    /// Nil: no such ticket.
+    public func addNote(ticketID: Int64, agentID: String?, author: String, body: String, now: Date) async throws -> Int64? {
+        let rows = try await pool.query("""
+            WITH n AS (
+                INSERT INTO switchboard.notes (ticket_id, at, agent_id, author, body)
+                SELECT id, $2, (SELECT a.id FROM switchboard.agents a WHERE a.id = $3), $4, $5 FROM switchboard.tickets WHERE id = $1
+                RETURNING id, ticket_id
+            ),
+            t AS (UPDATE switchboard.tickets SET updated_at = $2 WHERE id IN (SELECT ticket_id FROM n)),
+            e AS (INSERT INTO switchboard.ticket_events (ticket_id, at, kind, actor, data)
+                  SELECT ticket_id, $2, 'note_added', $4, jsonb_build_object('note', id) FROM n)
+            SELECT id FROM n
+            """, [ticketID, now, agentID, author, body])
+        return try rows.first?.decode(0, as: Int64.self)
     }
 
     // MARK: SLA

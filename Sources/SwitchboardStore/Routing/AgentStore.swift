@@ -116,6 +116,17 @@ public struct AgentStore: Sendable {
         return !rows.isEmpty
     }
 
+    /// Drains an agent (no new assignments) or ends the drain. Returns nil for an unknown agent,
+    /// else whether anything changed.
+    public func setDraining(_ agentID: String, _ draining: Bool, at now: Date) async throws -> Bool? {
+        let rows = try await pool.query("""
+            WITH a AS (UPDATE switchboard.agents SET draining = $2, updated_at = $3 WHERE id = $1 AND active AND draining <> $2 RETURNING id)
+            SELECT (SELECT count(*) FROM a)::int, EXISTS (SELECT 1 FROM switchboard.agents WHERE id = $1 AND active)
+            """, [agentID, draining, now])
+        guard let row = rows.first, try row.decode(1, as: Bool.self) else { return nil }
+        return try row.decode(0, as: Int.self) > 0
+    }
+
     /// Deactivates an agent (someone who left): offline, no longer loaded, history kept. Their open
     /// tickets are the router's to return to the queues. Returns false for an unknown or inactive agent.
     public func deactivate(_ agentID: String, at now: Date, actor: String) async throws -> Bool {
@@ -135,19 +146,21 @@ public struct AgentStore: Sendable {
     public func loadActive() async throws -> [StoredAgent] {
         let rows = try await pool.query("""
             SELECT a.id, a.name, a.role, a.teams, a.capacity, a.queues, a.presence, a.presence_since, a.last_assigned_at, a.from_config,
+                   a.draining,
                    coalesce((SELECT array_agg(s.skill ORDER BY s.skill) FROM switchboard.agent_skills s WHERE s.agent_id = a.id), '{}'),
                    coalesce((SELECT array_agg(s.proficiency ORDER BY s.skill) FROM switchboard.agent_skills s WHERE s.agent_id = a.id), '{}')
             FROM switchboard.agents a WHERE a.active ORDER BY a.id
             """)
         return try rows.map { row in
-            let skillNames = try row.decode(10, as: [String].self)
-            let levels = try row.decode(11, as: [Int].self)
+            let skillNames = try row.decode(11, as: [String].self)
+            let levels = try row.decode(12, as: [Int].self)
             let definition = AgentDefinition(
                 id: try row.decode(0), name: try row.decode(1), role: Role(rawValue: try row.decode(2, as: String.self)) ?? .agent,
                 teams: try row.decode(3), capacity: try row.decode(4), skills: Dictionary(zip(skillNames, levels), uniquingKeysWith: { a, _ in a }),
                 queues: try row.decode(5))
             return StoredAgent(definition: definition, presence: AgentPresence(rawValue: try row.decode(6, as: String.self)) ?? .offline,
-                               presenceSince: try row.decode(7), lastAssignedAt: try row.decode(8), fromConfiguration: try row.decode(9))
+                               presenceSince: try row.decode(7), lastAssignedAt: try row.decode(8), fromConfiguration: try row.decode(9),
+                               draining: try row.decode(10))
         }
     }
 }

@@ -190,7 +190,7 @@ public struct RoutingStore: Sendable {
     /// again in their queue at their old place. With `exclude`, that agent is not offered them again.
     /// Returns the tickets now waiting.
     public func unassign(_ ticketIDs: [Int64], from agentID: String, kind: String, reason: String, exclude: Bool,
-                         stickySeconds: TimeInterval, now: Date) async throws -> [StoredWaitingTicket] {
+                         stickySeconds: TimeInterval, now: Date, actor: String = "routing") async throws -> [StoredWaitingTicket] {
         guard !ticketIDs.isEmpty else { return [] }
         let rows = try await pool.query("""
             WITH u AS (
@@ -201,9 +201,9 @@ public struct RoutingStore: Sendable {
                 RETURNING id
             ),
             e AS (INSERT INTO switchboard.ticket_events (ticket_id, at, kind, actor, data)
-                  SELECT id, $3, $6, 'routing', jsonb_build_object('agent', $2::text, 'reason', $4::text) FROM u)
+                  SELECT id, $3, $6, $7, jsonb_build_object('agent', $2::text, 'reason', $4::text) FROM u)
             SELECT id FROM u
-            """, [ticketIDs, agentID, now, reason, exclude, kind])
+            """, [ticketIDs, agentID, now, reason, exclude, kind, actor])
         return try await waiting(try rows.map { try $0.decode(0, as: Int64.self) }, stickySeconds: stickySeconds)
     }
 
@@ -260,6 +260,48 @@ public struct RoutingStore: Sendable {
         guard let row = rows.first else { return nil }
         return StatusChange(previous: TicketStatus(rawValue: try row.decode(0, as: String.self)) ?? .open,
                             assignee: try row.decode(1), queue: try row.decode(2))
+    }
+
+    // MARK: By hand
+
+    public struct ManualAssignment: Sendable, Equatable {
+        public var previous: String?
+        public var queue: String?
+        public var status: TicketStatus
+    }
+
+    /// A supervisor gives a ticket to an agent, whoever held it, whatever routing would choose: an
+    /// `assigned` event saying by whom. Nil when the ticket is resolved or unknown, or the agent
+    /// already holds it.
+    public func assign(_ ticketID: Int64, to agentID: String, actor: String, reason: String, now: Date) async throws -> ManualAssignment? {
+        let rows = try await pool.query("""
+            WITH old AS (SELECT id, assignee FROM switchboard.tickets WHERE id = $1 AND status <> 'resolved' FOR UPDATE),
+            u AS (
+                UPDATE switchboard.tickets t SET assignee = $2, last_assignee = $2, assigned_at = $3, updated_at = $3
+                FROM old WHERE t.id = old.id AND old.assignee IS DISTINCT FROM $2
+                RETURNING t.id, old.assignee AS previous, t.queue, t.status,
+                          extract(epoch FROM $3 - coalesce(t.waiting_since, t.created_at)) AS waited
+            ),
+            e AS (INSERT INTO switchboard.ticket_events (ticket_id, at, kind, actor, data)
+                  SELECT id, $3, 'assigned', $4, jsonb_build_object('agent', $2::text, 'queue', queue, 'reason', 'by hand', 'detail', $5::text,
+                                                                    'previous', previous, 'waited_seconds', round(waited::numeric, 3)) FROM u),
+            a AS (UPDATE switchboard.agents SET last_assigned_at = $3 WHERE id = $2 AND EXISTS (SELECT 1 FROM u))
+            SELECT previous, queue, status FROM u
+            """, [ticketID, agentID, now, actor, reason])
+        guard let row = rows.first else { return nil }
+        return ManualAssignment(previous: try row.decode(0), queue: try row.decode(1), status: TicketStatus(rawValue: try row.decode(2, as: String.self)) ?? .open)
+    }
+
+    /// Queues a supervisor paused (they stay paused across restarts).
+    public func pausedQueues() async throws -> Set<String> {
+        Set(try await pool.query("SELECT queue FROM switchboard.queue_states WHERE paused").map { try $0.decode(0, as: String.self) })
+    }
+
+    public func setQueuePaused(_ queue: String, _ paused: Bool, actor: String, now: Date) async throws {
+        try await pool.query("""
+            INSERT INTO switchboard.queue_states (queue, paused, changed_at, changed_by) VALUES ($1, $2, $3, $4)
+            ON CONFLICT (queue) DO UPDATE SET paused = EXCLUDED.paused, changed_at = EXCLUDED.changed_at, changed_by = EXCLUDED.changed_by
+            """, [queue, paused, now, actor])
     }
 
     // MARK: Escalation
