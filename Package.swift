@@ -49,9 +49,14 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // JSON values, a parser and a writer, without Foundation (webhooks; the control client).
+        .target(name: "JSON", swiftSettings: strict),
+        // Varlink framing, without Foundation (the control server and its client).
+        .target(name: "Varlink", swiftSettings: strict),
         .target(
             name: "WhatsApp",
             dependencies: [
+                "JSON",
                 "COpenSSL",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -85,6 +90,8 @@ let package = Package(
                 "SwitchboardCore",
                 "SwitchboardStore",
                 "WhatsApp",
+                "JSON",
+                "Varlink",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -98,13 +105,23 @@ let package = Package(
             resources: [.copy("Control/io.switchboard.Control.varlink")],
             swiftSettings: strict
         ),
+        // The control client starts in a few milliseconds: no Foundation (ArgumentParser needs only
+        // FoundationEssentials) and the Swift runtime linked in, so nothing is loaded at start.
         .executableTarget(
             name: "switchboardctl",
             dependencies: [
-                "SwitchboardCore",
+                "JSON",
+                "Varlink",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
-            swiftSettings: strict
+            swiftSettings: strict,
+            // The static FoundationEssentials needs these named; lld (shipped with the toolchain) is
+            // told to be quiet because glibc's link-time note on `mktemp`, used inside that library
+            // and never by this tool, would otherwise be printed on every build.
+            linkerSettings: [
+                .unsafeFlags(["-static-stdlib", "-use-ld=lld", "-Xlinker", "--no-warnings"]),
+                .linkedLibrary("_FoundationCollections"), .linkedLibrary("_FoundationCShims"), .linkedLibrary("swiftSynchronization"),
+            ]
         ),
         .executableTarget(
             name: "switchboardd",
@@ -122,6 +139,7 @@ let package = Package(
                 "SwitchboardStore",
                 "SwitchboardDaemon",
                 "WhatsApp",
+                "Varlink",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -142,12 +160,12 @@ let package = Package(
         ),
         .testTarget(
             name: "WhatsAppTests",
-            dependencies: ["WhatsApp"],
+            dependencies: ["WhatsApp", "JSON"],
             swiftSettings: strict
         ),
         .testTarget(
             name: "SwitchboardCoreTests",
-            dependencies: ["SwitchboardCore"],
+            dependencies: ["SwitchboardCore", "Varlink"],
             swiftSettings: strict
         ),
         .testTarget(
@@ -158,7 +176,7 @@ let package = Package(
         .testTarget(
             name: "SwitchboardDaemonTests",
             dependencies: [
-                "SwitchboardDaemon", "SwitchboardCore", "SwitchboardStore", "Postgres", "TestSupport", "WhatsApp",
+                "SwitchboardDaemon", "SwitchboardCore", "SwitchboardStore", "Postgres", "TestSupport", "WhatsApp", "JSON",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),

@@ -6,6 +6,7 @@ import Postgres
 import SwitchboardCore
 import SwitchboardDaemon
 import SwitchboardStore
+import Varlink
 
 /// The control socket's `Status` with 1,000 agents and 50 queues: the round trip on an open
 /// connection (process start excluded) and `switchboardctl status --json` as a new process each time

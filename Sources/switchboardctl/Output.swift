@@ -1,11 +1,17 @@
 import ArgumentParser
-import Foundation
+import Glibc
+import JSON
 
 /// How replies look in a terminal, and how failures become messages and exit codes.
 enum Output {
-    static func json(_ object: Any) -> String {
-        guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]) else { return "{}" }
-        return String(decoding: data, as: UTF8.self)
+    static func json(_ value: JSONValue) -> String {
+        JSONWriter.pretty(value)
+    }
+
+    /// To standard error (file descriptor 2: libc's `stderr` is a global Swift cannot prove safe).
+    static func error(_ text: String) {
+        let bytes = Array("switchboardctl: \(text)\n".utf8)
+        _ = bytes.withUnsafeBytes { Glibc.write(2, $0.baseAddress, $0.count) }
     }
 
     /// Prints the daemon's error and picks the exit code.
@@ -27,10 +33,10 @@ enum Output {
             detail = "configuration refused:\n  " + error.problems.joined(separator: "\n  ")
             code = 1
         default:
-            detail = "\(error.name) \(json(error.parameters))"
+            detail = "\(error.name) \(error.parameters.map { "\($0.key)=\($0.value)" }.sorted().joined(separator: " "))"
             code = 1
         }
-        FileHandle.standardError.write(Data("switchboardctl: \(detail)\n".utf8))
+        self.error(detail)
         return ExitCode(code)
     }
 
@@ -39,7 +45,7 @@ enum Output {
         var widths = [Int](repeating: 0, count: width)
         for row in rows { for (i, cell) in row.enumerated() { widths[i] = max(widths[i], cell.count) } }
         return rows.map { row in
-            row.enumerated().map { i, cell in i == row.count - 1 ? cell : cell.padding(toLength: widths[i], withPad: " ", startingAt: 0) }.joined(separator: "  ")
+            row.enumerated().map { i, cell in i == row.count - 1 ? cell : cell + String(repeating: " ", count: widths[i] - cell.count) }.joined(separator: "  ")
         }.joined(separator: "\n")
     }
 
@@ -51,69 +57,75 @@ enum Output {
         return "\(whole / 86400)d\(whole % 86400 / 3600)h"
     }
 
-    static func skills(_ value: Any?) -> String {
-        ((value as? [String: Any]) ?? [:]).sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",")
+    static func skills(_ value: JSONValue?) -> String {
+        guard case .object(let skills)? = value else { return "" }
+        return skills.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value.text ?? "?")" }.joined(separator: ",")
     }
 
-    static func queueTable(_ queues: [[String: Any]]) -> String {
+    static func queueTable(_ queues: [JSONValue]) -> String {
         table([["QUEUE", "STRATEGY", "WAITING", "LONGEST", "ONLINE", "FREE", "AT RISK"]] + queues.map { queue in
-            [(queue["name"] as? String ?? "") + ((queue["paused"] as? Bool ?? false) ? " (paused)" : ""), queue["strategy"] as? String ?? "", "\(queue["waiting"] as? Int ?? 0)",
-             duration(queue["longest_wait_seconds"] as? Double ?? 0), "\(queue["agents_online"] as? Int ?? 0)",
-             "\(queue["agents_free"] as? Int ?? 0)", "\(queue["at_risk"] as? Int ?? 0)"]
+            [queue.text("name") + (queue.flag("paused") ? " (paused)" : ""), queue.text("strategy"), queue.text("waiting", "0"),
+             duration(queue["longest_wait_seconds"]?.number ?? 0), queue.text("agents_online", "0"), queue.text("agents_free", "0"), queue.text("at_risk", "0")]
         })
     }
 
-    static func clockTable(_ clocks: [[String: Any]]) -> String {
+    static func clockTable(_ clocks: [JSONValue]) -> String {
         table([["TICKET", "POLICY", "CLOCK", "DEADLINE", "STATE", "QUEUE", "ASSIGNEE"]] + clocks.map { clock in
-            let state = clock["breached_at"] is String ? "breached" : clock["warned_at"] is String ? "warned" : (clock["paused"] as? Bool ?? false) ? "paused" : "running"
-            return [clock["ticket"] as? String ?? "", clock["policy"] as? String ?? "", clock["clock"] as? String ?? "",
-                    clock["deadline"] as? String ?? "-", state, clock["queue"] as? String ?? "-", clock["assignee"] as? String ?? "-"]
+            let state = clock["breached_at"]?.string != nil ? "breached" : clock["warned_at"]?.string != nil ? "warned" : clock.flag("paused") ? "paused" : "running"
+            return [clock.text("ticket"), clock.text("policy"), clock.text("clock"), clock.text("deadline", "-"), state, clock.text("queue", "-"), clock.text("assignee", "-")]
         })
     }
 
-    static func agent(_ agent: [String: Any]) -> String {
+    static func agent(_ agent: JSONValue) -> String {
         table([
-            ["agent", agent["id"] as? String ?? ""], ["name", agent["name"] as? String ?? ""], ["role", agent["role"] as? String ?? ""],
-            ["presence", "\(agent["presence"] as? String ?? "") since \(agent["presence_since"] as? String ?? "")"
-                + ((agent["draining"] as? Bool ?? false) ? ", draining (no new assignments)" : "")],
-            ["load", "\(agent["open_tickets"] as? Int ?? 0) of \(agent["capacity"] as? Int ?? 0)"],
-            ["queues", (agent["queues"] as? [String] ?? []).joined(separator: ", ")], ["teams", (agent["teams"] as? [String] ?? []).joined(separator: ", ")],
-            ["skills", skills(agent["skills"])], ["unix user", agent["unix_user"] as? String ?? "-"],
-            ["declared in", (agent["from_config"] as? Bool ?? false) ? "the configuration file" : "the database"],
+            ["agent", agent.text("id")], ["name", agent.text("name")], ["role", agent.text("role")],
+            ["presence", "\(agent.text("presence")) since \(agent.text("presence_since"))" + (agent.flag("draining") ? ", draining (no new assignments)" : "")],
+            ["load", "\(agent.text("open_tickets", "0")) of \(agent.text("capacity", "0"))"],
+            ["queues", agent.strings("queues").joined(separator: ", ")], ["teams", agent.strings("teams").joined(separator: ", ")],
+            ["skills", skills(agent["skills"])], ["unix user", agent.text("unix_user", "-")],
+            ["declared in", agent.flag("from_config") ? "the configuration file" : "the database"],
         ])
     }
 
-    static func ticket(_ ticket: [String: Any]) -> String {
+    static func ticket(_ ticket: JSONValue) -> String {
         var lines = [table([
-            ["ticket", ticket["reference"] as? String ?? ""], ["status", ticket["status"] as? String ?? ""],
-            ["priority", ticket["priority"] as? String ?? ""], ["queue", ticket["queue"] as? String ?? "-"],
-            ["assignee", ticket["assignee"] as? String ?? "-"], ["customer", ticket["customer"] as? String ?? "-"],
-            ["tags", (ticket["tags"] as? [String] ?? []).joined(separator: ", ")],
-            ["window until", ticket["customer_window_expires_at"] as? String ?? "-"],
+            ["ticket", ticket.text("reference")], ["status", ticket.text("status")], ["priority", ticket.text("priority")],
+            ["queue", ticket.text("queue", "-")], ["assignee", ticket.text("assignee", "-")], ["customer", ticket.text("customer", "-")],
+            ["tags", ticket.strings("tags").joined(separator: ", ")], ["window until", ticket.text("customer_window_expires_at", "-")],
         ])]
         lines.append("\nMESSAGES")
-        for message in ticket["messages"] as? [[String: Any]] ?? [] {
-            let arrow = message["direction"] as? String == "inbound" ? "<" : ">"
-            lines.append("  \(message["at"] as? String ?? "") \(arrow) [\(message["type"] as? String ?? "")] \(message["body"] as? String ?? "")")
+        for message in ticket.list("messages") {
+            let arrow = message.text("direction") == "inbound" ? "<" : ">"
+            lines.append("  \(message.text("at")) \(arrow) [\(message.text("type"))] \(message.text("body"))")
         }
-        let notes = ticket["notes"] as? [[String: Any]] ?? []
+        let notes = ticket.list("notes")
         if !notes.isEmpty {
             lines.append("\nNOTES")
-            for note in notes { lines.append("  \(note["at"] as? String ?? "") \(note["author"] as? String ?? "") \(note["text"] as? String ?? "")") }
+            for note in notes { lines.append("  \(note.text("at")) \(note.text("author")) \(note.text("text"))") }
         }
         lines.append("\nEVENTS")
-        for event in ticket["events"] as? [[String: Any]] ?? [] {
-            let data = (try? JSONSerialization.data(withJSONObject: event["data"] ?? [:], options: [.sortedKeys, .withoutEscapingSlashes])).map { String(decoding: $0, as: UTF8.self) } ?? ""
-            lines.append("  \(event["at"] as? String ?? "") \(event["kind"] as? String ?? "") \(event["actor"] as? String ?? "-") \(data)")
+        for event in ticket.list("events") {
+            lines.append("  \(event.text("at")) \(event.text("kind")) \(event.text("actor", "-")) \(JSONWriter.write(event["data"] ?? [:]))")
         }
-        let clocks = ticket["sla"] as? [[String: Any]] ?? []
+        let clocks = ticket.list("sla")
         if !clocks.isEmpty { lines.append("\nSLA\n" + clockTable(clocks)) }
         return lines.joined(separator: "\n")
     }
 
-    static func event(_ event: [String: Any]) -> String {
-        let details = (event["details"] as? [String: Any] ?? [:]).sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
-        let audience = (event["audience"] as? [String] ?? []).joined(separator: ",")
-        return "\(event["at"] as? String ?? "") \(event["kind"] as? String ?? "") \(event["ticket"] as? String ?? "") \(details)" + (audience.isEmpty ? "" : " to=\(audience)")
+    static func event(_ event: JSONValue) -> String {
+        var details = ""
+        if case .object(let fields)? = event["details"] {
+            details = fields.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value.text ?? JSONWriter.write($0.value))" }.joined(separator: " ")
+        }
+        let audience = event.strings("audience").joined(separator: ",")
+        return "\(event.text("at")) \(event.text("kind")) \(event.text("ticket")) \(details)" + (audience.isEmpty ? "" : " to=\(audience)")
     }
+}
+
+/// Reading replies without ceremony: absent or mistyped fields read as the fallback.
+extension JSONValue {
+    func text(_ key: String, _ fallback: String = "") -> String { self[key]?.text ?? fallback }
+    func flag(_ key: String) -> Bool { self[key]?.bool ?? false }
+    func list(_ key: String) -> [JSONValue] { self[key]?.array ?? [] }
+    func strings(_ key: String) -> [String] { list(key).compactMap(\.string) }
 }

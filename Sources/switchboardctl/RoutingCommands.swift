@@ -1,5 +1,5 @@
 import ArgumentParser
-import Foundation
+import JSON
 
 struct PauseQueue: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "pause-queue", abstract: "Stops assigning from a queue (supervisor); its tickets keep waiting.")
@@ -7,9 +7,9 @@ struct PauseQueue: ParsableCommand {
     @Argument(help: "The queue.") var name: String
 
     func run() throws {
-        try global.run("PauseQueue", ["name": name]) { reply in
-            ((reply["changed"] as? Bool ?? false) ? "queue \(name) paused" : "queue \(name) was already paused") + "\n"
-                + Output.queueTable([reply["queue"] as? [String: Any] ?? [:]])
+        try global.run("PauseQueue", ["name": .string(name)]) { reply in
+            (reply.flag("changed") ? "queue \(name) paused" : "queue \(name) was already paused") + "\n"
+                + Output.queueTable([reply["queue"] ?? [:]])
         }
     }
 }
@@ -20,15 +20,16 @@ struct ResumeQueue: ParsableCommand {
     @Argument(help: "The queue.") var name: String
 
     func run() throws {
-        try global.run("ResumeQueue", ["name": name]) { reply in
-            ((reply["changed"] as? Bool ?? false) ? "queue \(name) resumed" : "queue \(name) was not paused") + "\n"
-                + Output.queueTable([reply["queue"] as? [String: Any] ?? [:]])
+        try global.run("ResumeQueue", ["name": .string(name)]) { reply in
+            (reply.flag("changed") ? "queue \(name) resumed" : "queue \(name) was not paused") + "\n"
+                + Output.queueTable([reply["queue"] ?? [:]])
         }
     }
 }
 
 struct Drain: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "drain",
         abstract: "Stops new assignments to an agent, or without one to everyone (admin); running work continues.",
         discussion: "switchboardctl drain ana; switchboardctl drain --undo ana; switchboardctl drain (the whole daemon, until --undo or a restart)."
     )
@@ -37,12 +38,12 @@ struct Drain: ParsableCommand {
     @Flag(help: "End the drain.") var undo = false
 
     func run() throws {
-        var parameters: [String: Any] = ["undo": undo]
-        if let agent { parameters["agent"] = agent }
+        var parameters: [String: JSONValue] = ["undo": .bool(undo)]
+        if let agent { parameters["agent"] = .string(agent) }
         let subject = agent.map { "agent \($0)" } ?? "switchboardd"
         try global.run("Drain", parameters) { reply in
-            let draining = reply["draining"] as? Bool ?? false
-            let changed = reply["changed"] as? Bool ?? false
+            let draining = reply.flag("draining")
+            let changed = reply.flag("changed")
             return draining ? "\(subject) \(changed ? "is now draining" : "was already draining"): no new assignments"
                 : "\(subject) \(changed ? "takes new assignments again" : "was not draining")"
         }
@@ -50,32 +51,32 @@ struct Drain: ParsableCommand {
 }
 
 struct Assign: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Gives a ticket to an agent (supervisor), whatever routing would choose.")
+    static let configuration = CommandConfiguration(commandName: "assign", abstract: "Gives a ticket to an agent (supervisor), whatever routing would choose.")
     @OptionGroup var global: GlobalOptions
     @Argument(help: "The ticket's reference, e.g. T-1042.") var reference: String
     @Argument(help: "The agent's handle.") var agent: String
 
     func run() throws {
-        try global.run("Assign", ["reference": reference, "agent": agent]) { reply in
-            "\(reference) assigned to \((reply["ticket"] as? [String: Any])?["assignee"] as? String ?? agent)"
+        try global.run("Assign", ["reference": .string(reference), "agent": .string(agent)]) { reply in
+            "\(reference) assigned to \(reply["ticket"]?.text("assignee", agent) ?? agent)"
         }
     }
 }
 
 struct Unassign: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Takes a ticket from its agent back to its queue (supervisor).")
+    static let configuration = CommandConfiguration(commandName: "unassign", abstract: "Takes a ticket from its agent back to its queue (supervisor).")
     @OptionGroup var global: GlobalOptions
     @Argument(help: "The ticket's reference, e.g. T-1042.") var reference: String
 
     func run() throws {
-        try global.run("Unassign", ["reference": reference]) { reply in
-            "\(reference) back in queue \((reply["ticket"] as? [String: Any])?["queue"] as? String ?? "-")"
+        try global.run("Unassign", ["reference": .string(reference)]) { reply in
+            "\(reference) back in queue \(reply["ticket"]?.text("queue", "-") ?? "-")"
         }
     }
 }
 
 struct Priority: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Sets a ticket's priority (supervisor): low, normal, high or urgent.")
+    static let configuration = CommandConfiguration(commandName: "priority", abstract: "Sets a ticket's priority (supervisor): low, normal, high or urgent.")
     @OptionGroup var global: GlobalOptions
     @Argument(help: "The ticket's reference, e.g. T-1042.") var reference: String
     @Argument(help: "low, normal, high or urgent.") var priority: String
@@ -85,22 +86,22 @@ struct Priority: ParsableCommand {
     }
 
     func run() throws {
-        try global.run("SetPriority", ["reference": reference, "priority": priority]) { reply in
-            (reply["changed"] as? Bool ?? false) ? "\(reference) is now \(priority)" : "\(reference) was already \(priority)"
+        try global.run("SetPriority", ["reference": .string(reference), "priority": .string(priority)]) { reply in
+            reply.flag("changed") ? "\(reference) is now \(priority)" : "\(reference) was already \(priority)"
         }
     }
 }
 
 struct Note: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Adds an internal note to a ticket (never sent to the customer).")
+    static let configuration = CommandConfiguration(commandName: "note", abstract: "Adds an internal note to a ticket (never sent to the customer).")
     @OptionGroup var global: GlobalOptions
     @Argument(help: "The ticket's reference, e.g. T-1042.") var reference: String
     @Argument(help: "The note's text.") var text: String
 
     func run() throws {
-        try global.run("AddNote", ["reference": reference, "text": text]) { reply in
-            let note = reply["note"] as? [String: Any] ?? [:]
-            return "note \(note["id"] as? Int ?? 0) added to \(reference) by \(note["author"] as? String ?? "?")"
+        try global.run("AddNote", ["reference": .string(reference), "text": .string(text)]) { reply in
+            let note = reply["note"] ?? [:]
+            return "note \(note.text("id", "?")) added to \(reference) by \(note.text("author", "?"))"
         }
     }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
-import Foundation
+import Glibc
+import JSON
 
 @main
 struct Switchboardctl: ParsableCommand {
@@ -25,12 +26,12 @@ struct GlobalOptions: ParsableArguments {
     var json = false
 
     var socketPath: String {
-        socket ?? ProcessInfo.processInfo.environment["SWITCHBOARD_CONTROL_SOCKET"] ?? "/run/switchboard/control.sock"
+        socket ?? getenv("SWITCHBOARD_CONTROL_SOCKET").map { String(cString: $0) } ?? "/run/switchboard/control.sock"
     }
 
     /// Calls one method and prints the reply as JSON or through `human`; maps failures to exit codes.
-    func run(_ method: String, _ parameters: [String: Any] = [:], human: ([String: Any]) -> String) throws {
-        let reply = try perform { try VarlinkConnection(path: socketPath).call("io.switchboard.Control." + method, parameters) }
+    func run(_ method: String, _ parameters: [String: JSONValue] = [:], human: (JSONValue) -> String) throws {
+        let reply = try perform { try VarlinkConnection(path: socketPath).call("io.switchboard.Control." + method, .object(parameters)) }
         if json { print(Output.json(reply)) } else { print(human(reply)) }
     }
 
@@ -40,59 +41,56 @@ struct GlobalOptions: ParsableArguments {
         } catch let error as VarlinkConnection.RemoteError {
             throw Output.failure(error)
         } catch let error as VarlinkConnection.Failure {
-            FileHandle.standardError.write(Data("switchboardctl: \(error.description)\n".utf8))
+            Output.error(error.description)
             throw ExitCode(69)
         }
     }
 }
 
 struct Status: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "The daemon's version and uptime, and each queue: waiting, longest wait, agents online and free, SLA risk.")
+    static let configuration = CommandConfiguration(commandName: "status", abstract: "The daemon's version and uptime, and each queue: waiting, longest wait, agents online and free, SLA risk.")
     @OptionGroup var global: GlobalOptions
 
     func run() throws {
         try global.run("Status") { reply in
-            var text = "switchboardd \(reply["version"] as? String ?? "?"), up \(Output.duration(reply["uptime_seconds"] as? Double ?? 0)); "
-            text += "you are \(reply["caller"] as? String ?? "?") (\(reply["role"] as? String ?? "?"))\n"
-            if reply["draining"] as? Bool ?? false { text += "DRAINING: no new assignments (switchboardctl drain --undo)\n" }
-            return text + Output.queueTable(reply["queues"] as? [[String: Any]] ?? [])
+            var text = "switchboardd \(reply.text("version", "?")), up \(Output.duration(reply["uptime_seconds"]?.number ?? 0)); "
+            text += "you are \(reply.text("caller", "?")) (\(reply.text("role", "?")))\n"
+            if reply.flag("draining") { text += "DRAINING: no new assignments (switchboardctl drain --undo)\n" }
+            return text + Output.queueTable(reply.list("queues"))
         }
     }
 }
 
 struct Queues: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Every queue with its strategy and load.")
+    static let configuration = CommandConfiguration(commandName: "queues", abstract: "Every queue with its strategy and load.")
     @OptionGroup var global: GlobalOptions
 
     func run() throws {
-        try global.run("ListQueues") { Output.queueTable($0["queues"] as? [[String: Any]] ?? []) }
+        try global.run("ListQueues") { Output.queueTable($0.list("queues")) }
     }
 }
 
 struct Agents: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Every active agent: role, presence, load, queues, skills.")
+    static let configuration = CommandConfiguration(commandName: "agents", abstract: "Every active agent: role, presence, load, queues, skills.")
     @OptionGroup var global: GlobalOptions
 
     func run() throws {
         try global.run("ListAgents") { reply in
-            let agents = reply["agents"] as? [[String: Any]] ?? []
-            return Output.table([["AGENT", "ROLE", "PRESENCE", "LOAD", "QUEUES", "SKILLS"]] + agents.map { agent in
-                [agent["id"] as? String ?? "", agent["role"] as? String ?? "",
-                 (agent["presence"] as? String ?? "") + ((agent["draining"] as? Bool ?? false) ? " (draining)" : ""),
-                 "\(agent["open_tickets"] as? Int ?? 0)/\(agent["capacity"] as? Int ?? 0)",
-                 (agent["queues"] as? [String] ?? []).joined(separator: ","), Output.skills(agent["skills"])]
+            Output.table([["AGENT", "ROLE", "PRESENCE", "LOAD", "QUEUES", "SKILLS"]] + reply.list("agents").map { agent in
+                [agent.text("id"), agent.text("role"), agent.text("presence") + (agent.flag("draining") ? " (draining)" : ""),
+                 "\(agent.text("open_tickets", "0"))/\(agent.text("capacity", "0"))", agent.strings("queues").joined(separator: ","), Output.skills(agent["skills"])]
             })
         }
     }
 }
 
 struct Agent: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "One agent in full.")
+    static let configuration = CommandConfiguration(commandName: "agent", abstract: "One agent in full.")
     @OptionGroup var global: GlobalOptions
     @Argument(help: "The agent's handle.") var id: String
 
     func run() throws {
-        try global.run("ShowAgent", ["id": id]) { Output.agent($0["agent"] as? [String: Any] ?? [:]) }
+        try global.run("ShowAgent", ["id": .string(id)]) { Output.agent($0["agent"] ?? [:]) }
     }
 }
 
@@ -106,24 +104,24 @@ struct AgentFields: ParsableArguments {
     @Option(help: "Open tickets at once (0–1000).") var capacity: Int?
     @Option(name: .customLong("unix-user"), help: "The Unix login that acts as this agent on the control socket.") var unixUser: String?
 
-    func parameters(id: String) throws -> [String: Any] {
-        var parameters: [String: Any] = ["id": id]
-        if let name { parameters["name"] = name }
-        if let role { parameters["role"] = role }
-        if !teams.isEmpty { parameters["teams"] = teams }
-        if !queues.isEmpty { parameters["queues"] = queues }
+    func parameters(id: String) throws -> [String: JSONValue] {
+        var parameters: [String: JSONValue] = ["id": .string(id)]
+        if let name { parameters["name"] = .string(name) }
+        if let role { parameters["role"] = .string(role) }
+        if !teams.isEmpty { parameters["teams"] = .array(teams.map(JSONValue.string)) }
+        if !queues.isEmpty { parameters["queues"] = .array(queues.map(JSONValue.string)) }
         if !skills.isEmpty {
-            var levels: [String: Int] = [:]
+            var levels: [String: JSONValue] = [:]
             for skill in skills {
                 guard let equals = skill.lastIndex(of: "="), let level = Int(skill[skill.index(after: equals)...]) else {
                     throw ValidationError("--skill is skill=level, e.g. lang:es=5, got \(skill)")
                 }
-                levels[String(skill[..<equals])] = level
+                levels[String(skill[..<equals])] = .number(Double(level))
             }
-            parameters["skills"] = levels
+            parameters["skills"] = .object(levels)
         }
-        if let capacity { parameters["capacity"] = capacity }
-        if let unixUser { parameters["unix_user"] = unixUser }
+        if let capacity { parameters["capacity"] = .number(Double(capacity)) }
+        if let unixUser { parameters["unix_user"] = .string(unixUser) }
         return parameters
     }
 }
@@ -135,7 +133,7 @@ struct AddAgent: ParsableCommand {
     @OptionGroup var fields: AgentFields
 
     func run() throws {
-        try global.run("AddAgent", try fields.parameters(id: id)) { Output.agent($0["agent"] as? [String: Any] ?? [:]) }
+        try global.run("AddAgent", try fields.parameters(id: id)) { Output.agent($0["agent"] ?? [:]) }
     }
 }
 
@@ -146,7 +144,7 @@ struct UpdateAgent: ParsableCommand {
     @OptionGroup var fields: AgentFields
 
     func run() throws {
-        try global.run("UpdateAgent", try fields.parameters(id: id)) { Output.agent($0["agent"] as? [String: Any] ?? [:]) }
+        try global.run("UpdateAgent", try fields.parameters(id: id)) { Output.agent($0["agent"] ?? [:]) }
     }
 }
 
@@ -156,12 +154,12 @@ struct RemoveAgent: ParsableCommand {
     @Argument(help: "The agent's handle.") var id: String
 
     func run() throws {
-        try global.run("RemoveAgent", ["id": id]) { _ in "agent \(id) removed" }
+        try global.run("RemoveAgent", ["id": .string(id)]) { _ in "agent \(id) removed" }
     }
 }
 
 struct Presence: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Sets an agent online, away or offline.")
+    static let configuration = CommandConfiguration(commandName: "presence", abstract: "Sets an agent online, away or offline.")
     @OptionGroup var global: GlobalOptions
     @Argument(help: "The agent's handle.") var id: String
     @Argument(help: "online, away or offline.") var presence: String
@@ -171,12 +169,12 @@ struct Presence: ParsableCommand {
     }
 
     func run() throws {
-        try global.run("SetPresence", ["id": id, "presence": presence]) { Output.agent($0["agent"] as? [String: Any] ?? [:]) }
+        try global.run("SetPresence", ["id": .string(id), "presence": .string(presence)]) { Output.agent($0["agent"] ?? [:]) }
     }
 }
 
 struct Tickets: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Tickets you may see, newest activity first.")
+    static let configuration = CommandConfiguration(commandName: "tickets", abstract: "Tickets you may see, newest activity first.")
     @OptionGroup var global: GlobalOptions
     @Option(help: "open, pending or resolved.") var status: String?
     @Option(help: "A queue.") var queue: String?
@@ -185,27 +183,26 @@ struct Tickets: ParsableCommand {
     @Option(help: "At most this many (1–500).") var limit: Int = 50
 
     func run() throws {
-        var parameters: [String: Any] = ["limit": limit]
-        if let status { parameters["status"] = status }
-        if let queue { parameters["queue"] = queue }
-        if let assignee { parameters["assignee"] = assignee }
-        if let priority { parameters["priority"] = priority }
+        var parameters: [String: JSONValue] = ["limit": .number(Double(limit))]
+        if let status { parameters["status"] = .string(status) }
+        if let queue { parameters["queue"] = .string(queue) }
+        if let assignee { parameters["assignee"] = .string(assignee) }
+        if let priority { parameters["priority"] = .string(priority) }
         try global.run("ListTickets", parameters) { reply in
-            let tickets = reply["tickets"] as? [[String: Any]] ?? []
-            return Output.table([["TICKET", "STATUS", "PRIORITY", "QUEUE", "ASSIGNEE", "CUSTOMER", "UPDATED"]] + tickets.map { ticket in
-                ["reference", "status", "priority", "queue", "assignee", "customer", "updated_at"].map { ticket[$0] as? String ?? "-" }
+            Output.table([["TICKET", "STATUS", "PRIORITY", "QUEUE", "ASSIGNEE", "CUSTOMER", "UPDATED"]] + reply.list("tickets").map { ticket in
+                ["reference", "status", "priority", "queue", "assignee", "customer", "updated_at"].map { ticket.text($0, "-") }
             })
         }
     }
 }
 
 struct Ticket: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "One ticket: messages, events, SLA clocks.")
+    static let configuration = CommandConfiguration(commandName: "ticket", abstract: "One ticket: messages, events, SLA clocks.")
     @OptionGroup var global: GlobalOptions
     @Argument(help: "The ticket's reference, e.g. T-1042.") var reference: String
 
     func run() throws {
-        try global.run("ShowTicket", ["reference": reference]) { Output.ticket($0["ticket"] as? [String: Any] ?? [:]) }
+        try global.run("ShowTicket", ["reference": .string(reference)]) { Output.ticket($0["ticket"] ?? [:]) }
     }
 }
 
@@ -215,12 +212,12 @@ struct AtRisk: ParsableCommand {
     @Option(name: .long, help: "Also clocks due within this many minutes.") var within: Int = 60
 
     func run() throws {
-        try global.run("AtRisk", ["within_minutes": within]) { Output.clockTable($0["clocks"] as? [[String: Any]] ?? []) }
+        try global.run("AtRisk", ["within_minutes": .number(Double(within))]) { Output.clockTable($0.list("clocks")) }
     }
 }
 
 struct Reload: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Reads the configuration file again and applies it, or shows why it was refused.")
+    static let configuration = CommandConfiguration(commandName: "reload", abstract: "Reads the configuration file again and applies it, or shows why it was refused.")
     @OptionGroup var global: GlobalOptions
 
     func run() throws {
@@ -229,21 +226,21 @@ struct Reload: ParsableCommand {
 }
 
 struct Watch: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Follows events as they happen (Ctrl-C to stop).")
+    static let configuration = CommandConfiguration(commandName: "watch", abstract: "Follows events as they happen (Ctrl-C to stop).")
     @OptionGroup var global: GlobalOptions
     @Option(help: "Only this queue's tickets.") var queue: String?
     @Option(help: "Only this agent's tickets.") var agent: String?
 
     func run() throws {
-        var parameters: [String: Any] = [:]
-        if let queue { parameters["queue"] = queue }
-        if let agent { parameters["agent"] = agent }
+        var parameters: [String: JSONValue] = [:]
+        if let queue { parameters["queue"] = .string(queue) }
+        if let agent { parameters["agent"] = .string(agent) }
         try global.perform {
             let connection = try VarlinkConnection(path: global.socketPath)
-            try connection.send(method: "io.switchboard.Control.Watch", parameters: parameters, more: true)
+            try connection.send(method: "io.switchboard.Control.Watch", parameters: .object(parameters), more: true)
             while true {
                 let (reply, continues) = try connection.receive()
-                let event = reply["event"] as? [String: Any] ?? [:]
+                let event = reply["event"] ?? [:]
                 if global.json { print(Output.json(event)) } else { print(Output.event(event)) }
                 fflush(nil)
                 if !continues { return }
@@ -253,13 +250,13 @@ struct Watch: ParsableCommand {
 }
 
 struct Call: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Calls any method with JSON parameters (e.g. call ShowAgent '{\"id\": \"ana\"}').")
+    static let configuration = CommandConfiguration(commandName: "call", abstract: "Calls any method with JSON parameters (e.g. call ShowAgent '{\"id\": \"ana\"}').")
     @OptionGroup var global: GlobalOptions
     @Argument(help: "A method of io.switchboard.Control, or a fully qualified one.") var method: String
     @Argument(help: "The parameters as a JSON object.") var parameters: String = "{}"
 
     func run() throws {
-        guard let object = try? JSONSerialization.jsonObject(with: Data(parameters.utf8)) as? [String: Any] else {
+        guard let object = try? JSONParser.parse(Array(parameters.utf8)), object.isObject else {
             throw ValidationError("parameters must be a JSON object, got \(parameters)")
         }
         let qualified = method.contains(".") ? method : "io.switchboard.Control." + method

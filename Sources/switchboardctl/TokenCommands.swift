@@ -1,5 +1,5 @@
 import ArgumentParser
-import Foundation
+import JSON
 
 struct IssueToken: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -11,12 +11,12 @@ struct IssueToken: ParsableCommand {
     @Option(help: "What the token is for, e.g. \"ana's laptop\".") var label: String?
 
     func run() throws {
-        var parameters: [String: Any] = ["agent": agent]
-        if let label { parameters["label"] = label }
+        var parameters: [String: JSONValue] = ["agent": .string(agent)]
+        if let label { parameters["label"] = .string(label) }
         try global.run("IssueToken", parameters) { reply in
             """
-            token \(reply["id"] as? Int ?? 0) for \(agent) (shown once; keep it secret):
-            \(reply["token"] as? String ?? "")
+            token \(reply.text("id", "?")) for \(agent) (shown once; keep it secret):
+            \(reply.text("token"))
             """
         }
     }
@@ -28,25 +28,24 @@ struct RevokeToken: ParsableCommand {
     @Argument(help: "The token's id (see switchboardctl tokens).") var id: Int
 
     func run() throws {
-        try global.run("RevokeToken", ["id": id]) { reply in
-            let token = reply["token"] as? [String: Any] ?? [:]
-            return "token \(id) of \(token["agent"] as? String ?? "?") revoked at \(token["revoked_at"] as? String ?? "?")"
+        try global.run("RevokeToken", ["id": .number(Double(id))]) { reply in
+            let token = reply["token"] ?? [:]
+            return "token \(id) of \(token.text("agent", "?")) revoked at \(token.text("revoked_at", "?"))"
         }
     }
 }
 
 struct Tokens: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "API tokens (never their text), newest first (admin).")
+    static let configuration = CommandConfiguration(commandName: "tokens", abstract: "API tokens (never their text), newest first (admin).")
     @OptionGroup var global: GlobalOptions
     @Option(help: "Only this agent's.") var agent: String?
 
     func run() throws {
-        var parameters: [String: Any] = [:]
-        if let agent { parameters["agent"] = agent }
+        var parameters: [String: JSONValue] = [:]
+        if let agent { parameters["agent"] = .string(agent) }
         try global.run("ListTokens", parameters) { reply in
-            let tokens = reply["tokens"] as? [[String: Any]] ?? []
-            return Output.table([["ID", "AGENT", "LABEL", "CREATED", "BY", "LAST USED", "REVOKED"]] + tokens.map { token in
-                ["\(token["id"] as? Int ?? 0)"] + ["agent", "label", "created_at", "created_by", "last_used_at", "revoked_at"].map { token[$0] as? String ?? "-" }
+            Output.table([["ID", "AGENT", "LABEL", "CREATED", "BY", "LAST USED", "REVOKED"]] + reply.list("tokens").map { token in
+                ["id", "agent", "label", "created_at", "created_by", "last_used_at", "revoked_at"].map { token.text($0, "-") }
             })
         }
     }

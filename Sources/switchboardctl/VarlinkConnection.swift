@@ -1,6 +1,6 @@
-import Foundation
 import Glibc
-import SwitchboardCore
+import JSON
+import Varlink
 
 /// A blocking Varlink client over a Unix socket: this is a command-line tool, its main thread may
 /// wait on the socket.
@@ -9,19 +9,20 @@ final class VarlinkConnection {
         let description: String
     }
 
-    /// A Varlink error reply: its name and parameters (as text: errors must be Sendable).
+    /// A Varlink error reply: its name and parameters (as text).
     struct RemoteError: Error {
         let name: String
         let parameters: [String: String]
         let problems: [String]
 
-        init(name: String, parameters: [String: Any]) {
+        init(name: String, parameters: JSONValue) {
             self.name = name
-            self.problems = parameters["problems"] as? [String] ?? []
-            self.parameters = parameters.mapValues { value in
-                if let text = value as? String { return text }
-                return (try? JSONSerialization.data(withJSONObject: value, options: [.fragmentsAllowed])).map { String(decoding: $0, as: UTF8.self) } ?? "\(value)"
+            self.problems = parameters["problems"]?.array.compactMap(\.string) ?? []
+            var texts: [String: String] = [:]
+            if case .object(let members) = parameters {
+                for (key, value) in members { texts[key] = value.string ?? JSONWriter.write(value) }
             }
+            self.parameters = texts
         }
     }
 
@@ -56,12 +57,11 @@ final class VarlinkConnection {
     deinit { close(fd) }
 
     /// Sends one call.
-    func send(method: String, parameters: [String: Any], more: Bool = false) throws {
-        var call: [String: Any] = ["method": method, "parameters": parameters]
+    func send(method: String, parameters: JSONValue, more: Bool = false) throws {
+        var call: [String: JSONValue] = ["method": .string(method), "parameters": parameters]
         if more { call["more"] = true }
-        var data = try JSONSerialization.data(withJSONObject: call)
-        data.append(0)
-        try data.withUnsafeBytes { buffer in
+        let bytes = Array(JSONWriter.write(.object(call)).utf8) + [0]
+        try bytes.withUnsafeBytes { buffer in
             var offset = 0
             while offset < buffer.count {
                 let written = Glibc.send(fd, buffer.baseAddress! + offset, buffer.count - offset, Int32(MSG_NOSIGNAL))
@@ -75,7 +75,7 @@ final class VarlinkConnection {
     }
 
     /// The next reply: its parameters and whether more follow; a Varlink error is thrown.
-    func receive() throws -> (parameters: [String: Any], continues: Bool) {
+    func receive() throws -> (parameters: JSONValue, continues: Bool) {
         while ready.isEmpty {
             var buffer = [UInt8](repeating: 0, count: 65536)
             let count = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
@@ -87,17 +87,21 @@ final class VarlinkConnection {
             ready += try decoder.append(buffer[0..<count])
         }
         let message = ready.removeFirst()
-        guard let object = try JSONSerialization.jsonObject(with: Data(message)) as? [String: Any] else {
-            throw Failure(description: "the daemon sent something that is not a JSON object")
+        let object: JSONValue
+        do {
+            object = try JSONParser.parse(message)
+        } catch {
+            throw Failure(description: "the daemon sent something that is not JSON: \(error)")
         }
-        if let error = object["error"] as? String {
-            throw RemoteError(name: error, parameters: object["parameters"] as? [String: Any] ?? [:])
+        guard object.isObject else { throw Failure(description: "the daemon sent something that is not a JSON object") }
+        if let error = object["error"]?.string {
+            throw RemoteError(name: error, parameters: object["parameters"] ?? [:])
         }
-        return (object["parameters"] as? [String: Any] ?? [:], object["continues"] as? Bool ?? false)
+        return (object["parameters"] ?? [:], object["continues"]?.bool ?? false)
     }
 
     /// One call, one reply.
-    func call(_ method: String, _ parameters: [String: Any] = [:]) throws -> [String: Any] {
+    func call(_ method: String, _ parameters: JSONValue = [:]) throws -> JSONValue {
         try send(method: method, parameters: parameters)
         return try receive().parameters
     }

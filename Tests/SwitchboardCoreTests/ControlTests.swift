@@ -1,5 +1,6 @@
 import SwitchboardCore
 import Testing
+import Varlink
 
 @Suite("Control: Varlink framing, roles from Unix identities, the permission matrix")
 struct ControlTests {

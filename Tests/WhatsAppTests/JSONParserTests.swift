@@ -1,4 +1,5 @@
 import Foundation
+import JSON
 import Testing
 import WhatsApp
 
@@ -17,6 +18,30 @@ struct JSONParserTests {
             #expect(try JSONParser.parse(Array(ours.jsonText.utf8)) == ours, "\(file.lastPathComponent) after writing")
             let reread = try JSONSerialization.jsonObject(with: Data(ours.jsonText.utf8)) as? [String: Any]
             #expect(reread != nil, "Foundation reads what we write: \(file.lastPathComponent)")
+        }
+    }
+
+    /// The pretty form (switchboardctl --json): keys sorted, two-space indent, and the same value.
+    @Test func thePrettyFormIsSortedIndentedAndReadsBackTheSame() throws {
+        let value: JSONValue = ["b": [1, "two", ["x": true]], "a": .null, "c": [:], "d": []]
+        #expect(JSONWriter.pretty(value) == """
+            {
+              "a" : null,
+              "b" : [
+                1,
+                "two",
+                {
+                  "x" : true
+                }
+              ],
+              "c" : {},
+              "d" : []
+            }
+            """)
+        #expect(try JSONParser.parse(Array(JSONWriter.pretty(value).utf8)) == value)
+        for file in try Fixtures.webhookFiles() {
+            let parsed = try JSONParser.parse(try Fixtures.bytes(file))
+            #expect(try JSONParser.parse(Array(JSONWriter.pretty(parsed).utf8)) == parsed, "\(file.lastPathComponent)")
         }
     }
 

@@ -6,6 +6,7 @@ import NIOPosix
 import ServiceLifecycle
 import Synchronization
 import SwitchboardCore
+import Varlink
 
 /// What a Varlink service answers: one reply, or a stream of them (a call made with `"more": true`).
 public enum VarlinkResponse: Sendable {

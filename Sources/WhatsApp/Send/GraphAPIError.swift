@@ -1,4 +1,5 @@
 import Foundation
+import JSON
 
 /// A send the Graph API refused, or that never got an answer.
 ///

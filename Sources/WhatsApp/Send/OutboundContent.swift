@@ -1,4 +1,5 @@
 import Foundation
+import JSON
 
 /// What a reply carries, in the shapes the Cloud API accepts on `POST /{phone-number-id}/messages`.
 public enum OutboundContent: Sendable, Equatable {

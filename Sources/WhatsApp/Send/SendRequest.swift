@@ -1,4 +1,5 @@
 import Foundation
+import JSON
 
 /// The JSON body of a Cloud API send request.
 public enum SendRequest {

@@ -1,4 +1,5 @@
 import Foundation
+import JSON
 
 /// The business number a webhook change is about (`value.metadata`).
 public struct BusinessNumber: Sendable, Hashable {

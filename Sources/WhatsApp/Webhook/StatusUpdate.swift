@@ -1,4 +1,5 @@
 import Foundation
+import JSON
 
 /// What Meta says happened to a message the business sent.
 public struct StatusUpdate: Sendable, Equatable {

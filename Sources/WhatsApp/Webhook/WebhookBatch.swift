@@ -1,3 +1,5 @@
+import JSON
+
 /// Everything one webhook delivery carried, every element of every `entry[]` and `changes[]`.
 public struct WebhookBatch: Sendable, Equatable {
     public var messages: [InboundMessage] = []

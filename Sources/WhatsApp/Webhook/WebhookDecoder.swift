@@ -1,4 +1,5 @@
 import Foundation
+import JSON
 
 /// Reads a webhook body into a `WebhookBatch`.
 ///

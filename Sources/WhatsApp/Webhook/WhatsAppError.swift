@@ -1,3 +1,5 @@
+import JSON
+
 /// An error object as Meta puts it in webhooks (`value.errors`, `messages[].errors`, `statuses[].errors`).
 public struct WhatsAppError: Sendable, Equatable {
     public var code: Int?

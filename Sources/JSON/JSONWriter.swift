@@ -1,13 +1,27 @@
-/// Writes a `JSONValue` as compact JSON text; the inverse of `JSONParser`.
-enum JSONWriter {
-    static func write(_ value: JSONValue) -> String {
+/// Writes a `JSONValue` as JSON text; the inverse of `JSONParser`.
+public enum JSONWriter {
+    /// Compact text (for storing in a `jsonb` column, for the wire).
+    public static func write(_ value: JSONValue) -> String {
         var out: [UInt8] = []
         out.reserveCapacity(256)
-        write(value, into: &out)
+        write(value, into: &out, indent: nil)
         return String(decoding: out, as: UTF8.self)
     }
 
-    private static func write(_ value: JSONValue, into out: inout [UInt8]) {
+    /// For people and scripts: keys sorted, two spaces per level, `"key" : value`.
+    public static func pretty(_ value: JSONValue) -> String {
+        var out: [UInt8] = []
+        out.reserveCapacity(1024)
+        write(value, into: &out, indent: 0)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    private static func newline(_ out: inout [UInt8], _ level: Int) {
+        out.append(0x0A)
+        out.append(contentsOf: repeatElement(UInt8(ascii: " "), count: level * 2))
+    }
+
+    private static func write(_ value: JSONValue, into out: inout [UInt8], indent: Int?) {
         switch value {
         case .null: out.append(contentsOf: "null".utf8)
         case .bool(let flag): out.append(contentsOf: (flag ? "true" : "false").utf8)
@@ -17,19 +31,22 @@ enum JSONWriter {
             out.append(UInt8(ascii: "["))
             for (index, element) in elements.enumerated() {
                 if index > 0 { out.append(UInt8(ascii: ",")) }
-                write(element, into: &out)
+                if let indent { newline(&out, indent + 1) }
+                write(element, into: &out, indent: indent.map { $0 + 1 })
             }
+            if let indent, !elements.isEmpty { newline(&out, indent) }
             out.append(UInt8(ascii: "]"))
         case .object(let members):
             out.append(UInt8(ascii: "{"))
-            var first = true
-            for (key, member) in members {
-                if !first { out.append(UInt8(ascii: ",")) }
-                first = false
+            let ordered = indent == nil ? Array(members) : members.sorted { $0.key < $1.key }
+            for (index, (key, member)) in ordered.enumerated() {
+                if index > 0 { out.append(UInt8(ascii: ",")) }
+                if let indent { newline(&out, indent + 1) }
                 writeString(key, into: &out)
-                out.append(UInt8(ascii: ":"))
-                write(member, into: &out)
+                out.append(contentsOf: indent == nil ? [UInt8(ascii: ":")] : Array(" : ".utf8))
+                write(member, into: &out, indent: indent.map { $0 + 1 })
             }
+            if let indent, !members.isEmpty { newline(&out, indent) }
             out.append(UInt8(ascii: "}"))
         }
     }

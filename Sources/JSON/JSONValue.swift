@@ -1,5 +1,3 @@
-import Foundation
-
 /// A JSON document as it arrived, kept whole: webhook payloads change without notice, and what this
 /// build does not understand must still be stored, never dropped.
 public indirect enum JSONValue: Sendable, Equatable, Codable {
@@ -91,4 +89,14 @@ public indirect enum JSONValue: Sendable, Equatable, Codable {
     public var jsonText: String {
         JSONWriter.write(self)
     }
+}
+
+/// Literals where a value is expected: `["method": "Status", "parameters": [:]]`.
+extension JSONValue: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, ExpressibleByBooleanLiteral, ExpressibleByArrayLiteral,
+    ExpressibleByDictionaryLiteral {
+    public init(stringLiteral value: String) { self = .string(value) }
+    public init(integerLiteral value: Int) { self = .number(Double(value)) }
+    public init(booleanLiteral value: Bool) { self = .bool(value) }
+    public init(arrayLiteral elements: JSONValue...) { self = .array(elements) }
+    public init(dictionaryLiteral elements: (String, JSONValue)...) { self = .object(Dictionary(elements, uniquingKeysWith: { _, last in last })) }
 }
