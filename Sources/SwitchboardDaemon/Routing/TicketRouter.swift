@@ -467,7 +467,7 @@ public actor TicketRouter: TicketActivitySink, SLAEscalator {
         guard let change = try await store.setPriority(ticketID, to: priority, actor: actor, reason: "set by \(actor)", now: timers.now) else { return false }
         try await requeueAfterPriorityChange(ticketID, change)
         events?.publish(DaemonEvent(kind: .priorityChanged, ticketID: ticketID, reference: nil, queue: change.queue, agent: change.assignee, at: timers.now,
-                                    audience: change.assignee.map { [$0] } ?? [], details: ["from": change.previous.name, "to": priority.name, "by": actor]))
+                                    audience: change.assignee.map { [$0] } ?? [], details: ["priority": priority.name, "previous": change.previous.name, "by": actor]))
         return true
     }
 
