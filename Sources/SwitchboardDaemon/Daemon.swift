@@ -98,7 +98,12 @@ public enum Daemon {
             logger: Logger(label: "outbound")
         )
         let retention = RawWebhookRetentionService(pool: database.pool, retentionDays: configuration.ingest.rawRetentionDays, logger: Logger(label: "retention"))
-        let router = HTTPServer.makeRouter(readiness: readiness, pool: database.pool, webhook: webhook)
+        let eventLog = EventLog(capacity: configuration.api.eventRetentionCount, maxAge: configuration.api.eventRetentionSeconds)
+        let controlStore = ControlStore(pool: database.pool)
+        let enricher = EventEnricher(events: events, log: eventLog, store: controlStore, logger: Logger(label: "events"))
+        let api = AgentAPI(router: ticketRouter, store: controlStore, outbox: graphClient == nil ? nil : outbox, events: events, log: eventLog,
+                           timers: routingTimers, settings: configuration.api, logger: Logger(label: "api"))
+        let router = HTTPServer.makeRouter(readiness: readiness, pool: database.pool, webhook: webhook, api: api)
         let http = HTTPServer.makeApplication(
             router: router,
             host: configuration.http.host,
@@ -118,7 +123,7 @@ public enum Daemon {
                 logger.error("SLA policies not applied; the previous ones stay in force", metadata: ["error": "\(error)"])
             }
         }
-        let controlHandler = ControlService(router: ticketRouter, store: ControlStore(pool: database.pool), events: events,
+        let controlHandler = ControlService(router: ticketRouter, store: controlStore, events: events,
                                             access: { reloader.configuration.control.access }, reload: { await reloader.reload() },
                                             logger: Logger(label: "control"))
         let listener: VarlinkServer<ControlService>.Listener = SystemdListenFDs.take().map { .descriptor($0) } ?? .path(configuration.control.socketPath)
@@ -150,6 +155,8 @@ public enum Daemon {
                 .init(service: outbox, serviceName: "outbound"),
                 .init(service: routing, serviceName: "routing"),
                 .init(service: http, serviceName: "http"),
+                // After the HTTP server: stopped before it, it ends the agents' event streams first.
+                .init(service: enricher, serviceName: "events"),
                 .init(service: control, serviceName: "control"),
                 .init(service: reloader, serviceName: "reloader"),
                 .init(service: systemd, serviceName: "systemd"),

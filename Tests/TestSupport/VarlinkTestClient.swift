@@ -88,6 +88,17 @@ public final class VarlinkTestClient: @unchecked Sendable {
         return try Self.object(reply)
     }
 
+    /// The next event of a `Watch` stream whose kind is not in `skipping` (nil: the stream ended).
+    public func nextEvent(skipping: Set<String> = []) async throws -> [String: Any]? {
+        while let frame = try await receive() {
+            let object = try Self.object(frame)
+            guard let event = (object["parameters"] as? [String: Any])?["event"] as? [String: Any] else { throw Failure(description: "not an event: \(frame)") }
+            if let kind = event["kind"] as? String, skipping.contains(kind) { continue }
+            return event
+        }
+        return nil
+    }
+
     public static func object(_ text: String) throws -> [String: Any] {
         guard let object = try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any] else {
             throw Failure(description: "not a JSON object: \(text)")

@@ -56,6 +56,26 @@ public struct SwitchboardConfiguration: Sendable, Equatable {
     public var slaPolicies: [SLAPolicy]
     /// The control socket and who may use it.
     public var control: Control
+    /// The agents' HTTP API.
+    public var api: API
+
+    public struct API: Sendable, Equatable {
+        /// An agent online through the API whose client sends nothing (no call, no heartbeat) for
+        /// this long is set away.
+        public var presenceSilenceSeconds: Double
+        /// Events kept for followers resuming with `Last-Event-ID`: at most this many, this old.
+        public var eventRetentionCount: Int
+        public var eventRetentionSeconds: Double
+        /// Most tickets in one page of `GET /tickets`.
+        public var maxPageSize: Int
+
+        public init(presenceSilenceSeconds: Double = 120, eventRetentionCount: Int = 10_000, eventRetentionSeconds: Double = 900, maxPageSize: Int = 200) {
+            self.presenceSilenceSeconds = presenceSilenceSeconds
+            self.eventRetentionCount = eventRetentionCount
+            self.eventRetentionSeconds = eventRetentionSeconds
+            self.maxPageSize = maxPageSize
+        }
+    }
 
     public struct Control: Sendable, Equatable {
         /// Where the socket is created (unless systemd passes one through `LISTEN_FDS`).
@@ -241,6 +261,15 @@ public struct SwitchboardConfiguration: Sendable, Equatable {
         )
         controlObject.finish()
 
+        let apiObject = object.object("api") ?? ConfigObject(.object([:]), path: "api", diagnostics: diagnostics)
+        let api = API(
+            presenceSilenceSeconds: apiObject.number("presenceSilenceSeconds", in: 10...86_400, default: 120),
+            eventRetentionCount: apiObject.integer("eventRetentionCount", in: 100...1_000_000, default: 10_000),
+            eventRetentionSeconds: apiObject.number("eventRetentionMinutes", in: 1...1440, default: 15) * 60,
+            maxPageSize: apiObject.integer("maxPageSize", in: 10...1000, default: 200)
+        )
+        apiObject.finish()
+
         let grace = object.number("shutdownGraceSeconds", in: 1...300, default: 10)
         object.finish()
         try diagnostics.check()
@@ -258,7 +287,8 @@ public struct SwitchboardConfiguration: Sendable, Equatable {
             routing: routing,
             calendars: calendars,
             slaPolicies: slaPolicies,
-            control: control
+            control: control,
+            api: api
         )
     }
 
@@ -337,6 +367,7 @@ public struct SwitchboardConfiguration: Sendable, Equatable {
         if ingest != new.ingest { keys.append("ingest") }
         if outbound != new.outbound { keys.append("outbound") }
         if control.socketPath != new.control.socketPath || control.maxMessageBytes != new.control.maxMessageBytes { keys.append("control.socket") }
+        if api != new.api { keys.append("api") }
         return keys
     }
 }

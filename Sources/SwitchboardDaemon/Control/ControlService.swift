@@ -183,27 +183,11 @@ public struct ControlService: VarlinkHandler {
 
     /// Every queue's figures, by name; or only the named one's.
     func queues(only: String? = nil) async throws -> [VarlinkValue] {
-        let risk = try await store.atRiskByQueue()
-        let now = Date()
-        // One pass over the agents: online and free per queue.
-        var online: [String: Int] = [:], free: [String: Int] = [:]
-        for agent in router.roster.all {
-            let (isOnline, hasRoom, queues) = await agent.availability()
-            guard isOnline else { continue }
-            for queue in queues {
-                online[queue, default: 0] += 1
-                if hasRoom { free[queue, default: 0] += 1 }
-            }
+        try await QueueFigures.collect(router: router, store: store, only: only.map { [$0] }).map { queue in
+            ["name": .string(queue.name), "strategy": .string(queue.strategy), "waiting": .int(queue.waiting),
+             "longest_wait_seconds": .double(queue.longestWaitSeconds), "agents_online": .int(queue.agentsOnline), "agents_free": .int(queue.agentsFree),
+             "at_risk": .int(queue.atRisk), "paused": .bool(queue.paused)]
         }
-        var list: [VarlinkValue] = []
-        for (name, queue) in await router.queuesByName where only == nil || only == name {
-            let summary = await queue.summary()
-            list.append(["name": .string(name), "strategy": .string(await queue.strategy.rawValue), "waiting": .int(summary.waiting),
-                         "longest_wait_seconds": .double(summary.oldestWaitingSince.map { max(0, now.timeIntervalSince($0)) } ?? 0),
-                         "agents_online": .int(online[name] ?? 0), "agents_free": .int(free[name] ?? 0), "at_risk": .int(risk[name] ?? 0),
-                         "paused": .bool(await queue.isPaused)])
-        }
-        return list
     }
 
     private func agentValue(_ state: AgentState, _ account: AgentAccountRow?) -> VarlinkValue {
@@ -369,8 +353,8 @@ public struct ControlService: VarlinkHandler {
         let task = Task {
             for await event in subscription {
                 var event = event
-                if event.reference == nil || event.queue == nil {
-                    if let found = try? await store.summary(ofTicket: event.ticketID) {
+                if let ticketID = event.ticketID, event.reference == nil || event.queue == nil {
+                    if let found = try? await store.summary(ofTicket: ticketID) {
                         event.reference = event.reference ?? found.reference
                         event.queue = event.queue ?? found.queue
                         event.agent = event.agent ?? found.assignee
@@ -379,7 +363,7 @@ public struct ControlService: VarlinkHandler {
                 if let queue, event.queue != queue { continue }
                 if let agent, event.agent != agent, !event.audience.contains(agent) { continue }
                 guard Permissions.canSee(caller, .init(assignee: event.agent, queue: event.queue)) else { continue }
-                continuation.yield(.ok(["event": ["kind": .string(event.kind.rawValue), "ticket": .string(event.reference ?? "#\(event.ticketID)"),
+                continuation.yield(.ok(["event": ["kind": .string(event.kind.rawValue), "ticket": .string(event.reference ?? event.ticketID.map { "#\($0)" } ?? ""),
                                                   "at": .timestamp(event.at), "audience": .strings(event.audience),
                                                   "details": .object(event.details.mapValues { .string($0) })]], continues: true))
             }

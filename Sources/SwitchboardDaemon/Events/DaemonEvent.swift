@@ -1,19 +1,26 @@
 import Foundation
 
 /// Something the daemon tells whoever follows it live (the control socket's `Watch`, the agents'
-/// event stream): assignments, changes made by hand, SLA warnings and breaches.
+/// event stream): assignments, messages, status and priority changes, notes, SLA warnings and
+/// breaches, presence.
 public struct DaemonEvent: Sendable, Equatable {
     public enum Kind: String, Sendable {
         case assigned
         case unassigned
         case priorityChanged = "priority_changed"
         case noteAdded = "note_added"
+        /// A message on the ticket, in or out (details: direction, type).
+        case message
+        case statusChanged = "status_changed"
+        /// An agent's presence (no ticket).
+        case presence
         case slaWarning = "sla_warning"
         case slaBreach = "sla_breach"
     }
 
     public var kind: Kind
-    public var ticketID: Int64
+    /// Nil for events about an agent rather than a ticket (presence).
+    public var ticketID: Int64?
     /// `T-1042`; nil when the publisher did not have it at hand (a follower looks it up).
     public var reference: String?
     /// The ticket's queue and agent at the time, when known (for followers' filters).
@@ -25,7 +32,7 @@ public struct DaemonEvent: Sendable, Equatable {
     public var audience: [String]
     public var details: [String: String]
 
-    public init(kind: Kind, ticketID: Int64, reference: String?, queue: String? = nil, agent: String? = nil, at: Date, audience: [String], details: [String: String]) {
+    public init(kind: Kind, ticketID: Int64?, reference: String?, queue: String? = nil, agent: String? = nil, at: Date, audience: [String], details: [String: String]) {
         self.kind = kind
         self.ticketID = ticketID
         self.reference = reference

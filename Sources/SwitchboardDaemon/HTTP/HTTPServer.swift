@@ -3,11 +3,12 @@ import Logging
 import NIOCore
 import Postgres
 
-/// The HTTP face of the daemon: health endpoints and the WhatsApp webhook; the agents' API and metrics
+/// The HTTP face of the daemon: health endpoints, the WhatsApp webhook and the agents' API; metrics
 /// join the same router later.
 public enum HTTPServer {
-    public static func makeRouter(readiness: Readiness, pool: PostgresPool, webhook: WebhookEndpoint?) -> Router<BasicRequestContext> {
+    public static func makeRouter(readiness: Readiness, pool: PostgresPool, webhook: WebhookEndpoint?, api: AgentAPI? = nil) -> Router<BasicRequestContext> {
         let router = Router()
+        api?.register(on: router)
         if let webhook {
             router.get("/webhooks/whatsapp") { request, _ in webhook.handshake(request) }
             router.post("/webhooks/whatsapp") { request, context in try await webhook.receive(request, context: context) }

@@ -131,6 +131,13 @@ public actor TicketRouter: TicketActivitySink, SLAEscalator {
             let fresh = messages.filter { $0.threading == .newTicket }.map(\.ticketID)
             if !fresh.isEmpty { observer.ticketsArrived(fresh, at: .now) }
         }
+        if let events {
+            let now = timers.now
+            for message in messages {
+                events.publish(DaemonEvent(kind: .message, ticketID: message.ticketID, reference: message.ticketReference, at: now, audience: [],
+                                           details: ["direction": "inbound", "message": "\(message.messageID)"]))
+            }
+        }
         await untilRebuilt()
         var toRoute: [Int64] = [], reopened: [Int64] = [], woken: [Int64] = [], wrote: [Int64] = []
         for message in messages {
@@ -225,6 +232,10 @@ public actor TicketRouter: TicketActivitySink, SLAEscalator {
         await untilRebuilt()
         let now = timers.now
         guard try await agentStore.setPresence(agentID, to: presence, at: now, actor: actor), let agent = roster.agent(agentID) else { return false }
+        if await agent.current.presence != presence {
+            events?.publish(DaemonEvent(kind: .presence, ticketID: nil, reference: nil, agent: agentID, at: now, audience: [agentID],
+                                        details: ["presence": presence.rawValue, "by": actor]))
+        }
         await agent.setPresence(presence, at: now)
         if presence == .online {
             timers.schedule("grace:\(agentID)", at: nil) { }
@@ -249,6 +260,8 @@ public actor TicketRouter: TicketActivitySink, SLAEscalator {
     public func setStatus(_ ticketID: Int64, to status: TicketStatus, actor: String) async throws -> Bool {
         await untilRebuilt()
         guard let change = try await store.setStatus(ticketID, to: status, actor: actor, now: timers.now) else { return false }
+        events?.publish(DaemonEvent(kind: .statusChanged, ticketID: ticketID, reference: nil, queue: change.queue, agent: change.assignee, at: timers.now,
+                                    audience: change.assignee.map { [$0] } ?? [], details: ["status": status.rawValue, "previous": change.previous.rawValue, "by": actor]))
         await sla?.statusChanged(ticketID, from: change.previous, to: status)
         if let assignee = change.assignee, let agent = roster.agent(assignee) {
             if status == .resolved { await agent.drop(ticketID) } else { await agent.hold(ticketID, status: status) }
@@ -443,6 +456,52 @@ public actor TicketRouter: TicketActivitySink, SLAEscalator {
                                     audience: [agentID] + (done.previous.map { [$0] } ?? []),
                                     details: ["agent": agentID, "queue": done.queue ?? "", "why": "assigned by \(actor)", "previous": done.previous ?? ""]))
         return .assigned(previous: done.previous)
+    }
+
+    public enum TakeOutcome: Sendable, Equatable {
+        case taken
+        /// Someone holds it already (or it is resolved).
+        case notWaiting
+        /// The agent does not serve the ticket's queue.
+        case notTheirQueue
+        /// Not online, draining, or at capacity.
+        case noRoom
+    }
+
+    /// An agent takes an unassigned ticket of a queue they serve, within their capacity: the
+    /// capacity is reserved on the agent first (the same reservation routing makes), so a take and
+    /// a routing round can never together push the agent past it.
+    public func take(_ ticketID: Int64, agentID: String) async throws -> TakeOutcome {
+        await untilRebuilt()
+        guard let agent = roster.agent(agentID) else { return .notTheirQueue }
+        guard let place = try await store.placement(ticketID), place.assignee == nil, let queueName = place.queue else { return .notWaiting }
+        guard await agent.current.definition.queues.contains(queueName) else { return .notTheirQueue }
+        guard let queue = queues[queueName], await queue.remove(ticketID) else { return .notWaiting }
+        guard await agent.reserve(ticketID, requirements: []) else {
+            await enqueue(try await store.waiting([ticketID], stickySeconds: configuration.stickySeconds))
+            return .noRoom
+        }
+        let done: RoutingStore.ManualAssignment?
+        do {
+            done = try await store.assign(ticketID, to: agentID, actor: agentID, reason: "taken by \(agentID)", now: timers.now, onlyIfUnassigned: true)
+        } catch {
+            await agent.release(ticketID)
+            await enqueue(try await store.waiting([ticketID], stickySeconds: configuration.stickySeconds))
+            throw error
+        }
+        guard let done else {
+            await agent.release(ticketID)
+            return .notWaiting
+        }
+        await agent.confirm(ticketID, status: done.status, at: timers.now)
+        events?.publish(DaemonEvent(kind: .assigned, ticketID: ticketID, reference: nil, queue: queueName, agent: agentID, at: timers.now,
+                                    audience: [agentID], details: ["agent": agentID, "queue": queueName, "why": "taken by \(agentID)"]))
+        return .taken
+    }
+
+    /// Adds a tag by hand. False: it had it already (or the ticket is unknown).
+    public func addTag(_ ticketID: Int64, _ tag: String, actor: String) async throws -> Bool {
+        try await store.addTag(ticketID, tag, actor: actor, reason: "by hand", now: timers.now)
     }
 
     /// Takes a ticket from its agent back to its queue. False: it has no agent (or is resolved).

@@ -9,6 +9,21 @@ public struct TicketSummaryRow: Sendable, Equatable {
     public var assignee: String?
     public var customer: String?
     public var updatedAt: Date
+    public var id: Int64
+
+    /// Where the next page starts: after this ticket.
+    public var cursor: TicketCursor { TicketCursor(updatedAt: updatedAt, id: id) }
+}
+
+/// A place in the newest-activity-first order of tickets.
+public struct TicketCursor: Sendable, Equatable {
+    public var updatedAt: Date
+    public var id: Int64
+
+    public init(updatedAt: Date, id: Int64) {
+        self.updatedAt = updatedAt
+        self.id = id
+    }
 }
 
 /// One ticket with its history, for `ShowTicket`.

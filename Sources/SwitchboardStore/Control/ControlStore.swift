@@ -19,12 +19,21 @@ public struct ControlStore: Sendable {
     /// The agent a Unix user acts as, with the queues they may see (their own; a supervisor's also
     /// those of the agents who share a team with them).
     public func agent(forUnixUser user: String) async throws -> (id: String, role: Role, visibleQueues: Set<String>)? {
+        try await caller(where: "a.unix_user = $1", user)
+    }
+
+    /// The same for an agent by handle (the agents' API, after its token named them).
+    public func agent(id: String) async throws -> (id: String, role: Role, visibleQueues: Set<String>)? {
+        try await caller(where: "a.id = $1", id)
+    }
+
+    private func caller(where condition: StaticString, _ value: String) async throws -> (id: String, role: Role, visibleQueues: Set<String>)? {
         let rows = try await pool.query("""
             SELECT a.id, a.role, a.queues,
                    coalesce((SELECT array_agg(DISTINCT q) FROM switchboard.agents o, unnest(o.queues) AS q
                              WHERE o.active AND o.teams && a.teams), '{}')
-            FROM switchboard.agents a WHERE a.unix_user = $1 AND a.active
-            """, [user])
+            FROM switchboard.agents a WHERE \(condition.description) AND a.active
+            """, [value])
         guard let row = rows.first else { return nil }
         let role = Role(rawValue: try row.decode(1, as: String.self)) ?? .agent
         var visible = Set(try row.decode(2, as: [String].self))
@@ -50,34 +59,39 @@ public struct ControlStore: Sendable {
         public var assignee: String?
         public var priority: String?
         public var limit: Int
+        /// Only tickets after this one in the order (the previous page's last): pagination that
+        /// neither skips nor repeats when tickets change between pages.
+        public var after: TicketCursor?
 
-        public init(status: String? = nil, queue: String? = nil, assignee: String? = nil, priority: String? = nil, limit: Int = 50) {
+        public init(status: String? = nil, queue: String? = nil, assignee: String? = nil, priority: String? = nil, limit: Int = 50, after: TicketCursor? = nil) {
             self.status = status
             self.queue = queue
             self.assignee = assignee
             self.priority = priority
             self.limit = limit
+            self.after = after
         }
     }
 
     /// Tickets matching the filter that the caller may see, newest activity first.
     public func tickets(_ filter: TicketFilter, visibleTo caller: Permissions.Caller) async throws -> [TicketSummaryRow] {
         let rows = try await pool.query("""
-            SELECT t.reference, t.status, t.priority, t.queue, t.assignee, c.profile_name, t.updated_at
+            SELECT t.reference, t.status, t.priority, t.queue, t.assignee, c.profile_name, t.updated_at, t.id
             FROM switchboard.tickets t JOIN switchboard.customers c ON c.id = t.customer_id
             WHERE ($1::text IS NULL OR t.status = $1) AND ($2::text IS NULL OR t.queue = $2)
               AND ($3::text IS NULL OR t.assignee = $3) AND ($4::text IS NULL OR t.priority = $4)
               AND ($6::boolean OR t.assignee = $7 OR (t.queue = ANY($8::text[]) AND ($9::boolean OR t.assignee IS NULL)))
+              AND ($10::timestamptz IS NULL OR (t.updated_at, t.id) < ($10::timestamptz, $11::bigint))
             ORDER BY t.updated_at DESC, t.id DESC LIMIT $5
             """, [filter.status, filter.queue, filter.assignee, filter.priority, filter.limit,
                   caller.role == .admin || (caller.visibleQueues == nil && caller.role >= .supervisor), caller.agentID,
-                  Array(caller.visibleQueues ?? []), caller.role >= .supervisor])
+                  Array(caller.visibleQueues ?? []), caller.role >= .supervisor, filter.after?.updatedAt, filter.after?.id])
         return try rows.map(Self.summary)
     }
 
     private static func summary(_ row: PostgresRow) throws -> TicketSummaryRow {
         TicketSummaryRow(reference: try row.decode(0), status: try row.decode(1), priority: try row.decode(2), queue: try row.decode(3),
-                         assignee: try row.decode(4), customer: try row.decode(5), updatedAt: try row.decode(6))
+                         assignee: try row.decode(4), customer: try row.decode(5), updatedAt: try row.decode(6), id: try row.decode(7))
     }
 
     /// A ticket's reference, queue and agent by id (events that carry only the id).
@@ -97,7 +111,7 @@ public struct ControlStore: Sendable {
     /// A ticket with its messages, events (oldest first) and open SLA clocks.
     public func ticket(_ id: Int64) async throws -> TicketDetailRow? {
         let rows = try await pool.query("""
-            SELECT t.reference, t.status, t.priority, t.queue, t.assignee, c.profile_name, t.updated_at, t.tags, t.created_at, t.customer_window_expires_at
+            SELECT t.reference, t.status, t.priority, t.queue, t.assignee, c.profile_name, t.updated_at, t.id, t.tags, t.created_at, t.customer_window_expires_at
             FROM switchboard.tickets t JOIN switchboard.customers c ON c.id = t.customer_id WHERE t.id = $1
             """, [id])
         guard let row = rows.first else { return nil }
@@ -111,7 +125,7 @@ public struct ControlStore: Sendable {
         let notes = try await pool.query("SELECT id, at, author, body FROM switchboard.notes WHERE ticket_id = $1 ORDER BY id", [id])
             .map { TicketDetailRow.Note(id: try $0.decode(0), at: try $0.decode(1), author: try $0.decode(2), body: try $0.decode(3)) }
         let sla = try await clocks(where: "o.ticket = $1", [summary.reference])
-        return TicketDetailRow(id: id, summary: summary, tags: try row.decode(7), createdAt: try row.decode(8), customerWindowExpiresAt: try row.decode(9),
+        return TicketDetailRow(id: id, summary: summary, tags: try row.decode(8), createdAt: try row.decode(9), customerWindowExpiresAt: try row.decode(10),
                                messages: messages, notes: notes, events: events, sla: sla)
     }
 

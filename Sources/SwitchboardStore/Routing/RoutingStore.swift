@@ -273,12 +273,13 @@ public struct RoutingStore: Sendable {
     /// A supervisor gives a ticket to an agent, whoever held it, whatever routing would choose: an
     /// `assigned` event saying by whom. Nil when the ticket is resolved or unknown, or the agent
     /// already holds it.
-    public func assign(_ ticketID: Int64, to agentID: String, actor: String, reason: String, now: Date) async throws -> ManualAssignment? {
+    /// With `onlyIfUnassigned` (an agent taking a ticket), nil also when someone holds it.
+    public func assign(_ ticketID: Int64, to agentID: String, actor: String, reason: String, now: Date, onlyIfUnassigned: Bool = false) async throws -> ManualAssignment? {
         let rows = try await pool.query("""
             WITH old AS (SELECT id, assignee FROM switchboard.tickets WHERE id = $1 AND status <> 'resolved' FOR UPDATE),
             u AS (
                 UPDATE switchboard.tickets t SET assignee = $2, last_assignee = $2, assigned_at = $3, updated_at = $3
-                FROM old WHERE t.id = old.id AND old.assignee IS DISTINCT FROM $2
+                FROM old WHERE t.id = old.id AND old.assignee IS DISTINCT FROM $2 AND (NOT $6 OR old.assignee IS NULL)
                 RETURNING t.id, old.assignee AS previous, t.queue, t.status,
                           extract(epoch FROM $3 - coalesce(t.waiting_since, t.created_at)) AS waited
             ),
@@ -287,7 +288,7 @@ public struct RoutingStore: Sendable {
                                                                     'previous', previous, 'waited_seconds', round(waited::numeric, 3)) FROM u),
             a AS (UPDATE switchboard.agents SET last_assigned_at = $3 WHERE id = $2 AND EXISTS (SELECT 1 FROM u))
             SELECT previous, queue, status FROM u
-            """, [ticketID, agentID, now, actor, reason])
+            """, [ticketID, agentID, now, actor, reason, onlyIfUnassigned])
         guard let row = rows.first else { return nil }
         return ManualAssignment(previous: try row.decode(0), queue: try row.decode(1), status: TicketStatus(rawValue: try row.decode(2, as: String.self)) ?? .open)
     }

@@ -1,0 +1,60 @@
+import Foundation
+import JSON
+import SwitchboardCore
+import SwitchboardStore
+
+/// How agents, tickets, queues and events look in the API (described in `docs/openapi.json`).
+enum APIRepresentation {
+    typealias R = APIResponse
+
+    static func agent(_ state: AgentState) -> JSONValue {
+        let definition = state.definition
+        return ["id": .string(definition.id), "name": .string(definition.name), "role": .string(definition.role.rawValue),
+                "teams": R.strings(definition.teams), "queues": R.strings(definition.queues),
+                "skills": .object(definition.skills.mapValues { R.int($0) }), "capacity": R.int(definition.capacity),
+                "presence": .string(state.presence.rawValue), "presence_since": R.timestamp(state.presenceSince),
+                "open_tickets": R.int(state.tickets.count), "draining": .bool(state.draining)]
+    }
+
+    static func summary(_ row: TicketSummaryRow) -> JSONValue {
+        ["reference": .string(row.reference), "status": .string(row.status), "priority": .string(row.priority), "queue": R.optional(row.queue),
+         "assignee": R.optional(row.assignee), "customer": R.optional(row.customer), "updated_at": R.timestamp(row.updatedAt)]
+    }
+
+    static func ticket(_ ticket: TicketDetailRow, now: Date) -> JSONValue {
+        guard case .object(var fields) = summary(ticket.summary) else { preconditionFailure("a summary is an object") }
+        fields["tags"] = R.strings(ticket.tags)
+        fields["created_at"] = R.timestamp(ticket.createdAt)
+        fields["customer_window_expires_at"] = R.timestamp(ticket.customerWindowExpiresAt)
+        fields["customer_window_open"] = .bool(ticket.customerWindowExpiresAt.map { $0 > now } ?? false)
+        fields["messages"] = .array(ticket.messages.map { message in
+            ["at": R.timestamp(message.at), "direction": .string(message.direction), "type": .string(message.type),
+             "body": R.optional(message.body), "status": R.optional(message.status)]
+        })
+        fields["notes"] = .array(ticket.notes.map(note))
+        fields["events"] = .array(ticket.events.map { event in
+            ["at": R.timestamp(event.at), "kind": .string(event.kind), "actor": R.optional(event.actor),
+             "data": (try? JSONParser.parse(Array(event.data.utf8))) ?? [:]]
+        })
+        fields["sla"] = .array(ticket.sla.map { clock in
+            ["policy": .string(clock.policy), "clock": .string(clock.clock), "paused": .bool(clock.paused), "warn_at": R.timestamp(clock.warnAt),
+             "deadline": R.timestamp(clock.deadline), "warned_at": R.timestamp(clock.warnedAt), "breached_at": R.timestamp(clock.breachedAt)]
+        })
+        return .object(fields)
+    }
+
+    static func note(_ note: TicketDetailRow.Note) -> JSONValue {
+        ["id": .number(Double(note.id)), "at": R.timestamp(note.at), "author": .string(note.author), "text": .string(note.body)]
+    }
+
+    static func queue(_ queue: QueueFigures) -> JSONValue {
+        ["name": .string(queue.name), "strategy": .string(queue.strategy), "waiting": R.int(queue.waiting),
+         "longest_wait_seconds": .number(queue.longestWaitSeconds), "agents_online": R.int(queue.agentsOnline),
+         "agents_free": R.int(queue.agentsFree), "at_risk": R.int(queue.atRisk), "paused": .bool(queue.paused)]
+    }
+
+    static func event(_ event: DaemonEvent) -> JSONValue {
+        ["kind": .string(event.kind.rawValue), "ticket": R.optional(event.reference), "queue": R.optional(event.queue), "agent": R.optional(event.agent),
+         "at": R.timestamp(event.at), "details": .object(event.details.mapValues(JSONValue.string))]
+    }
+}

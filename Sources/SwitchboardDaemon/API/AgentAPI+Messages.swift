@@ -1,0 +1,61 @@
+import Foundation
+import Hummingbird
+import JSON
+import SwitchboardCore
+import SwitchboardStore
+import WhatsApp
+
+/// Replies: recorded through the outbox (the Cloud API's rules — the customer service window, rate
+/// and pacing — apply there), sent as soon as they allow.
+extension AgentAPI {
+    func reply(_ caller: APICaller, _ reference: String, _ request: Request) async throws -> Response {
+        let body = try await APIBody.read(request)
+        let content = try Self.content(body)
+        let id = try await ticketID(reference, caller, Permissions.Operation.changeTicket)
+        guard let outbox else { throw APIFailure(status: .serviceUnavailable, code: "sending_not_configured", message: ReplyRefusal.sendingNotConfigured.description) }
+        let queued: QueuedReply
+        do {
+            queued = try await outbox.send(content, ticket: reference, author: caller.agentID)
+        } catch let refusal as ReplyRefusal {
+            switch refusal {
+            case .customerWindowClosed(let closedAt):
+                throw APIFailure.conflict("customer_window_closed", refusal.description + " (send {\"type\": \"template\", …})",
+                                          extra: ["window_closed_at": APIResponse.timestamp(closedAt), "template_required": true])
+            case .invalidReply(let reason): throw APIFailure.invalid("body", reason)
+            case .unknownTicket: throw APIFailure.notFound("ticket", reference)
+            case .sendingNotConfigured: throw APIFailure(status: .serviceUnavailable, code: "sending_not_configured", message: refusal.description)
+            }
+        }
+        events.publish(DaemonEvent(kind: .message, ticketID: id, reference: reference, agent: caller.agentID, at: Date(), audience: [],
+                                   details: ["direction": "outbound", "type": content.typeName, "author": caller.agentID]))
+        var result: [String: JSONValue] = ["id": .string(queued.id.uuidString.lowercased()), "ticket": .string(reference), "status": "queued"]
+        if let paused = queued.sendingPausedReason { result["sending_paused"] = .string(paused) }
+        return APIResponse.json(.object(result), status: .accepted)
+    }
+
+    /// The reply's content from its JSON: text, template (name, language, body parameters), media
+    /// by id, or an interactive object (buttons or list) as the Cloud API takes it.
+    static func content(_ body: APIBody) throws -> OutboundContent {
+        switch try body.choice("type", ["text", "template", "media", "interactive"]) {
+        case "text":
+            return .text(body: try body.string("text"), previewURL: body.object["preview_url"]?.bool ?? false)
+        case "template":
+            let parameters = try body.optionalStrings("parameters") ?? []
+            let components: JSONValue? = parameters.isEmpty ? nil
+                : [["type": "body", "parameters": .array(parameters.map { ["type": "text", "text": .string($0)] })]]
+            return .template(name: try body.string("name"), languageCode: try body.string("language"), components: components)
+        case "media":
+            let kindText = try body.choice("media_type", OutboundContent.MediaKind.allCases.map(\.rawValue))
+            guard let kind = OutboundContent.MediaKind(rawValue: kindText) else { throw APIFailure.invalid("media_type", "unknown") }
+            return .media(kind, mediaID: try body.string("media_id"), caption: try body.optionalString("caption"), filename: try body.optionalString("filename"))
+        default:
+            guard let interactive = body.object["interactive"], interactive.isObject else {
+                throw APIFailure.invalid("interactive", "an object as the Cloud API takes it (type button or list, body, action)")
+            }
+            guard let kind = interactive["type"]?.string, ["button", "list"].contains(kind) else {
+                throw APIFailure.invalid("interactive.type", "button or list")
+            }
+            return .interactive(interactive)
+        }
+    }
+}

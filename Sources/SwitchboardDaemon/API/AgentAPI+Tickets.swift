@@ -1,0 +1,129 @@
+import Foundation
+import Hummingbird
+import JSON
+import SwitchboardCore
+import SwitchboardStore
+
+/// Tickets: list, show, take, assign, status, priority, tags, notes.
+extension AgentAPI {
+    func tickets(_ caller: APICaller, _ request: Request) async throws -> Response {
+        let query = request.uri.queryParameters
+        func word(_ name: String, _ allowed: [String]) throws -> String? {
+            guard let value = query.get(name), !value.isEmpty else { return nil }
+            guard allowed.contains(value) else { throw APIFailure.invalid(name, "one of \(allowed.joined(separator: ", ")), got \"\(value)\"") }
+            return value
+        }
+        let status = try word("status", ["open", "pending", "resolved"])
+        let priority = try word("priority", ["low", "normal", "high", "urgent"])
+        var limit = 50
+        if let text = query.get("limit") {
+            guard let value = Int(text), (1...maxPageSize).contains(value) else { throw APIFailure.invalid("limit", "a number from 1 to \(maxPageSize)") }
+            limit = value
+        }
+        var after: TicketCursor?
+        if let text = query.get("cursor") {
+            guard let cursor = Self.cursor(text) else { throw APIFailure.invalid("cursor", "not a cursor this API returned") }
+            after = cursor
+        }
+        let filter = ControlStore.TicketFilter(status: status, queue: query.get("queue").flatMap { $0.isEmpty ? nil : $0 },
+                                               assignee: query.get("assignee").flatMap { $0.isEmpty ? nil : $0 }, priority: priority,
+                                               limit: limit + 1, after: after)
+        var rows = try await store.tickets(filter, visibleTo: caller.permissions)
+        let more = rows.count > limit
+        if more { rows.removeLast() }
+        return APIResponse.json(["tickets": .array(rows.map(APIRepresentation.summary)),
+                                 "next_cursor": more ? rows.last.map { .string(Self.cursorText($0.cursor)) } ?? .null : .null])
+    }
+
+    /// `<microseconds since 1970>.<ticket id>`: opaque to clients, exact for the database.
+    static func cursorText(_ cursor: TicketCursor) -> String {
+        "\(Int64((cursor.updatedAt.timeIntervalSince1970 * 1_000_000).rounded())).\(cursor.id)"
+    }
+
+    static func cursor(_ text: String) -> TicketCursor? {
+        let parts = text.split(separator: ".")
+        guard parts.count == 2, let micros = Int64(parts[0]), let id = Int64(parts[1]) else { return nil }
+        return TicketCursor(updatedAt: Date(timeIntervalSince1970: Double(micros) / 1_000_000), id: id)
+    }
+
+    /// The ticket's id once the caller may do `operation` on it (not found if they may not see it).
+    func ticketID(_ reference: String, _ caller: APICaller, _ operation: (Permissions.TicketPlace) -> Permissions.Operation) async throws -> Int64 {
+        guard let found = try await store.place(of: reference) else { throw APIFailure.notFound("ticket", reference) }
+        try caller.require(operation(found.place), ticket: reference)
+        return found.id
+    }
+
+    func ticket(_ caller: APICaller, _ reference: String) async throws -> Response {
+        let id = try await ticketID(reference, caller, Permissions.Operation.viewTicket)
+        guard let detail = try await store.ticket(id) else { throw APIFailure.notFound("ticket", reference) }
+        return APIResponse.json(APIRepresentation.ticket(detail, now: Date()))
+    }
+
+    /// The ticket as it is now, after a change.
+    func current(_ id: Int64, _ reference: String) async throws -> Response {
+        guard let detail = try await store.ticket(id) else { throw APIFailure.notFound("ticket", reference) }
+        return APIResponse.json(APIRepresentation.summary(detail.summary))
+    }
+
+    func take(_ caller: APICaller, _ reference: String) async throws -> Response {
+        let id = try await ticketID(reference, caller, Permissions.Operation.viewTicket)
+        switch try await router.take(id, agentID: caller.agentID) {
+        case .taken: return try await current(id, reference)
+        case .notWaiting: throw APIFailure.conflict("not_waiting", "\(reference) is not waiting for an agent")
+        case .notTheirQueue: throw APIFailure.forbidden("\(reference) is not in a queue you serve")
+        case .noRoom: throw APIFailure.conflict("no_capacity", "you cannot take more now (offline, draining, or at capacity)")
+        }
+    }
+
+    func assign(_ caller: APICaller, _ reference: String, _ request: Request) async throws -> Response {
+        let body = try await APIBody.read(request)
+        let agent = try body.string("agent")
+        let id = try await ticketID(reference, caller, Permissions.Operation.assignTicket)
+        switch try await router.assign(id, to: agent, actor: caller.agentID) {
+        case .assigned, .alreadyHeld: return try await current(id, reference)
+        case .unknownAgent: throw APIFailure.invalid("agent", "no active agent \(agent)")
+        case .notAssignable(let why): throw APIFailure.conflict("not_assignable", "\(reference): \(why)")
+        }
+    }
+
+    func status(_ caller: APICaller, _ reference: String, _ request: Request) async throws -> Response {
+        let body = try await APIBody.read(request)
+        let text = try body.choice("status", ["open", "pending", "resolved"])
+        guard let status = TicketStatus(rawValue: text) else { throw APIFailure.invalid("status", "unknown") }
+        let id = try await ticketID(reference, caller, Permissions.Operation.changeTicket)
+        _ = try await router.setStatus(id, to: status, actor: caller.agentID)
+        return try await current(id, reference)
+    }
+
+    func priority(_ caller: APICaller, _ reference: String, _ request: Request) async throws -> Response {
+        let body = try await APIBody.read(request)
+        let text = try body.choice("priority", ["low", "normal", "high", "urgent"])
+        guard let priority = WaitingOrder.Priority(name: text) else { throw APIFailure.invalid("priority", "unknown") }
+        let id = try await ticketID(reference, caller, Permissions.Operation.setPriority)
+        _ = try await router.setPriority(id, to: priority, actor: caller.agentID)
+        return try await current(id, reference)
+    }
+
+    func tag(_ caller: APICaller, _ reference: String, _ request: Request) async throws -> Response {
+        let body = try await APIBody.read(request)
+        let tag = try body.string("tag")
+        guard tag.count <= 64, !tag.contains(where: \.isWhitespace) else { throw APIFailure.invalid("tag", "at most 64 characters, no spaces") }
+        let id = try await ticketID(reference, caller, Permissions.Operation.changeTicket)
+        _ = try await router.addTag(id, tag, actor: caller.agentID)
+        return try await current(id, reference)
+    }
+
+    func note(_ caller: APICaller, _ reference: String, _ request: Request) async throws -> Response {
+        let body = try await APIBody.read(request)
+        let text = try body.string("text")
+        guard text.count <= 10_000 else { throw APIFailure.invalid("text", "at most 10,000 characters") }
+        guard !text.allSatisfy(\.isWhitespace) else { throw APIFailure.invalid("text", "must not be blank") }
+        let id = try await ticketID(reference, caller, Permissions.Operation.addNote)
+        let now = Date()
+        guard let noteID = try await store.addNote(ticketID: id, agentID: caller.agentID, author: caller.agentID, body: text, now: now) else {
+            throw APIFailure.notFound("ticket", reference)
+        }
+        events.publish(DaemonEvent(kind: .noteAdded, ticketID: id, reference: reference, at: now, audience: [], details: ["author": caller.agentID, "note": "\(noteID)"]))
+        return APIResponse.json(APIRepresentation.note(.init(id: noteID, at: now, author: caller.agentID, body: text)), status: .created)
+    }
+}
