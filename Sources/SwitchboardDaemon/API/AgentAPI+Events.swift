@@ -22,7 +22,11 @@ extension AgentAPI {
             let parts = lastID.split(separator: ".")
             if parts.count == 2, parts[0] == log.runID, let sequence = UInt64(parts[1]) { after = sequence } else { missed = true }
         }
-        let (resume, live) = log.follow(after: after)
+        let permissions = caller.permissions
+        // Agents are indexed by their queues too (for the unassigned tickets there); admins see every queue.
+        let scope = EventLog.Scope(agentID: caller.agentID, queues: permissions.role == .admin ? nil : permissions.visibleQueues,
+                                   everyonesPresence: permissions.role >= .supervisor, admits: { Self.visible($0, to: caller) })
+        let (resume, live) = log.follow(after: after, scope: scope)
         if resume == .gap { missed = true }
         let (frames, continuation) = AsyncStream.makeStream(of: ByteBuffer.self, bufferingPolicy: .bufferingNewest(2000))
         let log = self.log, presence = self.presence
@@ -32,11 +36,11 @@ extension AgentAPI {
                 continuation.yield(ByteBuffer(string: "event: reset\ndata: {\"reason\":\"events since Last-Event-ID are no longer kept; reload your lists\"}\n\n"))
             }
             if case .replay(let entries) = resume {
-                for entry in entries where Self.visible(entry.event, to: caller) { continuation.yield(Self.frame(entry, run: log.runID)) }
+                for entry in entries { continuation.yield(Self.frame(entry, run: log.runID)) }
             }
             await withTaskGroup(of: Void.self) { group in
                 group.addTask {
-                    for await entry in live where Self.visible(entry.event, to: caller) { continuation.yield(Self.frame(entry, run: log.runID)) }
+                    for await entry in live { continuation.yield(Self.frame(entry, run: log.runID)) }
                 }
                 group.addTask {
                     // Comments keep proxies from closing an idle stream and show the client is still there.

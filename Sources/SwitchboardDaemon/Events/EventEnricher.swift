@@ -1,14 +1,19 @@
 import Logging
 import ServiceLifecycle
+import Synchronization
 import SwitchboardStore
 
 /// Moves the daemon's events into the numbered `EventLog`, filling in a ticket's reference, queue
-/// and agent when the publisher did not have them at hand — once per event, however many follow.
+/// and agent when the publisher did not have them at hand. Events are taken in batches — whatever
+/// arrived while the previous batch was looked up — with one query per batch, so the lookups keep
+/// up with hundreds of events a second; order is kept.
 public struct EventEnricher: Service {
     let events: EventStream
     let log: EventLog
     let store: ControlStore
     let logger: Logger
+    /// Most events looked up in one query.
+    static let maxBatch = 1000
 
     public init(events: EventStream, log: EventLog, store: ControlStore, logger: Logger) {
         self.events = events
@@ -19,27 +24,129 @@ public struct EventEnricher: Service {
 
     public func run() async throws {
         let subscription = events.subscribe()
+        let inbox = EventInbox()
         await cancelWhenGracefulShutdown {
-            for await event in subscription {
-                log.append(await enrich(event))
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask {
+                    for await event in subscription { inbox.put(event) }
+                    inbox.close()
+                }
+                group.addTask {
+                    var references = ReferenceCache()
+                    while let batch = await inbox.take(max: Self.maxBatch) {
+                        for event in await enrich(batch, references: &references) { log.append(event) }
+                    }
+                }
+                await group.waitForAll()
             }
         }
         // Followers (the agents' event streams) end, so the HTTP server can finish its requests.
         log.close()
     }
 
-    func enrich(_ event: DaemonEvent) async -> DaemonEvent {
-        guard let ticketID = event.ticketID, event.reference == nil || event.queue == nil || event.agent == nil else { return event }
-        var event = event
-        do {
-            if let found = try await store.summary(ofTicket: ticketID) {
-                event.reference = event.reference ?? found.reference
-                event.queue = event.queue ?? found.queue
-                event.agent = event.agent ?? found.assignee
-            }
-        } catch {
-            logger.warning("event passed on without its ticket's details", metadata: ["ticket": "\(ticketID)", "error": "\(error)"])
+    /// Fills in what the publishers left out. A ticket's reference never changes, so it is
+    /// remembered: an assignment (which names its queue and agent) then needs no query at all.
+    func enrich(_ batch: [DaemonEvent], references: inout ReferenceCache) async -> [DaemonEvent] {
+        var batch = batch
+        for index in batch.indices {
+            guard let id = batch[index].ticketID else { continue }
+            if let reference = batch[index].reference { references.remember(id, reference) } else { batch[index].reference = references[id] }
         }
-        return event
+        let missing = batch.filter(Self.needsLookup).compactMap(\.ticketID)
+        guard !missing.isEmpty else { return batch }
+        let found: [Int64: (reference: String, queue: String?, assignee: String?)]
+        do {
+            found = try await store.summaries(ofTickets: Array(Set(missing)))
+        } catch {
+            logger.warning("events passed on without their tickets' details", metadata: ["events": "\(missing.count)", "error": "\(error)"])
+            return batch
+        }
+        return batch.map { event in
+            guard Self.needsLookup(event), let id = event.ticketID, let ticket = found[id] else { return event }
+            references.remember(id, ticket.reference)
+            var event = event
+            event.reference = event.reference ?? ticket.reference
+            event.queue = event.queue ?? ticket.queue
+            event.agent = event.agent ?? ticket.assignee
+            return event
+        }
+    }
+
+    /// A ticket event missing its reference, queue or agent — except a new ticket's first message,
+    /// which has no queue or agent yet.
+    static func needsLookup(_ event: DaemonEvent) -> Bool {
+        guard event.ticketID != nil else { return false }
+        if event.kind == .message, event.details["new_ticket"] == "true" { return event.reference == nil }
+        return event.reference == nil || event.queue == nil || event.agent == nil
+    }
+}
+
+/// Ticket references by id, bounded: forgotten all at once past the limit (they are looked up again).
+struct ReferenceCache {
+    private var references: [Int64: String] = [:]
+    let limit = 100_000
+
+    subscript(id: Int64) -> String? { references[id] }
+
+    mutating func remember(_ id: Int64, _ reference: String) {
+        if references.count >= limit { references.removeAll(keepingCapacity: true) }
+        references[id] = reference
+    }
+}
+
+/// Events waiting to be enriched: put without waiting, taken in batches.
+final class EventInbox: Sendable {
+    private struct State {
+        var events: [DaemonEvent] = []
+        var waiter: CheckedContinuation<Void, Never>?
+        var closed = false
+    }
+
+    private let state = Mutex(State())
+
+    func put(_ event: DaemonEvent) {
+        let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
+            state.events.append(event)
+            defer { state.waiter = nil }
+            return state.waiter
+        }
+        waiter?.resume()
+    }
+
+    func close() {
+        let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
+            state.closed = true
+            defer { state.waiter = nil }
+            return state.waiter
+        }
+        waiter?.resume()
+    }
+
+    /// Up to `max` events, oldest first, once there is at least one; nil once closed and empty.
+    func take(max: Int) async -> [DaemonEvent]? {
+        while true {
+            enum Next { case batch([DaemonEvent]), finished, wait }
+            let next = state.withLock { state -> Next in
+                if !state.events.isEmpty {
+                    let batch = Array(state.events.prefix(max))
+                    state.events.removeFirst(batch.count)
+                    return .batch(batch)
+                }
+                return state.closed ? .finished : .wait
+            }
+            switch next {
+            case .batch(let batch): return batch
+            case .finished: return nil
+            case .wait:
+                await withCheckedContinuation { continuation in
+                    let resumeNow = state.withLock { state -> Bool in
+                        if !state.events.isEmpty || state.closed { return true }
+                        state.waiter = continuation
+                        return false
+                    }
+                    if resumeNow { continuation.resume() }
+                }
+            }
+        }
     }
 }

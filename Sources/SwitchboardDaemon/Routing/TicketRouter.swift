@@ -134,8 +134,12 @@ public actor TicketRouter: TicketActivitySink, SLAEscalator {
         if let events {
             let now = timers.now
             for message in messages {
+                // A new ticket's first message: routing has not placed it yet, so nobody but an admin sees it;
+                // its assignment is what agents hear of.
+                var details = ["direction": "inbound", "message": "\(message.messageID)"]
+                if message.threading == .newTicket { details["new_ticket"] = "true" }
                 events.publish(DaemonEvent(kind: .message, ticketID: message.ticketID, reference: message.ticketReference, at: now, audience: [],
-                                           details: ["direction": "inbound", "message": "\(message.messageID)"]))
+                                           details: details))
             }
         }
         await untilRebuilt()

@@ -101,6 +101,16 @@ public struct ControlStore: Sendable {
         return (try row.decode(0), try row.decode(1), try row.decode(2))
     }
 
+    /// The same for many tickets in one query (the event enricher's batches).
+    public func summaries(ofTickets ids: [Int64]) async throws -> [Int64: (reference: String, queue: String?, assignee: String?)] {
+        guard !ids.isEmpty else { return [:] }
+        var found: [Int64: (reference: String, queue: String?, assignee: String?)] = [:]
+        for row in try await pool.query("SELECT id, reference, queue, assignee FROM switchboard.tickets WHERE id = ANY($1::bigint[])", [ids]) {
+            found[try row.decode(0, as: Int64.self)] = (try row.decode(1), try row.decode(2), try row.decode(3))
+        }
+        return found
+    }
+
     /// Where a ticket is (for the permission check) — nil when there is no such ticket.
     public func place(of reference: String) async throws -> (id: Int64, place: Permissions.TicketPlace)? {
         let rows = try await pool.query("SELECT id, assignee, queue FROM switchboard.tickets WHERE reference = $1", [reference])
