@@ -126,7 +126,10 @@ public enum Daemon {
         let controlHandler = ControlService(router: ticketRouter, store: controlStore, events: events,
                                             access: { reloader.configuration.control.access }, reload: { await reloader.reload() },
                                             logger: Logger(label: "control"))
-        let listener: VarlinkServer<ControlService>.Listener = SystemdListenFDs.take().map { .descriptor($0) } ?? .path(configuration.control.socketPath)
+        let passed = SystemdListenFDs.take()
+        if !passed.isEmpty { logger.info("sockets passed by systemd", metadata: ["names": "\(passed.keys.sorted().joined(separator: ","))"]) }
+        let listener: VarlinkServer<ControlService>.Listener = SystemdListenFDs.controlSocket(in: passed).map { .descriptor($0) }
+            ?? .path(configuration.control.socketPath)
         let control = VarlinkServer(listener: listener, maxMessageBytes: configuration.control.maxMessageBytes, handler: controlHandler,
                                     onListening: { _ in readiness.mark(.control) }, logger: Logger(label: "control"))
         let routing = RoutingService(router: ticketRouter, sla: sla, timers: routingTimers, readiness: readiness, logger: Logger(label: "routing"))

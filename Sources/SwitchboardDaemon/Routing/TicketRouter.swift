@@ -478,7 +478,10 @@ public actor TicketRouter: TicketActivitySink, SLAEscalator {
     public func take(_ ticketID: Int64, agentID: String) async throws -> TakeOutcome {
         await untilRebuilt()
         guard let agent = roster.agent(agentID) else { return .notTheirQueue }
-        guard let place = try await store.placement(ticketID), place.assignee == nil, let queueName = place.queue else { return .notWaiting }
+        guard let place = try await store.placement(ticketID) else { return .notWaiting }
+        // Taking again what one already holds (a retried request) is not an error.
+        if place.assignee == agentID { return .taken }
+        guard place.assignee == nil, let queueName = place.queue else { return .notWaiting }
         guard await agent.current.definition.queues.contains(queueName) else { return .notTheirQueue }
         guard let queue = queues[queueName], await queue.remove(ticketID) else { return .notWaiting }
         guard await agent.reserve(ticketID, requirements: []) else {
