@@ -47,6 +47,16 @@ struct ConfigurationTests {
         #expect(issues(#"{"database": {"password": "hunter2"}}"#) == [#"database.password: expected an object, got "hunter2""#, #"database.password: expected {"file": "/path"} or {"credential": "name"}"#])
     }
 
+    @Test func apiSettingsHaveDefaultsAndBadValuesNameTheirKeyPath() throws {
+        #expect(try parse("{}").get().api == SwitchboardConfiguration.API())
+        let set = try parse(#"{"api": {"presenceSilenceSeconds": 60, "eventRetentionMinutes": 5, "eventRetentionCount": 500, "maxPageSize": 100}}"#).get().api
+        #expect(set == SwitchboardConfiguration.API(presenceSilenceSeconds: 60, eventRetentionCount: 500, eventRetentionSeconds: 300, maxPageSize: 100))
+        let silence = issues(#"{"api": {"presenceSilenceSeconds": 5}}"#)
+        #expect(silence.count == 1 && silence[0].hasPrefix("api.presenceSilenceSeconds: expected a number") && silence[0].hasSuffix("got 5"), "\(silence)")
+        #expect(issues(#"{"api": {"maxPageSize": 5}}"#) == ["api.maxPageSize: expected an integer 10–1000, got 5"])
+        #expect(issues(#"{"api": {"eventRetention": 5}}"#).first?.hasPrefix("api.eventRetention: unknown key") == true)
+    }
+
     @Test func outboundSettingsAreChecked() throws {
         let whatsapp = #""whatsapp": {"appSecret": {"file": "s"}, "verifyToken": {"file": "v"}, "graphAPI": {"baseURL": "graph.facebook.com", "version": "24"}}"#
         #expect(issues("{\(whatsapp)}") == [
