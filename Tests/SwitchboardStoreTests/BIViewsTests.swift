@@ -1,0 +1,234 @@
+import Foundation
+import Postgres
+import SwitchboardStore
+import Testing
+import TestSupport
+
+/// The `bi` schema as an analyst sees it: a login in the group `switchboard_bi` (granted by
+/// `deploy/bi-grants.sql`, as the install script does) runs every example query of `docs/bi.md` on a
+/// seeded day of history whose figures were worked out by hand, and can read nothing else.
+@Suite("BI views: docs/bi.md's queries as switchboard_bi on a seeded history")
+struct BIViewsTests {
+    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    /// The seeded day: midnight UTC two days ago (inside every "last 7 days" filter).
+    let day: Date = {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC")!
+        return calendar.date(byAdding: .day, value: -2, to: calendar.startOfDay(for: Date()))!
+    }()
+    /// When the open ticket's first-response SLA falls due: within the hour, so it is "at risk".
+    let dueSoon = Date(timeIntervalSince1970: (Date().timeIntervalSince1970 + 1800).rounded(.up))
+
+    /// Strings that must never be visible through the views.
+    static let privateStrings = ["34600111222", "447700900123", "GB.1A2B3C", "Lucía Pérez", "my invoice is wrong",
+                                 "photo of the receipt", "customer is angry", "wamid.SEED"]
+
+    @Test func everyExampleQueryReturnsTheFiguresOfTheSeededHistory() async throws {
+        let analyst = try await seededDatabaseAndAnalyst("bi_examples")
+        let examples = try Self.exampleQueries()
+        #expect(examples.map(\.name) == ["first-response-by-queue", "sla-compliance-by-agent-per-week", "volume-by-hour-of-day",
+                                         "utilization-per-agent", "messages-per-day", "queue-waiting-times",
+                                         "sla-attainment-per-policy", "sla-at-risk"])
+        let d = Self.dateText(day)
+        let expected: [String: [[String?]]] = [
+            // billing: T-1001 10 min (business 10), T-1002 30 min (business 25); T-1004 never answered. tech: T-1003 5 min.
+            "first-response-by-queue": [["billing", "2", "20.0", "17.5"], ["tech", "1", "5.0", "5.0"]],
+            // ana: T-1001's first response and resolution met, T-1002's first response breached; ben: T-1003 met.
+            "sla-compliance-by-agent-per-week": [[Self.weekStartText(day), "ana", "2", "1", "66.7"], [Self.weekStartText(day), "ben", "1", "0", "100.0"]],
+            "volume-by-hour-of-day": [["9", "2"], ["11", "1"], ["14", "1"], ["16", "1"]],
+            // ana online 08:55–10:30 and 10:45–13:00 (230 min); holds 09:02–10:00 (T-1004 09:30–09:50 inside it)
+            // and 11:04–12:00: 114 min, 49.6 %. ben online 13:50–16:00 (130 min), holds 14:01–15:00 (59 min).
+            "utilization-per-agent": [["ana", "3.83", "1.90", "49.6", "3", "3"], ["ben", "2.17", "0.98", "45.4", "1", "1"]],
+            "messages-per-day": [[d, "inbound", "7"], [d, "outbound", "3"]],
+            // billing waits 120, 240, 300 s: median 240, p90 240 + 0.8 × 60; tech one wait of 60 s.
+            "queue-waiting-times": [["billing", "3", "240", "288"], ["tech", "1", "60", "60"]],
+            // first response: business 300, 600, 1500 s → p90 600 + 0.8 × 900 = 1320 s = 22 min.
+            "sla-attainment-per-policy": [["standard", "first_response", "66.7", "22.0"], ["standard", "resolution", "100.0", "60.0"]],
+            "sla-at-risk": [["T-1005", "billing", nil, "standard", "first_response", Self.timestampText(dueSoon)]],
+        ]
+        for example in examples {
+            let rows = try await analyst.query(example.sql)
+            let table = rows.map { row in rows.columns.indices.map { row.text($0) } }
+            #expect(table == expected[example.name], "docs/bi.md example \(example.name)")
+        }
+        await analyst.close()
+    }
+
+    @Test func theAnalystReadsTheViewsAndNothingElse() async throws {
+        let analyst = try await seededDatabaseAndAnalyst("bi_privileges")
+        for table in ["switchboard.messages", "switchboard.customers", "switchboard.tickets", "switchboard.notes", "switchboard.api_tokens"] {
+            let error = await #expect(throws: PostgresError.self) { try await analyst.query("SELECT count(*) FROM \(table)") }
+            #expect(error?.sqlState == .insufficientPrivilege, "\(table)")
+            #expect("\(error.map { "\($0)" } ?? "")".contains("permission denied for schema switchboard"))
+        }
+        let create = await #expect(throws: PostgresError.self) { try await analyst.query("CREATE VIEW bi.mine AS SELECT 1") }
+        #expect(create?.sqlState == .insufficientPrivilege)
+
+        // Every view, every row: no phone number, WhatsApp user id, name, message text or note.
+        let views = try await analyst.query("SELECT table_name FROM information_schema.views WHERE table_schema = 'bi' ORDER BY 1").map { try $0.decode(0, as: String.self) }
+        #expect(views.count == 10)
+        for view in views {
+            let dump = try await analyst.query("SELECT coalesce(json_agg(v)::text, '') FROM bi.\(view) v")
+            let text = try #require(dump.first?.text(0))
+            for secret in Self.privateStrings {
+                #expect(!text.contains(secret), "bi.\(view) shows \(secret)")
+            }
+        }
+        let names = try await analyst.query("SELECT DISTINCT column_name FROM information_schema.columns WHERE table_schema = 'bi'").map { try $0.decode(0, as: String.self) }
+        for forbidden in ["body", "wa_id", "user_id", "profile_name", "payload", "details", "recipient"] {
+            #expect(!names.contains(forbidden), "a bi view has a column \(forbidden)")
+        }
+        await analyst.close()
+    }
+
+    @Test func everyViewAndColumnIsDocumentedInTheDatabaseAndInDocs() async throws {
+        let analyst = try await seededDatabaseAndAnalyst("bi_comments")
+        let undocumented = try await analyst.query("""
+            SELECT c.relname || coalesce('.' || a.attname, '') FROM pg_class c
+            JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = 'bi'
+            LEFT JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+            WHERE c.relkind = 'v' AND (obj_description(c.oid, 'pg_class') IS NULL
+                                       OR (a.attnum IS NOT NULL AND col_description(c.oid, a.attnum) IS NULL))
+            """).map { try $0.decode(0, as: String.self) }
+        #expect(undocumented == [])
+        let docs = try String(contentsOf: Self.repository.appendingPathComponent("docs/bi.md"), encoding: .utf8)
+        for row in try await analyst.query("SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = 'bi'") {
+            let view: String = try row.decode(0)
+            let column: String = try row.decode(1)
+            #expect(docs.contains("## `bi.\(view)`"), "docs/bi.md has no section for bi.\(view)")
+            #expect(docs.contains("`\(column)`"), "docs/bi.md does not describe bi.\(view).\(column)")
+        }
+        await analyst.close()
+    }
+
+    // MARK: The seeded history
+
+    /// A fresh database at head with the seeded history, `switchboard_bi` granted as the install
+    /// script does, and a connection as an analyst who is a member of it.
+    private func seededDatabaseAndAnalyst(_ label: String) async throws -> PostgresConnection {
+        let connectionString = try await TestDatabase.freshDatabase(label)
+        let pool = PostgresPool(configuration: .init(connection: .init(connectionString: connectionString), size: 1), logger: TestDatabase.quietLogger)
+        try await MigrationRunner(pool: pool, migrations: MigrationCatalog.bundled(), logger: TestDatabase.quietLogger).migrate()
+        // psql's meta-commands (\set) are psql's, not the server's.
+        let grants = try String(contentsOf: Self.repository.appendingPathComponent("deploy/bi-grants.sql"), encoding: .utf8)
+            .split(separator: "\n").filter { !$0.hasPrefix("\\") }.joined(separator: "\n")
+        try await pool.withConnection { connection in
+            // Roles belong to the cluster, which every suite shares: created once, as install.sh does.
+            try await connection.simpleQuery("""
+                DO $$ BEGIN
+                  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'switchboard_bi') THEN CREATE ROLE switchboard_bi NOLOGIN; END IF;
+                  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'bi_analyst') THEN
+                    CREATE ROLE bi_analyst LOGIN IN ROLE switchboard_bi;
+                    ALTER ROLE bi_analyst SET timezone = 'UTC';
+                  END IF;
+                END $$;
+                """)
+            try await connection.simpleQuery(grants)
+            try await connection.simpleQuery(seed())
+        }
+        await pool.close()
+        return try await PostgresConnection.connect(.init(connectionString: connectionString + " user=bi_analyst"), logger: TestDatabase.quietLogger)
+    }
+
+    /// One day of a small support team, 2 days ago (UTC): five tickets, two agents, SLA outcomes.
+    private func seed() -> String {
+        func at(_ time: String) -> String {
+            let parts = time.split(separator: ":").compactMap { Double($0) }
+            return "'" + Self.timestampText(day.addingTimeInterval(parts[0] * 3600 + parts[1] * 60)) + "'"
+        }
+        return """
+            SET search_path = switchboard;
+            INSERT INTO business_numbers (phone_number_id, display_phone_number) VALUES ('106540352242922', '+34 600 000 000');
+            INSERT INTO customers (id, wa_id, user_id, profile_name, country, language) VALUES
+              (1, '34600111222', NULL, 'Lucía Pérez', 'ES', 'es'),
+              (2, '447700900123', NULL, 'Tom', 'GB', 'en'),
+              (3, NULL, 'GB.1A2B3C', NULL, NULL, 'en');
+            INSERT INTO agents (id, name, teams, capacity, queues) VALUES
+              ('ana', 'Ana', '{billing-team}', 4, '{billing}'), ('ben', 'Ben', '{tech-team}', 4, '{tech}');
+            INSERT INTO agent_presence_changes (agent_id, presence, at) VALUES
+              ('ana', 'online', \(at("08:55"))), ('ana', 'away', \(at("10:30"))), ('ana', 'online', \(at("10:45"))), ('ana', 'offline', \(at("13:00"))),
+              ('ben', 'online', \(at("13:50"))), ('ben', 'offline', \(at("16:00")));
+            INSERT INTO tickets (id, number, customer_id, business_number, status, priority, queue, assignee, last_assignee,
+                                 created_at, updated_at, first_response_at, resolved_at, assigned_at) VALUES
+              (1, 1001, 1, '106540352242922', 'resolved', 'high', 'billing', 'ana', 'ana', \(at("09:00")), \(at("10:00")), \(at("09:10")), \(at("10:00")), \(at("09:02"))),
+              (2, 1002, 2, '106540352242922', 'resolved', 'normal', 'billing', 'ana', 'ana', \(at("11:00")), \(at("12:00")), \(at("11:30")), \(at("12:00")), \(at("11:04"))),
+              (3, 1003, 3, '106540352242922', 'resolved', 'normal', 'tech', 'ben', 'ben', \(at("14:00")), \(at("15:00")), \(at("14:05")), \(at("15:00")), \(at("14:01"))),
+              (4, 1004, 2, '106540352242922', 'resolved', 'low', 'billing', 'ana', 'ana', \(at("09:25")), \(at("09:50")), NULL, \(at("09:50")), \(at("09:30")));
+            INSERT INTO tickets (id, number, customer_id, business_number, status, priority, queue, created_at, updated_at, waiting_since, queue_entered_at) VALUES
+              (5, 1005, 1, '106540352242922', 'open', 'urgent', 'billing', \(at("16:30")), \(at("16:30")), \(at("16:30")), \(at("16:30")));
+            INSERT INTO messages (ticket_id, direction, wamid, type, body, received_at) VALUES
+              (1, 'inbound', 'wamid.SEED1', 'text', 'my invoice is wrong', \(at("09:00"))),
+              (1, 'inbound', 'wamid.SEED2', 'text', 'my invoice is wrong, again', \(at("09:05"))),
+              (1, 'outbound', 'wamid.SEED3', 'text', 'Let me check', \(at("09:10"))),
+              (4, 'inbound', 'wamid.SEED4', 'text', 'hello?', \(at("09:25"))),
+              (2, 'inbound', 'wamid.SEED5', 'text', 'my invoice is wrong', \(at("11:00"))),
+              (2, 'inbound', 'wamid.SEED6', 'image', 'photo of the receipt', \(at("11:01"))),
+              (2, 'outbound', 'wamid.SEED7', 'text', 'Refunded', \(at("11:30"))),
+              (3, 'inbound', 'wamid.SEED8', 'text', 'the app crashes', \(at("14:00"))),
+              (3, 'outbound', 'wamid.SEED9', 'template', NULL, \(at("14:05"))),
+              (5, 'inbound', 'wamid.SEED10', 'text', 'my invoice is wrong', \(at("16:30")));
+            INSERT INTO notes (ticket_id, at, agent_id, author, body) VALUES (1, \(at("09:06")), 'ana', 'ana', 'customer is angry');
+            INSERT INTO ticket_events (ticket_id, at, kind, actor, data) VALUES
+              (1, \(at("09:02")), 'assigned', 'routing', '{"agent": "ana", "queue": "billing", "step": 1, "waited_seconds": 120}'),
+              (1, \(at("10:00")), 'status_changed', 'ana', '{"from": "open", "to": "resolved"}'),
+              (4, \(at("09:30")), 'assigned', 'control:root', '{"agent": "ana", "queue": "billing", "waited_seconds": 300}'),
+              (4, \(at("09:50")), 'status_changed', 'ana', '{"from": "open", "to": "resolved"}'),
+              (2, \(at("11:04")), 'assigned', 'routing', '{"agent": "ana", "queue": "billing", "step": 2, "waited_seconds": 240}'),
+              (2, \(at("12:00")), 'status_changed', 'ana', '{"from": "open", "to": "resolved"}'),
+              (3, \(at("14:01")), 'assigned', 'ben', '{"agent": "ben", "queue": "tech", "waited_seconds": 60}'),
+              (3, \(at("15:00")), 'status_changed', 'ben', '{"from": "open", "to": "resolved"}');
+            INSERT INTO sla_policies (id, name, checksum, spec) VALUES (1, 'standard', 'seed', '{}');
+            INSERT INTO ticket_slas (ticket_id, policy_id, started_at, updated_at) VALUES (5, 1, \(at("16:30")), \(at("16:30")));
+            INSERT INTO sla_clocks (ticket_id, clock, target_seconds, started_at, running_since, warn_at, deadline) VALUES
+              (5, 'first_response', 900, \(at("16:30")), \(at("16:30")), \(at("16:40")), '\(Self.timestampText(dueSoon))');
+            INSERT INTO sla_records (ticket_id, policy_id, clock, outcome, target_seconds, started_at, deadline, ended_at,
+                                     elapsed_business_seconds, elapsed_wall_seconds) VALUES
+              (1, 1, 'first_response', 'met', 900, \(at("09:00")), \(at("09:15")), \(at("09:10")), 600, 600),
+              (1, 1, 'resolution', 'met', 14400, \(at("09:00")), \(at("13:00")), \(at("10:00")), 3600, 3600),
+              (2, 1, 'first_response', 'breached', 900, \(at("11:00")), \(at("11:15")), \(at("11:30")), 1500, 1800),
+              (3, 1, 'first_response', 'met', 900, \(at("14:00")), \(at("14:15")), \(at("14:05")), 300, 300);
+            """
+    }
+
+    // MARK: docs/bi.md
+
+    struct Example { var name: String; var sql: String }
+
+    /// The SQL blocks of docs/bi.md marked `<!-- example: name -->`, in order.
+    static func exampleQueries() throws -> [Example] {
+        let text = try String(contentsOf: repository.appendingPathComponent("docs/bi.md"), encoding: .utf8)
+        var examples: [Example] = []
+        var lines = text.split(separator: "\n", omittingEmptySubsequences: false)[...]
+        while let line = lines.popFirst() {
+            guard line.hasPrefix("<!-- example: "), line.hasSuffix(" -->") else { continue }
+            let name = String(line.dropFirst("<!-- example: ".count).dropLast(" -->".count))
+            guard lines.popFirst() == "```sql" else { throw ExampleError(name: name) }
+            var sql: [Substring] = []
+            while let next = lines.popFirst(), next != "```" { sql.append(next) }
+            examples.append(Example(name: name, sql: sql.joined(separator: "\n")))
+        }
+        return examples
+    }
+
+    struct ExampleError: Error { var name: String }
+
+    static func timestampText(_ date: Date) -> String {
+        let c = utc.dateComponents([.year, .month, .day, .hour, .minute, .second], from: date)
+        return String(format: "%04d-%02d-%02d %02d:%02d:%02d+00", c.year!, c.month!, c.day!, c.hour!, c.minute!, c.second!)
+    }
+
+    static func dateText(_ date: Date) -> String { String(timestampText(date).prefix(10)) }
+
+    /// The Monday of the date's ISO week, as PostgreSQL's date_trunc('week', …) gives it.
+    static func weekStartText(_ date: Date) -> String {
+        let weekday = utc.component(.weekday, from: date)  // 1 = Sunday
+        return dateText(date.addingTimeInterval(-Double((weekday + 5) % 7) * 86_400))
+    }
+
+    static let utc: Calendar = {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC")!
+        return calendar
+    }()
+}
