@@ -43,11 +43,13 @@ public enum Daemon {
             throw error
         }
 
+        let metrics = SwitchboardMetrics()
         let routingTimers = TaskTimers()
         let events = EventStream()
-        let ticketRouter = TicketRouter(configuration: configuration.routing, pool: database.pool, timers: routingTimers, logger: Logger(label: "routing"), events: events)
+        let ticketRouter = TicketRouter(configuration: configuration.routing, pool: database.pool, timers: routingTimers, logger: Logger(label: "routing"),
+                                        observer: metrics, events: events)
         let slaStore = SLAStore(pool: database.pool)
-        let sla = SLAEngine(policies: configuration.slaPolicies, store: slaStore, ledger: slaStore, clock: routingTimers, events: events, logger: Logger(label: "sla"))
+        let sla = SLAEngine(policies: configuration.slaPolicies, store: slaStore, ledger: slaStore, clock: routingTimers, events: events, metrics: metrics, logger: Logger(label: "sla"))
         sla.attach(escalator: ticketRouter)
         await ticketRouter.attach(sla: sla)
         var webhook: WebhookEndpoint?
@@ -59,14 +61,16 @@ public enum Daemon {
                 maxBatch: configuration.ingest.maxBatchDeliveries,
                 maxInFlight: min(configuration.ingest.maxConcurrentTransactions, max(1, configuration.database.poolSize - 2)),
                 linger: .milliseconds(configuration.ingest.lingerMilliseconds),
-                sink: ticketRouter
+                sink: ticketRouter,
+                metrics: metrics
             )
             do {
                 webhook = WebhookEndpoint(
                     appSecret: try reader.read(whatsapp.appSecret),
                     verifyToken: try reader.read(whatsapp.verifyToken),
                     ingestor: ingestor,
-                    logger: Logger(label: "webhook")
+                    logger: Logger(label: "webhook"),
+                    metrics: metrics
                 )
                 if let accessToken = whatsapp.accessToken {
                     graphClient = GraphAPIClient(
@@ -95,6 +99,7 @@ public enum Daemon {
                 retryPolicy: RetryPolicy(baseDelay: outbound.retryBaseSeconds, maxDelay: outbound.retryMaxSeconds, maxAttempts: outbound.maxAttempts)
             ),
             replies: sla,
+            metrics: metrics,
             logger: Logger(label: "outbound")
         )
         let retention = RawWebhookRetentionService(pool: database.pool, retentionDays: configuration.ingest.rawRetentionDays, logger: Logger(label: "retention"))
@@ -103,7 +108,8 @@ public enum Daemon {
         let enricher = EventEnricher(events: events, log: eventLog, store: controlStore, logger: Logger(label: "events"))
         let api = AgentAPI(router: ticketRouter, store: controlStore, outbox: graphClient == nil ? nil : outbox, events: events, log: eventLog,
                            timers: routingTimers, settings: configuration.api, logger: Logger(label: "api"))
-        let router = HTTPServer.makeRouter(readiness: readiness, pool: database.pool, webhook: webhook, api: api)
+        let router = HTTPServer.makeRouter(readiness: readiness, pool: database.pool, webhook: webhook, api: api,
+                                           metrics: MetricsEndpoint(metrics: metrics, router: ticketRouter, pool: database.pool, eventLog: eventLog))
         let http = HTTPServer.makeApplication(
             router: router,
             host: configuration.http.host,

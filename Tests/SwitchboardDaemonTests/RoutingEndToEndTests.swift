@@ -65,7 +65,53 @@ struct RoutingEndToEndTests {
         #expect(reasons == ["ana best-skill: highest proficiency (lang:es=5); load 0 of 5", "ben best-skill: highest proficiency (lang:en=5); load 0 of 5"])
         await database.close()
 
+        // A forged delivery is refused and counted; then /metrics, read by Prometheus' own parser.
+        let forged = try await httpRequest(port: port, method: "POST", path: "/webhooks/whatsapp",
+                                           headers: ["X-Hub-Signature-256": "sha256=" + String(repeating: "0", count: 64)], body: Array("{}".utf8))
+        #expect(forged.status == 401)
+        let metrics = try await httpRequest(port: port, method: "GET", path: "/metrics", headers: [:], body: [])
+        #expect(metrics.status == 200)
+        let samples = try await Self.prometheusSamples(metrics.body)
+        for expected in [
+            #"switchboard_webhook_deliveries_total{result="stored"} 2.0"#,
+            #"switchboard_webhook_deliveries_total{result="bad_signature"} 1.0"#,
+            #"switchboard_webhook_deliveries_total{result="failed"} 0.0"#,
+            "switchboard_ingest_messages_total 2.0",
+            "switchboard_routing_assignment_seconds_count 2.0",
+            #"switchboard_agents{presence="online"} 2.0"#,
+            #"switchboard_agents{presence="offline"} 1.0"#,
+            #"switchboard_queue_waiting_tickets{queue="support"} 0.0"#,
+            #"switchboard_queue_waiting_tickets{queue="supervisors"} 0.0"#,
+            #"switchboard_db_pool_connections{state="size"} 10.0"#,
+            #"switchboard_sla_breaches_total{clock="first_response"} 0.0"#,
+            #"switchboard_outbound_sends_total{result="sent"} 0.0"#,
+        ] {
+            #expect(samples.contains(expected), "\(expected) not among:\n\(samples.joined(separator: "\n"))")
+        }
+        // The ingest histogram counted both deliveries (one transaction each, or one for both).
+        let batches = samples.first { $0.hasPrefix("switchboard_ingest_batch_deliveries_sum ") }
+        #expect(batches == "switchboard_ingest_batch_deliveries_sum 2.0")
+
         daemon.signal(SIGTERM)
         #expect(await daemon.waitForExit() == 0, "log:\n\(daemon.log)")
+    }
+
+    /// Every sample of a Prometheus text exposition as `name{label="value",…} value`, labels sorted,
+    /// parsed by the reference parser (the Python package prometheus-client): a line it cannot read fails.
+    static func prometheusSamples(_ text: String) async throws -> [String] {
+        let path = NSTemporaryDirectory() + "metrics-\(UUID().uuidString).txt"
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let script = """
+            import sys
+            from prometheus_client.parser import text_string_to_metric_families
+            for family in text_string_to_metric_families(open(sys.argv[1]).read()):
+                for s in family.samples:
+                    labels = ",".join(f'{k}="{v}"' for k, v in sorted(s.labels.items()))
+                    print(s.name + ("{" + labels + "}" if labels else "") + " " + repr(float(s.value)))
+            """
+        let result = try await runCommand("/usr/bin/env", ["python3", "-c", script, path])
+        #expect(result.status == 0, "python3 with prometheus-client (pip install prometheus-client) could not parse /metrics: \(result.output)")
+        return result.output.split(separator: "\n").map(String.init)
     }
 }

@@ -3,11 +3,14 @@ import Logging
 import NIOCore
 import Postgres
 
-/// The HTTP face of the daemon: health endpoints, the WhatsApp webhook and the agents' API; metrics
-/// join the same router later.
+/// The HTTP face of the daemon: health endpoints, metrics, the WhatsApp webhook and the agents' API.
 public enum HTTPServer {
-    public static func makeRouter(readiness: Readiness, pool: PostgresPool, webhook: WebhookEndpoint?, api: AgentAPI? = nil) -> Router<BasicRequestContext> {
+    public static func makeRouter(readiness: Readiness, pool: PostgresPool, webhook: WebhookEndpoint?, api: AgentAPI? = nil,
+                                  metrics: MetricsEndpoint? = nil) -> Router<BasicRequestContext> {
         let router = Router()
+        if let metrics {
+            router.get("/metrics") { _, _ in await metrics.respond() }
+        }
         api?.register(on: router)
         if let webhook {
             router.get("/webhooks/whatsapp") { request, _ in webhook.handshake(request) }

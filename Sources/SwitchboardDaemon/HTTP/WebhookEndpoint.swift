@@ -18,8 +18,11 @@ public struct WebhookEndpoint: Sendable {
     let ingestor: WebhookIngestor
     let logger: Logger
     let now: @Sendable () -> Date
+    let metrics: SwitchboardMetrics?
 
-    public init(appSecret: String, verifyToken: String, ingestor: WebhookIngestor, logger: Logger, now: @escaping @Sendable () -> Date = Date.init) {
+    public init(appSecret: String, verifyToken: String, ingestor: WebhookIngestor, logger: Logger, metrics: SwitchboardMetrics? = nil,
+                now: @escaping @Sendable () -> Date = Date.init) {
+        self.metrics = metrics
         self.signature = WebhookSignature(appSecret: appSecret)
         self.verifyToken = verifyToken
         self.ingestor = ingestor
@@ -49,6 +52,7 @@ public struct WebhookEndpoint: Sendable {
             buffer = try await request.body.collect(upTo: Self.maxBodyBytes)
         } catch let error as HTTPError where error.status == .contentTooLarge {
             logger.warning("webhook body over 3 MB refused")
+            metrics?.webhookDelivery(.tooLarge)
             return Self.plain(.contentTooLarge, "body larger than \(Self.maxBodyBytes) bytes\n")
         }
         let body = Array(buffer.readableBytesView)
@@ -56,6 +60,7 @@ public struct WebhookEndpoint: Sendable {
             try signature.verify(header: request.headers[Self.signatureHeader], body: body)
         } catch {
             logger.warning("webhook refused", metadata: ["reason": "\(error)", "bytes": "\(body.count)"])
+            metrics?.webhookDelivery(.badSignature)
             return Self.plain(.unauthorized, "unauthorized: \(error)\n")
         }
         let delivery: IncomingDelivery
@@ -84,14 +89,17 @@ public struct WebhookEndpoint: Sendable {
                 "delivery": "\(result.deliveryID)", "stored": "\(result.stored.count)", "duplicates": "\(result.duplicates.count)",
                 "statuses": "\(result.statusesRecorded)",
             ])
+            metrics?.webhookDelivery(delivery.decodeProblem == nil || !(delivery.messages.isEmpty && delivery.statuses.isEmpty) ? .stored : .storedRaw)
             return Self.plain(.ok, "ok\n")
         } catch let error as PostgresError where error.isConnectionProblem || Self.isPoolTimeout(error) {
             logger.error("webhook not stored: database unavailable; Meta will retry", metadata: ["error": "\(error)"])
+            metrics?.webhookDelivery(.failed)
             var response = Self.plain(.serviceUnavailable, "database unavailable; retry later\n")
             response.headers[.retryAfter] = "5"
             return response
         } catch {
             logger.error("webhook not stored; Meta will retry", metadata: ["error": "\(error)"])
+            metrics?.webhookDelivery(.failed)
             return Self.plain(.internalServerError, "not stored; retry later\n")
         }
     }

@@ -21,11 +21,13 @@ public actor WebhookIngestor {
     private let maxInFlight: Int
     private let linger: Duration
     private let sink: any TicketActivitySink
+    private let metrics: SwitchboardMetrics?
     private var pending: [Waiter] = []
     private var inFlight = 0
     private var lingerTimer: Task<Void, Never>?
 
-    public init(store: WebhookIngestStore, maxBatch: Int, maxInFlight: Int, linger: Duration, sink: any TicketActivitySink) {
+    public init(store: WebhookIngestStore, maxBatch: Int, maxInFlight: Int, linger: Duration, sink: any TicketActivitySink, metrics: SwitchboardMetrics? = nil) {
+        self.metrics = metrics
         precondition(maxBatch >= 1 && maxInFlight >= 1, "a batch holds at least one delivery; at least one transaction runs")
         self.store = store
         self.maxBatch = maxBatch
@@ -71,9 +73,13 @@ public actor WebhookIngestor {
             inFlight += 1
             let store = self.store
             let sink = self.sink
+            let metrics = self.metrics
             Task {
                 do {
+                    let started = ContinuousClock.now
                     let results = try await store.store(batch.map(\.delivery))
+                    metrics?.ingestBatch(deliveries: batch.count, duration: .now - started, messages: results.reduce(0) { $0 + $1.stored.count },
+                                         duplicates: results.reduce(0) { $0 + $1.duplicates.count }, statuses: results.reduce(0) { $0 + $1.statusesRecorded })
                     for (waiter, result) in zip(batch, results) { waiter.continuation.resume(returning: result) }
                     self.completed()
                     await sink.committed(results.flatMap(\.stored))

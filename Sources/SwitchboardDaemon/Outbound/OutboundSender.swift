@@ -16,6 +16,7 @@ actor OutboundSender {
     private let retryPolicy: RetryPolicy
     private let now: @Sendable () -> Date
     private let logger: Logger
+    private let metrics: SwitchboardMetrics?
     private let wake = WakeSignal()
     private let reloadRequested = Atomic<Bool>(true)
     /// Sends whose `beginAttempt` answer was lost, with the time it asked for (see `beginAttempt`).
@@ -30,7 +31,8 @@ actor OutboundSender {
     private static let loadLimit = 1000
 
     init(businessNumber: String, store: OutboxStore, client: GraphAPIClient, messagesPerSecond: Double, limits: OutboundSchedule.Limits,
-         retryPolicy: RetryPolicy, now: @escaping @Sendable () -> Date, logger: Logger) {
+         retryPolicy: RetryPolicy, now: @escaping @Sendable () -> Date, metrics: SwitchboardMetrics? = nil, logger: Logger) {
+        self.metrics = metrics
         self.businessNumber = businessNumber
         self.schedule = OutboundSchedule(limits: limits)
         self.rate = RateWindow(perSecond: messagesPerSecond)
@@ -121,6 +123,7 @@ actor OutboundSender {
 
         if let refusal = CustomerServiceWindow.refusal(freeForm: attempt.isFreeForm, expiresAt: attempt.customerWindowExpiresAt, now: started) {
             logger.warning("reply not sent: \(refusal)", metadata: metadata)
+            metrics?.send(.windowClosed)
             await record { try await $0.recordFailure(item.id, errorCode: nil, error: refusal.description, at: self.now()) }
             return .done
         }
@@ -133,6 +136,7 @@ actor OutboundSender {
         do {
             let accepted = try await client.send(from: businessNumber, requestJSON: attempt.requestJSON)
             await record { try await $0.recordSent(item.id, wamid: accepted.wamid, at: self.now()) }
+            metrics?.send(.sent)
             metadata["wamid"] = "\(accepted.wamid ?? "-")"
             logger.debug("sent", metadata: metadata)
             return .done
@@ -147,25 +151,30 @@ actor OutboundSender {
         switch action {
         case .fail:
             logger.warning("reply failed", metadata: metadata)
+            metrics?.send(.failed)
             await record { try await $0.recordFailure(item.id, errorCode: error.code, error: error.title ?? error.message, at: finished) }
             return .done
         case .retry(let delay):
             let at = finished.addingTimeInterval(delay)
             logger.info("send failed; retrying", metadata: metadata.merging(["retry_in_seconds": "\(Int(delay.rounded()))"]) { $1 })
+            metrics?.send(.retried)
             await record { try await $0.recordRetry(item.id, nextAttempt: at, errorCode: error.code, error: error.description) }
             return .retry(at: at)
         case .throttleCustomer(let delay):
             let at = finished.addingTimeInterval(delay)
             logger.info("too many messages to this customer; waiting", metadata: metadata)
+            metrics?.send(.throttled)
             await record { try await $0.recordRetry(item.id, nextAttempt: at, errorCode: error.code, error: error.description) }
             return .throttleCustomer(until: at)
         case .throttleNumber(let delay):
             let at = finished.addingTimeInterval(delay)
             logger.warning("business number throughput reached; waiting", metadata: metadata)
+            metrics?.send(.throttled)
             await record { try await $0.recordRetry(item.id, nextAttempt: at, errorCode: error.code, error: error.description) }
             return .throttleNumber(until: at)
         case .suspendNumber:
             logger.critical("sending through this number is paused until the daemon restarts with a working access token", metadata: metadata)
+            metrics?.send(.suspended)
             await record { try await $0.suspendSending(self.businessNumber, requeue: item.id, reason: error.description, at: finished) }
             return .suspend
         }

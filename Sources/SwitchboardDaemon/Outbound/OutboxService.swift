@@ -32,6 +32,7 @@ public final class OutboxService: Service, Sendable {
     private let settings: Settings
     private let now: @Sendable () -> Date
     private let logger: Logger
+    private let metrics: SwitchboardMetrics?
     /// Told of each agent's reply once recorded (the SLA engine stops its response clocks).
     private let replies: (any SLAActivitySink)?
     private let senders = Mutex<[String: OutboundSender]>([:])
@@ -41,7 +42,8 @@ public final class OutboxService: Service, Sendable {
 
     /// - Parameter client: nil when no access token is configured: replies are refused.
     public init(store: OutboxStore, client: GraphAPIClient?, settings: Settings, now: @escaping @Sendable () -> Date = { Date() },
-                replies: (any SLAActivitySink)? = nil, logger: Logger) {
+                replies: (any SLAActivitySink)? = nil, metrics: SwitchboardMetrics? = nil, logger: Logger) {
+        self.metrics = metrics
         self.store = store
         self.replies = replies
         self.client = client
@@ -131,7 +133,7 @@ public final class OutboxService: Service, Sendable {
         let (sender, isNew) = senders.withLock { senders -> (OutboundSender, Bool) in
             if let existing = senders[number] { return (existing, false) }
             let sender = OutboundSender(businessNumber: number, store: store, client: client, messagesPerSecond: settings.messagesPerSecond, limits: settings.limits,
-                                        retryPolicy: settings.retryPolicy, now: now, logger: logger)
+                                        retryPolicy: settings.retryPolicy, now: now, metrics: metrics, logger: logger)
             senders[number] = sender
             return (sender, true)
         }

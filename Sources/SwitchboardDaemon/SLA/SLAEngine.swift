@@ -38,13 +38,15 @@ public final class SLAEngine: SLAActivitySink {
     /// Escalations started after a step is stored; `settle()` waits for them.
     public let work = WorkTracker()
     private let schedulerBox = Mutex<SLAScheduler?>(nil)
+    private let metrics: SwitchboardMetrics?
 
     /// - Parameters:
     ///   - store: the database (nil in the benchmark: no policy registration, start facts or supervisors).
     ///   - ledger: where steps are written (the store itself in the daemon).
     ///   - clock: time and the scheduler's one wake-up timer (a virtual clock in tests).
     public init(policies: [SLAPolicy], store: SLAStore?, ledger: any SLALedger, clock: any RoutingTimers, events: EventStream,
-                observer: (any SLAFiringObserver)? = nil, logger: Logger) {
+                observer: (any SLAFiringObserver)? = nil, metrics: SwitchboardMetrics? = nil, logger: Logger) {
+        self.metrics = metrics
         self.state = Mutex(State(configured: policies))
         self.store = store
         self.writer = SLAWriter(ledger: ledger, logger: logger)
@@ -264,6 +266,7 @@ public final class SLAEngine: SLAActivitySink {
             return
         }
         let what = kind == .slaWarning ? "warning" : "breach"
+        metrics?.slaAlert(kind == .slaWarning ? .warning : .breach, clock: clockKind.rawValue)
         var audience: [String] = []
         var reference: String?
         var queue: String?, assignee: String?
