@@ -110,13 +110,6 @@ public enum Daemon {
                            timers: routingTimers, settings: configuration.api, logger: Logger(label: "api"))
         let router = HTTPServer.makeRouter(readiness: readiness, pool: database.pool, webhook: webhook, api: api,
                                            metrics: MetricsEndpoint(metrics: metrics, router: ticketRouter, pool: database.pool, eventLog: eventLog))
-        let http = HTTPServer.makeApplication(
-            router: router,
-            host: configuration.http.host,
-            port: configuration.http.port,
-            readiness: readiness,
-            logger: Logger(label: "http")
-        )
         let reloader = ConfigurationReloader(path: configurationPath, initial: configuration, levelControl: levelControl, notifier: notifier, logger: logger) { fresh in
             do {
                 try await ticketRouter.reconfigure(fresh.routing)
@@ -134,6 +127,13 @@ public enum Daemon {
                                             logger: Logger(label: "control"))
         let passed = SystemdListenFDs.take()
         if !passed.isEmpty { logger.info("sockets passed by systemd", metadata: ["names": "\(passed.keys.sorted().joined(separator: ","))"]) }
+        let http: any Service
+        if let descriptor = SystemdListenFDs.httpSocket(in: passed) {
+            http = HTTPServer.makePassedSocketServer(router: router, descriptor: descriptor, readiness: readiness, logger: Logger(label: "http"))
+        } else {
+            http = HTTPServer.makeApplication(router: router, host: configuration.http.host, port: configuration.http.port,
+                                              readiness: readiness, logger: Logger(label: "http"))
+        }
         let listener: VarlinkServer<ControlService>.Listener = SystemdListenFDs.controlSocket(in: passed).map { .descriptor($0) }
             ?? .path(configuration.control.socketPath)
         let control = VarlinkServer(listener: listener, maxMessageBytes: configuration.control.maxMessageBytes, handler: controlHandler,

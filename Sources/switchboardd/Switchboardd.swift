@@ -20,9 +20,9 @@ struct ConfigOption: ParsableArguments {
     var config: String = "/etc/switchboard/config.json"
 
     /// Loads the file or prints every problem (one per line, with its key path) and exits 1.
-    func load() throws -> SwitchboardConfiguration {
+    func load(whatsappSecrets: Bool = true) throws -> SwitchboardConfiguration {
         do {
-            return try SwitchboardConfiguration.load(path: config)
+            return try SwitchboardConfiguration.load(path: config, whatsappSecrets: whatsappSecrets)
         } catch {
             for issue in error.issues {
                 FileHandle.standardError.write(Data("\(config): \(issue)\n".utf8))
@@ -56,7 +56,8 @@ extension Switchboardd {
         var dryRun = false
 
         func run() async throws {
-            let configuration = try options.load()
+            // Migrations need the database only: the WhatsApp secrets may not be in place yet.
+            let configuration = try options.load(whatsappSecrets: false)
             _ = Daemon.bootstrapLogging(level: min(configuration.logging.level, .warning))
             let database = try await DatabaseService.start(configuration, logger: Logger(label: "database"))
             do {

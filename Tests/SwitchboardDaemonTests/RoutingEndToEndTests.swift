@@ -91,6 +91,13 @@ struct RoutingEndToEndTests {
         // The ingest histogram counted both deliveries (one transaction each, or one for both).
         let batches = samples.first { $0.hasPrefix("switchboard_ingest_batch_deliveries_sum ") }
         #expect(batches == "switchboard_ingest_batch_deliveries_sum 2.0")
+        // Every metric the shipped alert rules use is one the daemon serves.
+        let rules = try String(contentsOf: Self.repository.appendingPathComponent("deploy/prometheus/switchboard-alerts.yml"), encoding: .utf8)
+        let used = Set(rules.matches(of: /switchboard_[a-z_]+/).map { String($0.output) })
+        #expect(used.count >= 6)
+        for name in used {
+            #expect(samples.contains { $0.hasPrefix(name + "{") || $0.hasPrefix(name + " ") }, "the alert rules use \(name), which /metrics does not have")
+        }
 
         daemon.signal(SIGTERM)
         #expect(await daemon.waitForExit() == 0, "log:\n\(daemon.log)")

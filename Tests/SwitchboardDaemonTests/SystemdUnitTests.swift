@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import SwitchboardDaemon
 import TestSupport
 
 /// The units in `systemd/` as systemd itself judges them: `systemd-analyze verify` and the
@@ -7,7 +8,7 @@ import TestSupport
 @Suite("systemd units: verify, the exposure score, ExecStart")
 struct SystemdUnitTests {
     static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    static let units = ["switchboard.service", "switchboard.socket"]
+    static let units = ["switchboard.service", "switchboard.socket", "switchboard-http.socket"]
 
     static func unitText(_ name: String) throws -> String {
         try String(contentsOf: repository.appendingPathComponent("systemd").appendingPathComponent(name), encoding: .utf8)
@@ -58,6 +59,12 @@ struct SystemdUnitTests {
         #expect(control.contains("ListenStream=/run/switchboard/control.sock"))
         #expect(control.contains("FileDescriptorName=control"))
         #expect(control.contains("SocketGroup=switchboard-operators") && control.contains("SocketMode=0660"))
+        let http = try Self.unitText("switchboard-http.socket")
+        #expect(http.contains("FileDescriptorName=http") && http.contains("ListenStream=127.0.0.1:8080"))
+        // The daemon's own default address is the same, so nginx's upstream is right either way.
+        let defaults = try SwitchboardConfiguration.parse(Data("{}".utf8), relativeTo: "/")
+        #expect("\(defaults.http.host):\(defaults.http.port)" == "127.0.0.1:8080")
+        #expect(try Self.unitText("switchboard.service").contains("Sockets=switchboard.socket switchboard-http.socket"))
         let sysusers = try String(contentsOf: Self.repository.appendingPathComponent("systemd/switchboard.sysusers"), encoding: .utf8)
         #expect(sysusers.contains("u switchboard ") && sysusers.contains("g switchboard-operators"))
     }

@@ -292,8 +292,10 @@ public struct SwitchboardConfiguration: Sendable, Equatable {
         )
     }
 
-    /// Reads and validates a configuration file, and checks that its secrets can be read.
-    public static func load(path: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws(ConfigIssues) -> SwitchboardConfiguration {
+    /// Reads and validates a configuration file, and checks that its secrets can be read: all of
+    /// them, or (`whatsappSecrets: false`, for `migrate`) only the database's.
+    public static func load(path: String, environment: [String: String] = ProcessInfo.processInfo.environment,
+                            whatsappSecrets: Bool = true) throws(ConfigIssues) -> SwitchboardConfiguration {
         let data: Data
         do {
             data = try Data(contentsOf: URL(fileURLWithPath: path))
@@ -304,7 +306,7 @@ public struct SwitchboardConfiguration: Sendable, Equatable {
         let configuration = try parse(data, relativeTo: directory)
         var secrets: [(String, SecretReference)] = []
         if let password = configuration.database.password { secrets.append(("database.password", password)) }
-        if let whatsapp = configuration.whatsapp {
+        if let whatsapp = configuration.whatsapp, whatsappSecrets {
             secrets += [("whatsapp.appSecret", whatsapp.appSecret), ("whatsapp.verifyToken", whatsapp.verifyToken)]
             if let accessToken = whatsapp.accessToken { secrets.append(("whatsapp.accessToken", accessToken)) }
         }

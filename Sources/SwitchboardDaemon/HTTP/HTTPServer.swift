@@ -57,6 +57,16 @@ public enum HTTPServer {
         )
     }
 
+    /// The same server on a listening socket systemd passed.
+    static func makePassedSocketServer(router: Router<BasicRequestContext>, descriptor: CInt, readiness: Readiness, logger: Logger) -> PassedSocketHTTPServer {
+        PassedSocketHTTPServer(descriptor: descriptor, responder: router.buildResponder(), serverName: "switchboard", onServerRunning: { channel in
+            let address = channel.localAddress.map { "\($0.ipAddress ?? "?"):\($0.port ?? 0)" } ?? "fd \(descriptor)"
+            readiness.httpAddress = address
+            logger.info("HTTP server listening on the socket systemd passed", metadata: ["address": "\(address)"])
+            readiness.mark(.httpListener)
+        }, logger: logger)
+    }
+
     private static func plain(_ status: HTTPResponse.Status, _ text: String) -> Response {
         Response(status: status, headers: [.contentType: "text/plain; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: text)))
     }

@@ -26,6 +26,9 @@ enum SystemdListenFDs {
         return descriptors
     }
 
+    /// The HTTP listener: the descriptor named "http" (never an unnamed one: that is the control socket).
+    static func httpSocket(in descriptors: [String: CInt]) -> CInt? { descriptors["http"] }
+
     /// The control socket: the descriptor named "control", or a single unnamed one.
     static func controlSocket(in descriptors: [String: CInt]) -> CInt? {
         descriptors["control"] ?? (descriptors.count == 1 ? descriptors["unknown"] : nil)
