@@ -31,6 +31,14 @@ ALTER DEFAULT PRIVILEGES FOR ROLE switchboard IN SCHEMA bi GRANT SELECT ON TABLE
 -- created by CREATE SCHEMA grants PUBLIC nothing; this keeps it so if someone granted by hand).
 REVOKE ALL ON SCHEMA switchboard FROM PUBLIC;
 
+-- No temporary tables or functions for other roles: a BI reader cannot define a function that
+-- watches the rows a view filters out (views are not security barriers).
+DO $$
+BEGIN
+    EXECUTE format('REVOKE TEMPORARY ON DATABASE %I FROM PUBLIC', current_database());
+END
+$$;
+
 -- Nobody but the database owner creates objects in the schema public (PostgreSQL 15's default;
 -- older servers let every role create there).
 REVOKE CREATE ON SCHEMA public FROM PUBLIC;

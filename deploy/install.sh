@@ -173,8 +173,9 @@ for package in "${APT_PACKAGES[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
 done
 if ((${#missing[@]} > 0)); then
-    DEBIAN_FRONTEND=noninteractive apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    # 9>&-: a server the package starts must not inherit (and keep) this script's lock.
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq 9>&-
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null 9>&-
     changed "apt: ${missing[*]}"
     packages_line="installed ${missing[*]}"
 else
@@ -442,8 +443,12 @@ if systemd_running; then
     done
     if systemctl is-active --quiet switchboard.service; then
         if [[ $socket_changed == yes ]]; then
-            # The service Requires= the socket: restarting the socket restarts both.
-            systemctl restart switchboard.socket switchboard-http.socket switchboard.service
+            # The daemon may hold the address itself (a release before the HTTP socket unit): stop it
+            # first, so that the sockets can bind, then start it on them.
+            systemctl stop switchboard.service
+            systemctl restart switchboard.socket switchboard-http.socket
+            systemctl start switchboard.service
+            systemctl is-active --quiet switchboard-http.socket || die "switchboard-http.socket did not start: systemctl status switchboard-http.socket" 
             changed "restarted switchboard"
             systemd_lines+=("restarted the sockets and switchboard.service (upgrade; migrations run at start)")
         elif [[ $restart_needed == yes ]]; then

@@ -73,12 +73,12 @@ struct SocketActivationTests {
         let second = try NotifyListener(abstract: false, directory: directory + "/second")
         daemon.signal(SIGTERM)
         try #require(await daemon.waitForExit() == 0, "log:\n\(daemon.log)")
-        // Nothing below may throw before the second daemon runs: the request waits for an answer.
-        async let duringRestart = httpRequest(port: sockets.httpPort, method: "POST", path: "/webhooks/whatsapp",
-                                              headers: ["X-Hub-Signature-256": signature.headerValue(for: english)], body: english)
+        // The delivery is written to the socket while no daemon runs: the kernel queues the connection.
+        let duringRestart = try await HTTPRequestInFlight.sent(port: sockets.httpPort, method: "POST", path: "/webhooks/whatsapp",
+                                                               headers: ["X-Hub-Signature-256": signature.headerValue(for: english)], body: english)
         let restarted = try SocketActivatedDaemon(sockets: sockets, arguments: ["run", "--config", configPath],
                                                   environment: environment(second), logFile: directory + "/daemon-2.log")
-        let answer = try await duringRestart
+        let answer = try await duringRestart.response()
         #expect(answer.status == 200, "\(answer); log:\n\(restarted.log)")
         try #require(await second.waitFor("READY=1").count == 1, "no READY=1 after the restart; log:\n\(restarted.log)")
         restarted.signal(SIGTERM)

@@ -23,9 +23,42 @@ public func httpRequest(host: String = "127.0.0.1", port: Int, method: String, p
 }
 
 private func blockingRequest(host: String, port: Int, method: String, path: String, headers: [String: String], body: [UInt8]) throws -> (status: Int, body: String) {
+    let fd = try connectAndSend(host: host, port: port, method: method, path: path, headers: headers, body: body)
+    defer { close(fd) }
+    return try readResponse(fd)
+}
+
+/// A request written to the server's socket before `sent` returns; its answer read with `response()`.
+/// For a request that must be on its way before something else happens (a daemon restarting).
+public final class HTTPRequestInFlight: Sendable {
+    let fd: CInt
+
+    private init(fd: CInt) { self.fd = fd }
+
+    public static func sent(host: String = "127.0.0.1", port: Int, method: String, path: String, headers: [String: String] = [:],
+                            body: [UInt8] = []) async throws -> HTTPRequestInFlight {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread {
+                continuation.resume(with: Result {
+                    HTTPRequestInFlight(fd: try connectAndSend(host: host, port: port, method: method, path: path, headers: headers, body: body))
+                })
+            }.start()
+        }
+    }
+
+    /// Waits for the whole answer (the server closes the connection after it).
+    public func response() async throws -> (status: Int, body: String) {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread { continuation.resume(with: Result { try readResponse(self.fd) }) }.start()
+        }
+    }
+
+    deinit { close(fd) }
+}
+
+private func connectAndSend(host: String, port: Int, method: String, path: String, headers: [String: String], body: [UInt8]) throws -> CInt {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     guard fd >= 0 else { throw POSIXError(.EIO) }
-    defer { close(fd) }
     var addr = sockaddr_in()
     addr.sin_family = sa_family_t(AF_INET)
     addr.sin_port = in_port_t(UInt16(port).bigEndian)
@@ -33,7 +66,10 @@ private func blockingRequest(host: String, port: Int, method: String, path: Stri
     let connected = withUnsafePointer(to: &addr) {
         $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
     }
-    guard connected == 0 else { throw POSIXError(.ECONNREFUSED) }
+    guard connected == 0 else {
+        close(fd)
+        throw POSIXError(.ECONNREFUSED)
+    }
     var head = "\(method) \(path) HTTP/1.1\r\nHost: \(host)\r\nConnection: close\r\n"
     for (name, value) in headers.sorted(by: { $0.key < $1.key }) { head += "\(name): \(value)\r\n" }
     if !body.isEmpty || method != "GET" { head += "Content-Length: \(body.count)\r\n" }
@@ -42,9 +78,16 @@ private func blockingRequest(host: String, port: Int, method: String, path: Stri
     while sent < request.count {
         let n = request[sent...].withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) }
         if n < 0 && errno == EINTR { continue }
-        guard n > 0 else { throw POSIXError(.EPIPE) }
+        guard n > 0 else {
+            close(fd)
+            throw POSIXError(.EPIPE)
+        }
         sent += n
     }
+    return fd
+}
+
+private func readResponse(_ fd: CInt) throws -> (status: Int, body: String) {
     var response = [UInt8]()
     var buffer = [UInt8](repeating: 0, count: 4096)
     while true {

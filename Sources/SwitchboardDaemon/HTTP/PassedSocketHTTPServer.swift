@@ -13,6 +13,8 @@ import ServiceLifecycle
 /// router through Hummingbird's HTTP/1 channel on NIO's `bind(_ socket:)`, with the same graceful
 /// shutdown (stop accepting, let requests in progress finish).
 struct PassedSocketHTTPServer: Service {
+    struct ParseErrorWhileWriting: Error {}
+
     let descriptor: CInt
     let responder: RouterResponder<BasicRequestContext>
     let serverName: String
@@ -35,7 +37,12 @@ struct PassedSocketHTTPServer: Service {
                 response = Response(status: .internalServerError)
             }
             response.headers[.server] = serverName
-            try await writer.write(response: response.head, body: response.body)
+            do {
+                try await writer.write(response: response.head, body: response.body)
+            } catch is HTTPParserError {
+                // As Application does: not a parser error, which would make the channel answer again.
+                throw ParseErrorWhileWriting()
+            }
         })
         let group = MultiThreadedEventLoopGroup.singleton
         let quiescing = ServerQuiescingHelper(group: group)
@@ -45,6 +52,9 @@ struct PassedSocketHTTPServer: Service {
                     try server.pipeline.syncOperations.addHandler(quiescing.makeServerChannelHandler(channel: server))
                 }
             }
+            // NIO listens again on the adopted socket with this backlog (its default is 128, below
+            // what the socket unit asks for); the kernel caps it at net.core.somaxconn.
+            .serverChannelOption(ChannelOptions.backlog, value: 4096)
             .childChannelOption(ChannelOptions.allowRemoteHalfClosure, value: true)
             .bind(NIOBSDSocket.Handle(descriptor), childChannelInitializer: { child -> EventLoopFuture<HTTP1Channel.Value> in
                 channel.setup(channel: child, logger: logger)

@@ -169,9 +169,14 @@ public final class SwitchboardMetrics: Sendable {
 extension SwitchboardMetrics: RoutingObserver {
     public func ticketsArrived(_ ticketIDs: [Int64], at instant: ContinuousClock.Instant) {
         arrivals.withLock { arrivals in
-            // Tickets resolved while waiting are never assigned: forget them all rather than grow
-            // without bound (a few latencies go unmeasured).
-            if arrivals.count + ticketIDs.count > Self.maxTrackedArrivals { arrivals.removeAll(keepingCapacity: true) }
+            // Tickets resolved while waiting, or assigned by hand, are never assigned by routing:
+            // forget those older than a day, and all of them if that is not enough, rather than
+            // grow without bound (a few latencies then go unmeasured).
+            if arrivals.count + ticketIDs.count > Self.maxTrackedArrivals {
+                let dayAgo = instant - .seconds(86_400)
+                arrivals = arrivals.filter { $0.value > dayAgo }
+                if arrivals.count + ticketIDs.count > Self.maxTrackedArrivals { arrivals.removeAll(keepingCapacity: true) }
+            }
             for id in ticketIDs where arrivals[id] == nil { arrivals[id] = instant }
         }
     }

@@ -8,6 +8,10 @@
 
 SET LOCAL search_path = switchboard;
 
+-- The time filters of BI queries (created last week, messages of a month).
+CREATE INDEX tickets_by_created ON tickets (created_at);
+CREATE INDEX messages_by_received ON messages (received_at);
+
 CREATE VIEW bi.tickets AS
 SELECT t.reference AS ticket,
        t.customer_id,
@@ -56,8 +60,8 @@ COMMENT ON COLUMN bi.tickets.first_response_at IS 'When the first reply (text, t
 COMMENT ON COLUMN bi.tickets.resolved_at IS 'When the ticket was resolved (the latest time, if it was reopened); null while it is not.';
 COMMENT ON COLUMN bi.tickets.first_response_wall_seconds IS 'Seconds from created_at to first_response_at on the wall clock.';
 COMMENT ON COLUMN bi.tickets.first_response_business_seconds IS 'The same in business seconds (the SLA policy''s calendar, pending time excluded); null for tickets without an SLA or not yet answered.';
-COMMENT ON COLUMN bi.tickets.resolution_wall_seconds IS 'Seconds from created_at to resolved_at on the wall clock.';
-COMMENT ON COLUMN bi.tickets.resolution_business_seconds IS 'Business seconds of the resolution SLA clock (pending time excluded); null without an SLA or before resolution.';
+COMMENT ON COLUMN bi.tickets.resolution_wall_seconds IS 'Seconds from created_at to resolved_at on the wall clock (for a reopened ticket, from its first message to its latest resolution).';
+COMMENT ON COLUMN bi.tickets.resolution_business_seconds IS 'Business seconds of the latest resolution SLA clock (pending time excluded; for a reopened ticket, counted from the reopening); null without an SLA or before resolution.';
 COMMENT ON COLUMN bi.tickets.first_response_sla IS 'met or breached: the first-response SLA''s outcome; null while it runs, without an SLA, or when it was cancelled.';
 COMMENT ON COLUMN bi.tickets.resolution_sla IS 'met or breached: the resolution SLA''s latest outcome; null while it runs, without an SLA, or when it was cancelled.';
 COMMENT ON COLUMN bi.tickets.sla_breaches IS 'SLA clocks of this ticket that ended breached (first response, next responses, resolution).';
@@ -88,7 +92,7 @@ COMMENT ON COLUMN bi.messages_daily.tickets IS 'Distinct tickets these messages 
 
 CREATE VIEW bi.agent_presence_intervals AS
 SELECT agent, presence, started_at, ended_at,
-       extract(epoch FROM coalesce(ended_at, now()) - started_at)::double precision AS seconds
+       extract(epoch FROM greatest(coalesce(ended_at, now()), started_at) - started_at)::double precision AS seconds
 FROM (SELECT p.agent_id AS agent, p.presence, p.at AS started_at,
              lead(p.at) OVER (PARTITION BY p.agent_id ORDER BY p.at, p.id) AS ended_at
       FROM agent_presence_changes p) i;
@@ -106,7 +110,7 @@ SELECT e.data ->> 'agent' AS agent,
        e.at AS assigned_at,
        e.next_at AS ended_at,
        CASE e.next_kind WHEN 'assigned' THEN 'reassigned' WHEN 'status_changed' THEN 'resolved' ELSE e.next_kind END AS end_reason,
-       extract(epoch FROM coalesce(e.next_at, now()) - e.at)::double precision AS seconds,
+       extract(epoch FROM greatest(coalesce(e.next_at, now()), e.at) - e.at)::double precision AS seconds,
        e.actor AS assigned_by
 FROM (SELECT ev.ticket_id, ev.id, ev.at, ev.kind, ev.actor, ev.data,
              lead(ev.at) OVER w AS next_at, lead(ev.kind) OVER w AS next_kind
@@ -127,44 +131,49 @@ COMMENT ON COLUMN bi.agent_ticket_intervals.seconds IS 'How long the agent held 
 COMMENT ON COLUMN bi.agent_ticket_intervals.assigned_by IS 'routing; the agent''s own handle (they took it through the API); a supervisor''s handle (assigned through the API); control:<unix user> (assigned on the control socket).';
 
 CREATE VIEW bi.agent_utilization_daily AS
-WITH days AS (
-    SELECT d::date AS day, tstzrange(d::date::timestamptz, (d::date + 1)::timestamptz) AS span
-    FROM generate_series(least((SELECT min(at) FROM agent_presence_changes), (SELECT min(at) FROM ticket_events WHERE kind = 'assigned'))::date,
-                         now()::date, interval '1 day') AS d
+WITH spans AS (
+    -- Every stretch online and every ticket held, as ranges (an open one runs until now).
+    SELECT agent, 'online' AS what, NULL::text AS ticket, NULL::text AS end_reason, NULL::timestamptz AS ended_at,
+           tstzrange(started_at, greatest(coalesce(ended_at, now()), started_at)) AS span
+    FROM bi.agent_presence_intervals WHERE presence = 'online'
+    UNION ALL
+    SELECT agent, 'held', ticket, end_reason, ended_at, tstzrange(assigned_at, greatest(coalesce(ended_at, now()), assigned_at))
+    FROM bi.agent_ticket_intervals
 ),
-online AS (
-    SELECT i.agent, d.day, tstzrange(i.started_at, coalesce(i.ended_at, now())) * d.span AS part
-    FROM bi.agent_presence_intervals i
-    JOIN days d ON d.span && tstzrange(i.started_at, coalesce(i.ended_at, now()))
-    WHERE i.presence = 'online'
+daily AS (
+    -- Cut at the session's midnights (a DST day is 23 or 25 hours long).
+    SELECT s.agent, s.what, s.ticket, s.end_reason, s.ended_at, d::date AS day,
+           s.span * tstzrange(d, d + interval '1 day') AS part
+    FROM spans s, generate_series(date_trunc('day', lower(s.span)), date_trunc('day', upper(s.span)), interval '1 day') AS d
 ),
-held AS (
-    SELECT h.agent, h.ticket, h.end_reason, h.ended_at, d.day, tstzrange(h.assigned_at, coalesce(h.ended_at, now())) * d.span AS part
-    FROM bi.agent_ticket_intervals h
-    JOIN days d ON d.span && tstzrange(h.assigned_at, coalesce(h.ended_at, now()))
-),
-occupied AS (
-    SELECT agent, day, range_agg(part) AS parts, count(DISTINCT ticket)::integer AS tickets
-    FROM held GROUP BY agent, day
+per_day AS (
+    SELECT agent, day,
+           coalesce(range_agg(part) FILTER (WHERE what = 'online'), '{}') AS online,
+           coalesce(range_agg(part) FILTER (WHERE what = 'held'), '{}') AS held,
+           count(DISTINCT ticket) FILTER (WHERE what = 'held' AND NOT isempty(part)) AS tickets,
+           count(*) FILTER (WHERE what = 'held' AND end_reason = 'resolved' AND ended_at::date = day) AS resolved
+    FROM daily
+    GROUP BY agent, day
 )
-SELECT k.agent, k.day,
-       coalesce((SELECT sum(extract(epoch FROM upper(o.part) - lower(o.part))) FROM online o WHERE o.agent = k.agent AND o.day = k.day), 0)::double precision AS online_seconds,
-       coalesce((SELECT sum(extract(epoch FROM upper(r) - lower(r))) FROM occupied c, unnest(c.parts) AS r WHERE c.agent = k.agent AND c.day = k.day), 0)::double precision AS occupied_seconds,
-       coalesce((SELECT c.tickets FROM occupied c WHERE c.agent = k.agent AND c.day = k.day), 0) AS tickets_handled,
-       (SELECT count(*) FROM held h WHERE h.agent = k.agent AND h.day = k.day AND h.end_reason = 'resolved' AND h.ended_at <@ (SELECT span FROM days WHERE days.day = k.day))::integer AS tickets_resolved
-FROM (SELECT agent, day FROM online UNION SELECT agent, day FROM held) k;
+SELECT agent, day,
+       coalesce((SELECT sum(extract(epoch FROM upper(r) - lower(r))) FROM unnest(online) AS r), 0)::double precision AS online_seconds,
+       coalesce((SELECT sum(extract(epoch FROM upper(r) - lower(r))) FROM unnest(online * held) AS r), 0)::double precision AS occupied_seconds,
+       tickets::integer AS tickets_handled,
+       resolved::integer AS tickets_resolved
+FROM per_day
+WHERE NOT (isempty(online) AND tickets = 0 AND resolved = 0);
 COMMENT ON VIEW bi.agent_utilization_daily IS 'Per agent and day: time online, time holding at least one ticket, tickets held and resolved.';
 COMMENT ON COLUMN bi.agent_utilization_daily.agent IS 'The agent''s handle.';
 COMMENT ON COLUMN bi.agent_utilization_daily.day IS 'Calendar day in the session''s time zone.';
 COMMENT ON COLUMN bi.agent_utilization_daily.online_seconds IS 'Seconds the agent was online that day.';
-COMMENT ON COLUMN bi.agent_utilization_daily.occupied_seconds IS 'Seconds that day during which the agent held at least one ticket (overlapping tickets count once); divide by online_seconds for utilization.';
+COMMENT ON COLUMN bi.agent_utilization_daily.occupied_seconds IS 'Seconds that day the agent was online and held at least one ticket (overlapping tickets count once; tickets kept while away or offline do not count); divided by online_seconds it is utilization, at most 1.';
 COMMENT ON COLUMN bi.agent_utilization_daily.tickets_handled IS 'Distinct tickets the agent held at some time that day.';
-COMMENT ON COLUMN bi.agent_utilization_daily.tickets_resolved IS 'Tickets resolved that day while the agent held them.';
+COMMENT ON COLUMN bi.agent_utilization_daily.tickets_resolved IS 'Tickets resolved that day (session time zone) while the agent held them.';
 
 CREATE VIEW bi.sla_compliance_daily AS
 SELECT r.ended_at::date AS day,
        t.queue,
-       coalesce(t.assignee, t.last_assignee) AS agent,
+       holder.agent,
        r.clock,
        count(*) FILTER (WHERE r.outcome = 'met')::integer AS met,
        count(*) FILTER (WHERE r.outcome = 'breached')::integer AS breached,
@@ -172,11 +181,21 @@ SELECT r.ended_at::date AS day,
        round(100.0 * count(*) FILTER (WHERE r.outcome = 'met') / nullif(count(*) FILTER (WHERE r.outcome <> 'cancelled'), 0), 1)::double precision AS compliance_percent
 FROM sla_records r
 JOIN tickets t ON t.id = r.ticket_id
+-- Who held the ticket when the clock ended: the latest assignment, unassignment or resolution
+-- before then (the resolution that ends a resolution clock itself excluded).
+LEFT JOIN LATERAL (
+    SELECT CASE WHEN e.kind = 'assigned' THEN e.data ->> 'agent' END AS agent
+    FROM ticket_events e
+    WHERE e.ticket_id = r.ticket_id AND e.at <= r.ended_at
+      AND (e.kind IN ('assigned', 'unassigned', 'acceptance_missed')
+           OR (e.kind = 'status_changed' AND e.data ->> 'to' = 'resolved' AND e.at < r.ended_at))
+    ORDER BY e.at DESC, e.id DESC LIMIT 1
+) holder ON true
 GROUP BY 1, 2, 3, 4;
 COMMENT ON VIEW bi.sla_compliance_daily IS 'SLA clocks that ended, per day, queue, agent and clock: how many met and breached the promise.';
 COMMENT ON COLUMN bi.sla_compliance_daily.day IS 'Calendar day (session time zone) the clock ended.';
 COMMENT ON COLUMN bi.sla_compliance_daily.queue IS 'The ticket''s queue now.';
-COMMENT ON COLUMN bi.sla_compliance_daily.agent IS 'The agent who has, or last had, the ticket (null if nobody ever had it).';
+COMMENT ON COLUMN bi.sla_compliance_daily.agent IS 'The agent who held the ticket when the clock ended (for a response clock, usually the one who replied); null when it was waiting in a queue.';
 COMMENT ON COLUMN bi.sla_compliance_daily.clock IS 'first_response, next_response or resolution.';
 COMMENT ON COLUMN bi.sla_compliance_daily.met IS 'Clocks that ended within their target.';
 COMMENT ON COLUMN bi.sla_compliance_daily.breached IS 'Clocks that ran past their deadline.';
@@ -188,19 +207,24 @@ SELECT t.reference AS ticket,
        e.data ->> 'queue' AS queue,
        t.priority,
        e.at AS assigned_at,
-       (e.data ->> 'waited_seconds')::double precision AS waited_seconds,
+       extract(epoch FROM e.at - coalesce(e.entered_at, t.created_at))::double precision AS waited_seconds,
        e.data ->> 'agent' AS agent,
        CASE WHEN e.actor = 'routing' THEN 'routing' WHEN e.actor = e.data ->> 'agent' THEN 'taken' ELSE 'by hand' END AS how,
        (e.data ->> 'step')::integer AS routing_step
-FROM ticket_events e
+FROM (SELECT ev.ticket_id, ev.at, ev.kind, ev.actor, ev.data,
+             lag(ev.at) OVER w AS entered_at, lag(ev.kind) OVER w AS entered_by
+      FROM ticket_events ev
+      WHERE ev.kind IN ('routed', 'unassigned', 'acceptance_missed', 'assigned')
+      WINDOW w AS (PARTITION BY ev.ticket_id ORDER BY ev.at, ev.id)) e
 JOIN tickets t ON t.id = e.ticket_id
-WHERE e.kind = 'assigned';
-COMMENT ON VIEW bi.queue_waits IS 'One row per assignment out of a queue: how long the ticket had waited for an agent.';
+-- A ticket handed from one agent to another did not wait in a queue.
+WHERE e.kind = 'assigned' AND e.entered_by IS DISTINCT FROM 'assigned' AND e.data ->> 'previous' IS NULL;
+COMMENT ON VIEW bi.queue_waits IS 'One row per assignment out of a queue (not handovers from agent to agent): how long the ticket had waited for an agent.';
 COMMENT ON COLUMN bi.queue_waits.ticket IS 'Ticket reference.';
 COMMENT ON COLUMN bi.queue_waits.queue IS 'The queue it waited in.';
 COMMENT ON COLUMN bi.queue_waits.priority IS 'The ticket''s priority now.';
 COMMENT ON COLUMN bi.queue_waits.assigned_at IS 'When the wait ended with an assignment.';
-COMMENT ON COLUMN bi.queue_waits.waited_seconds IS 'Wall seconds from when the ticket started waiting (kept across a return to the queue) to the assignment.';
+COMMENT ON COLUMN bi.queue_waits.waited_seconds IS 'Wall seconds from when the ticket entered the queue (routed, or returned to it by an unassignment) to the assignment.';
 COMMENT ON COLUMN bi.queue_waits.agent IS 'The agent it was assigned to.';
 COMMENT ON COLUMN bi.queue_waits.how IS 'routing (chosen by the queue''s strategy), by hand (a supervisor, through the API or the control socket) or taken (the agent took it through the API).';
 COMMENT ON COLUMN bi.queue_waits.routing_step IS 'The queue''s routing step (1 = first, strictest) that matched; null when not assigned by routing.';
@@ -216,5 +240,5 @@ GROUP BY t.queue;
 COMMENT ON VIEW bi.queue_waiting_now IS 'Per queue, the tickets waiting for an agent right now (queues with none are absent).';
 COMMENT ON COLUMN bi.queue_waiting_now.queue IS 'The queue.';
 COMMENT ON COLUMN bi.queue_waiting_now.tickets_waiting IS 'Tickets in the queue with no agent, not resolved.';
-COMMENT ON COLUMN bi.queue_waiting_now.longest_wait_seconds IS 'How long the oldest of them has waited, in wall seconds.';
+COMMENT ON COLUMN bi.queue_waiting_now.longest_wait_seconds IS 'How long the oldest of them has waited, in wall seconds, counted from when it first waited (a ticket returned to the queue keeps its place and its time).';
 COMMENT ON COLUMN bi.queue_waiting_now.high_or_urgent IS 'Of those, tickets with priority high or urgent.';
