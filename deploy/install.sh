@@ -369,6 +369,8 @@ acl_snapshot() {
         UNION ALL
         SELECT 'default:' || coalesce(d.defaclacl::text, '')
           FROM pg_default_acl d JOIN pg_namespace n ON n.oid = d.defaclnamespace WHERE n.nspname = 'bi'
+        UNION ALL
+        SELECT 'database:' || coalesce(datacl::text, '') FROM pg_database WHERE datname = current_database()
     ) AS acl" switchboard
 }
 before_acl=$(acl_snapshot)
