@@ -52,6 +52,10 @@ struct SocketActivationTests {
         // HTTP on the passed socket; the verify token and app secret were read from the credentials.
         let ready = try await httpGet(port: sockets.httpPort, path: "/readyz")
         #expect(ready.status == 200, "\(ready.body)")
+        let head = try await httpRequestHead(port: sockets.httpPort, path: "/healthz")
+        #expect(head.contains("\r\nServer: switchboard\r\n"), "\(head)")
+        #expect(head.range(of: #"\r\nDate: (Mon|Tue|Wed|Thu|Fri|Sat|Sun), [0-9]{2} [A-Z][a-z]{2} [0-9]{4} [0-9]{2}:[0-9]{2}:[0-9]{2} GMT\r\n"#,
+                           options: .regularExpression) != nil, "\(head)")
         let handshake = try await httpGet(port: sockets.httpPort, path: "/webhooks/whatsapp?hub.mode=subscribe&hub.verify_token=\(verifyToken)&hub.challenge=4242")
         #expect(handshake.status == 200 && handshake.body == "4242", "\(handshake)")
         let signature = WebhookSignature(appSecret: appSecret)

@@ -87,7 +87,21 @@ private func connectAndSend(host: String, port: Int, method: String, path: Strin
     return fd
 }
 
-private func readResponse(_ fd: CInt) throws -> (status: Int, body: String) {
+/// The status line and headers of a GET, as sent (for header checks).
+public func httpRequestHead(host: String = "127.0.0.1", port: Int, path: String) async throws -> String {
+    try await withCheckedThrowingContinuation { continuation in
+        Thread {
+            continuation.resume(with: Result {
+                let fd = try connectAndSend(host: host, port: port, method: "GET", path: path, headers: [:], body: [])
+                defer { close(fd) }
+                let text = String(decoding: readAll(fd), as: UTF8.self)
+                return text.components(separatedBy: "\r\n\r\n").first.map { $0 + "\r\n" } ?? text
+            })
+        }.start()
+    }
+}
+
+private func readAll(_ fd: CInt) -> [UInt8] {
     var response = [UInt8]()
     var buffer = [UInt8](repeating: 0, count: 4096)
     while true {
@@ -97,6 +111,11 @@ private func readResponse(_ fd: CInt) throws -> (status: Int, body: String) {
         if n <= 0 { break }
         response += buffer[0..<n]
     }
+    return response
+}
+
+private func readResponse(_ fd: CInt) throws -> (status: Int, body: String) {
+    let response = readAll(fd)
     let text = String(decoding: response, as: UTF8.self)
     let statusLine = text.split(separator: "\r\n").first ?? ""
     let parts = statusLine.split(separator: " ")

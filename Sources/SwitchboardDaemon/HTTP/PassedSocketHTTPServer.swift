@@ -25,6 +25,7 @@ struct PassedSocketHTTPServer: Service {
         let responder = self.responder
         let logger = self.logger
         let serverName = self.serverName
+        let date = HTTPDate()
         let channel = HTTP1Channel(responder: { request, writer, channel in
             let context = BasicRequestContext(source: ApplicationRequestContextSource(channel: channel, logger: logger))
             var response: Response
@@ -37,6 +38,7 @@ struct PassedSocketHTTPServer: Service {
                 response = Response(status: .internalServerError)
             }
             response.headers[.server] = serverName
+            response.headers[.date] = date.now()
             do {
                 try await writer.write(response: response.head, body: response.body)
             } catch is HTTPParserError {
