@@ -18,25 +18,15 @@ struct AgentAPIEndToEndTests {
         let standIn = try await GraphAPIStandIn.start(accessToken: "e2e-access-token")
         defer { standIn.stop() }
         try "e2e-access-token\n".write(toFile: directory + "/access-token", atomically: true, encoding: .utf8)
-        let example = try Data(contentsOf: Self.repository.appendingPathComponent("config.example.json"))
-        var config = try #require(try JSONSerialization.jsonObject(with: example) as? [String: Any])
-        config["stateDirectory"] = directory + "/state"
-        config["http"] = ["host": "127.0.0.1", "port": 0]
-        let dev = Self.repository.appendingPathComponent("dev").path
-        config["whatsapp"] = ["appSecret": ["file": dev + "/whatsapp-app-secret"], "verifyToken": ["file": dev + "/whatsapp-verify-token"],
-                              "accessToken": ["file": directory + "/access-token"],
-                              "graphAPI": ["baseURL": standIn.baseURL, "version": "v24.0", "timeoutSeconds": 5]]
-        config["control"] = ["socket": directory + "/control.sock"]
-        let configPath = directory + "/config.json"
-        try JSONSerialization.data(withJSONObject: config).write(to: URL(fileURLWithPath: configPath))
-
-        let listener = try NotifyListener(abstract: false, directory: directory)
-        let daemon = try DaemonProcess(arguments: ["run", "--config", configPath], environment: ["NOTIFY_SOCKET": listener.address],
-                                       logFile: directory + "/daemon.log")
-        try #require(await listener.waitFor("READY=1").count == 1, "no READY=1; log:\n\(daemon.log)")
-        let status = try #require(listener.lastStatus)
-        let port = try #require(status.range(of: #"http 127\.0\.0\.1:[0-9]+"#, options: .regularExpression).flatMap { Int(status[$0].split(separator: ":").last ?? "") })
-        let ctl = URL(fileURLWithPath: DaemonProcess.executablePath).deletingLastPathComponent().appendingPathComponent("switchboardctl").path
+        let configPath = try ExampleDaemon.writeConfiguration(in: directory) { config in
+            var whatsapp = config["whatsapp"] as? [String: Any] ?? [:]
+            whatsapp["accessToken"] = ["file": directory + "/access-token"]
+            whatsapp["graphAPI"] = ["baseURL": standIn.baseURL, "version": "v24.0", "timeoutSeconds": 5]
+            config["whatsapp"] = whatsapp
+        }
+        let started = try await ExampleDaemon.start(configPath: configPath, directory: directory)
+        let daemon = started.process, port = started.port
+        let ctl = started.switchboardctl
         let socket = directory + "/control.sock"
 
         // Ben (English 5) is who the English customer's ticket goes to; Ana goes away.
@@ -47,7 +37,7 @@ struct AgentAPIEndToEndTests {
 
         var stream: EventStreamClient? = try EventStreamClient(port: port, path: "/api/v1/events", headers: auth)
         #expect(await stream?.waitFor("retry: 3000") == true)
-        let secret = try String(contentsOfFile: dev + "/whatsapp-app-secret", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        let secret = try ExampleDaemon.appSecret()
         let signer = WebhookSignature(appSecret: secret)
         func post(_ body: [UInt8]) async throws -> Int {
             try await httpRequest(port: port, method: "POST", path: "/webhooks/whatsapp",

@@ -13,27 +13,11 @@ struct RoutingEndToEndTests {
     @Test func twoCustomersInTwoLanguagesReachTheRightAgents() async throws {
         let directory = try makeTemporaryDirectory("routing-e2e")
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        // The example as shipped, with its state, port and secrets pointed at this test's places.
-        let example = try Data(contentsOf: Self.repository.appendingPathComponent("config.example.json"))
-        var config = try #require(try JSONSerialization.jsonObject(with: example) as? [String: Any])
-        config["stateDirectory"] = directory + "/state"
-        config["http"] = ["host": "127.0.0.1", "port": 0]
-        var whatsapp = try #require(config["whatsapp"] as? [String: Any])
-        let dev = Self.repository.appendingPathComponent("dev").path
-        whatsapp["appSecret"] = ["file": dev + "/whatsapp-app-secret"]
-        whatsapp["verifyToken"] = ["file": dev + "/whatsapp-verify-token"]
-        config["whatsapp"] = whatsapp
-        let configPath = directory + "/config.json"
-        try JSONSerialization.data(withJSONObject: config).write(to: URL(fileURLWithPath: configPath))
+        let configPath = try ExampleDaemon.writeConfiguration(in: directory)
+        let started = try await ExampleDaemon.start(configPath: configPath, directory: directory)
+        let daemon = started.process, port = started.port
 
-        let listener = try NotifyListener(abstract: false, directory: directory)
-        let daemon = try DaemonProcess(arguments: ["run", "--config", configPath], environment: ["NOTIFY_SOCKET": listener.address],
-                                       logFile: directory + "/daemon.log")
-        try #require(await listener.waitFor("READY=1").count == 1, "no READY=1; log:\n\(daemon.log)")
-        let status = try #require(listener.lastStatus)
-        let port = try #require(status.range(of: #"http 127\.0\.0\.1:[0-9]+"#, options: .regularExpression).flatMap { Int(status[$0].split(separator: ":").last ?? "") })
-
-        let secret = try String(contentsOfFile: dev + "/whatsapp-app-secret", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        let secret = try ExampleDaemon.appSecret()
         let signature = WebhookSignature(appSecret: secret)
         for name in ["spanish-customer.json", "english-customer.json"] {
             let body = Array(try Data(contentsOf: Self.repository.appendingPathComponent("dev/webhooks/" + name)))

@@ -16,34 +16,20 @@ struct SLAEndToEndTests {
     @Test func deadlinesFollowTheOfficeCalendarAndTheDemoTicketIsWarnedBreachedAndEscalated() async throws {
         let directory = try makeTemporaryDirectory("sla-e2e")
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        // The example as shipped, with its state, port and secrets pointed at this test's places.
-        let example = try Data(contentsOf: Self.repository.appendingPathComponent("config.example.json"))
-        var config = try #require(try JSONSerialization.jsonObject(with: example) as? [String: Any])
-        config["stateDirectory"] = directory + "/state"
-        config["http"] = ["host": "127.0.0.1", "port": 0]
-        var whatsapp = try #require(config["whatsapp"] as? [String: Any])
-        let dev = Self.repository.appendingPathComponent("dev").path
-        whatsapp["appSecret"] = ["file": dev + "/whatsapp-app-secret"]
-        whatsapp["verifyToken"] = ["file": dev + "/whatsapp-verify-token"]
-        config["whatsapp"] = whatsapp
         // The demo policy promises a reply in 2 minutes; 3 seconds here, so the test sees the breach soon.
-        var sla = try #require(config["sla"] as? [String: Any])
-        var policies = try #require(sla["policies"] as? [[String: Any]])
-        #expect(policies.first?["name"] as? String == "demo")
-        policies[0]["firstResponseMinutes"] = 0.05
-        sla["policies"] = policies
-        config["sla"] = sla
-        let configPath = directory + "/config.json"
-        try JSONSerialization.data(withJSONObject: config).write(to: URL(fileURLWithPath: configPath))
+        var demoPolicy: String?
+        let configPath = try ExampleDaemon.writeConfiguration(in: directory) { config in
+            guard var sla = config["sla"] as? [String: Any], var policies = sla["policies"] as? [[String: Any]], !policies.isEmpty else { return }
+            demoPolicy = policies[0]["name"] as? String
+            policies[0]["firstResponseMinutes"] = 0.05
+            sla["policies"] = policies
+            config["sla"] = sla
+        }
+        #expect(demoPolicy == "demo")
+        let started = try await ExampleDaemon.start(configPath: configPath, directory: directory)
+        let daemon = started.process, port = started.port
 
-        let listener = try NotifyListener(abstract: false, directory: directory)
-        let daemon = try DaemonProcess(arguments: ["run", "--config", configPath], environment: ["NOTIFY_SOCKET": listener.address],
-                                       logFile: directory + "/daemon.log")
-        try #require(await listener.waitFor("READY=1").count == 1, "no READY=1; log:\n\(daemon.log)")
-        let status = try #require(listener.lastStatus)
-        let port = try #require(status.range(of: #"http 127\.0\.0\.1:[0-9]+"#, options: .regularExpression).flatMap { Int(status[$0].split(separator: ":").last ?? "") })
-
-        let secret = try String(contentsOfFile: dev + "/whatsapp-app-secret", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        let secret = try ExampleDaemon.appSecret()
         let signature = WebhookSignature(appSecret: secret)
         for name in ["spanish-customer.json", "english-customer.json", "sla-demo-customer.json"] {
             let body = Array(try Data(contentsOf: Self.repository.appendingPathComponent("dev/webhooks/" + name)))

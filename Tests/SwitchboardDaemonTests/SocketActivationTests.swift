@@ -22,20 +22,16 @@ struct SocketActivationTests {
         try FileManager.default.createDirectory(atPath: credentials, withIntermediateDirectories: true)
         try (appSecret + "\n").write(toFile: credentials + "/whatsapp-app-secret", atomically: true, encoding: .utf8)
         try (verifyToken + "\n").write(toFile: credentials + "/whatsapp-verify-token", atomically: true, encoding: .utf8)
-        let example = try Data(contentsOf: Self.repository.appendingPathComponent("config.example.json"))
-        var config = try #require(try JSONSerialization.jsonObject(with: example) as? [String: Any])
-        config["stateDirectory"] = directory + "/state"
-        // Addresses the daemon must not use: systemd passed it sockets.
-        config["http"] = ["host": "127.0.0.1", "port": 0]
-        var control = try #require(config["control"] as? [String: Any])
-        control["socket"] = directory + "/configured-control.sock"
-        config["control"] = control
-        var whatsapp = try #require(config["whatsapp"] as? [String: Any])
-        whatsapp["appSecret"] = ["credential": "whatsapp-app-secret"]
-        whatsapp["verifyToken"] = ["credential": "whatsapp-verify-token"]
-        config["whatsapp"] = whatsapp
-        let configPath = directory + "/config.json"
-        try JSONSerialization.data(withJSONObject: config).write(to: URL(fileURLWithPath: configPath))
+        // Addresses the daemon must not use (systemd passed it sockets), and secrets by credential name only.
+        let configPath = try ExampleDaemon.writeConfiguration(in: directory) { config in
+            var control = config["control"] as? [String: Any] ?? [:]
+            control["socket"] = directory + "/configured-control.sock"
+            config["control"] = control
+            var whatsapp = config["whatsapp"] as? [String: Any] ?? [:]
+            whatsapp["appSecret"] = ["credential": "whatsapp-app-secret"]
+            whatsapp["verifyToken"] = ["credential": "whatsapp-verify-token"]
+            config["whatsapp"] = whatsapp
+        }
 
         let sockets = try ActivationSockets(controlPath: directory + "/control.sock")
         let environment = { (listener: NotifyListener) in
@@ -94,15 +90,12 @@ struct SocketActivationTests {
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let credentials = directory + "/credentials"
         try FileManager.default.createDirectory(atPath: credentials, withIntermediateDirectories: true)
-        let example = try Data(contentsOf: Self.repository.appendingPathComponent("config.example.json"))
-        var config = try #require(try JSONSerialization.jsonObject(with: example) as? [String: Any])
-        config["stateDirectory"] = directory + "/state"
-        var whatsapp = try #require(config["whatsapp"] as? [String: Any])
-        whatsapp["appSecret"] = ["credential": "whatsapp-app-secret"]
-        whatsapp["verifyToken"] = ["credential": "whatsapp-verify-token"]
-        config["whatsapp"] = whatsapp
-        let configPath = directory + "/config.json"
-        try JSONSerialization.data(withJSONObject: config).write(to: URL(fileURLWithPath: configPath))
+        let configPath = try ExampleDaemon.writeConfiguration(in: directory) { config in
+            var whatsapp = config["whatsapp"] as? [String: Any] ?? [:]
+            whatsapp["appSecret"] = ["credential": "whatsapp-app-secret"]
+            whatsapp["verifyToken"] = ["credential": "whatsapp-verify-token"]
+            config["whatsapp"] = whatsapp
+        }
 
         let result = try await runSwitchboardd(["run", "--config", configPath], environment: ["CREDENTIALS_DIRECTORY": credentials])
         #expect(result.status == 1)
