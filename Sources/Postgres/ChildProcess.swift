@@ -4,9 +4,10 @@ import Glibc
 /// Spawning and reaping of helper processes (initdb, postgres) with `posix_spawn`.
 ///
 /// Every function here blocks; callers run them on threads they own, never on the cooperative pool.
-enum ChildProcess {
-    struct Failure: Error, CustomStringConvertible {
-        let description: String
+/// Public for the tests, which start the daemon the same way (with systemd's passed sockets).
+public enum ChildProcess {
+    public struct Failure: Error, CustomStringConvertible {
+        public let description: String
     }
 
     /// glibc's `POSIX_SPAWN_SETSID` (a GNU extension Swift does not import): the child starts its
@@ -14,15 +15,22 @@ enum ChildProcess {
     /// the child in order.
     private static let spawnSetSID: Int32 = 0x80
 
-    /// Starts `executable` with `arguments`; stdout and stderr append to `logFile`, stdin is /dev/null.
+    /// Starts `executable` with `arguments`; stdout and stderr append to `logFile`, stdin is /dev/null,
+    /// and each of `descriptors` is copied to its target number (systemd's passed sockets: 3, 4, …;
+    /// sources must not be those numbers themselves, or the copy would keep close-on-exec).
     /// Signal dispositions and mask are reset to defaults in the child.
-    static func spawn(_ executable: String, _ arguments: [String], environment: [String: String], logFile: String, newSession: Bool) throws -> pid_t {
+    public static func spawn(_ executable: String, _ arguments: [String], environment: [String: String], logFile: String, newSession: Bool,
+                             descriptors: [(source: CInt, target: CInt)] = []) throws -> pid_t {
         var fileActions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&fileActions)
         defer { posix_spawn_file_actions_destroy(&fileActions) }
         posix_spawn_file_actions_addopen(&fileActions, 0, "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_addopen(&fileActions, 1, logFile, O_WRONLY | O_CREAT | O_APPEND, 0o640)
         posix_spawn_file_actions_adddup2(&fileActions, 1, 2)
+        for descriptor in descriptors {
+            precondition(descriptor.source != descriptor.target && descriptor.source > 2, "a passed descriptor is copied from another, higher number")
+            posix_spawn_file_actions_adddup2(&fileActions, descriptor.source, descriptor.target)
+        }
 
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)

@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import Postgres
 import Synchronization
 
 /// Listening sockets held by a test the way systemd holds a socket unit's: they outlive each daemon
@@ -58,8 +59,8 @@ public struct ActivationError: Error, CustomStringConvertible {
 /// (a shell sets it, then becomes the daemon with `exec`), and whatever else the caller adds
 /// (`NOTIFY_SOCKET`, `WATCHDOG_USEC`, `CREDENTIALS_DIRECTORY`).
 ///
-/// Spawned with `posix_spawn` and reaped with `waitpid` by this object alone, with the signal mask
-/// and dispositions reset (the cooperative pool's threads block signals, and a child inherits that).
+/// Spawned with the embedded cluster's `ChildProcess.spawn` (signal mask and dispositions reset: the
+/// cooperative pool's threads block signals, and a child inherits that) and reaped by this object alone.
 public final class SocketActivatedDaemon: Sendable {
     public let pid: pid_t
     public let logFile: String
@@ -81,34 +82,9 @@ public final class SocketActivatedDaemon: Sendable {
             close(control)
             close(http)
         }
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, logFile, O_WRONLY | O_CREAT | O_APPEND, 0o600)
-        posix_spawn_file_actions_adddup2(&actions, 1, 2)
-        posix_spawn_file_actions_adddup2(&actions, control, 3)
-        posix_spawn_file_actions_adddup2(&actions, http, 4)
-
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        var all = sigset_t(), none = sigset_t()
-        sigfillset(&all)
-        sigemptyset(&none)
-        posix_spawnattr_setsigdefault(&attributes, &all)
-        posix_spawnattr_setsigmask(&attributes, &none)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
-
-        let shell = ["/bin/sh", "-c", #"LISTEN_PID=$$; export LISTEN_PID; exec "$0" "$@""#, DaemonProcess.executablePath] + arguments
-        let argv = shell.map { strdup($0) } + [nil]
-        defer { argv.forEach { free($0) } }
-        let envp = env.map { strdup("\($0.key)=\($0.value)") } + [nil]
-        defer { envp.forEach { free($0) } }
-        var pid: pid_t = 0
-        let spawned = posix_spawn(&pid, "/bin/sh", &actions, &attributes, argv, envp)
-        guard spawned == 0 else { throw ActivationError(what: "posix_spawn /bin/sh", errno: spawned) }
-        self.pid = pid
+        let shell = [#"LISTEN_PID=$$; export LISTEN_PID; exec "$0" "$@""#, DaemonProcess.executablePath] + arguments
+        pid = try ChildProcess.spawn("/bin/sh", ["-c"] + shell, environment: env, logFile: logFile, newSession: false,
+                                     descriptors: [(control, 3), (http, 4)])
     }
 
     public func signal(_ signal: Int32) { kill(pid, signal) }
