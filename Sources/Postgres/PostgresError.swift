@@ -57,6 +57,21 @@ public enum PostgresError: Error, Sendable, Equatable, CustomStringConvertible {
         }
     }
 
+    /// The database could not do the work now, whatever the work was: the server is gone or
+    /// shutting down, out of resources, read-only after a failover, the pool is exhausted or
+    /// closed, or the caller was cancelled. Trying the same work later may succeed; another
+    /// error (bad data, a constraint) would fail the same way again.
+    public var isUnavailability: Bool {
+        switch self {
+        case .connectionFailed, .connectionLost, .serverUnreachable, .poolTimeout, .poolClosed, .cancelled: return true
+        case .server(let error):
+            let code = error.sqlState.code
+            return error.sqlState.isConnectionClass || error.sqlState.isTransient || code.hasPrefix("53") || code.hasPrefix("57")
+                || code == "25006" || code == "58000" || code == "58030"
+        case .decoding, .unexpected: return false
+        }
+    }
+
     /// Replaces every parameter value of three or more characters that the server quoted back in its
     /// message, detail or hint (`Key (phone)=(+4915…) already exists`) with `…`, so that errors can be
     /// logged without customer data.

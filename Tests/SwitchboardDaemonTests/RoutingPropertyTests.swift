@@ -96,24 +96,7 @@ struct RoutingPropertyTests {
                 await world.routing.advance(by: Double(Int.random(in: 5...70, using: &random)))
             } else {
                 let events = try await batch(&world, &random)
-                for case .capacity(let agent, _) in events { capacityChanged.insert(agent) }
-                let router = world.routing.router
-                let routing = world.routing
-                try await withThrowingTaskGroup(of: Void.self) { group in
-                    for event in events {
-                        group.addTask {
-                            switch event {
-                            case .arrival(let customer, let text): try await routing.customerWrites(customer, text)
-                            case .comeBack(let customer): try await routing.customerWrites(customer, "hola, sigo esperando")
-                            case .presence(let agent, let presence): _ = try await router.setPresence(agent, to: presence, actor: "property")
-                            case .status(let ticket, let status): _ = try await router.setStatus(ticket, to: status, actor: "property")
-                            case .capacity(let agent, let capacity): _ = try await router.setCapacity(agent, to: capacity)
-                            }
-                        }
-                    }
-                    try await group.waitForAll()
-                }
-                await router.settle()
+                capacityChanged = try await apply(events, to: world)
             }
             sawWaiting += try await checkInvariants(world, assignedBefore: assignedBefore, capacityChanged: capacityChanged)
             assignedBefore = try await assignedEventCount(world.routing)
@@ -122,6 +105,114 @@ struct RoutingPropertyTests {
         let assigned = try await assignedEventCount(world.routing).values.reduce(0, +)
         #expect(assigned > 0 && sawWaiting > 0, "assigned \(assigned), seen waiting \(sawWaiting)")
         try await checkRestart(world)
+    }
+
+    /// Applies a batch concurrently and waits until routing has settled; returns the agents whose
+    /// capacity changed.
+    private func apply(_ events: [Event], to world: World) async throws -> Set<String> {
+        var capacityChanged: Set<String> = []
+        for case .capacity(let agent, _) in events { capacityChanged.insert(agent) }
+        let router = world.routing.router
+        let routing = world.routing
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for event in events {
+                group.addTask {
+                    switch event {
+                    case .arrival(let customer, let text): try await routing.customerWrites(customer, text)
+                    case .comeBack(let customer): try await routing.customerWrites(customer, "hola, sigo esperando")
+                    case .presence(let agent, let presence): _ = try await router.setPresence(agent, to: presence, actor: "property")
+                    case .status(let ticket, let status): _ = try await router.setStatus(ticket, to: status, actor: "property")
+                    case .capacity(let agent, let capacity): _ = try await router.setCapacity(agent, to: capacity)
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        await router.settle()
+        return capacityChanged
+    }
+
+    /// Reopens, resolves and restarts, interleaved (issue #16). Customers whose ticket was resolved
+    /// write again, so it reopens; assigned tickets are resolved; and now and then the router is
+    /// replaced by a new one rebuilt from the database while customers write: some messages are
+    /// committed before the rebuild and told to routing after it (as the daemon answers webhooks
+    /// before routing is rebuilt), some during the rebuild, and some never (the daemon died between
+    /// commit and routing). After every step, and after a last restart, the agents' actors equal the
+    /// database, nobody was given more than their capacity, and nothing waits while an eligible
+    /// agent has room.
+    @Test(arguments: 0..<6)
+    func reopensResolvesAndRestartsKeepEveryAgentsLoadEqualToTheDatabase(seed: Int) async throws {
+        var random = SeededRandom(seed: UInt64(seed) &+ 9191)
+        let configuration = Self.configuration(&random)
+        var world = World(routing: try await RoutingHarness.make("routing_reopen_\(seed)", configuration), configuration: configuration)
+        var assignedBefore = try await assignedEventCount(world.routing)
+        for step in 0..<16 {
+            var capacityChanged: Set<String> = []
+            if step % 4 == 3 {
+                world.routing = try await restart(world, &random)
+            } else {
+                var events = try await batch(&world, &random)
+                for customer in try await resolvedCustomers(world.routing).filter({ _ in Int.random(in: 0..<3, using: &random) == 0 }) {
+                    events.append(.comeBack(customer))
+                }
+                // Resolve most of what is assigned, so that its customers can come back.
+                let assigned = try await world.routing.pool.query("SELECT id FROM switchboard.tickets WHERE assignee IS NOT NULL AND status = 'open' ORDER BY id")
+                    .map { try $0.decode(0, as: Int64.self) }
+                let touched = Set(events.compactMap { if case .status(let ticket, _) = $0 { ticket } else { nil } })
+                for ticket in assigned where !touched.contains(ticket) && Int.random(in: 0..<3, using: &random) > 0 {
+                    events.append(.status(ticket, .resolved))
+                }
+                capacityChanged = try await apply(events, to: world)
+            }
+            try await checkInvariants(world, assignedBefore: assignedBefore, capacityChanged: capacityChanged)
+            assignedBefore = try await assignedEventCount(world.routing)
+        }
+        let reopened = try await world.routing.pool.query("SELECT count(*) FROM switchboard.ticket_events WHERE kind = 'reopened'").first?.decode(0, as: Int.self) ?? 0
+        #expect(reopened > 0, "the sequence reopened no ticket")
+        try await checkRestart(world)
+    }
+
+    /// Customers whose latest ticket is resolved (writing again reopens it).
+    private func resolvedCustomers(_ routing: RoutingHarness) async throws -> [String] {
+        try await routing.pool.query("""
+            SELECT c.wa_id FROM switchboard.customers c
+            CROSS JOIN LATERAL (SELECT status FROM switchboard.tickets t WHERE t.customer_id = c.id ORDER BY t.created_at DESC, t.id DESC LIMIT 1) AS l
+            WHERE l.status = 'resolved' ORDER BY c.id
+            """).map { try $0.decode(0, as: String.self) }
+    }
+
+    /// The daemon dies and starts again: the old router stops; customers write while the new one
+    /// rebuilds. Returns the new harness.
+    private func restart(_ world: World, _ random: inout SeededRandom) async throws -> RoutingHarness {
+        let before = world.routing
+        before.timers.cancelAll()
+        await before.router.settle()
+        let pending = try await before.pool.query("""
+            SELECT c.wa_id FROM switchboard.tickets t JOIN switchboard.customers c ON c.id = t.customer_id WHERE t.status = 'pending' ORDER BY t.id
+            """).map { try $0.decode(0, as: String.self) }
+        var writers = (try await resolvedCustomers(before) + pending).filter { _ in Bool.random(using: &random) }
+        writers.shuffle(using: &random)
+        // Before the rebuild: committed; told to routing once it runs, or never (the process died).
+        var early: [IngestResult.StoredMessage] = []
+        for (index, customer) in writers.prefix(writers.count / 2).enumerated() {
+            let stored = try await before.customerMessageCommitted(customer, "hello again, me")
+            if index % 3 != 2 { early += stored }
+        }
+        let during = Array(writers.dropFirst(writers.count / 2))
+        let told = early
+        let timers = VirtualTimers(start: before.timers.now)
+        let router = TicketRouter(configuration: world.configuration, pool: before.pool, timers: timers, logger: TestDatabase.quietLogger)
+        let after = RoutingHarness(pool: before.pool, timers: timers, router: router, ingest: before.ingest)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await router.rebuild() }
+            group.addTask { await router.committed(told) }
+            for customer in during {
+                group.addTask { try await after.customerWrites(customer, "hello again, me") }
+            }
+            try await group.waitForAll()
+        }
+        await router.settle()
+        return after
     }
 
     private func batch(_ world: inout World, _ random: inout SeededRandom) async throws -> [Event] {
@@ -212,6 +303,14 @@ struct RoutingPropertyTests {
             } else {
                 holding[ticket] = false
             }
+        }
+
+        // A ticket that is not resolved has an agent exactly when its last assignment was not taken
+        // back since (a reopen returns it to routing in the same transaction).
+        for row in try await pool.query("SELECT id, assignee FROM switchboard.tickets WHERE status <> 'resolved'") {
+            let ticket: Int64 = try row.decode(0)
+            let assignee: String? = try row.decode(1)
+            #expect((assignee != nil) == (holding[ticket] == true), "ticket \(ticket) has assignee \(assignee ?? "none") against its events")
         }
 
         // Each assignment met the step in force when it was made.

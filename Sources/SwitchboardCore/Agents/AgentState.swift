@@ -74,6 +74,12 @@ public struct AgentState: Sendable, Equatable {
         return tickets.removeValue(forKey: ticket) != nil || reservedNow
     }
 
+    /// The database says the agent does not hold the ticket: forget it, but keep a reservation
+    /// (the round that made it settles it).
+    public mutating func forget(_ ticket: Int64) {
+        tickets.removeValue(forKey: ticket)
+    }
+
     public mutating func setPresence(_ presence: AgentPresence, at date: Date) {
         guard presence != self.presence else { return }
         self.presence = presence

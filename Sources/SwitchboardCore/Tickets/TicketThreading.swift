@@ -46,3 +46,35 @@ public enum TicketThreading {
         }
     }
 }
+
+extension TicketThreading {
+    /// Where a ticket stands in routing: who holds it and where it waits.
+    public struct RoutingPlace: Sendable, Equatable {
+        public var assignee: String?
+        public var queue: String?
+        /// When the customer started waiting for an agent (the queue's order and wait figures).
+        public var waitingSince: Date?
+        /// Agents who missed their acceptance time on it and are not offered it again.
+        public var excludedAgents: [String]
+
+        public init(assignee: String?, queue: String?, waitingSince: Date?, excludedAgents: [String]) {
+            self.assignee = assignee
+            self.queue = queue
+            self.waitingSince = waitingSince
+            self.excludedAgents = excludedAgents
+        }
+    }
+
+    /// What a reopen does to the ticket's place, committed in the same transaction as the message
+    /// that reopens it: the previous agent's slot is given back and the ticket returns to routing, to
+    /// be classified again as if new, waiting from now, with no exclusions.
+    ///
+    /// The previous agent is kept when they may take it now through sticky routing: their id stays
+    /// in `last_assignee`, and `QueueMatcher` offers them the ticket first if they are online, not
+    /// draining, have room and meet the requirements; otherwise the best agent gets it. The reopen
+    /// never leaves the ticket counted for the agent in the database while routing has not decided:
+    /// a restart in between would count it for them, and routing would not (issue #16).
+    public static func placeAfterReopen(receivedAt: Date) -> RoutingPlace {
+        RoutingPlace(assignee: nil, queue: nil, waitingSince: receivedAt, excludedAgents: [])
+    }
+}

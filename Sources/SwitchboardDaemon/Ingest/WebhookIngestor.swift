@@ -1,4 +1,5 @@
 import Logging
+import Postgres
 import SwitchboardCore
 import SwitchboardStore
 
@@ -75,18 +76,40 @@ public actor WebhookIngestor {
             let sink = self.sink
             let metrics = self.metrics
             Task {
-                do {
-                    let started = ContinuousClock.now
-                    let results = try await store.store(batch.map(\.delivery))
-                    metrics?.ingestBatch(deliveries: batch.count, duration: .now - started, messages: results.reduce(0) { $0 + $1.stored.count },
-                                         duplicates: results.reduce(0) { $0 + $1.duplicates.count }, statuses: results.reduce(0) { $0 + $1.statusesRecorded })
-                    for (waiter, result) in zip(batch, results) { waiter.continuation.resume(returning: result) }
-                    self.completed()
-                    await sink.committed(results.flatMap(\.stored))
-                } catch {
-                    for waiter in batch { waiter.continuation.resume(throwing: error) }
-                    self.completed()
-                }
+                let started = ContinuousClock.now
+                let outcomes = await Self.store(batch.map(\.delivery), in: store)
+                let results = outcomes.compactMap { try? $0.get() }
+                metrics?.ingestBatch(deliveries: batch.count, duration: .now - started, messages: results.reduce(0) { $0 + $1.stored.count },
+                                     duplicates: results.reduce(0) { $0 + $1.duplicates.count }, statuses: results.reduce(0) { $0 + $1.statusesRecorded })
+                for (waiter, outcome) in zip(batch, outcomes) { waiter.continuation.resume(with: outcome) }
+                self.completed()
+                if !results.isEmpty { await sink.committed(results.flatMap(\.stored)) }
+            }
+        }
+    }
+
+    /// Stores a batch in one transaction. If it fails for a reason other than the database being
+    /// unavailable, no delivery may fail another: each is stored alone, and one that still cannot
+    /// be stored is kept raw with the reason and acknowledged (Meta would resend the same bytes for
+    /// days). While the database is unavailable every delivery fails, and is answered 503.
+    static func store(_ deliveries: [IncomingDelivery], in store: WebhookIngestStore) async -> [Result<IngestResult, any Error>] {
+        do {
+            return try await store.store(deliveries).map { .success($0) }
+        } catch let error as PostgresError where error.isUnavailability {
+            return deliveries.map { _ in .failure(error) }
+        } catch {
+            if deliveries.count > 1 {
+                var outcomes: [Result<IngestResult, any Error>] = []
+                for delivery in deliveries { outcomes += await Self.store([delivery], in: store) }
+                return outcomes
+            }
+            guard let delivery = deliveries.first else { return [] }
+            let reason = "not stored: \(error)"
+            let raw = IncomingDelivery(body: delivery.body, messages: [], statuses: [], decodeProblem: reason, receivedAt: delivery.receivedAt)
+            do {
+                return [.success(try await store.store(raw))]
+            } catch {
+                return [.failure(error)]
             }
         }
     }

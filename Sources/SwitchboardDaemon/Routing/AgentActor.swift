@@ -37,6 +37,8 @@ public actor AgentActor {
     @discardableResult
     public func drop(_ ticket: Int64) -> Bool { state.drop(ticket) }
 
+    public func forget(_ ticket: Int64) { state.forget(ticket) }
+
     public func setPresence(_ presence: AgentPresence, at date: Date) { state.setPresence(presence, at: date) }
 
     public func update(_ definition: AgentDefinition, pendingCountsAgainstCapacity: Bool) {

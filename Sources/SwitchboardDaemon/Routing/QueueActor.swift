@@ -15,6 +15,9 @@ public actor QueueActor {
     /// Capacity reserved with these agents was given back: their other queues may now use it. Must
     /// not wait for those queues.
     public typealias ReleaseHandler = @Sendable (_ agents: Set<String>, _ from: String) -> Void
+    /// A commit failed and may have been stored all the same (the connection broke after COMMIT was
+    /// sent): the agents' memory of these tickets is read again from the database. Must not wait.
+    public typealias UncertainHandler = @Sendable (_ tickets: [Int64]) -> Void
 
     public nonisolated let name: String
     private var definition: QueueDefinition
@@ -25,13 +28,18 @@ public actor QueueActor {
     private let onCommitted: CommittedHandler
     private let onMove: MoveHandler
     private let onRelease: ReleaseHandler
+    private let onUncertain: UncertainHandler
+    /// Held while an assignment is committed and the agent told, so the agent's actor hears of the
+    /// ticket in commit order (see `TicketLocks`).
+    private let locks: TicketLocks
     private let logger: Logger
     /// Callers of `match()` or `enqueue` that arrived during a round: answered when the rerun ends.
     private var roundWaiters: [CheckedContinuation<Void, Never>] = []
 
     public init(definition: QueueDefinition, roster: AgentRoster, ledger: any AssignmentLedger, timers: any RoutingTimers,
                 logger: Logger, onCommitted: @escaping CommittedHandler = { _, _ in }, onMove: @escaping MoveHandler = { _, _ in },
-                onRelease: @escaping ReleaseHandler = { _, _ in }) {
+                onRelease: @escaping ReleaseHandler = { _, _ in }, onUncertain: @escaping UncertainHandler = { _ in },
+                locks: TicketLocks = TicketLocks()) {
         self.name = definition.name
         self.definition = definition
         self.machine = QueueStateMachine(queue: definition.matcherQueue)
@@ -41,6 +49,8 @@ public actor QueueActor {
         self.onCommitted = onCommitted
         self.onMove = onMove
         self.onRelease = onRelease
+        self.onUncertain = onUncertain
+        self.locks = locks
         self.logger = logger
     }
 
@@ -136,26 +146,30 @@ public actor QueueActor {
                              requirements: machine.held[proposal.ticketID]?.requirements(under: definition.steps[proposal.stepIndex]) ?? [])
         }
         var committed: [QueueMatcher.Proposal] = [], gone: [Int64] = [], failed: [Int64] = []
-        var statuses: [Int64: TicketStatus] = [:]
-        do {
-            statuses = try await ledger.commit(records, now: now)
-            for proposal in proposals {
-                if statuses[proposal.ticketID] != nil { committed.append(proposal) } else { gone.append(proposal.ticketID) }
-            }
-        } catch {
-            logger.error("assignments not stored; the tickets wait and are tried again", metadata: ["queue": "\(name)", "tickets": "\(proposals.count)", "error": "\(error)"])
-            failed = proposals.map(\.ticketID)
-        }
         var released: Set<String> = []
-        for proposal in proposals {
-            guard let agent = roster.agent(proposal.agentID) else { continue }
-            if committed.contains(proposal) {
-                await agent.confirm(proposal.ticketID, status: statuses[proposal.ticketID] ?? .open, at: now)
-            } else {
-                await agent.release(proposal.ticketID)
-                released.insert(proposal.agentID)
+        await locks.withLocks(proposals.map(\.ticketID)) {
+            var statuses: [Int64: TicketStatus] = [:]
+            do {
+                statuses = try await ledger.commit(records, now: now)
+                for proposal in proposals {
+                    if statuses[proposal.ticketID] != nil { committed.append(proposal) } else { gone.append(proposal.ticketID) }
+                }
+            } catch {
+                logger.error("assignments not stored; the tickets wait and are tried again",
+                             metadata: ["queue": "\(name)", "tickets": "\(proposals.count)", "error": "\(error)"])
+                failed = proposals.map(\.ticketID)
+            }
+            for proposal in proposals {
+                guard let agent = roster.agent(proposal.agentID) else { continue }
+                if committed.contains(proposal) {
+                    await agent.confirm(proposal.ticketID, status: statuses[proposal.ticketID] ?? .open, at: now)
+                } else {
+                    await agent.release(proposal.ticketID)
+                    released.insert(proposal.agentID)
+                }
             }
         }
+        if !failed.isEmpty { onUncertain(failed) }
         // Another queue may have passed these agents over while the capacity was reserved here.
         if !released.isEmpty { onRelease(released, name) }
         if !committed.isEmpty {

@@ -37,6 +37,7 @@ public struct RoutingService: Service {
         }
         try? await gracefulShutdown()
         timers.cancelAll()
+        await router.stopRecovery()
         await router.settle()
         if let sla {
             // Store what was decided; if the database is gone and the shutdown is cancelled, stop

@@ -14,6 +14,8 @@ public actor TicketRouter: TicketActivitySink, SLAEscalator {
     private let ledger: GroupCommitLedger
     private let agentStore: AgentStore
     public nonisolated let roster = AgentRoster()
+    /// Serializes each ticket's database change with telling the agents' actors (see `TicketLocks`).
+    public nonisolated let locks = TicketLocks()
     private var queues: [String: QueueActor] = [:]
     private let timers: any RoutingTimers
     /// Follow-up work started without waiting; `settle()` waits for it.
@@ -26,6 +28,8 @@ public actor TicketRouter: TicketActivitySink, SLAEscalator {
     /// Told of starts, customer messages and status changes (the SLA engine).
     private var sla: (any SLAActivitySink)?
     private var rebuildWaiters: [CheckedContinuation<Void, Never>] = []
+    /// Work the database refused (it was down): done again, with back-off, until it succeeds.
+    private var recovery = RoutingRecovery()
     /// Queues a supervisor paused (stored), and whether the whole daemon drains (not stored: a
     /// restart ends it, as a restart is what a drain usually precedes).
     private var pausedQueues: Set<String> = []
@@ -118,7 +122,12 @@ public actor TicketRouter: TicketActivitySink, SLAEscalator {
                         self.work.spawn { await self.matchQueue(queue) }
                     }
                 }
-            }
+            },
+            onUncertain: { [weak self] tickets in
+                guard let self else { return }
+                Task { await self.recover(reconciling: tickets) }
+            },
+            locks: locks
         )
     }
 
@@ -155,26 +164,29 @@ public actor TicketRouter: TicketActivitySink, SLAEscalator {
             }
         }
         if !wrote.isEmpty { await sla?.customerWrote(wrote) }
+        // A reopen committed its return to routing with the message (`TicketThreading.placeAfterReopen`).
+        toRoute += reopened
         do {
-            if !reopened.isEmpty {
-                try await store.prepareReopened(reopened, now: timers.now)
-                toRoute += reopened
-            }
-            if !toRoute.isEmpty { try await route(toRoute, reopened: Set(reopened)) }
+            if !toRoute.isEmpty { try await route(toRoute) }
+        } catch {
+            logger.error("routing new tickets failed; trying again until the database answers", metadata: ["tickets": "\(toRoute.count)", "error": "\(error)"])
+            await recover(routing: true)
+        }
+        do {
             if !woken.isEmpty { try await wake(woken) }
         } catch {
-            logger.error("routing new activity failed; trying again shortly", metadata: ["tickets": "\(toRoute.count + woken.count)", "error": "\(error)"])
-            timers.schedule("route:retry", at: timers.now.addingTimeInterval(5)) { [weak self] in
-                do { try await self?.route(nil) } catch {}
-            }
+            logger.error("could not count woken tickets for their agents; reading them again", metadata: ["tickets": "\(woken.count)", "error": "\(error)"])
+            await recover(reconciling: woken)
         }
     }
 
     /// Classifies open tickets without a queue (these, or every one) and queues them; their SLAs
-    /// start (or, reopened, restart) once their queue and priority are known.
-    public func route(_ ticketIDs: [Int64]?, reopened: Set<Int64> = []) async throws {
+    /// start (or, reopened, restart) once their queue and priority are known. A ticket routed before
+    /// is a reopened one, however it got here (live, or found at start after a crash).
+    public func route(_ ticketIDs: [Int64]?) async throws {
         let unrouted = try await store.unrouted(ticketIDs)
         guard !unrouted.isEmpty else { return }
+        let reopened = Set(unrouted.filter(\.routedBefore).map(\.ticketID))
         var decisions: [RoutingDecision] = []
         for ticket in unrouted {
             var facts = ticket.facts
@@ -194,10 +206,16 @@ public actor TicketRouter: TicketActivitySink, SLAEscalator {
 
     private func wake(_ ticketIDs: [Int64]) async throws {
         let now = timers.now
-        for assignment in try await store.assignments(ticketIDs) {
-            guard let agent = roster.agent(assignment.agentID) else { continue }
-            await agent.hold(assignment.ticketID, status: assignment.status)
-            let state = await agent.current
+        let held = try await locks.withLocks(ticketIDs) {
+            var held: [(StoredAssignment, AgentActor, AgentState)] = []
+            for assignment in try await store.assignments(ticketIDs) {
+                guard let agent = roster.agent(assignment.agentID) else { continue }
+                await agent.hold(assignment.ticketID, status: assignment.status)
+                held.append((assignment, agent, await agent.current))
+            }
+            return held
+        }
+        for (assignment, agent, state) in held {
             // The customer is back but their agent has been gone past the grace period: someone else answers.
             if state.presence != .online, now >= state.presenceSince.addingTimeInterval(configuration.presenceGraceSeconds),
                !(assignment.queue.flatMap(configuration.queue(named:))?.keepTicketsWhenAgentAway ?? false) {
@@ -263,16 +281,27 @@ public actor TicketRouter: TicketActivitySink, SLAEscalator {
     /// False: unknown ticket, or it already had that status.
     public func setStatus(_ ticketID: Int64, to status: TicketStatus, actor: String) async throws -> Bool {
         await untilRebuilt()
-        guard let change = try await store.setStatus(ticketID, to: status, actor: actor, now: timers.now) else { return false }
+        let change: RoutingStore.StatusChange
+        do {
+            let stored = try await locks.withLocks([ticketID]) { () -> RoutingStore.StatusChange? in
+                guard let change = try await store.setStatus(ticketID, to: status, actor: actor, now: timers.now) else { return nil }
+                if let assignee = change.assignee, let agent = roster.agent(assignee) {
+                    if status == .resolved { await agent.drop(ticketID) } else { await agent.hold(ticketID, status: status) }
+                } else if status == .resolved, let queue = change.queue.flatMap({ queues[$0] }) {
+                    await queue.remove(ticketID)
+                }
+                return change
+            }
+            guard let stored else { return false }
+            change = stored
+        } catch {
+            await recover(reconciling: [ticketID])
+            throw error
+        }
         events?.publish(DaemonEvent(kind: .statusChanged, ticketID: ticketID, reference: nil, queue: change.queue, agent: change.assignee, at: timers.now,
                                     audience: change.assignee.map { [$0] } ?? [], details: ["status": status.rawValue, "previous": change.previous.rawValue, "by": actor]))
         await sla?.statusChanged(ticketID, from: change.previous, to: status)
-        if let assignee = change.assignee, let agent = roster.agent(assignee) {
-            if status == .resolved { await agent.drop(ticketID) } else { await agent.hold(ticketID, status: status) }
-            await matchQueues(of: assignee)
-        } else if status == .resolved, let queue = change.queue.flatMap({ queues[$0] }) {
-            await queue.remove(ticketID)
-        }
+        if let assignee = change.assignee, roster.agent(assignee) != nil { await matchQueues(of: assignee) }
         return true
     }
 
@@ -333,13 +362,17 @@ public actor TicketRouter: TicketActivitySink, SLAEscalator {
     private func requeue(_ ticketIDs: [Int64], from agent: AgentActor, kind: String, reason: String, exclude: Bool) async {
         guard !ticketIDs.isEmpty else { return }
         do {
-            let waiting = try await store.unassign(ticketIDs, from: agent.id, kind: kind, reason: reason, exclude: exclude,
-                                                   stickySeconds: configuration.stickySeconds, now: timers.now)
-            for ticket in waiting { await agent.drop(ticket.waiting.ticket.id) }
+            let waiting = try await locks.withLocks(ticketIDs) {
+                let waiting = try await store.unassign(ticketIDs, from: agent.id, kind: kind, reason: reason, exclude: exclude,
+                                                       stickySeconds: configuration.stickySeconds, now: timers.now)
+                for ticket in waiting { await agent.drop(ticket.waiting.ticket.id) }
+                return waiting
+            }
             logger.info("tickets returned to their queues", metadata: ["agent": "\(agent.id)", "tickets": "\(waiting.count)", "reason": "\(reason)"])
             await enqueue(waiting)
         } catch {
             logger.error("could not return tickets to their queues", metadata: ["agent": "\(agent.id)", "error": "\(error)"])
+            await recover(reconciling: ticketIDs)
         }
     }
 
@@ -441,25 +474,39 @@ public actor TicketRouter: TicketActivitySink, SLAEscalator {
     public func assign(_ ticketID: Int64, to agentID: String, actor: String) async throws -> ManualAssignOutcome {
         await untilRebuilt()
         guard let agent = roster.agent(agentID) else { return .unknownAgent }
-        guard let place = try await store.placement(ticketID) else { return .notAssignable("the ticket is resolved") }
-        guard let queueName = place.queue else { return .notAssignable("the ticket is not routed yet") }
-        if place.assignee == agentID { return .alreadyHeld }
-        // Out of the queue first, so no round proposes it meanwhile (a round holding it finds it
-        // taken when it commits, and lets it go).
-        let removed = place.assignee == nil ? await queues[queueName]?.remove(ticketID) ?? false : false
-        guard let done = try await store.assign(ticketID, to: agentID, actor: actor, reason: "assigned by \(actor)", now: timers.now) else {
-            if removed { await enqueue(try await store.waiting([ticketID], stickySeconds: configuration.stickySeconds)) }
+        enum Step { case done(ManualAssignOutcome, RoutingStore.ManualAssignment?), putBack }
+        let step: Step
+        do {
+            step = try await locks.withLocks([ticketID]) { () -> Step in
+                guard let place = try await store.placement(ticketID) else { return .done(.notAssignable("the ticket is resolved"), nil) }
+                guard let queueName = place.queue else { return .done(.notAssignable("the ticket is not routed yet"), nil) }
+                if place.assignee == agentID { return .done(.alreadyHeld, nil) }
+                // Out of the queue first, so no round proposes it meanwhile (a round holding it finds it
+                // taken when it commits, and lets it go).
+                let removed = place.assignee == nil ? await queues[queueName]?.remove(ticketID) ?? false : false
+                guard let done = try await store.assign(ticketID, to: agentID, actor: actor, reason: "assigned by \(actor)", now: timers.now) else {
+                    return removed ? .putBack : .done(.alreadyHeld, nil)
+                }
+                await agent.hold(ticketID, status: done.status)
+                if let previous = done.previous { await roster.agent(previous)?.drop(ticketID) }
+                return .done(.assigned(previous: done.previous), done)
+            }
+        } catch {
+            await recover(reconciling: [ticketID])
+            throw error
+        }
+        switch step {
+        case .putBack:
+            await enqueue(try await store.waiting([ticketID], stickySeconds: configuration.stickySeconds))
             return .alreadyHeld
+        case .done(let outcome, let done):
+            guard let done else { return outcome }
+            if let previous = done.previous, roster.agent(previous) != nil { work.spawn { await self.matchQueues(of: previous) } }
+            events?.publish(DaemonEvent(kind: .assigned, ticketID: ticketID, reference: nil, queue: done.queue, agent: agentID, at: timers.now,
+                                        audience: [agentID] + (done.previous.map { [$0] } ?? []),
+                                        details: ["agent": agentID, "queue": done.queue ?? "", "why": "assigned by \(actor)", "previous": done.previous ?? ""]))
+            return outcome
         }
-        await agent.hold(ticketID, status: done.status)
-        if let previous = done.previous, let before = roster.agent(previous) {
-            await before.drop(ticketID)
-            work.spawn { await self.matchQueues(of: previous) }
-        }
-        events?.publish(DaemonEvent(kind: .assigned, ticketID: ticketID, reference: nil, queue: done.queue, agent: agentID, at: timers.now,
-                                    audience: [agentID] + (done.previous.map { [$0] } ?? []),
-                                    details: ["agent": agentID, "queue": done.queue ?? "", "why": "assigned by \(actor)", "previous": done.previous ?? ""]))
-        return .assigned(previous: done.previous)
     }
 
     public enum TakeOutcome: Sendable, Equatable {
@@ -478,32 +525,48 @@ public actor TicketRouter: TicketActivitySink, SLAEscalator {
     public func take(_ ticketID: Int64, agentID: String) async throws -> TakeOutcome {
         await untilRebuilt()
         guard let agent = roster.agent(agentID) else { return .notTheirQueue }
-        guard let place = try await store.placement(ticketID) else { return .notWaiting }
-        // Taking again what one already holds (a retried request) is not an error.
-        if place.assignee == agentID { return .taken }
-        guard place.assignee == nil, let queueName = place.queue else { return .notWaiting }
-        guard await agent.current.definition.queues.contains(queueName) else { return .notTheirQueue }
-        guard let queue = queues[queueName], await queue.remove(ticketID) else { return .notWaiting }
-        guard await agent.reserve(ticketID, requirements: []) else {
-            await enqueue(try await store.waiting([ticketID], stickySeconds: configuration.stickySeconds))
-            return .noRoom
-        }
-        let done: RoutingStore.ManualAssignment?
+        enum Step { case done(TakeOutcome, queue: String?), putBack(TakeOutcome) }
+        let step: Step
         do {
-            done = try await store.assign(ticketID, to: agentID, actor: agentID, reason: "taken by \(agentID)", now: timers.now, onlyIfUnassigned: true)
+            step = try await locks.withLocks([ticketID]) { () -> Step in
+                guard let place = try await store.placement(ticketID) else { return .done(.notWaiting, queue: nil) }
+                // Taking again what one already holds (a retried request) is not an error.
+                if place.assignee == agentID { return .done(.taken, queue: nil) }
+                guard place.assignee == nil, let queueName = place.queue else { return .done(.notWaiting, queue: nil) }
+                guard await agent.current.definition.queues.contains(queueName) else { return .done(.notTheirQueue, queue: nil) }
+                guard let queue = queues[queueName], await queue.remove(ticketID) else { return .done(.notWaiting, queue: nil) }
+                guard await agent.reserve(ticketID, requirements: []) else { return .putBack(.noRoom) }
+                let done: RoutingStore.ManualAssignment?
+                do {
+                    done = try await store.assign(ticketID, to: agentID, actor: agentID, reason: "taken by \(agentID)", now: timers.now, onlyIfUnassigned: true)
+                } catch {
+                    await agent.release(ticketID)
+                    throw error
+                }
+                guard let done else {
+                    await agent.release(ticketID)
+                    return .done(.notWaiting, queue: nil)
+                }
+                await agent.confirm(ticketID, status: done.status, at: timers.now)
+                return .done(.taken, queue: queueName)
+            }
         } catch {
-            await agent.release(ticketID)
-            await enqueue(try await store.waiting([ticketID], stickySeconds: configuration.stickySeconds))
+            // Back into its queue from what is stored, and the agent's memory of it read again.
+            await recover(reconciling: [ticketID])
+            await enqueue((try? await store.waiting([ticketID], stickySeconds: configuration.stickySeconds)) ?? [])
             throw error
         }
-        guard let done else {
-            await agent.release(ticketID)
-            return .notWaiting
+        switch step {
+        case .putBack(let outcome):
+            await enqueue(try await store.waiting([ticketID], stickySeconds: configuration.stickySeconds))
+            return outcome
+        case .done(let outcome, let queueName):
+            if let queueName {
+                events?.publish(DaemonEvent(kind: .assigned, ticketID: ticketID, reference: nil, queue: queueName, agent: agentID, at: timers.now,
+                                            audience: [agentID], details: ["agent": agentID, "queue": queueName, "why": "taken by \(agentID)"]))
+            }
+            return outcome
         }
-        await agent.confirm(ticketID, status: done.status, at: timers.now)
-        events?.publish(DaemonEvent(kind: .assigned, ticketID: ticketID, reference: nil, queue: queueName, agent: agentID, at: timers.now,
-                                    audience: [agentID], details: ["agent": agentID, "queue": queueName, "why": "taken by \(agentID)"]))
-        return .taken
     }
 
     /// Adds a tag by hand. False: it had it already (or the ticket is unknown).
@@ -514,15 +577,25 @@ public actor TicketRouter: TicketActivitySink, SLAEscalator {
     /// Takes a ticket from its agent back to its queue. False: it has no agent (or is resolved).
     public func unassign(_ ticketID: Int64, actor: String) async throws -> Bool {
         await untilRebuilt()
-        guard let place = try await store.placement(ticketID), let assignee = place.assignee else { return false }
-        let waiting = try await store.unassign([ticketID], from: assignee, kind: "unassigned", reason: "unassigned by \(actor)", exclude: false,
-                                               stickySeconds: configuration.stickySeconds, now: timers.now, actor: actor)
-        guard !waiting.isEmpty else { return false }
-        await roster.agent(assignee)?.drop(ticketID)
-        events?.publish(DaemonEvent(kind: .unassigned, ticketID: ticketID, reference: nil, queue: place.queue, agent: assignee, at: timers.now,
-                                    audience: [assignee], details: ["agent": assignee, "why": "unassigned by \(actor)"]))
-        await enqueue(waiting)
-        await matchQueues(of: assignee)
+        let outcome: (waiting: [StoredWaitingTicket], assignee: String, queue: String?)?
+        do {
+            outcome = try await locks.withLocks([ticketID]) {
+                guard let place = try await store.placement(ticketID), let assignee = place.assignee else { return nil }
+                let waiting = try await store.unassign([ticketID], from: assignee, kind: "unassigned", reason: "unassigned by \(actor)", exclude: false,
+                                                       stickySeconds: configuration.stickySeconds, now: timers.now, actor: actor)
+                guard !waiting.isEmpty else { return nil }
+                await roster.agent(assignee)?.drop(ticketID)
+                return (waiting, assignee, place.queue)
+            }
+        } catch {
+            await recover(reconciling: [ticketID])
+            throw error
+        }
+        guard let outcome else { return false }
+        events?.publish(DaemonEvent(kind: .unassigned, ticketID: ticketID, reference: nil, queue: outcome.queue, agent: outcome.assignee, at: timers.now,
+                                    audience: [outcome.assignee], details: ["agent": outcome.assignee, "why": "unassigned by \(actor)"]))
+        await enqueue(outcome.waiting)
+        await matchQueues(of: outcome.assignee)
         return true
     }
 
@@ -564,29 +637,108 @@ public actor TicketRouter: TicketActivitySink, SLAEscalator {
                           let change = try await store.setPriority(ticketID, to: higher, actor: "sla", reason: reason, now: timers.now) else { continue }
                     try await requeueAfterPriorityChange(ticketID, change)
                 case .moveTo(let target):
-                    guard let place = try await store.placement(ticketID), let from = place.queue, from != target else { continue }
-                    if let assignee = place.assignee {
-                        guard let agent = roster.agent(assignee) else { continue }
-                        let waiting = try await store.unassign([ticketID], from: assignee, kind: "unassigned", reason: reason, exclude: false,
-                                                               stickySeconds: configuration.stickySeconds, now: timers.now)
-                        guard !waiting.isEmpty else { continue }
-                        await agent.drop(ticketID)
-                        self.work.spawn { await self.matchQueues(of: assignee) }
-                    } else if let queue = queues[from] {
-                        // Mid-round the queue may be reserving an agent for it: then the round decides.
-                        guard await queue.remove(ticketID) else { continue }
-                    }
-                    if let moved = try await store.move(ticketID, from: from, to: target, reason: reason, actor: "sla",
-                                                         stickySeconds: configuration.stickySeconds, now: timers.now) {
-                        await enqueue([moved])
-                    } else {
-                        await enqueue(try await store.waiting([ticketID], stickySeconds: configuration.stickySeconds))
-                    }
+                    try await escalationMove(ticketID, to: target, reason: reason)
                 }
             } catch {
                 logger.error("SLA escalation not applied", metadata: ["ticket": "\(ticketID)", "action": "\(action)", "error": "\(error)"])
             }
         }
+    }
+
+    /// Takes the ticket from its agent (or out of its queue) and moves it to `target`, under the
+    /// ticket's lock; then queues it there.
+    private func escalationMove(_ ticketID: Int64, to target: String, reason: String) async throws {
+        enum Step { case nothing, moved(StoredWaitingTicket?, releasedAgent: String?) }
+        let step: Step
+        do {
+            step = try await locks.withLocks([ticketID]) { () -> Step in
+                guard let place = try await store.placement(ticketID), let from = place.queue, from != target else { return .nothing }
+                if let assignee = place.assignee {
+                    guard let agent = roster.agent(assignee) else { return .nothing }
+                    let waiting = try await store.unassign([ticketID], from: assignee, kind: "unassigned", reason: reason, exclude: false,
+                                                           stickySeconds: configuration.stickySeconds, now: timers.now)
+                    guard !waiting.isEmpty else { return .nothing }
+                    await agent.drop(ticketID)
+                } else if let queue = queues[from] {
+                    // Mid-round the queue may be reserving an agent for it: then the round decides.
+                    guard await queue.remove(ticketID) else { return .nothing }
+                }
+                let moved = try await store.move(ticketID, from: from, to: target, reason: reason, actor: "sla",
+                                                 stickySeconds: configuration.stickySeconds, now: timers.now)
+                return .moved(moved, releasedAgent: place.assignee)
+            }
+        } catch {
+            await recover(reconciling: [ticketID])
+            await enqueue((try? await store.waiting([ticketID], stickySeconds: configuration.stickySeconds)) ?? [])
+            throw error
+        }
+        guard case .moved(let moved, let releasedAgent) = step else { return }
+        if let releasedAgent { work.spawn { await self.matchQueues(of: releasedAgent) } }
+        if let moved {
+            await enqueue([moved])
+        } else {
+            await enqueue(try await store.waiting([ticketID], stickySeconds: configuration.stickySeconds))
+        }
+    }
+
+    // MARK: Recovery after the database failed
+
+    /// Remembers work the database refused and starts (once) a loop that does it again with
+    /// back-off until it succeeds: routing what is unrouted, and reading the agents' holdings of
+    /// tickets whose change may or may not have been committed (a connection lost after COMMIT).
+    private func recover(routing: Bool = false, reconciling tickets: [Int64] = []) async {
+        recovery.pendingRouting = recovery.pendingRouting || routing
+        recovery.toReconcile.formUnion(tickets)
+        guard !recovery.running else { return }
+        recovery.running = true
+        Task { await self.recoveryLoop() }
+    }
+
+    private func recoveryLoop() async {
+        var delay = Duration.milliseconds(200)
+        while recovery.pendingRouting || !recovery.toReconcile.isEmpty {
+            let tickets = recovery.toReconcile
+            let routing = recovery.pendingRouting
+            recovery.toReconcile = []
+            recovery.pendingRouting = false
+            do {
+                if !tickets.isEmpty { try await reconcile(tickets.sorted()) }
+                if routing { try await route(nil) }
+                delay = .milliseconds(200)
+            } catch {
+                recovery.toReconcile.formUnion(tickets)
+                recovery.pendingRouting = recovery.pendingRouting || routing
+                if Task.isCancelled || recovery.stopped { break }
+                logger.warning("routing recovery waits for the database", metadata: ["error": "\(error)", "retry_in": "\(delay)",
+                                                                                   "tickets": "\(recovery.toReconcile.count)"])
+                try? await Task.sleep(for: delay)
+                delay = min(delay * 2, .seconds(10))
+            }
+        }
+        recovery.running = false
+    }
+
+    /// Makes the agents' memory of these tickets what the database holds, under the tickets' locks.
+    /// Reservations (a round committing) are left alone: that round settles them under the lock.
+    private func reconcile(_ tickets: [Int64]) async throws {
+        try await locks.withLocks(tickets) {
+            let holders = try await store.holders(tickets)
+            for agent in roster.all {
+                for ticket in tickets {
+                    if let held = holders[ticket], held.agentID == agent.id, held.status != .resolved {
+                        await agent.hold(ticket, status: held.status)
+                    } else {
+                        await agent.forget(ticket)
+                    }
+                }
+            }
+        }
+        logger.info("agents' tickets read again from the database", metadata: ["tickets": "\(tickets.count)"])
+    }
+
+    /// Stops the recovery loop (shutdown).
+    public func stopRecovery() {
+        recovery.stopped = true
     }
 
     // MARK: Configuration and inspection
@@ -641,4 +793,14 @@ public actor TicketRouter: TicketActivitySink, SLAEscalator {
 
     /// Every queue actor, by name in order.
     public var queuesByName: [(String, QueueActor)] { queues.sorted { $0.key < $1.key } }
+}
+
+/// Work routing owes the database once it answers again (see `TicketRouter.recover`).
+struct RoutingRecovery {
+    /// Some committed ticket may not have been routed: route every unrouted one.
+    var pendingRouting = false
+    /// Tickets whose holder in the agents' memory must be read again from the database.
+    var toReconcile: Set<Int64> = []
+    var running = false
+    var stopped = false
 }

@@ -71,11 +71,35 @@ enum IngestRows {
         let id: Int64
         let lastInboundAt: Double
         let windowCloses: Double
+        /// For a reopen: the ticket's place in routing as the core decides it (`TicketThreading.placeAfterReopen`).
+        var place: Place?
+
+        struct Place: Encodable {
+            let assignee: String?
+            let queue: String?
+            let waitingSince: Double?
+            let excludedAgents: [String]
+        }
+
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(id, forKey: .id)
+            try container.encode(lastInboundAt, forKey: .lastInboundAt)
+            try container.encode(windowCloses, forKey: .windowCloses)
+            try container.encode(place != nil, forKey: .reopen)
+            try container.encode(place?.assignee, forKey: .assignee)
+            try container.encode(place?.queue, forKey: .queue)
+            try container.encode(place?.waitingSince, forKey: .waitingSince)
+            try container.encode(place?.excludedAgents ?? [], forKey: .excludedAgents)
+        }
 
         enum CodingKeys: String, CodingKey {
             case id
             case lastInboundAt = "last_inbound_at"
             case windowCloses = "window_closes"
+            case reopen, assignee, queue
+            case waitingSince = "waiting_since"
+            case excludedAgents = "excluded_agents"
         }
     }
 

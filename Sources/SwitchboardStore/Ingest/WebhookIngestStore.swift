@@ -24,6 +24,7 @@ public struct WebhookIngestStore: Sendable {
 
     /// Stores several deliveries in one transaction (group commit) and returns a result per delivery.
     public func store(_ deliveries: [IncomingDelivery]) async throws -> [IngestResult] {
+        let deliveries = deliveries.map(\.storable)
         let written = try await pool.withRetryingTransaction(isolation: .readCommitted) { transaction in
             // The first statement of the batch's first pipeline locks every thread it touches, in
             // one order, before anything is read or written.
@@ -196,7 +197,10 @@ public struct WebhookIngestStore: Sendable {
                 updates.append(.init(id: id, lastInboundAt: last.timeIntervalSince1970, windowCloses: closes))
                 event = ("status_changed", #"{"from": "pending", "to": "open", "by": "customer message"}"#)
             case .reopen(let id):
-                updates.append(.init(id: id, lastInboundAt: last.timeIntervalSince1970, windowCloses: closes))
+                let place = TicketThreading.placeAfterReopen(receivedAt: receivedAt)
+                updates.append(.init(id: id, lastInboundAt: last.timeIntervalSince1970, windowCloses: closes,
+                                     place: .init(assignee: place.assignee, queue: place.queue, waitingSince: place.waitingSince?.timeIntervalSince1970,
+                                                  excludedAgents: place.excludedAgents)))
                 event = ("reopened", #"{"by": "customer message"}"#)
             }
             if let event {
@@ -230,8 +234,16 @@ public struct WebhookIngestStore: Sendable {
             second.append(PostgresStatement("""
                 UPDATE switchboard.tickets AS t SET status = 'open', resolved_at = NULL, updated_at = to_timestamp(u.last_inbound_at),
                     last_inbound_at = greatest(t.last_inbound_at, to_timestamp(u.last_inbound_at)),
-                    customer_window_expires_at = greatest(t.customer_window_expires_at, to_timestamp(u.window_closes))
-                FROM jsonb_to_recordset($1::jsonb) AS u(id bigint, last_inbound_at float8, window_closes float8)
+                    customer_window_expires_at = greatest(t.customer_window_expires_at, to_timestamp(u.window_closes)),
+                    -- A reopen's place in routing, as the core decided it, in the reopen's own transaction.
+                    assignee = CASE WHEN u.reopen THEN u.assignee ELSE t.assignee END,
+                    assigned_at = CASE WHEN u.reopen THEN NULL ELSE t.assigned_at END,
+                    queue = CASE WHEN u.reopen THEN u.queue ELSE t.queue END,
+                    queue_entered_at = CASE WHEN u.reopen THEN NULL ELSE t.queue_entered_at END,
+                    waiting_since = CASE WHEN u.reopen THEN to_timestamp(u.waiting_since) ELSE t.waiting_since END,
+                    excluded_agents = CASE WHEN u.reopen THEN u.excluded_agents ELSE t.excluded_agents END
+                FROM jsonb_to_recordset($1::jsonb) AS u(id bigint, last_inbound_at float8, window_closes float8, reopen boolean, assignee text,
+                                                        queue text, waiting_since float8, excluded_agents text[])
                 WHERE t.id = u.id
                   -- An index condition on t: the planner would otherwise hash the whole table.
                   AND t.id = ANY($2::bigint[])

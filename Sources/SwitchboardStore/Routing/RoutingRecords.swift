@@ -13,6 +13,8 @@ public struct UnroutedTicket: Sendable, Equatable {
     /// The agent who last had one of this customer's tickets, and when that contact ended.
     public var lastAgent: String?
     public var lastContactAt: Date?
+    /// It had a queue before: a reopened ticket, to be classified again (its SLA clocks restart).
+    public var routedBefore: Bool = false
 }
 
 /// Classification's outcome for one ticket, to store.

@@ -23,7 +23,7 @@ public struct RoutingStore: Sendable {
         let rows = try await pool.query("""
             SELECT t.id, t.customer_id, t.business_number, c.country, c.language, c.tags, fm.body,
                    fm.details->'choice'->>'id', fm.details->'choice'->>'title', t.created_at, t.customer_window_expires_at,
-                   last.last_assignee, last.contact_at
+                   last.last_assignee, last.contact_at, t.routing_rule IS NOT NULL
             FROM \(source)
             JOIN switchboard.customers c ON c.id = t.customer_id
             LEFT JOIN LATERAL (SELECT m.body, m.details FROM switchboard.messages m
@@ -40,7 +40,7 @@ public struct RoutingStore: Sendable {
                                     firstMessageText: try row.decode(6), menuChoice: choice, customerTags: Set(try row.decode(5, as: [String].self)))
             return UnroutedTicket(ticketID: try row.decode(0), customerID: try row.decode(1), facts: facts, knownLanguage: try row.decode(4),
                                   createdAt: try row.decode(9), customerWindowExpiresAt: try row.decode(10),
-                                  lastAgent: try row.decode(11), lastContactAt: try row.decode(12))
+                                  lastAgent: try row.decode(11), lastContactAt: try row.decode(12), routedBefore: try row.decode(13))
         }
     }
 
@@ -85,16 +85,6 @@ public struct RoutingStore: Sendable {
         enum CodingKeys: String, CodingKey {
             case rule, rulePosition = "rule_position", queue, priority, skills = "required_skills", tags, language
         }
-    }
-
-    /// A reopened ticket is classified again, and prefers the agent it had (sticky routing).
-    public func prepareReopened(_ ticketIDs: [Int64], now: Date) async throws {
-        guard !ticketIDs.isEmpty else { return }
-        try await pool.query("""
-            UPDATE switchboard.tickets SET assignee = NULL, assigned_at = NULL, queue = NULL, queue_entered_at = NULL, waiting_since = $2,
-                excluded_agents = '{}', updated_at = $2
-            WHERE id = ANY($1::bigint[]) AND status = 'open'
-            """, [ticketIDs, now])
     }
 
     // MARK: Waiting and assigned
@@ -154,6 +144,18 @@ public struct RoutingStore: Sendable {
             StoredAssignment(ticketID: try row.decode(0), agentID: try row.decode(1), queue: try row.decode(2),
                              status: TicketStatus(rawValue: try row.decode(3, as: String.self)) ?? .open, assignedAt: try row.decode(4))
         }
+    }
+
+    /// Who holds each of these tickets (assignee and status, resolved ones too), as committed.
+    public func holders(_ ticketIDs: [Int64]) async throws -> [Int64: (agentID: String, status: TicketStatus)] {
+        guard !ticketIDs.isEmpty else { return [:] }
+        let rows = try await pool.query("SELECT id, assignee, status FROM switchboard.tickets WHERE id = ANY($1::bigint[]) AND assignee IS NOT NULL",
+                                        [ticketIDs])
+        var holders: [Int64: (agentID: String, status: TicketStatus)] = [:]
+        for row in rows {
+            holders[try row.decode(0)] = (try row.decode(1), TicketStatus(rawValue: try row.decode(2, as: String.self)) ?? .open)
+        }
+        return holders
     }
 
     /// Commits assignments in one statement: each ticket gets its agent only if it is still waiting in

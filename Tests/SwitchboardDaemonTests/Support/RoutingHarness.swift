@@ -32,14 +32,19 @@ struct RoutingHarness {
     /// A customer message arrives through ingest and routing; returns the ticket's id.
     @discardableResult
     func customerWrites(_ waID: String, _ text: String, wamid: String = "wamid.\(UUID().uuidString)") async throws -> Int64 {
-        let message = IncomingMessage(wamid: wamid, businessNumberID: "106540352242922", businessDisplayNumber: "15550783881", customerWaID: waID,
-                                      customerName: "Customer \(waID)", type: "text", body: text, payloadJSON: #"{"id": "\#(wamid)"}"#)
-        let result = try await ingest.store([IncomingDelivery(body: Array("{}".utf8), messages: [message], statuses: [], decodeProblem: nil, receivedAt: timers.now)])
-        let stored = result.flatMap(\.stored)
+        let stored = try await customerMessageCommitted(waID, text, wamid: wamid)
         await router.committed(stored)
         await router.settle()
         guard let ticket = stored.first?.ticketID else { throw HarnessError.notStored(wamid) }
         return ticket
+    }
+
+    /// A customer message committed by ingest but not (yet) told to routing.
+    func customerMessageCommitted(_ waID: String, _ text: String, wamid: String = "wamid.\(UUID().uuidString)") async throws -> [IngestResult.StoredMessage] {
+        let message = IncomingMessage(wamid: wamid, businessNumberID: "106540352242922", businessDisplayNumber: "15550783881", customerWaID: waID,
+                                      customerName: "Customer \(waID)", type: "text", body: text, payloadJSON: #"{"id": "\#(wamid)"}"#)
+        let result = try await ingest.store([IncomingDelivery(body: Array("{}".utf8), messages: [message], statuses: [], decodeProblem: nil, receivedAt: timers.now)])
+        return result.flatMap(\.stored)
     }
 
     func advance(by seconds: TimeInterval) async {
