@@ -61,10 +61,32 @@ public struct StderrLogHandler: LogHandler {
         }
     }
 
-    /// A message never spans lines: one event, one line.
-    private static func oneLine(_ text: String) -> String {
-        guard text.contains(where: { $0.isNewline }) else { return text }
-        return text.replacingOccurrences(of: "\r\n", with: "\\n").replacingOccurrences(of: "\n", with: "\\n").replacingOccurrences(of: "\r", with: "\\r")
+    /// A message never spans lines (one event, one line) and carries no control character: a NUL,
+    /// an escape sequence or a carriage return from a customer's text or a payload would otherwise
+    /// reach the terminal or the journal as it is. C0 controls and DEL become `\n`, `\r`, `\t` or
+    /// `\u{XX}`; a backslash stays a backslash.
+    static func oneLine(_ text: String) -> String {
+        guard text.unicodeScalars.contains(where: isControl) else { return text }
+        var out = String.UnicodeScalarView()
+        for scalar in text.unicodeScalars {
+            guard isControl(scalar) else {
+                out.append(scalar)
+                continue
+            }
+            let escaped: String
+            switch scalar {
+            case "\n": escaped = "\\n"
+            case "\r": escaped = "\\r"
+            case "\t": escaped = "\\t"
+            default: escaped = "\\u{" + String(scalar.value, radix: 16) + "}"
+            }
+            out.append(contentsOf: escaped.unicodeScalars)
+        }
+        return String(out)
+    }
+
+    private static func isControl(_ scalar: Unicode.Scalar) -> Bool {
+        scalar.value < 0x20 || scalar.value == 0x7F || (0x80...0x9F).contains(scalar.value)
     }
 
     private static func quoteIfNeeded(_ text: String) -> String {
