@@ -54,6 +54,9 @@ public final class EmbeddedPostgres: Sendable {
         var pid: pid_t?
         var exit: String?
         var exitWaiters: [CheckedContinuation<Void, Never>] = []
+        /// Callers of `exited()`, answered with the exit's description (nil: they were cancelled).
+        var exitWatchers: [UInt64: CheckedContinuation<String?, Never>] = [:]
+        var nextWatcher: UInt64 = 0
         var lockDescriptor: Int32 = -1
         var binaries: String?
     }
@@ -87,10 +90,60 @@ public final class EmbeddedPostgres: Sendable {
         try await createDatabaseIfMissing(configuration.database)
     }
 
+    /// Waits until the server this process started exits and says how (`exit status 0`, `killed by
+    /// signal 9`); at once if it is not running. Nil when the calling task is cancelled first.
+    public func exited() async -> String? {
+        let id = state.withLock { state -> UInt64 in
+            state.nextWatcher += 1
+            return state.nextWatcher
+        }
+        return await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<String?, Never>) in
+                let answer = state.withLock { state -> String?? in
+                    if let exit = state.exit { return .some(exit) }
+                    if state.pid == nil { return .some("never started") }
+                    if Task.isCancelled { return .some(nil) }
+                    state.exitWatchers[id] = continuation
+                    return .none
+                }
+                if let answer { continuation.resume(returning: answer) }
+            }
+        } onCancel: {
+            let watcher = state.withLock { $0.exitWatchers.removeValue(forKey: id) }
+            watcher?.resume(returning: nil)
+        }
+    }
+
+    /// Starts the server again after it died (the cluster is prepared and the directory locked).
+    public func restart() async throws {
+        guard serverPID == nil else { return }
+        let pid = try await spawnServer()
+        logger.notice("embedded PostgreSQL started again", metadata: ["pid": "\(pid)", "directory": "\(configuration.directory)"])
+        try await runOnNewThread(name: "pg-embedded-wait") { [self] in try self.waitUntilAccepting() }
+    }
+
+    /// A server running on this cluster's data directory that this process did not start (someone
+    /// ran `pg_ctl start` by hand while ours was down): its process id, from `postmaster.pid`.
+    public var foreignServerPID: pid_t? {
+        guard let contents = try? String(contentsOfFile: dataDirectory + "/postmaster.pid", encoding: .utf8),
+              let first = contents.split(separator: "\n").first, let pid = pid_t(first), pid > 0, pid != serverPID,
+              ChildProcess.isAlive(pid),
+              let cmdline = try? String(contentsOfFile: "/proc/\(pid)/cmdline", encoding: .utf8), cmdline.contains("postgres")
+        else { return nil }
+        return pid
+    }
+
     /// Fast shutdown (`SIGINT`): running statements are cancelled, data is flushed. Escalates to
-    /// immediate shutdown and then `SIGKILL` if the server does not exit in time.
+    /// immediate shutdown and then `SIGKILL` if the server does not exit in time. A server that
+    /// someone else started on this cluster's directory while ours was down is stopped the same way,
+    /// and the log says so: the directory is this daemon's (it holds its lock), and a server left
+    /// running would keep the next start from owning it.
     public func stop(timeout: Duration = .seconds(10)) async {
         guard let pid = state.withLock({ $0.exit == nil ? $0.pid : nil }) else {
+            if let foreign = foreignServerPID {
+                logger.warning("stopping the embedded PostgreSQL server that this daemon did not start", metadata: ["pid": "\(foreign)", "directory": "\(dataDirectory)"])
+                await stopForeign(foreign, timeout: timeout)
+            }
             releaseLock()
             return
         }
@@ -284,12 +337,16 @@ public final class EmbeddedPostgres: Sendable {
                 state.withLock { $0.pid = pid; $0.exit = nil }
                 continuation.resume(returning: pid)
                 let result = ChildProcess.wait(pid)
-                let waiters = state.withLock { state -> [CheckedContinuation<Void, Never>] in
+                let (waiters, watchers) = state.withLock { state -> ([CheckedContinuation<Void, Never>], [CheckedContinuation<String?, Never>]) in
                     state.exit = result.description
-                    defer { state.exitWaiters = [] }
-                    return state.exitWaiters
+                    defer {
+                        state.exitWaiters = []
+                        state.exitWatchers = [:]
+                    }
+                    return (state.exitWaiters, Array(state.exitWatchers.values))
                 }
                 waiters.forEach { $0.resume() }
+                watchers.forEach { $0.resume(returning: result.description) }
             }
             thread.name = "pg-embedded-server"
             thread.start()
@@ -307,6 +364,21 @@ public final class EmbeddedPostgres: Sendable {
             usleep(50_000)
         }
         throw Failure.startFailed("not accepting connections after \(configuration.startTimeout); see \(logFile)")
+    }
+
+    /// Stops a server that is not our child: signals, and polls for its end (it cannot be waited for).
+    private func stopForeign(_ pid: pid_t, timeout: Duration) async {
+        for (signal, bound) in [(SIGINT, timeout), (SIGQUIT, Duration.seconds(5)), (SIGKILL, Duration.seconds(5))] {
+            kill(pid, signal)
+            let deadline = ContinuousClock.now + bound
+            while ChildProcess.isAlive(pid) && ContinuousClock.now < deadline {
+                try? await Task.sleep(for: .milliseconds(50))
+            }
+            if !ChildProcess.isAlive(pid) {
+                logger.info("embedded PostgreSQL stopped", metadata: ["pid": "\(pid)"])
+                return
+            }
+        }
     }
 
     /// Returns false if the server still runs after `timeout`.

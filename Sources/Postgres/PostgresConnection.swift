@@ -190,16 +190,26 @@ public actor PostgresConnection {
             if PQstatus(handle) == CONNECTION_OK && !Self.hasPendingInputOrEOF(handle) {
                 return handle
             }
+            // Inside a transaction, a new session would run the rest of it on its own, committed
+            // statement by statement: the transaction is lost and its caller must hear so.
+            let transactionStatus = PQtransactionStatus(handle)
+            let inTransaction = transactionStatus == PQTRANS_INTRANS || transactionStatus == PQTRANS_INERROR
             // An idle connection that became readable was most likely closed by the server
             // (shutdown, restart, idle timeout): read what it said, then decide.
             if PQstatus(handle) == CONNECTION_OK && PQconsumeInput(handle) == 1 {
                 while let notify = PQnotifies(handle) { PQfreemem(notify) }
-                if PQstatus(handle) == CONNECTION_OK && PQtransactionStatus(handle) == PQTRANS_IDLE {
+                // Still open (a notice or a notification arrived): carry on, in its transaction too.
+                let now = PQtransactionStatus(handle)
+                if PQstatus(handle) == CONNECTION_OK && (now == PQTRANS_IDLE || inTransaction && (now == PQTRANS_INTRANS || now == PQTRANS_INERROR)) {
                     return handle
                 }
             }
-            logger.info("database connection lost; reconnecting")
             disconnect()
+            if inTransaction {
+                logger.info("database connection lost inside a transaction")
+                throw PostgresError.connectionLost("the connection broke inside a transaction; it was rolled back")
+            }
+            logger.info("database connection lost; reconnecting")
         }
         try gate.checkAttemptAllowed()
         let pairs = configuration.keywordsAndValues()
@@ -272,11 +282,12 @@ public actor PostgresConnection {
     }
 
     /// Turns a failure after which the connection is unusable into `connectionLost`.
+    /// A connection that breaks in use says nothing of whether a new one can be opened (a restarted
+    /// server accepts at once), so it does not start the reconnect back-off; a failed connect does.
     private func connectionFailure(_ handle: OpaquePointer) -> PostgresError? {
         guard PQstatus(handle) != CONNECTION_OK else { return nil }
         let message = String(cString: PQerrorMessage(handle)).trimmingTrailingWhitespace()
         disconnect()
-        gate.recordFailure(message)
         return .connectionLost(message.isEmpty ? "server closed the connection" : message)
     }
 

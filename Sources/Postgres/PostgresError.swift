@@ -57,6 +57,15 @@ public enum PostgresError: Error, Sendable, Equatable, CustomStringConvertible {
         }
     }
 
+    /// The connection broke (or the server ended the session) while in use.
+    public var isLostConnection: Bool {
+        switch self {
+        case .connectionLost: return true
+        case .server(let error): return error.sqlState.isConnectionClass
+        default: return false
+        }
+    }
+
     /// The database could not do the work now, whatever the work was: the server is gone or
     /// shutting down, out of resources, read-only after a failover, the pool is exhausted or
     /// closed, or the caller was cancelled. Trying the same work later may succeed; another

@@ -28,7 +28,7 @@ public final class PostgresPool: Sendable {
     private let connections: [PostgresConnection]
     private let state: Mutex<State>
     public let configuration: Configuration
-    private let logger: Logger
+    let logger: Logger
 
     public init(configuration: Configuration, logger: Logger = Logger(label: "postgres")) {
         precondition(configuration.size > 0, "pool size must be positive")

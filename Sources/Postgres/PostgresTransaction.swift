@@ -25,10 +25,10 @@ public struct PostgresTransaction: Sendable {
     let begin: PostgresStatement
     let progress: Progress
 
-    init(connection: PostgresConnection, isolation: PostgresIsolationLevel) {
+    init(connection: PostgresConnection, isolation: PostgresIsolationLevel, progress: Progress = Progress()) {
         self.connection = connection
         self.begin = PostgresStatement("BEGIN ISOLATION LEVEL \(isolation.rawValue)")
-        self.progress = Progress()
+        self.progress = progress
     }
 
     @discardableResult
@@ -54,6 +54,7 @@ public struct PostgresTransaction: Sendable {
     /// Runs `statements` and commits, in one round trip. Nothing may run in this transaction after it.
     public func pipelineAndCommit(_ statements: [PostgresStatement]) async throws -> [PostgresRows] {
         precondition(progress.state != .committed, "the transaction is already committed")
+        progress.commitSent = true
         let rows = try await run(statements + [PostgresStatement("COMMIT")])
         progress.state = .committed
         return Array(rows.dropLast())
@@ -72,9 +73,15 @@ public struct PostgresTransaction: Sendable {
     final class Progress: Sendable {
         enum State: Sendable { case notBegun, begun, committed }
         private let value = Mutex(State.notBegun)
+        private let sent = Mutex(false)
         var state: State {
             get { value.withLock { $0 } }
             set { value.withLock { $0 = newValue } }
+        }
+        /// COMMIT was handed to the connection: if it breaks now, the outcome is unknown.
+        var commitSent: Bool {
+            get { sent.withLock { $0 } }
+            set { sent.withLock { $0 = newValue } }
         }
     }
 }
@@ -91,8 +98,16 @@ extension PostgresPool {
         isolation: PostgresIsolationLevel = .readCommitted,
         _ body: (PostgresTransaction) async throws -> T
     ) async throws -> T {
+        try await withTransaction(isolation: isolation, progress: PostgresTransaction.Progress(), body)
+    }
+
+    func withTransaction<T: Sendable>(
+        isolation: PostgresIsolationLevel,
+        progress: PostgresTransaction.Progress,
+        _ body: (PostgresTransaction) async throws -> T
+    ) async throws -> T {
         try await withConnection { connection in
-            let transaction = PostgresTransaction(connection: connection, isolation: isolation)
+            let transaction = PostgresTransaction(connection: connection, isolation: isolation, progress: progress)
             let result: T
             do {
                 result = try await body(transaction)
@@ -102,7 +117,10 @@ extension PostgresPool {
             }
             do {
                 // Nothing sent: nothing to commit. Committed in the last pipeline: done.
-                if transaction.progress.state == .begun { try await connection.query("COMMIT") }
+                if transaction.progress.state == .begun {
+                    transaction.progress.commitSent = true
+                    try await connection.query("COMMIT")
+                }
             } catch {
                 await connection.rollbackIfInTransaction()
                 throw error
@@ -112,8 +130,10 @@ extension PostgresPool {
     }
 
     /// Like `withTransaction`, but runs the whole transaction again after a serialization failure or
-    /// a deadlock (SQLSTATE 40001, 40P01), up to `maxAttempts` times, with a short randomized pause.
-    /// `body` must be safe to run more than once.
+    /// a deadlock (SQLSTATE 40001, 40P01), up to `maxAttempts` times, with a short randomized pause;
+    /// and at once, on a fresh connection, when the connection broke before COMMIT was sent (nothing
+    /// was committed: a pooled connection that the server closed while idle fails on first use, and
+    /// its caller need not). `body` must be safe to run more than once.
     public func withRetryingTransaction<T: Sendable>(
         isolation: PostgresIsolationLevel = .serializable,
         maxAttempts: Int = 5,
@@ -122,11 +142,15 @@ extension PostgresPool {
         precondition(maxAttempts >= 1, "maxAttempts must be at least 1")
         var attempt = 1
         while true {
+            let progress = PostgresTransaction.Progress()
             do {
-                return try await withTransaction(isolation: isolation, body)
+                return try await withTransaction(isolation: isolation, progress: progress, body)
             } catch let error as PostgresError where error.sqlState?.isTransient == true && attempt < maxAttempts {
                 let pause = Duration.milliseconds(Int64.random(in: 1...(5 * Int64(attempt))))
                 try await Task.sleep(for: pause)
+                attempt += 1
+            } catch let error as PostgresError where error.isLostConnection && !progress.commitSent && attempt < maxAttempts {
+                logger.info("database connection broke before COMMIT; running the transaction again on a fresh connection", metadata: ["error": "\(error)"])
                 attempt += 1
             }
         }

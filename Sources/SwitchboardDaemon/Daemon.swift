@@ -109,7 +109,8 @@ public enum Daemon {
         let api = AgentAPI(router: ticketRouter, store: controlStore, outbox: graphClient == nil ? nil : outbox, events: events, log: eventLog,
                            timers: routingTimers, settings: configuration.api, logger: Logger(label: "api"))
         let router = HTTPServer.makeRouter(readiness: readiness, pool: database.pool, webhook: webhook, api: api,
-                                           metrics: MetricsEndpoint(metrics: metrics, router: ticketRouter, pool: database.pool, eventLog: eventLog))
+                                           metrics: MetricsEndpoint(metrics: metrics, router: ticketRouter, pool: database.pool, eventLog: eventLog,
+                                                                    database: { database.status }))
         let reloader = ConfigurationReloader(path: configurationPath, initial: configuration, levelControl: levelControl, notifier: notifier, logger: logger) { fresh in
             do {
                 try await ticketRouter.reconfigure(fresh.routing)
@@ -124,7 +125,7 @@ public enum Daemon {
         }
         let controlHandler = ControlService(router: ticketRouter, store: controlStore, events: events,
                                             access: { reloader.configuration.control.access }, reload: { await reloader.reload() },
-                                            logger: Logger(label: "control"))
+                                            database: { database.status }, logger: Logger(label: "control"))
         let passed = SystemdListenFDs.take()
         if !passed.isEmpty { logger.info("sockets passed by systemd", metadata: ["names": "\(passed.keys.sorted().joined(separator: ","))"]) }
         let http: any Service

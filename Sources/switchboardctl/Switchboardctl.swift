@@ -56,6 +56,13 @@ struct Status: ParsableCommand {
             var text = "switchboardd \(reply.text("version", "?")), up \(Output.duration(reply["uptime_seconds"]?.number ?? 0)); "
             text += "you are \(reply.text("caller", "?")) (\(reply.text("role", "?")))\n"
             if reply.flag("draining") { text += "DRAINING: no new assignments (switchboardctl drain --undo)\n" }
+            if let database = reply["database"], database.text("kind") == "embedded" {
+                let restarts = database["restarts"]?.number.map { Int($0) } ?? 0
+                text += database.flag("running") ? "database: embedded PostgreSQL running" : "DATABASE DOWN: the embedded PostgreSQL is being started again"
+                if restarts > 0 { text += "; restarted \(restarts) time\(restarts == 1 ? "" : "s"), last exit \(database.text("last_exit", "?")) at \(database.text("last_exit_at", "?"))" }
+                if !database.flag("running"), let error = database["last_attempt_error"]?.text { text += "; last attempt: \(error)" }
+                text += "\n"
+            }
             return text + Output.queueTable(reply.list("queues"))
         }
     }

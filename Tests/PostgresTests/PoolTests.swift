@@ -108,6 +108,39 @@ struct PoolTests {
         await pool.close()
         await cluster.stop()
     }
+
+    /// The server ends a pooled connection's session in the middle of a transaction (as a restart
+    /// or an administrator does): the transaction did not commit, so the retrying helper runs it
+    /// again on a fresh connection, and the caller sees success, with the work done once.
+    @Test func aTransactionWhoseConnectionBrokeBeforeCommitRunsAgainOnAFreshConnection() async throws {
+        let pool = try await TestDatabase.freshPool("pool_broken_before_commit", size: 2)
+        try await pool.query("CREATE TABLE deliveries (id int PRIMARY KEY)")
+        let attempts = Counter()
+        try await pool.withRetryingTransaction(isolation: .readCommitted) { transaction in
+            let attempt = await attempts.increment()
+            try await transaction.query("INSERT INTO deliveries VALUES (1)")
+            if attempt == 1 {
+                // Another session ends this one (and waits until it has ended); its next statement finds the connection gone.
+                let pid = try await transaction.query("SELECT pg_backend_pid()").first?.decode(0, as: Int32.self)
+                try await pool.query("SELECT pg_terminate_backend($1, 10000)", [pid])
+            }
+            try await transaction.query("INSERT INTO deliveries VALUES (2)")
+        }
+        #expect(await attempts.value == 2)
+        #expect(try await pool.query("SELECT count(*) FROM deliveries").first?.decode(0, as: Int.self) == 2)
+        // A connection lost after COMMIT was sent is not retried: the outcome is unknown there.
+        let after = Counter()
+        await #expect(throws: PostgresError.self) {
+            try await pool.withRetryingTransaction(isolation: .readCommitted) { transaction in
+                _ = await after.increment()
+                let pid = try await transaction.query("SELECT pg_backend_pid()").first?.decode(0, as: Int32.self)
+                try await pool.query("SELECT pg_terminate_backend($1, 10000)", [pid])
+                _ = try await transaction.pipelineAndCommit([PostgresStatement("INSERT INTO deliveries VALUES (3)")])
+            }
+        }
+        #expect(await after.value == 1)
+        await pool.close()
+    }
 }
 
 /// A one-shot latch for tests.

@@ -29,10 +29,13 @@ public struct ControlService: VarlinkHandler {
     let access: @Sendable () -> ControlAccess
     let reload: @Sendable () async -> ConfigurationReloader.Outcome
     let startedAt: ContinuousClock.Instant
+    /// The database's state for `Status` (nil: not known here, e.g. in tests without one).
+    let database: (@Sendable () -> DatabaseStatus)?
     let logger: Logger
 
     public init(router: TicketRouter, store: ControlStore, events: EventStream, access: @escaping @Sendable () -> ControlAccess,
-                reload: @escaping @Sendable () async -> ConfigurationReloader.Outcome, logger: Logger) {
+                reload: @escaping @Sendable () async -> ConfigurationReloader.Outcome, database: (@Sendable () -> DatabaseStatus)? = nil, logger: Logger) {
+        self.database = database
         self.router = router
         self.store = store
         self.events = events
@@ -178,7 +181,16 @@ public struct ControlService: VarlinkHandler {
     private func status(_ request: ControlRequest) async throws -> [String: VarlinkValue] {
         ["version": .string(SwitchboardVersion.current), "uptime_seconds": .double(Self.seconds(startedAt.duration(to: .now))),
          "caller": .string(request.credentials.user), "role": .string(request.caller.role.rawValue), "queues": .array(try await queues()),
-         "followers": .int(events.subscriberCount), "draining": .bool(await router.isDraining)]
+         "followers": .int(events.subscriberCount), "draining": .bool(await router.isDraining),
+         "database": database.map { Self.databaseValue($0()) } ?? .null]
+    }
+
+    static func databaseValue(_ database: DatabaseStatus) -> VarlinkValue {
+        ["kind": .string(database.embedded == nil ? "external" : "embedded"), "running": .bool(database.embedded?.running ?? true),
+         "restarts": .int(database.embedded?.restarts ?? 0), "last_exit": .optional(database.embedded?.lastExit),
+         "last_exit_at": .timestamp(database.embedded?.lastExitAt),
+         "last_attempt_error": .optional(database.embedded?.lastAttemptError),
+         "pool_in_use": .int(database.poolInUse), "pool_size": .int(database.poolSize)]
     }
 
     /// Every queue's figures, by name; or only the named one's.

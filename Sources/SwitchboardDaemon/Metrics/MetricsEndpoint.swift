@@ -10,8 +10,10 @@ public struct MetricsEndpoint: Sendable {
     let router: TicketRouter
     let pool: PostgresPool
     let eventLog: EventLog?
+    let database: (@Sendable () -> DatabaseStatus)?
 
-    public init(metrics: SwitchboardMetrics, router: TicketRouter, pool: PostgresPool, eventLog: EventLog?) {
+    public init(metrics: SwitchboardMetrics, router: TicketRouter, pool: PostgresPool, eventLog: EventLog?, database: (@Sendable () -> DatabaseStatus)? = nil) {
+        self.database = database
         self.metrics = metrics
         self.router = router
         self.pool = pool
@@ -21,6 +23,7 @@ public struct MetricsEndpoint: Sendable {
     func respond() async -> Response {
         let usage = pool.usage
         metrics.setPool(inUse: usage.leased, waiting: usage.waiting, size: usage.size)
+        if let embedded = database?().embedded { metrics.setEmbeddedServer(up: embedded.running, restarts: embedded.restarts) }
         var presence: [String: Int] = [:]
         for agent in router.roster.all {
             presence[await agent.snapshot().presence.rawValue, default: 0] += 1

@@ -49,6 +49,8 @@ public final class SwitchboardMetrics: Sendable {
     private let assignmentSeconds: DurationHistogram
     private let poolConnections: [String: Gauge]
     private let poolWaiting: Gauge
+    private let embeddedUp: Gauge
+    private let embeddedRestarts: Gauge
     private let agentsByPresence: [String: Gauge]
     private let eventStreamClients: Gauge
     /// Per-queue gauges of the queues seen at the last scrape (a reload may remove queues).
@@ -95,6 +97,11 @@ public final class SwitchboardMetrics: Sendable {
             (state, registry.makeGauge(descriptor: connections, labels: [("state", state)]))
         })
         poolWaiting = registry.makeGauge(descriptor: Self.named("switchboard_db_pool_waiting", "Callers waiting for a free database connection."))
+        embeddedUp = registry.makeGauge(descriptor: Self.named("switchboard_embedded_postgres_up",
+                                                               "1 while the embedded PostgreSQL runs; 0 from its death until it accepts connections again."))
+        // A gauge holding a count: the supervisor owns the count; a scrape copies it.
+        embeddedRestarts = registry.makeGauge(descriptor: Self.named("switchboard_embedded_postgres_restarts",
+                                                                     "How many times the daemon started the embedded PostgreSQL again after it died."))
         let agents = Self.named("switchboard_agents", "Active agents by presence.")
         agentsByPresence = Dictionary(uniqueKeysWithValues: ["online", "away", "offline"].map { presence in
             (presence, registry.makeGauge(descriptor: agents, labels: [("presence", presence)]))
@@ -127,6 +134,12 @@ public final class SwitchboardMetrics: Sendable {
     public func slaAlert(_ alert: SLAAlert, clock: String) { slaAlerts["\(alert.rawValue)/\(clock)"]?.increment() }
 
     // MARK: Figures read at scrape time
+
+    /// The embedded server's state (only with an embedded database).
+    public func setEmbeddedServer(up: Bool, restarts: Int) {
+        embeddedUp.set(Double(up ? 1 : 0))
+        embeddedRestarts.set(Double(restarts))
+    }
 
     public func setPool(inUse: Int, waiting: Int, size: Int) {
         poolConnections["in_use"]?.set(Double(inUse))

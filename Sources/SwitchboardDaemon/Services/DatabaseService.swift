@@ -1,5 +1,7 @@
+import Foundation
 import Logging
 import Postgres
+import Synchronization
 import ServiceLifecycle
 import SwitchboardStore
 
@@ -10,6 +12,8 @@ public final class DatabaseService: Service, Sendable {
     public let embedded: EmbeddedPostgres?
     public let migrations: [Migration]
     private let logger: Logger
+    /// The embedded server's health, for `status` and `/metrics`.
+    private let health = Mutex(EmbeddedServerHealth())
 
     private init(pool: PostgresPool, embedded: EmbeddedPostgres?, migrations: [Migration], logger: Logger) {
         self.pool = pool
@@ -77,14 +81,101 @@ public final class DatabaseService: Service, Sendable {
         try await MigrationRunner(pool: pool, migrations: migrations, logger: logger).status()
     }
 
-    /// Waits for shutdown, then closes the pool and stops the embedded cluster.
+    /// Keeps the embedded server running until shutdown (see `supervise`), then closes the pool
+    /// and stops the embedded cluster.
     public func run() async throws {
+        if let embedded {
+            await cancelWhenGracefulShutdown { await self.supervise(embedded) }
+        }
         try? await gracefulShutdown()
         await stop()
+    }
+
+    /// The embedded server is the daemon's to keep alive: when it dies (killed, out of memory, a
+    /// crash), it is started again with back-off (1 s doubling to 30 s), each attempt logged, and
+    /// its state shown by `status` and `/metrics`. Meanwhile webhooks get 503 and Meta retries;
+    /// the pool reconnects by itself once the server accepts connections again.
+    func supervise(_ embedded: EmbeddedPostgres) async {
+        while !Task.isCancelled {
+            guard let exit = await embedded.exited(), !Task.isCancelled else { return }
+            health.withLock { $0.serverDied(exit, at: Date()) }
+            logger.error("embedded PostgreSQL exited; starting it again", metadata: ["exit": "\(exit)", "directory": "\(embedded.configuration.directory)"])
+            var delay = Duration.seconds(1)
+            while !Task.isCancelled {
+                do {
+                    try await embedded.restart()
+                    let restarts = health.withLock { state -> Int in
+                        state.serverRestarted()
+                        return state.restarts
+                    }
+                    logger.notice("embedded PostgreSQL is back", metadata: ["restarts": "\(restarts)"])
+                    break
+                } catch {
+                    health.withLock { $0.attemptFailed("\(error)") }
+                    logger.error("embedded PostgreSQL did not start again; retrying", metadata: ["error": "\(error)", "retry_in": "\(delay)"])
+                    try? await Task.sleep(for: delay)
+                    delay = min(delay * 2, .seconds(30))
+                }
+            }
+        }
+    }
+
+    /// What `status` and `/metrics` show of the database.
+    public var status: DatabaseStatus {
+        let usage = pool.usage
+        return DatabaseStatus(embedded: embeddedHealth, poolInUse: usage.leased, poolSize: usage.size)
+    }
+
+    /// The embedded server's health (nil with an external database).
+    public var embeddedHealth: EmbeddedServerHealth? {
+        embedded == nil ? nil : health.withLock { $0 }
     }
 
     public func stop() async {
         await pool.close()
         await embedded?.stop()
+    }
+}
+
+/// The database as the daemon sees it.
+public struct DatabaseStatus: Sendable, Equatable {
+    /// Nil with an external server.
+    public var embedded: EmbeddedServerHealth?
+    public var poolInUse: Int
+    public var poolSize: Int
+
+    public init(embedded: EmbeddedServerHealth?, poolInUse: Int, poolSize: Int) {
+        self.embedded = embedded
+        self.poolInUse = poolInUse
+        self.poolSize = poolSize
+    }
+}
+
+/// The embedded server as the daemon's supervisor sees it.
+public struct EmbeddedServerHealth: Sendable, Equatable {
+    /// Whether it runs (false from its death until it accepts connections again).
+    public private(set) var running = true
+    /// How many times it was started again after dying.
+    public private(set) var restarts = 0
+    /// How it last exited, and when.
+    public private(set) var lastExit: String?
+    public private(set) var lastExitAt: Date?
+    /// Why the last attempt to start it again failed (cleared once it runs).
+    public private(set) var lastAttemptError: String?
+
+    mutating func serverDied(_ exit: String, at date: Date) {
+        running = false
+        lastExit = exit
+        lastExitAt = date
+    }
+
+    mutating func serverRestarted() {
+        running = true
+        restarts += 1
+        lastAttemptError = nil
+    }
+
+    mutating func attemptFailed(_ error: String) {
+        lastAttemptError = error
     }
 }
