@@ -34,7 +34,12 @@ final class HTTPLoadClient {
 
     /// Sends one POST and returns the response status.
     func post(path: String, headers: [(String, String)], body: [UInt8]) throws -> Int {
-        var head = "POST \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: \(body.count)\r\n"
+        try request("POST", path: path, headers: headers, body: body).status
+    }
+
+    /// Sends one request and returns the response's status and body.
+    func request(_ method: String, path: String, headers: [(String, String)], body: [UInt8] = []) throws -> (status: Int, body: [UInt8]) {
+        var head = "\(method) \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: \(body.count)\r\n"
         for (name, value) in headers { head += "\(name): \(value)\r\n" }
         head += "\r\n"
         try write(Array(head.utf8) + body)
@@ -51,7 +56,7 @@ final class HTTPLoadClient {
     }
 
     /// Reads one response: status line, headers, a body of Content-Length bytes.
-    private func readResponse() throws -> Int {
+    private func readResponse() throws -> (status: Int, body: [UInt8]) {
         while true {
             if let end = headerEnd() {
                 let head = String(decoding: pending[..<end], as: UTF8.self)
@@ -66,8 +71,9 @@ final class HTTPLoadClient {
                 }.first ?? 0
                 let total = end + 4 + length
                 while pending.count < total { try fill() }
+                let body = Array(pending[(end + 4)..<total])
                 pending.removeFirst(total)
-                return status
+                return (status, body)
             }
             try fill()
         }
