@@ -114,11 +114,14 @@ public final class EmbeddedPostgres: Sendable {
         }
     }
 
-    /// Starts the server again after it died (the cluster is prepared and the directory locked).
+    /// Starts the server again after it died (the cluster is prepared and the directory locked),
+    /// and waits until it accepts connections; a server started by an attempt that timed out is
+    /// waited for again rather than started twice.
     public func restart() async throws {
-        guard serverPID == nil else { return }
-        let pid = try await spawnServer()
-        logger.notice("embedded PostgreSQL started again", metadata: ["pid": "\(pid)", "directory": "\(configuration.directory)"])
+        if serverPID == nil {
+            let pid = try await spawnServer()
+            logger.notice("embedded PostgreSQL started again", metadata: ["pid": "\(pid)", "directory": "\(configuration.directory)"])
+        }
         try await runOnNewThread(name: "pg-embedded-wait") { [self] in try self.waitUntilAccepting() }
     }
 
@@ -128,7 +131,11 @@ public final class EmbeddedPostgres: Sendable {
         guard let contents = try? String(contentsOfFile: dataDirectory + "/postmaster.pid", encoding: .utf8),
               let first = contents.split(separator: "\n").first, let pid = pid_t(first), pid > 0, pid != serverPID,
               ChildProcess.isAlive(pid),
-              let cmdline = try? String(contentsOfFile: "/proc/\(pid)/cmdline", encoding: .utf8), cmdline.contains("postgres")
+              let cmdline = try? String(contentsOfFile: "/proc/\(pid)/cmdline", encoding: .utf8), cmdline.contains("postgres"),
+              // A pid file left by our killed server may name a process that reused the number: the
+              // postmaster runs in its data directory, another process does not.
+              let cwd = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/cwd"),
+              URL(fileURLWithPath: cwd).standardizedFileURL.path == URL(fileURLWithPath: dataDirectory).standardizedFileURL.path
         else { return nil }
         return pid
     }

@@ -25,6 +25,11 @@ public actor PostgresConnection {
     private var nextStatementID: UInt64 = 0
     private var closed = false
     private var busy = false
+    /// The session was inside a transaction block after the last operation.
+    private var inTransaction = false
+    /// The session broke inside a transaction: until the caller ends it (`rollbackIfInTransaction`),
+    /// statements fail rather than run on a new session outside the transaction.
+    private var transactionLost = false
     private var operationWaiters: Deque<CheckedContinuation<Void, Never>> = []
 
     private struct StatementKey: Hashable {
@@ -97,6 +102,7 @@ public actor PostgresConnection {
     /// a connection never goes back to the pool inside a transaction.
     public func rollbackIfInTransaction() async {
         await exclusively {
+            self.transactionLost = false
             guard let handle = self.handle else { return }
             switch PQtransactionStatus(handle) {
             case PQTRANS_IDLE:
@@ -140,6 +146,10 @@ public actor PostgresConnection {
         precondition(!busy, "two operations on one connection")
         busy = true
         defer {
+            if let handle, PQstatus(handle) == CONNECTION_OK {
+                let status = PQtransactionStatus(handle)
+                inTransaction = status == PQTRANS_INTRANS || status == PQTRANS_INERROR
+            }
             busy = false
             if let next = operationWaiters.popFirst() {
                 next.resume()
@@ -190,10 +200,7 @@ public actor PostgresConnection {
             if PQstatus(handle) == CONNECTION_OK && !Self.hasPendingInputOrEOF(handle) {
                 return handle
             }
-            // Inside a transaction, a new session would run the rest of it on its own, committed
-            // statement by statement: the transaction is lost and its caller must hear so.
-            let transactionStatus = PQtransactionStatus(handle)
-            let inTransaction = transactionStatus == PQTRANS_INTRANS || transactionStatus == PQTRANS_INERROR
+            let inTransaction = self.inTransaction
             // An idle connection that became readable was most likely closed by the server
             // (shutdown, restart, idle timeout): read what it said, then decide.
             if PQstatus(handle) == CONNECTION_OK && PQconsumeInput(handle) == 1 {
@@ -205,11 +212,12 @@ public actor PostgresConnection {
                 }
             }
             disconnect()
-            if inTransaction {
-                logger.info("database connection lost inside a transaction")
-                throw PostgresError.connectionLost("the connection broke inside a transaction; it was rolled back")
-            }
-            logger.info("database connection lost; reconnecting")
+            if !inTransaction { logger.info("database connection lost; reconnecting") }
+        }
+        // Inside a transaction, a new session would run the rest of it on its own, committed
+        // statement by statement: the transaction is lost and its caller must hear so.
+        if transactionLost {
+            throw PostgresError.connectionLost("the connection broke inside a transaction; it was rolled back")
         }
         try gate.checkAttemptAllowed()
         let pairs = configuration.keywordsAndValues()
@@ -263,6 +271,8 @@ public actor PostgresConnection {
     }
 
     private func disconnect() {
+        if inTransaction && !closed { transactionLost = true }
+        inTransaction = false
         cancelHandle.install(from: nil)
         if let handle {
             loop.deregister(PQsocket(handle))

@@ -34,6 +34,30 @@ struct QueueStateMachineTests {
         #expect(queue.lastServed == "ana")
     }
 
+    /// An agent taking a ticket (or an escalation moving it) may only take one that waits: a ticket a
+    /// round is placing stays that round's, neither removed nor withdrawn, so the round's commit
+    /// decides and no agent is reserved twice for it.
+    @Test func removeIfWaitingLeavesATicketARoundIsPlacingToThatRound() {
+        var queue = machine()
+        _ = queue.enqueue(ticket(1))
+        _ = queue.enqueue(ticket(2))
+        guard case .reserve(let reservations, _) = queue.agentsCollected([ana], now: t0) else {
+            Issue.record("expected a reservation")
+            return
+        }
+        #expect(queue.held.keys.sorted() == [1] && queue.waiting.keys.sorted() == [2])
+        let removedHeld = queue.removeIfWaiting(1)
+        #expect(!removedHeld)
+        #expect(queue.held.keys.sorted() == [1])
+        let removedWaiting = queue.removeIfWaiting(2)
+        #expect(removedWaiting)
+        #expect(queue.waiting.isEmpty)
+        let proposal = reservations[0].proposal
+        do { let result = queue.reservationsSettled(granted: [proposal], refused: []) == .commit([proposal]); #expect(result) }
+        _ = queue.commitsSettled(committed: [proposal], gone: [], failed: [], now: t0)
+        #expect(queue.held.isEmpty && queue.waiting.isEmpty)
+    }
+
     @Test func eventsDuringARoundAreNotLostTheyRerunIt() {
         var queue = machine()
         do { let result = queue.enqueue(ticket(1)); #expect(result == .collectAgents) }

@@ -68,6 +68,13 @@ public struct QueueStateMachine: Sendable {
         return false
     }
 
+    /// Takes the ticket out only if it waits here; a ticket a round is placing right now is left to
+    /// that round (an agent taking it, an escalation moving it, a new priority: the round's
+    /// assignment wins). Returns whether it was taken out.
+    public mutating func removeIfWaiting(_ ticketID: Int64) -> Bool {
+        waiting.removeValue(forKey: ticketID) != nil
+    }
+
     /// Something that could change the answer happened (an agent came online or freed capacity, a
     /// timer fired, the configuration changed).
     public mutating func poke() -> Action { startRound() }

@@ -75,6 +75,9 @@ public actor QueueActor {
     @discardableResult
     public func remove(_ ticketID: Int64) -> Bool { machine.remove(ticketID) }
 
+    /// The ticket leaves only if it waits; one a round is placing stays that round's (see the machine).
+    public func removeIfWaiting(_ ticketID: Int64) -> Bool { machine.removeIfWaiting(ticketID) }
+
     /// Pauses or resumes assigning from this queue; resuming matches at once.
     public func setPaused(_ paused: Bool) async {
         guard paused != machine.paused else { return }

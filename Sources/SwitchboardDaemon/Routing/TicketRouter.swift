@@ -359,7 +359,37 @@ public actor TicketRouter: TicketActivitySink, SLAEscalator {
         }
     }
 
+    /// Every ticket a deactivated agent holds goes back to its queue; until that succeeds, the
+    /// recovery loop tries again (a round that placed a ticket with them just before they left is
+    /// refused by the database, so nothing new reaches them meanwhile).
+    private func handBack(of agent: AgentActor, reason: String) async {
+        do {
+            let held = try await store.assignments(of: agent.id).map(\.ticketID)
+            try await requeueOrThrow(held, from: agent, kind: "unassigned", reason: reason, exclude: false)
+        } catch {
+            logger.error("could not return a removed agent's tickets; trying again", metadata: ["agent": "\(agent.id)", "error": "\(error)"])
+            recovery.removedAgents[agent.id] = (agent, reason)
+            await recover()
+        }
+    }
+
+    /// A new actor for an agent the database may still credit with tickets: it holds them too.
+    private func loadHoldings(of agentID: String) async throws {
+        let held = try await store.assignments(of: agentID).map(\.ticketID)
+        if !held.isEmpty { try await reconcile(held) }
+    }
+
     private func requeue(_ ticketIDs: [Int64], from agent: AgentActor, kind: String, reason: String, exclude: Bool) async {
+        do {
+            try await requeueOrThrow(ticketIDs, from: agent, kind: kind, reason: reason, exclude: exclude)
+        } catch {
+            logger.error("could not return tickets to their queues", metadata: ["agent": "\(agent.id)", "error": "\(error)"])
+        }
+    }
+
+    /// Unassigns and queues again; on failure the agents' memory and the queues of these tickets
+    /// are read again from the database once it answers.
+    private func requeueOrThrow(_ ticketIDs: [Int64], from agent: AgentActor, kind: String, reason: String, exclude: Bool) async throws {
         guard !ticketIDs.isEmpty else { return }
         do {
             let waiting = try await locks.withLocks(ticketIDs) {
@@ -371,8 +401,8 @@ public actor TicketRouter: TicketActivitySink, SLAEscalator {
             logger.info("tickets returned to their queues", metadata: ["agent": "\(agent.id)", "tickets": "\(waiting.count)", "reason": "\(reason)"])
             await enqueue(waiting)
         } catch {
-            logger.error("could not return tickets to their queues", metadata: ["agent": "\(agent.id)", "error": "\(error)"])
             await recover(reconciling: ticketIDs)
+            throw error
         }
     }
 
@@ -403,6 +433,8 @@ public actor TicketRouter: TicketActivitySink, SLAEscalator {
                                    lastAssignedAt: stored?.lastAssignedAt, pendingCountsAgainstCapacity: configuration.pendingCountsAgainstCapacity,
                                    draining: stored?.draining ?? false)
             roster.set(AgentActor(state: state), queues: definition.queues)
+            // Back after a removal whose hand-back had not finished: count what the database says they hold.
+            try await loadHoldings(of: definition.id)
         }
         await matchQueues(of: definition.id)
     }
@@ -413,8 +445,7 @@ public actor TicketRouter: TicketActivitySink, SLAEscalator {
         guard try await agentStore.deactivate(agentID, at: timers.now, actor: actor) else { return false }
         if let agent = roster.agent(agentID) {
             roster.remove(agentID)
-            let held = try await store.assignments(of: agentID).map(\.ticketID)
-            await requeue(held, from: agent, kind: "unassigned", reason: "agent removed", exclude: false)
+            await handBack(of: agent, reason: "agent removed")
         }
         return true
     }
@@ -534,7 +565,8 @@ public actor TicketRouter: TicketActivitySink, SLAEscalator {
                 if place.assignee == agentID { return .done(.taken, queue: nil) }
                 guard place.assignee == nil, let queueName = place.queue else { return .done(.notWaiting, queue: nil) }
                 guard await agent.current.definition.queues.contains(queueName) else { return .done(.notTheirQueue, queue: nil) }
-                guard let queue = queues[queueName], await queue.remove(ticketID) else { return .done(.notWaiting, queue: nil) }
+                // A round placing it right now decides (possibly for this very agent).
+                guard let queue = queues[queueName], await queue.removeIfWaiting(ticketID) else { return .done(.notWaiting, queue: nil) }
                 guard await agent.reserve(ticketID, requirements: []) else { return .putBack(.noRoom) }
                 let done: RoutingStore.ManualAssignment?
                 do {
@@ -612,7 +644,7 @@ public actor TicketRouter: TicketActivitySink, SLAEscalator {
 
     /// A waiting ticket whose priority changed takes its new place in the queue.
     private func requeueAfterPriorityChange(_ ticketID: Int64, _ change: RoutingStore.PriorityChange) async throws {
-        if change.assignee == nil, let name = change.queue, let queue = queues[name], await queue.remove(ticketID) {
+        if change.assignee == nil, let name = change.queue, let queue = queues[name], await queue.removeIfWaiting(ticketID) {
             await enqueue(try await store.waiting([ticketID], stickySeconds: configuration.stickySeconds))
         }
     }
@@ -661,7 +693,7 @@ public actor TicketRouter: TicketActivitySink, SLAEscalator {
                     await agent.drop(ticketID)
                 } else if let queue = queues[from] {
                     // Mid-round the queue may be reserving an agent for it: then the round decides.
-                    guard await queue.remove(ticketID) else { return .nothing }
+                    guard await queue.removeIfWaiting(ticketID) else { return .nothing }
                 }
                 let moved = try await store.move(ticketID, from: from, to: target, reason: reason, actor: "sla",
                                                  stickySeconds: configuration.stickySeconds, now: timers.now)
@@ -689,6 +721,7 @@ public actor TicketRouter: TicketActivitySink, SLAEscalator {
     private func recover(routing: Bool = false, reconciling tickets: [Int64] = []) async {
         recovery.pendingRouting = recovery.pendingRouting || routing
         recovery.toReconcile.formUnion(tickets)
+        guard !recovery.stopped else { return }
         guard !recovery.running else { return }
         recovery.running = true
         Task { await self.recoveryLoop() }
@@ -696,16 +729,25 @@ public actor TicketRouter: TicketActivitySink, SLAEscalator {
 
     private func recoveryLoop() async {
         var delay = Duration.milliseconds(200)
-        while recovery.pendingRouting || !recovery.toReconcile.isEmpty {
+        while recovery.pendingRouting || !recovery.toReconcile.isEmpty || !recovery.removedAgents.isEmpty {
             let tickets = recovery.toReconcile
             let routing = recovery.pendingRouting
+            let removed = recovery.removedAgents
             recovery.toReconcile = []
             recovery.pendingRouting = false
+            recovery.removedAgents = [:]
+            var unfinished = removed
             do {
+                for (id, (agent, reason)) in removed.sorted(by: { $0.key < $1.key }) {
+                    let held = try await store.assignments(of: id).map(\.ticketID)
+                    try await requeueOrThrow(held, from: agent, kind: "unassigned", reason: reason, exclude: false)
+                    unfinished.removeValue(forKey: id)
+                }
                 if !tickets.isEmpty { try await reconcile(tickets.sorted()) }
                 if routing { try await route(nil) }
                 delay = .milliseconds(200)
             } catch {
+                recovery.removedAgents.merge(unfinished) { current, _ in current }
                 recovery.toReconcile.formUnion(tickets)
                 recovery.pendingRouting = recovery.pendingRouting || routing
                 if Task.isCancelled || recovery.stopped { break }
@@ -718,8 +760,10 @@ public actor TicketRouter: TicketActivitySink, SLAEscalator {
         recovery.running = false
     }
 
-    /// Makes the agents' memory of these tickets what the database holds, under the tickets' locks.
-    /// Reservations (a round committing) are left alone: that round settles them under the lock.
+    /// Makes the agents' memory of these tickets what the database holds, under the tickets' locks,
+    /// and puts those that wait in the database back into their queues (a change may have committed
+    /// its return to the queue and failed before the queue heard of it). Reservations (a round
+    /// committing) are left alone: that round settles them under the lock.
     private func reconcile(_ tickets: [Int64]) async throws {
         try await locks.withLocks(tickets) {
             let holders = try await store.holders(tickets)
@@ -733,6 +777,7 @@ public actor TicketRouter: TicketActivitySink, SLAEscalator {
                 }
             }
         }
+        await enqueue(try await store.waiting(tickets, stickySeconds: configuration.stickySeconds))
         logger.info("agents' tickets read again from the database", metadata: ["tickets": "\(tickets.count)"])
     }
 
@@ -755,8 +800,7 @@ public actor TicketRouter: TicketActivitySink, SLAEscalator {
         for agent in roster.all where !activeIDs.contains(agent.id) {
             // Removed from the file: deactivated in the database; their tickets go back to the queues.
             roster.remove(agent.id)
-            let held = try await store.assignments(of: agent.id).map(\.ticketID)
-            await requeue(held, from: agent, kind: "unassigned", reason: "agent deactivated", exclude: false)
+            await handBack(of: agent, reason: "agent deactivated")
         }
         for stored in active {
             let agent: AgentActor
@@ -767,6 +811,9 @@ public actor TicketRouter: TicketActivitySink, SLAEscalator {
                 agent = AgentActor(state: AgentState(definition: stored.definition, presence: stored.presence, presenceSince: stored.presenceSince,
                                                      lastAssignedAt: stored.lastAssignedAt, pendingCountsAgainstCapacity: new.pendingCountsAgainstCapacity,
                                                      draining: stored.draining))
+                roster.set(agent, queues: stored.definition.queues)
+                try await loadHoldings(of: stored.definition.id)
+                continue
             }
             roster.set(agent, queues: stored.definition.queues)
         }
@@ -801,6 +848,8 @@ struct RoutingRecovery {
     var pendingRouting = false
     /// Tickets whose holder in the agents' memory must be read again from the database.
     var toReconcile: Set<Int64> = []
+    /// Removed agents whose tickets are not all back in their queues yet, with the reason to record.
+    var removedAgents: [String: (AgentActor, String)] = [:]
     var running = false
     var stopped = false
 }

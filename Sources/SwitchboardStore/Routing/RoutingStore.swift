@@ -172,6 +172,8 @@ public struct RoutingStore: Sendable {
             u AS (
                 UPDATE switchboard.tickets t SET assignee = r.agent, last_assignee = r.agent, assigned_at = $5, updated_at = $5
                 FROM r WHERE t.id = r.ticket AND t.queue = r.queue AND t.assignee IS NULL AND t.status <> 'resolved'
+                  -- An agent deactivated while a round was placing the ticket gets nothing.
+                  AND EXISTS (SELECT 1 FROM switchboard.agents a WHERE a.id = r.agent AND a.active)
                 RETURNING t.id, r.agent, r.event, t.status,
                           extract(epoch FROM $5 - coalesce(t.waiting_since, t.created_at)) AS waited
             ),
@@ -282,6 +284,7 @@ public struct RoutingStore: Sendable {
             u AS (
                 UPDATE switchboard.tickets t SET assignee = $2, last_assignee = $2, assigned_at = $3, updated_at = $3
                 FROM old WHERE t.id = old.id AND old.assignee IS DISTINCT FROM $2 AND (NOT $6 OR old.assignee IS NULL)
+                  AND EXISTS (SELECT 1 FROM switchboard.agents a WHERE a.id = $2 AND a.active)
                 RETURNING t.id, old.assignee AS previous, t.queue, t.status,
                           extract(epoch FROM $3 - coalesce(t.waiting_since, t.created_at)) AS waited
             ),
