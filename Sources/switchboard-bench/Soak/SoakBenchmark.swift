@@ -41,7 +41,7 @@ struct SoakBenchmark: AsyncParsableCommand {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
         let ids = (1...agents).map { String(format: "agent%02d", $0) }
         let target = try SoakDaemon(directory: directory, executable: executable, agents: ids, capacity: capacity)
-        print("soak: \(executable), state in \(directory), \(agents) agents of capacity \(capacity), \(customers) customers, \(rate) messages/s")
+        say("soak: \(executable), state in \(directory), \(agents) agents of capacity \(capacity), \(customers) customers, \(rate) messages/s")
         var random = SeededRandom(seed: seed)
 
         let firstStart = try await target.start()
@@ -64,10 +64,10 @@ struct SoakBenchmark: AsyncParsableCommand {
         var readiness: [Double] = []
         for kill in 0..<kills {
             try await Task.sleep(for: .milliseconds(Int64(Double.random(in: minGap...maxGap, using: &random) * 1000)))
-            target.kill9()
+            await target.kill9()
             let took = try await target.start()
             readiness.append(took.seconds)
-            print("kill \(kill + 1)/\(kills): ready again in \(format(took.seconds, 2)) s; \(load.counts.acknowledged) acknowledged so far")
+            say("kill \(kill + 1)/\(kills): ready again in \(format(took.seconds, 2)) s; \(load.counts.acknowledged) acknowledged so far")
         }
         let verdictKills = try await quiesceAndVerify(target, load: load, resolver: resolver, sampler: sampler)
 
@@ -88,7 +88,7 @@ struct SoakBenchmark: AsyncParsableCommand {
             }
             let took = ContinuousClock.now - killedAt
             databaseBack.append(took.seconds)
-            print("database kill \(restart + 1)/\(databaseRestarts): ready again in \(format(took.seconds, 2)) s")
+            say("database kill \(restart + 1)/\(databaseRestarts): ready again in \(format(took.seconds, 2)) s")
         }
         let verdictDatabase = try await quiesceAndVerify(target, load: load, resolver: resolver, sampler: sampler)
         let status = try await target.control(["status"]) as? [String: Any]
@@ -96,17 +96,17 @@ struct SoakBenchmark: AsyncParsableCommand {
 
         load.stop()
         await sampler.stop()
-        let exit = target.stop()
+        let exit = await target.stop()
         let counts = load.counts
         let minutes = (ContinuousClock.now - began).seconds / 60
 
-        print("")
-        print("load: \(format(minutes, 1)) min, \(counts.sent) deliveries sent, \(counts.acknowledged) acknowledged, \(counts.unavailable) answered 503, "
+        say("")
+        say("load: \(format(minutes, 1)) min, \(counts.sent) deliveries sent, \(counts.acknowledged) acknowledged, \(counts.unavailable) answered 503, "
               + "\(counts.refusedConnections) refused while the daemon was down, other: \(counts.otherStatuses), \(resolver.resolvedCount) tickets resolved through the API")
-        print("first start ready in \(format(firstStart.seconds, 2)) s")
-        print(readinessLine("after SIGKILL", readiness))
-        print(readinessLine("after the embedded PostgreSQL was killed", databaseBack) + "; the daemon counted \(restartsSeen) restarts")
-        print("")
+        say("first start ready in \(format(firstStart.seconds, 2)) s")
+        say(readinessLine("after SIGKILL", readiness))
+        say(readinessLine("after the embedded PostgreSQL was killed", databaseBack) + "; the daemon counted \(restartsSeen) restarts")
+        say("")
         let rows: [(String, KeyPath<SoakVerdict, Int>)] = [
             ("acknowledged messages not stored", \.acknowledgedNotStored), ("messages stored twice", \.storedTwice),
             ("tickets assigned twice", \.assignedTwice), ("agents over capacity at the end", \.overCapacityNow),
@@ -119,10 +119,10 @@ struct SoakBenchmark: AsyncParsableCommand {
         lines.append(["(acknowledged messages)", "\(verdictKills.acknowledged)", "\(verdictDatabase.acknowledged)"])
         lines.append(["(tickets / reopens)", "\(verdictKills.tickets) / \(verdictKills.reopened)", "\(verdictDatabase.tickets) / \(verdictDatabase.reopened)"])
         lines.append(["(over-capacity samples taken)", "\(verdictKills.samples)", "\(verdictDatabase.samples)"])
-        print(table(lines))
-        for detail in verdictKills.details + verdictDatabase.details { print("  " + detail) }
-        print("daemon stopped with exit status \(exit)")
-        if !keep { try? FileManager.default.removeItem(atPath: directory) } else { print("kept \(directory)") }
+        say(table(lines))
+        for detail in verdictKills.details + verdictDatabase.details { say("  " + detail) }
+        say("daemon stopped with exit status \(exit)")
+        if !keep { try? FileManager.default.removeItem(atPath: directory) } else { say("kept \(directory)") }
         let failures = verdictKills.failures + verdictDatabase.failures + (exit == 0 ? 0 : 1) + (restartsSeen == databaseRestarts ? 0 : 1)
         if failures > 0 { throw ExitCode(1) }
     }
@@ -141,4 +141,9 @@ struct SoakBenchmark: AsyncParsableCommand {
         let sorted = seconds.sorted()
         return "ready \(what): min \(format(sorted[0], 2)) s, median \(format(sorted[sorted.count / 2], 2)) s, max \(format(sorted[sorted.count - 1], 2)) s (\(seconds.count) times)"
     }
+}
+
+/// A line on standard output at once (print's buffer would hold progress back when it is a file).
+private func say(_ line: String) {
+    FileHandle.standardOutput.write(Data((line + "\n").utf8))
 }

@@ -1,5 +1,7 @@
 import Foundation
 import Glibc
+import Postgres
+import Synchronization
 
 /// The daemon under test: its configuration, its process, killed and started again.
 final class SoakDaemon {
@@ -8,8 +10,11 @@ final class SoakDaemon {
     let switchboardctl: String
     let port: Int
     let configPath: String
-    private var process: Process?
-    private let logHandle: FileHandle
+    /// The running daemon's process id, and its exit status once it has ended (set by the thread
+    /// that waits for it). Not Foundation's `Process`: its wait hung after a SIGKILL here.
+    private var pid: pid_t?
+    private let exits = ExitStatuses()
+    private var logPath: String { directory + "/daemon.log" }
 
     var dataDirectory: String { directory + "/state/postgres/data" }
     var controlSocket: String { directory + "/control.sock" }
@@ -51,53 +56,55 @@ final class SoakDaemon {
         config["api"] = api
         configPath = directory + "/config.json"
         try JSONSerialization.data(withJSONObject: config, options: [.prettyPrinted]).write(to: URL(fileURLWithPath: configPath))
-        _ = FileManager.default.createFile(atPath: directory + "/daemon.log", contents: nil)
-        logHandle = try FileHandle(forWritingTo: URL(fileURLWithPath: directory + "/daemon.log"))
     }
 
     /// Starts the daemon and returns how long it took until `/readyz` answered 200.
     func start() async throws -> Duration {
         let started = ContinuousClock.now
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = ["run", "--config", configPath]
         var environment = ProcessInfo.processInfo.environment
         for key in ["NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID", "LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES", "CREDENTIALS_DIRECTORY", "JOURNAL_STREAM"] {
             environment.removeValue(forKey: key)
         }
-        process.environment = environment
-        process.standardInput = FileHandle.nullDevice
-        logHandle.seekToEndOfFile()
-        process.standardOutput = logHandle
-        process.standardError = logHandle
-        try process.run()
-        self.process = process
+        let pid = try ChildProcess.spawn(executable, ["run", "--config", configPath], environment: environment, logFile: logPath, newSession: true)
+        self.pid = pid
+        let exits = self.exits
+        Thread {
+            var status: Int32 = 0
+            while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+            exits.statuses.withLock { $0[pid] = status }
+        }.start()
         try await waitReady(since: started, timeout: .seconds(120))
         return .now - started
+    }
+
+    private var hasExited: Bool {
+        guard let pid else { return true }
+        return exits.statuses.withLock { $0[pid] != nil }
     }
 
     /// Polls `/readyz` until it answers 200.
     func waitReady(since: ContinuousClock.Instant = .now, timeout: Duration) async throws {
         while ContinuousClock.now - since < timeout {
             if (try? await get("/readyz").status) == 200 { return }
-            if let process, !process.isRunning { throw SoakFailure("the daemon exited (\(process.terminationStatus)); see \(directory)/daemon.log") }
+            if hasExited { throw SoakFailure("the daemon exited; see \(logPath)") }
             try await Task.sleep(for: .milliseconds(20))
         }
-        throw SoakFailure("the daemon was not ready after \(timeout); see \(directory)/daemon.log")
+        throw SoakFailure("the daemon was not ready after \(timeout); see \(logPath)")
     }
 
-    func kill9() {
-        guard let process, process.isRunning else { return }
-        kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
+    func kill9() async {
+        guard let pid, !hasExited else { return }
+        kill(pid, SIGKILL)
+        while !hasExited { try? await Task.sleep(for: .milliseconds(5)) }
     }
 
-    /// Stops the daemon as systemd would; returns its exit status.
-    func stop() -> Int32 {
-        guard let process, process.isRunning else { return process?.terminationStatus ?? 0 }
-        kill(process.processIdentifier, SIGTERM)
-        process.waitUntilExit()
-        return process.terminationStatus
+    /// Stops the daemon as systemd would; returns its exit status (128 + signal if one ended it).
+    func stop() async -> Int32 {
+        guard let pid else { return 0 }
+        if !hasExited { kill(pid, SIGTERM) }
+        while !hasExited { try? await Task.sleep(for: .milliseconds(20)) }
+        let status = exits.statuses.withLock { $0[pid] ?? 0 }
+        return (status & 0x7F) == 0 ? (status >> 8) & 0xFF : 128 + (status & 0x7F)
     }
 
     /// The embedded server's postmaster, from its pid file.
@@ -131,6 +138,11 @@ final class SoakDaemon {
         guard bound else { throw SoakFailure("no free port: \(String(cString: strerror(errno)))") }
         return Int(UInt16(bigEndian: address.sin_port))
     }
+}
+
+/// Exit statuses of the daemons this run started, by process id (written by their waiting threads).
+final class ExitStatuses: Sendable {
+    let statuses = Mutex<[pid_t: Int32]>([:])
 }
 
 struct SoakFailure: Error, CustomStringConvertible {

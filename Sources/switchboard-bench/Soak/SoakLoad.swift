@@ -28,7 +28,10 @@ final class SoakLoad: Sendable {
         var producing = true
         var next = 0
         var start = ContinuousClock.now
+        /// Deliveries to send again, in the order they fall due (each is due a second after its
+        /// failure, so appending keeps the order); `retryHead` is the next one.
         var retries: [Delivery] = []
+        var retryHead = 0
         var acknowledged: Set<String> = []
         var counts = Counts()
         var random: SeededRandom
@@ -71,7 +74,7 @@ final class SoakLoad: Sendable {
         }
     }
 
-    var retriesPending: Int { state.withLock { $0.retries.count } }
+    var retriesPending: Int { state.withLock { $0.retries.count - $0.retryHead } }
     var counts: Counts { state.withLock { $0.counts } }
     var acknowledged: Set<String> { state.withLock { $0.acknowledged } }
 
@@ -124,8 +127,14 @@ final class SoakLoad: Sendable {
             let choice = state.withLock { state -> (Delivery?, wait: Bool) in
                 guard state.running else { return (nil, false) }
                 let now = ContinuousClock.now
-                if let index = state.retries.firstIndex(where: { $0.dueAt <= now }) {
-                    return (state.retries.remove(at: index), false)
+                if state.retryHead < state.retries.count, state.retries[state.retryHead].dueAt <= now {
+                    let delivery = state.retries[state.retryHead]
+                    state.retryHead += 1
+                    if state.retryHead > 4096 && state.retryHead * 2 > state.retries.count {
+                        state.retries.removeFirst(state.retryHead)
+                        state.retryHead = 0
+                    }
+                    return (delivery, false)
                 }
                 guard state.producing else { return (nil, true) }
                 let index = state.next
