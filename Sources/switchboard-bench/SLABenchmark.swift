@@ -92,8 +92,8 @@ struct SLABenchmark: AsyncParsableCommand {
             func change(_ ticket: Int64, breached: Bool) -> SLAChange {
                 let first = SLAStateMachine.Clock(kind: .firstResponse, target: 3600, startedAt: start, runningSince: start, warned: breached, breached: breached)
                 let resolution = SLAStateMachine.Clock(kind: .resolution, target: 86_400, startedAt: start, runningSince: start)
-                let events = breached ? [SLAEventRow(kind: "sla_breach", at: Date(), data: #"{"clock": "first_response", "late": false}"#)]
-                    : [SLAEventRow(kind: "sla_started", at: start, data: #"{"policy": "bench"}"#)]
+                let events = breached ? [SLAEventRow(kind: .slaBreach, at: Date(), data: #"{"clock": "first_response", "late": false}"#)]
+                    : [SLAEventRow(kind: .slaStarted, at: start, data: #"{"policy": "bench"}"#)]
                 return SLAChange(ticketID: ticket, policyID: policyID, startedAt: start, awaitingCustomer: false, pending: false,
                                  clocks: [.init(clock: first, warnAt: nil, deadline: start.addingTimeInterval(3600)),
                                           .init(clock: resolution, warnAt: nil, deadline: start.addingTimeInterval(86_400))],

@@ -1,5 +1,6 @@
 import Foundation
 import Postgres
+import SwitchboardCore
 import SwitchboardStore
 import Testing
 import TestSupport
@@ -256,4 +257,15 @@ struct BIViewsTests {
         calendar.timeZone = TimeZone(identifier: "UTC")!
         return calendar
     }()
+
+    /// Every word of `ticket_events.kind` is a row of docs/bi.md's list, and the list names no other.
+    @Test func docsListEveryTicketEventKindAndNoOther() throws {
+        let docs = try String(contentsOf: Self.repository.appendingPathComponent("docs/bi.md"), encoding: .utf8)
+        let section = try #require(docs.components(separatedBy: "## Ticket events").last)
+        let listed = Set(section.split(separator: "\n").compactMap { line -> String? in
+            guard line.hasPrefix("| `") else { return nil }
+            return line.dropFirst(3).split(separator: "`").first.map(String.init)
+        })
+        #expect(listed == Set(TicketEventKind.allCases.map(\.rawValue)))
+    }
 }

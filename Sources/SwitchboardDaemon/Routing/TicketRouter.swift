@@ -83,7 +83,7 @@ public actor TicketRouter: TicketActivitySink, SLAEscalator {
         await enqueue(try await store.waiting(nil, stickySeconds: configuration.stickySeconds))
         // Tickets of agents who were deactivated return to their queues at once.
         for (agentID, tickets) in orphaned.sorted(by: { $0.key < $1.key }) {
-            await enqueue(try await store.unassign(tickets, from: agentID, kind: "unassigned", reason: "agent deactivated", exclude: false,
+            await enqueue(try await store.unassign(tickets, from: agentID, kind: .unassigned, reason: "agent deactivated", exclude: false,
                                                    stickySeconds: configuration.stickySeconds, now: now))
         }
         try await route(nil)
@@ -219,7 +219,7 @@ public actor TicketRouter: TicketActivitySink, SLAEscalator {
             // The customer is back but their agent has been gone past the grace period: someone else answers.
             if state.presence != .online, now >= state.presenceSince.addingTimeInterval(configuration.presenceGraceSeconds),
                !(assignment.queue.flatMap(configuration.queue(named:))?.keepTicketsWhenAgentAway ?? false) {
-                await requeue([assignment.ticketID], from: agent, kind: "unassigned", reason: "customer wrote while the agent was \(state.presence.rawValue)", exclude: false)
+                await requeue([assignment.ticketID], from: agent, kind: .unassigned, reason: "customer wrote while the agent was \(state.presence.rawValue)", exclude: false)
             }
         }
     }
@@ -320,7 +320,7 @@ public actor TicketRouter: TicketActivitySink, SLAEscalator {
             let open = try await store.assignments(of: agentID).filter { assignment in
                 assignment.status == .open && !(assignment.queue.flatMap(configuration.queue(named:))?.keepTicketsWhenAgentAway ?? false)
             }
-            await requeue(open.map(\.ticketID), from: agent, kind: "unassigned", reason: "agent \(state.presence.rawValue) past the grace period", exclude: false)
+            await requeue(open.map(\.ticketID), from: agent, kind: .unassigned, reason: "agent \(state.presence.rawValue) past the grace period", exclude: false)
         } catch {
             logger.error("could not return an absent agent's tickets; trying again shortly", metadata: ["agent": "\(agentID)", "error": "\(error)"])
             timers.schedule("grace:\(agentID)", at: timers.now.addingTimeInterval(5)) { [weak self] in await self?.graceEnded(agentID) }
@@ -352,7 +352,7 @@ public actor TicketRouter: TicketActivitySink, SLAEscalator {
         guard let agent = roster.agent(agentID) else { return }
         do {
             guard try await store.acceptanceMissed(ticketID, agentID: agentID, assignedAt: assignedAt) else { return }
-            await requeue([ticketID], from: agent, kind: "acceptance_missed", reason: "not accepted or answered in time", exclude: true)
+            await requeue([ticketID], from: agent, kind: .acceptanceMissed, reason: "not accepted or answered in time", exclude: true)
             await matchQueues(of: agentID)
         } catch {
             logger.error("could not check an acceptance time", metadata: ["ticket": "\(ticketID)", "error": "\(error)"])
@@ -365,7 +365,7 @@ public actor TicketRouter: TicketActivitySink, SLAEscalator {
     private func handBack(of agent: AgentActor, reason: String) async {
         do {
             let held = try await store.assignments(of: agent.id).map(\.ticketID)
-            try await requeueOrThrow(held, from: agent, kind: "unassigned", reason: reason, exclude: false)
+            try await requeueOrThrow(held, from: agent, kind: .unassigned, reason: reason, exclude: false)
         } catch {
             logger.error("could not return a removed agent's tickets; trying again", metadata: ["agent": "\(agent.id)", "error": "\(error)"])
             recovery.removedAgents[agent.id] = (agent, reason)
@@ -379,7 +379,7 @@ public actor TicketRouter: TicketActivitySink, SLAEscalator {
         if !held.isEmpty { try await reconcile(held) }
     }
 
-    private func requeue(_ ticketIDs: [Int64], from agent: AgentActor, kind: String, reason: String, exclude: Bool) async {
+    private func requeue(_ ticketIDs: [Int64], from agent: AgentActor, kind: TicketEventKind, reason: String, exclude: Bool) async {
         do {
             try await requeueOrThrow(ticketIDs, from: agent, kind: kind, reason: reason, exclude: exclude)
         } catch {
@@ -389,7 +389,7 @@ public actor TicketRouter: TicketActivitySink, SLAEscalator {
 
     /// Unassigns and queues again; on failure the agents' memory and the queues of these tickets
     /// are read again from the database once it answers.
-    private func requeueOrThrow(_ ticketIDs: [Int64], from agent: AgentActor, kind: String, reason: String, exclude: Bool) async throws {
+    private func requeueOrThrow(_ ticketIDs: [Int64], from agent: AgentActor, kind: TicketEventKind, reason: String, exclude: Bool) async throws {
         guard !ticketIDs.isEmpty else { return }
         do {
             let waiting = try await locks.withLocks(ticketIDs) {
@@ -613,7 +613,7 @@ public actor TicketRouter: TicketActivitySink, SLAEscalator {
         do {
             outcome = try await locks.withLocks([ticketID]) {
                 guard let place = try await store.placement(ticketID), let assignee = place.assignee else { return nil }
-                let waiting = try await store.unassign([ticketID], from: assignee, kind: "unassigned", reason: "unassigned by \(actor)", exclude: false,
+                let waiting = try await store.unassign([ticketID], from: assignee, kind: .unassigned, reason: "unassigned by \(actor)", exclude: false,
                                                        stickySeconds: configuration.stickySeconds, now: timers.now, actor: actor)
                 guard !waiting.isEmpty else { return nil }
                 await roster.agent(assignee)?.drop(ticketID)
@@ -687,7 +687,7 @@ public actor TicketRouter: TicketActivitySink, SLAEscalator {
                 guard let place = try await store.placement(ticketID), let from = place.queue, from != target else { return .nothing }
                 if let assignee = place.assignee {
                     guard let agent = roster.agent(assignee) else { return .nothing }
-                    let waiting = try await store.unassign([ticketID], from: assignee, kind: "unassigned", reason: reason, exclude: false,
+                    let waiting = try await store.unassign([ticketID], from: assignee, kind: .unassigned, reason: reason, exclude: false,
                                                            stickySeconds: configuration.stickySeconds, now: timers.now)
                     guard !waiting.isEmpty else { return .nothing }
                     await agent.drop(ticketID)
@@ -740,7 +740,7 @@ public actor TicketRouter: TicketActivitySink, SLAEscalator {
             do {
                 for (id, (agent, reason)) in removed.sorted(by: { $0.key < $1.key }) {
                     let held = try await store.assignments(of: id).map(\.ticketID)
-                    try await requeueOrThrow(held, from: agent, kind: "unassigned", reason: reason, exclude: false)
+                    try await requeueOrThrow(held, from: agent, kind: .unassigned, reason: reason, exclude: false)
                     unfinished.removeValue(forKey: id)
                 }
                 if !tickets.isEmpty { try await reconcile(tickets.sorted()) }

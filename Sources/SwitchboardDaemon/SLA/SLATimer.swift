@@ -56,15 +56,15 @@ actor SLATimer {
         if !actions.isEmpty || machine.snapshot != before || event == .started {
             var events: [SLAEventRow] = []
             if event == .started || event == .reopened {
-                events.append(SLAEventRow(kind: "sla_started", at: now, data: SLAEventData.started(policy: policy.name, reopened: event == .reopened, machine: machine)))
+                events.append(SLAEventRow(kind: .slaStarted, at: now, data: SLAEventData.started(policy: policy.name, reopened: event == .reopened, machine: machine)))
             }
             for alert in alerts {
                 switch alert {
                 case .warn(let clock, let deadline, let late):
-                    events.append(SLAEventRow(kind: "sla_warning", at: now, data: SLAEventData.alert(policy: policy.name, clock: clock, moment: deadline, late: late,
+                    events.append(SLAEventRow(kind: .slaWarning, at: now, data: SLAEventData.alert(policy: policy.name, clock: clock, moment: deadline, late: late,
                                                                                                      deadline: machine.deadline(clock))))
                 case .breach(let clock, let deadline, let late):
-                    events.append(SLAEventRow(kind: "sla_breach", at: now, data: SLAEventData.alert(policy: policy.name, clock: clock, moment: deadline, late: late,
+                    events.append(SLAEventRow(kind: .slaBreach, at: now, data: SLAEventData.alert(policy: policy.name, clock: clock, moment: deadline, late: late,
                                                                                                     deadline: deadline)))
                 case .record: break
                 }

@@ -152,9 +152,9 @@ public struct ControlStore: Sendable {
             ),
             t AS (UPDATE switchboard.tickets SET updated_at = $2 WHERE id IN (SELECT ticket_id FROM n)),
             e AS (INSERT INTO switchboard.ticket_events (ticket_id, at, kind, actor, data)
-                  SELECT ticket_id, $2, 'note_added', $4, jsonb_build_object('note', id) FROM n)
+                  SELECT ticket_id, $2, $6, $4, jsonb_build_object('note', id) FROM n)
             SELECT id FROM n
-            """, [ticketID, now, agentID, author, body])
+            """, [ticketID, now, agentID, author, body, TicketEventKind.noteAdded.rawValue])
         return try rows.first?.decode(0, as: Int64.self)
     }
 

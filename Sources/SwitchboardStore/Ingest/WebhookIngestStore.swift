@@ -184,28 +184,28 @@ public struct WebhookIngestStore: Sendable {
             let decision = TicketThreading.decide(latest: latest[thread], receivedAt: receivedAt, reopenWithin: reopenWithin)
             decisions[thread] = decision
             let closes = CustomerServiceWindow.closes(afterInboundAt: last).timeIntervalSince1970
-            let event: (kind: String, data: String)?
+            let event: (kind: TicketEventKind, data: String)?
             switch decision {
             case .newTicket:
                 newTickets.append(.init(ord: position, customerID: thread.customerID, businessNumber: thread.businessNumber,
                                         createdAt: receivedAt.timeIntervalSince1970, lastInboundAt: last.timeIntervalSince1970, windowCloses: closes))
-                event = ("created", #"{"by": "inbound message"}"#)
+                event = (.created, #"{"by": "inbound message"}"#)
             case .append(let id):
                 updates.append(.init(id: id, lastInboundAt: last.timeIntervalSince1970, windowCloses: closes))
                 event = nil
             case .wakeUp(let id):
                 updates.append(.init(id: id, lastInboundAt: last.timeIntervalSince1970, windowCloses: closes))
-                event = ("status_changed", #"{"from": "pending", "to": "open", "by": "customer message"}"#)
+                event = (.statusChanged, #"{"from": "pending", "to": "open", "by": "customer message"}"#)
             case .reopen(let id):
                 let place = TicketThreading.placeAfterReopen(receivedAt: receivedAt)
                 updates.append(.init(id: id, lastInboundAt: last.timeIntervalSince1970, windowCloses: closes,
                                      place: .init(assignee: place.assignee, queue: place.queue, waitingSince: place.waitingSince?.timeIntervalSince1970,
                                                   excludedAgents: place.excludedAgents)))
-                event = ("reopened", #"{"by": "customer message"}"#)
+                event = (.reopened, #"{"by": "customer message"}"#)
             }
             if let event {
                 events.append(.init(ord: 2 * position, customerID: thread.customerID, businessNumber: thread.businessNumber,
-                                    at: receivedAt.timeIntervalSince1970, kind: event.kind, data: event.data, wamid: nil))
+                                    at: receivedAt.timeIntervalSince1970, kind: event.kind.rawValue, data: event.data, wamid: nil))
             }
         }
         var messageRows: [IngestRows.Message] = []
@@ -216,7 +216,7 @@ public struct WebhookIngestStore: Sendable {
                                      targetWamid: message.targetWamid, payload: message.payloadJSON,
                                      sentAt: message.sentAt?.timeIntervalSince1970, receivedAt: item.receivedAt.timeIntervalSince1970))
             events.append(.init(ord: 2 * position + 1, customerID: item.thread.customerID, businessNumber: item.thread.businessNumber,
-                                at: item.receivedAt.timeIntervalSince1970, kind: "message_received", data: "{}", wamid: message.wamid))
+                                at: item.receivedAt.timeIntervalSince1970, kind: TicketEventKind.messageReceived.rawValue, data: "{}", wamid: message.wamid))
         }
 
         // Round trip 2. Every thread now has exactly one ticket that is not resolved: messages and

@@ -67,8 +67,8 @@ public struct OutboxStore: Sendable {
                 [id, number, ticketID, messageID, pacingKey, draft.kind, draft.isFreeForm, body, draft.author, now]
             )
             try await transaction.query(
-                "INSERT INTO switchboard.ticket_events (ticket_id, at, kind, actor, data) VALUES ($1, $2, 'reply_queued', $3, jsonb_build_object('outbound_id', $4::text, 'type', $5::text))",
-                [ticketID, now, draft.author, id.uuidString.lowercased(), draft.kind]
+                "INSERT INTO switchboard.ticket_events (ticket_id, at, kind, actor, data) VALUES ($1, $2, $6, $3, jsonb_build_object('outbound_id', $4::text, 'type', $5::text))",
+                [ticketID, now, draft.author, id.uuidString.lowercased(), draft.kind, TicketEventKind.replyQueued.rawValue]
             )
             return QueuedReply(id: id, ticketID: ticketID, businessNumber: number, sendingPausedReason: pausedReason)
         }
@@ -145,13 +145,13 @@ public struct OutboxStore: Sendable {
                 FROM o WHERE t.id = o.ticket_id AND o.message_id IS NOT NULL RETURNING t.id
             ), e AS (
                 INSERT INTO switchboard.ticket_events (ticket_id, at, kind, actor, data)
-                SELECT ticket_id, $3, CASE WHEN message_id IS NULL THEN 'read_receipt_sent' ELSE 'reply_sent' END, created_by,
+                SELECT ticket_id, $3, CASE WHEN message_id IS NULL THEN $4 ELSE $5 END, created_by,
                        jsonb_build_object('outbound_id', $1::text, 'wamid', $2::text, 'type', kind)
                 FROM o RETURNING id
             )
             SELECT (SELECT message_id FROM o), (SELECT count(*) FROM e), (SELECT status FROM m)
             """,
-            [id, wamid, now]
+            [id, wamid, now, TicketEventKind.readReceiptSent.rawValue, TicketEventKind.replySent.rawValue]
         )
         guard let row = rows.first, try row.decode(1, as: Int.self) == 1 else { return }
         // Meta's "sent" (or later) status may have arrived before this commit, keyed by a wamid no
@@ -201,10 +201,10 @@ public struct OutboxStore: Sendable {
                 UPDATE switchboard.messages m SET status = 'failed', status_at = $4, error_code = $2, error_title = $3 FROM o WHERE m.id = o.message_id RETURNING m.id
             )
             INSERT INTO switchboard.ticket_events (ticket_id, at, kind, actor, data)
-            SELECT ticket_id, $4, 'reply_failed', created_by, jsonb_build_object('outbound_id', $1::text, 'type', kind, 'error_code', $2::int, 'error', $3::text)
+            SELECT ticket_id, $4, $5, created_by, jsonb_build_object('outbound_id', $1::text, 'type', kind, 'error_code', $2::int, 'error', $3::text)
             FROM o
             """,
-            [id, errorCode, error, now]
+            [id, errorCode, error, now, TicketEventKind.replyFailed.rawValue]
         )
     }
 

@@ -71,11 +71,11 @@ public struct RoutingStore: Sendable {
                 FROM r WHERE t.id = r.ticket AND t.queue IS NULL AND t.assignee IS NULL AND t.status <> 'resolved'
                 RETURNING t.id, r.event, r.customer, r.language
             ),
-            e AS (INSERT INTO switchboard.ticket_events (ticket_id, at, kind, actor, data) SELECT id, $2, 'routed', 'routing', event::jsonb FROM u),
+            e AS (INSERT INTO switchboard.ticket_events (ticket_id, at, kind, actor, data) SELECT id, $2, $3, 'routing', event::jsonb FROM u),
             l AS (UPDATE switchboard.customers c SET language = u.language, updated_at = $2 FROM u
                   WHERE c.id = u.customer AND u.language IS NOT NULL AND c.language IS DISTINCT FROM u.language)
             SELECT id FROM u
-            """, [try JSONText.encode(rows), now])
+            """, [try JSONText.encode(rows), now, TicketEventKind.routed.rawValue])
         let ids = try routed.map { try $0.decode(0, as: Int64.self) }
         return try await waiting(ids, stickySeconds: stickySeconds)
     }
@@ -178,10 +178,10 @@ public struct RoutingStore: Sendable {
                           extract(epoch FROM $5 - coalesce(t.waiting_since, t.created_at)) AS waited
             ),
             e AS (INSERT INTO switchboard.ticket_events (ticket_id, at, kind, actor, data)
-                  SELECT id, $5, 'assigned', 'routing', event::jsonb || jsonb_build_object('waited_seconds', round(waited::numeric, 3)) FROM u),
+                  SELECT id, $5, $6, 'routing', event::jsonb || jsonb_build_object('waited_seconds', round(waited::numeric, 3)) FROM u),
             a AS (UPDATE switchboard.agents SET last_assigned_at = $5 WHERE id IN (SELECT agent FROM u))
             SELECT id, status FROM u
-            """, [records.map(\.ticketID), records.map(\.agentID), records.map(\.queue), events, now])
+            """, [records.map(\.ticketID), records.map(\.agentID), records.map(\.queue), events, now, TicketEventKind.assigned.rawValue])
         return Dictionary(try rows.map { (try $0.decode(0, as: Int64.self), TicketStatus(rawValue: try $0.decode(1, as: String.self)) ?? .open) },
                           uniquingKeysWith: { a, _ in a })
     }
@@ -193,7 +193,7 @@ public struct RoutingStore: Sendable {
     /// Takes tickets back from an agent (presence grace ran out, acceptance time ran out): they wait
     /// again in their queue at their old place. With `exclude`, that agent is not offered them again.
     /// Returns the tickets now waiting.
-    public func unassign(_ ticketIDs: [Int64], from agentID: String, kind: String, reason: String, exclude: Bool,
+    public func unassign(_ ticketIDs: [Int64], from agentID: String, kind: TicketEventKind, reason: String, exclude: Bool,
                          stickySeconds: TimeInterval, now: Date, actor: String = "routing") async throws -> [StoredWaitingTicket] {
         guard !ticketIDs.isEmpty else { return [] }
         let rows = try await pool.query("""
@@ -207,7 +207,7 @@ public struct RoutingStore: Sendable {
             e AS (INSERT INTO switchboard.ticket_events (ticket_id, at, kind, actor, data)
                   SELECT id, $3, $6, $7, jsonb_build_object('agent', $2::text, 'reason', $4::text) FROM u)
             SELECT id FROM u
-            """, [ticketIDs, agentID, now, reason, exclude, kind, actor])
+            """, [ticketIDs, agentID, now, reason, exclude, kind.rawValue, actor])
         return try await waiting(try rows.map { try $0.decode(0, as: Int64.self) }, stickySeconds: stickySeconds)
     }
 
@@ -218,8 +218,8 @@ public struct RoutingStore: Sendable {
             SELECT 1 FROM switchboard.tickets t
             WHERE t.id = $1 AND t.assignee = $2 AND t.status = 'open' AND t.assigned_at <= $3
               AND NOT EXISTS (SELECT 1 FROM switchboard.messages m WHERE m.ticket_id = t.id AND m.direction = 'outbound' AND m.received_at >= t.assigned_at)
-              AND NOT EXISTS (SELECT 1 FROM switchboard.ticket_events e WHERE e.ticket_id = t.id AND e.kind = 'accepted' AND e.at >= t.assigned_at)
-            """, [ticketID, agentID, assignedAt])
+              AND NOT EXISTS (SELECT 1 FROM switchboard.ticket_events e WHERE e.ticket_id = t.id AND e.kind = $4 AND e.at >= t.assigned_at)
+            """, [ticketID, agentID, assignedAt, TicketEventKind.accepted.rawValue])
         return !rows.isEmpty
     }
 
@@ -233,9 +233,9 @@ public struct RoutingStore: Sendable {
                 WHERE id = $1 AND queue = $2 AND assignee IS NULL AND status <> 'resolved' RETURNING id
             ),
             e AS (INSERT INTO switchboard.ticket_events (ticket_id, at, kind, actor, data)
-                  SELECT id, $4, 'moved', $6, jsonb_build_object('from', $2::text, 'to', $3::text, 'reason', $5::text) FROM u)
+                  SELECT id, $4, $7, $6, jsonb_build_object('from', $2::text, 'to', $3::text, 'reason', $5::text) FROM u)
             SELECT id FROM u
-            """, [ticketID, from, to, now, reason, actor])
+            """, [ticketID, from, to, now, reason, actor, TicketEventKind.moved.rawValue])
         guard !rows.isEmpty else { return nil }
         return try await waiting([ticketID], stickySeconds: stickySeconds).first
     }
@@ -258,9 +258,9 @@ public struct RoutingStore: Sendable {
                 RETURNING t.id, old.status AS previous, t.assignee, t.queue
             ),
             e AS (INSERT INTO switchboard.ticket_events (ticket_id, at, kind, actor, data)
-                  SELECT id, $4, 'status_changed', $3, jsonb_build_object('from', previous, 'to', $2::text) FROM u)
+                  SELECT id, $4, $5, $3, jsonb_build_object('from', previous, 'to', $2::text) FROM u)
             SELECT previous, assignee, queue FROM u
-            """, [ticketID, status.rawValue, actor, now])
+            """, [ticketID, status.rawValue, actor, now, TicketEventKind.statusChanged.rawValue])
         guard let row = rows.first else { return nil }
         return StatusChange(previous: TicketStatus(rawValue: try row.decode(0, as: String.self)) ?? .open,
                             assignee: try row.decode(1), queue: try row.decode(2))
@@ -289,11 +289,11 @@ public struct RoutingStore: Sendable {
                           extract(epoch FROM $3 - coalesce(t.waiting_since, t.created_at)) AS waited
             ),
             e AS (INSERT INTO switchboard.ticket_events (ticket_id, at, kind, actor, data)
-                  SELECT id, $3, 'assigned', $4, jsonb_build_object('agent', $2::text, 'queue', queue, 'reason', 'by hand', 'detail', $5::text,
+                  SELECT id, $3, $7, $4, jsonb_build_object('agent', $2::text, 'queue', queue, 'reason', 'by hand', 'detail', $5::text,
                                                                     'previous', previous, 'waited_seconds', round(waited::numeric, 3)) FROM u),
             a AS (UPDATE switchboard.agents SET last_assigned_at = $3 WHERE id = $2 AND EXISTS (SELECT 1 FROM u))
             SELECT previous, queue, status FROM u
-            """, [ticketID, agentID, now, actor, reason, onlyIfUnassigned])
+            """, [ticketID, agentID, now, actor, reason, onlyIfUnassigned, TicketEventKind.assigned.rawValue])
         guard let row = rows.first else { return nil }
         return ManualAssignment(previous: try row.decode(0), queue: try row.decode(1), status: TicketStatus(rawValue: try row.decode(2, as: String.self)) ?? .open)
     }
@@ -323,9 +323,9 @@ public struct RoutingStore: Sendable {
                 RETURNING t.id, old.priority AS previous, t.queue, t.assignee
             ),
             e AS (INSERT INTO switchboard.ticket_events (ticket_id, at, kind, actor, data)
-                  SELECT id, $3, 'priority_changed', $4, jsonb_build_object('from', previous, 'to', $2::text, 'reason', $5::text) FROM u)
+                  SELECT id, $3, $6, $4, jsonb_build_object('from', previous, 'to', $2::text, 'reason', $5::text) FROM u)
             SELECT previous, queue, assignee FROM u
-            """, [ticketID, priority.name, now, actor, reason])
+            """, [ticketID, priority.name, now, actor, reason, TicketEventKind.priorityChanged.rawValue])
         guard let row = rows.first else { return nil }
         return PriorityChange(previous: WaitingOrder.Priority(name: try row.decode(0)) ?? .normal, queue: try row.decode(1), assignee: try row.decode(2))
     }
@@ -351,9 +351,9 @@ public struct RoutingStore: Sendable {
                 WHERE id = $1 AND NOT ($2 = ANY(tags)) RETURNING id
             ),
             e AS (INSERT INTO switchboard.ticket_events (ticket_id, at, kind, actor, data)
-                  SELECT id, $3, 'tagged', $4, jsonb_build_object('tag', $2::text, 'reason', $5::text) FROM u)
+                  SELECT id, $3, $6, $4, jsonb_build_object('tag', $2::text, 'reason', $5::text) FROM u)
             SELECT id FROM u
-            """, [ticketID, tag, now, actor, reason])
+            """, [ticketID, tag, now, actor, reason, TicketEventKind.tagged.rawValue])
         return !rows.isEmpty
     }
 }

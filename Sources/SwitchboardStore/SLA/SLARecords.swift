@@ -29,12 +29,12 @@ public struct StoredSLA: Sendable, Equatable {
 
 /// A ticket event the SLA engine writes (`sla_started`, `sla_warning`, `sla_breach`).
 public struct SLAEventRow: Sendable, Equatable {
-    public var kind: String
+    public var kind: TicketEventKind
     public var at: Date
     /// JSON object text.
     public var data: String
 
-    public init(kind: String, at: Date, data: String) {
+    public init(kind: TicketEventKind, at: Date, data: String) {
         self.kind = kind
         self.at = at
         self.data = data

@@ -123,7 +123,7 @@ public struct SLAStore: Sendable {
                                          ended: record.endedAt.timeIntervalSince1970, business: record.elapsedBusiness, wall: record.elapsedWall))
             }
             for event in change.events {
-                events.append(EventRow(ticket: change.ticketID, at: event.at.timeIntervalSince1970, kind: event.kind, data: event.data))
+                events.append(EventRow(ticket: change.ticketID, at: event.at.timeIntervalSince1970, kind: event.kind.rawValue, data: event.data))
             }
         }
         try await pool.query("""
