@@ -93,6 +93,15 @@ struct ConfigurationTests {
         #expect(found.first?.hasPrefix("not valid JSON") == true)
     }
 
+    /// Any JSON parser but Foundation's refuses a trailing comma; so does the configuration reader, naming
+    /// where (byte 27 is the closing brace after the comma).
+    @Test func aTrailingCommaIsRefusedWithWhereItIs() {
+        let found = issues(#"{"stateDirectory": "state",}"#)
+        #expect(found.count == 1)
+        #expect(found.first?.hasPrefix("not valid JSON") == true && found.first == "not valid JSON: expected a member name at byte 27", "\(found)")
+        #expect(issues(#"{"stateDirectory": "state"}"#).isEmpty)
+    }
+
     @Test func secretsComeFromFilesOrCredentials() throws {
         let directory = try makeTemporaryDirectory("secrets")
         defer { try? FileManager.default.removeItem(atPath: directory) }

@@ -1,4 +1,5 @@
 import Foundation
+import JSON
 import Logging
 import SwitchboardCore
 
@@ -137,6 +138,13 @@ public struct SwitchboardConfiguration: Sendable, Equatable {
     /// Validates a configuration document. Every problem is reported, each with its key path.
     public static func parse(_ data: Data, relativeTo baseDirectory: String) throws(ConfigIssues) -> SwitchboardConfiguration {
         let root: ConfigValue
+        do {
+            // Strict JSON first: Foundation's decoder also takes trailing commas, which any other
+            // tool reading this file (jq, an editor, a deploy script) refuses.
+            _ = try JSONParser.parse(Array(data))
+        } catch {
+            throw ConfigIssues([ConfigIssue(path: "", reason: "not valid JSON: \(error)")])
+        }
         do {
             root = try JSONDecoder().decode(ConfigValue.self, from: data)
         } catch {
