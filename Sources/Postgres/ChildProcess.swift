@@ -15,6 +15,14 @@ public enum ChildProcess {
     /// the child in order.
     private static let spawnSetSID: Int32 = 0x80
 
+    /// glibc's `posix_spawn_file_actions_addclosefrom_np` (2.34 and later; a GNU extension Swift
+    /// does not import), looked up once with its C calling convention.
+    private typealias AddCloseFrom = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>?, CInt) -> CInt
+    private static let addCloseFrom: AddCloseFrom? = {
+        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "posix_spawn_file_actions_addclosefrom_np") else { return nil }
+        return unsafeBitCast(symbol, to: AddCloseFrom.self)
+    }()
+
     /// Starts `executable` with `arguments`; stdout and stderr append to `logFile`, stdin is /dev/null,
     /// and each of `descriptors` is copied to its target number (systemd's passed sockets: 3, 4, …;
     /// sources must not be those numbers themselves, or the copy would keep close-on-exec).
@@ -30,6 +38,16 @@ public enum ChildProcess {
         for descriptor in descriptors {
             precondition(descriptor.source != descriptor.target && descriptor.source > 2, "a passed descriptor is copied from another, higher number")
             posix_spawn_file_actions_adddup2(&fileActions, descriptor.source, descriptor.target)
+        }
+        // Nothing else is inherited. A descriptor without close-on-exec that another thread has
+        // open (a pipe to a command being read to its end) would otherwise live on in a server
+        // that runs for hours, and its reader would wait for an end that never comes.
+        let keep = descriptors.map(\.target).max() ?? 2
+        if let addCloseFrom = Self.addCloseFrom {
+            _ = addCloseFrom(&fileActions, max(keep, 2) + 1)
+        } else {
+            let open = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd"))?.compactMap(CInt.init) ?? []
+            for fd in open where fd > max(keep, 2) { posix_spawn_file_actions_addclose(&fileActions, fd) }
         }
 
         var attributes = posix_spawnattr_t()
