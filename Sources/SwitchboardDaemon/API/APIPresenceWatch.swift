@@ -25,7 +25,7 @@ actor APIPresenceWatch {
         // Rescheduling on every call would churn the timers: once a second is precise enough.
         if let seen = lastSeen[agentID], now.timeIntervalSince(seen) < 1 { return }
         lastSeen[agentID] = now
-        timers.schedule("api-silence:\(agentID)", at: now.addingTimeInterval(silence)) { [weak self] in
+        timers.schedule(.apiSilence(agentID: agentID), at: now.addingTimeInterval(silence)) { [weak self] in
             await self?.silent(agentID)
         }
     }

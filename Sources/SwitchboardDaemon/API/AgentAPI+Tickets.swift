@@ -70,6 +70,7 @@ extension AgentAPI {
         switch try await router.take(id, agentID: caller.agentID) {
         case .taken: return try await current(id, reference)
         case .notWaiting: throw APIFailure.conflict("not_waiting", "\(reference) is not waiting for an agent")
+        case .alreadyAssigned: throw APIFailure.conflict("already_assigned", "\(reference) is already assigned to another agent")
         case .notTheirQueue: throw APIFailure.forbidden("\(reference) is not in a queue you serve")
         case .noRoom: throw APIFailure.conflict("no_capacity", "you cannot take more now (offline, draining, or at capacity)")
         }

@@ -8,6 +8,10 @@ public struct DaemonEvent: Sendable, Equatable {
         case assigned
         case unassigned
         case priorityChanged = "priority_changed"
+        /// Into another queue (details: from, to, why).
+        case moved
+        /// A tag added (details: tag, by, why).
+        case tagged
         case noteAdded = "note_added"
         /// A message on the ticket, in or out (details: direction, type).
         case message

@@ -132,7 +132,7 @@ public actor QueueActor {
             case .commit(let proposals):
                 action = await commit(proposals)
             case .idle(let wakeAt):
-                timers.schedule("queue:\(name)", at: wakeAt) { [weak self] in await self?.match() }
+                timers.schedule(.queueRound(queue: name), at: wakeAt) { [weak self] in await self?.match() }
                 let waiters = roundWaiters
                 roundWaiters = []
                 waiters.forEach { $0.resume() }

@@ -1,12 +1,25 @@
 import Foundation
 import Synchronization
+import SwitchboardCore
+
+/// What a timer is for: one timer per key, scheduling a key again replaces its timer.
+public enum TimerKey: Hashable, Sendable {
+    /// A timer the routing coordinator set (presence grace, acceptance deadline, recovery retry).
+    case routing(RoutingCoordinator.Timer)
+    /// A queue's next round (a routing step's timeout, a retry after a failed commit).
+    case queueRound(queue: String)
+    /// An agent using the API without the event stream has been silent long enough to be set away.
+    case apiSilence(agentID: String)
+    /// The SLA scheduler's one wake-up.
+    case slaWake
+}
 
 /// Time for routing: the current instant and keyed one-shot timers. The daemon uses `TaskTimers`;
 /// the simulator and the tests use a virtual clock they advance themselves.
 public protocol RoutingTimers: Sendable {
     var now: Date { get }
     /// Calls `fire` at `deadline`, replacing any timer with the same key; nil cancels it.
-    func schedule(_ key: String, at deadline: Date?, fire: @escaping @Sendable () async -> Void)
+    func schedule(_ key: TimerKey, at deadline: Date?, fire: @escaping @Sendable () async -> Void)
     /// Cancels every timer (shutdown).
     func cancelAll()
 }
@@ -20,7 +33,7 @@ public final class TaskTimers: RoutingTimers {
     }
 
     private struct State {
-        var armed: [String: Armed] = [:]
+        var armed: [TimerKey: Armed] = [:]
         var nextToken: UInt64 = 0
     }
 
@@ -30,7 +43,7 @@ public final class TaskTimers: RoutingTimers {
 
     public var now: Date { Date() }
 
-    public func schedule(_ key: String, at deadline: Date?, fire: @escaping @Sendable () async -> Void) {
+    public func schedule(_ key: TimerKey, at deadline: Date?, fire: @escaping @Sendable () async -> Void) {
         let previous = state.withLock { state -> Task<Void, Never>? in
             state.nextToken += 1
             let token = state.nextToken

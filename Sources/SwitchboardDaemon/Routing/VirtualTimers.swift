@@ -1,5 +1,6 @@
 import Foundation
 import Synchronization
+import SwitchboardCore
 
 /// A clock that moves only when told: the simulator replays a day in seconds with it, and the tests
 /// put a step timeout or a grace period exactly where they want it.
@@ -12,7 +13,7 @@ public final class VirtualTimers: RoutingTimers {
 
     private struct State {
         var now: Date
-        var timers: [String: Timer] = [:]
+        var timers: [TimerKey: Timer] = [:]
         var sequence = 0
     }
 
@@ -24,7 +25,7 @@ public final class VirtualTimers: RoutingTimers {
 
     public var now: Date { state.withLock { $0.now } }
 
-    public func schedule(_ key: String, at deadline: Date?, fire: @escaping @Sendable () async -> Void) {
+    public func schedule(_ key: TimerKey, at deadline: Date?, fire: @escaping @Sendable () async -> Void) {
         state.withLock { state in
             guard let deadline else {
                 state.timers.removeValue(forKey: key)
@@ -46,7 +47,7 @@ public final class VirtualTimers: RoutingTimers {
     /// the clock at its deadline), timers they schedule included.
     public func advance(to date: Date) async {
         while true {
-            let due = state.withLock { state -> (String, Timer)? in
+            let due = state.withLock { state -> (TimerKey, Timer)? in
                 guard let next = state.timers.filter({ $0.value.deadline <= date })
                     .min(by: { ($0.value.deadline, $0.value.sequence) < ($1.value.deadline, $1.value.sequence) }) else { return nil }
                 state.timers.removeValue(forKey: next.key)

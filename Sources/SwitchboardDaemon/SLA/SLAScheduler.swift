@@ -21,11 +21,11 @@ public final class SLAScheduler: Sendable {
 
     private let state = Mutex(State())
     private let timers: any RoutingTimers
-    private let key: String
+    private let key: TimerKey
     private let due: @Sendable ([Entry]) async -> Void
 
     /// - Parameter due: called with the entries whose deadline has come, in deadline order.
-    public init(timers: any RoutingTimers, key: String = "sla:wake", due: @escaping @Sendable ([Entry]) async -> Void) {
+    public init(timers: any RoutingTimers, key: TimerKey = .slaWake, due: @escaping @Sendable ([Entry]) async -> Void) {
         self.timers = timers
         self.key = key
         self.due = due

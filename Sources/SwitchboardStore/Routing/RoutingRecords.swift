@@ -39,15 +39,6 @@ public struct StoredWaitingTicket: Sendable, Equatable {
     public var waiting: QueueMatcher.WaitingTicket
 }
 
-/// An agent's ticket that is not resolved, as stored.
-public struct StoredAssignment: Sendable, Equatable {
-    public var ticketID: Int64
-    public var agentID: String
-    public var queue: String?
-    public var status: TicketStatus
-    public var assignedAt: Date?
-}
-
 /// An assignment to commit, with the explanation the `assigned` event keeps.
 public struct AssignmentRecord: Sendable, Equatable {
     public var ticketID: Int64

@@ -112,21 +112,19 @@ public struct RoutingStore: Sendable {
             }
             let created: Date = try row.decode(10)
             let waitingSince = try row.decode(3, as: Date?.self) ?? created
-            let lastAgent = try row.decode(8, as: String?.self)
-            let contact = try row.decode(9, as: Date?.self)
-            let stickyUntil = stickySeconds > 0 && lastAgent != nil ? contact.map { $0.addingTimeInterval(stickySeconds) } : nil
+            let sticky = StickyRouting.preference(lastAgent: try row.decode(8), lastContactAt: try row.decode(9), stickySeconds: stickySeconds)
             let ticket = WaitingOrder.Ticket(id: try row.decode(0), priority: WaitingOrder.Priority(name: try row.decode(2)) ?? .normal,
                                              waitingSince: waitingSince, customerWindowExpiresAt: try row.decode(5))
             return StoredWaitingTicket(
                 queue: try row.decode(1),
                 waiting: QueueMatcher.WaitingTicket(ticket: ticket, ruleRequirements: requirements, enteredQueueAt: try row.decode(4, as: Date?.self) ?? waitingSince,
-                                                    stickyAgent: stickyUntil == nil ? nil : lastAgent, stickyUntil: stickyUntil,
+                                                    stickyAgent: sticky?.agent, stickyUntil: sticky?.until,
                                                     excludedAgents: Set(try row.decode(7, as: [String].self))))
         }
     }
 
     /// Assigned tickets that are not resolved: every one, the given ones, or one agent's.
-    public func assignments(_ ticketIDs: [Int64]? = nil, of agentID: String? = nil) async throws -> [StoredAssignment] {
+    public func assignments(_ ticketIDs: [Int64]? = nil, of agentID: String? = nil) async throws -> [AssignedTicket] {
         var conditions = ["assignee IS NOT NULL", "status <> 'resolved'"]
         var parameters: [(any PostgresEncodable)?] = []
         if let ticketIDs {
@@ -141,8 +139,8 @@ public struct RoutingStore: Sendable {
             SELECT id, assignee, queue, status, assigned_at FROM switchboard.tickets WHERE \(conditions.joined(separator: " AND ")) ORDER BY id
             """, parameters)
         return try rows.map { row in
-            StoredAssignment(ticketID: try row.decode(0), agentID: try row.decode(1), queue: try row.decode(2),
-                             status: TicketStatus(rawValue: try row.decode(3, as: String.self)) ?? .open, assignedAt: try row.decode(4))
+            AssignedTicket(ticketID: try row.decode(0), agentID: try row.decode(1), queue: try row.decode(2),
+                           status: TicketStatus(rawValue: try row.decode(3, as: String.self)) ?? .open, assignedAt: try row.decode(4))
         }
     }
 
@@ -211,16 +209,20 @@ public struct RoutingStore: Sendable {
         return try await waiting(try rows.map { try $0.decode(0, as: Int64.self) }, stickySeconds: stickySeconds)
     }
 
-    /// Whether an assignment made at `assignedAt` is still unanswered: the agent still has the ticket
-    /// from then, has sent nothing on it since, and has not accepted it.
-    public func acceptanceMissed(_ ticketID: Int64, agentID: String, assignedAt: Date) async throws -> Bool {
+    /// What the acceptance rule (`RoutingCoordinator.acceptanceMissed`) needs of a ticket: who holds
+    /// it since when, its status, the latest reply sent on it and the latest `accepted` event.
+    public func acceptanceFacts(_ ticketID: Int64) async throws -> RoutingCoordinator.AcceptanceFacts {
         let rows = try await pool.query("""
-            SELECT 1 FROM switchboard.tickets t
-            WHERE t.id = $1 AND t.assignee = $2 AND t.status = 'open' AND t.assigned_at <= $3
-              AND NOT EXISTS (SELECT 1 FROM switchboard.messages m WHERE m.ticket_id = t.id AND m.direction = 'outbound' AND m.received_at >= t.assigned_at)
-              AND NOT EXISTS (SELECT 1 FROM switchboard.ticket_events e WHERE e.ticket_id = t.id AND e.kind = $4 AND e.at >= t.assigned_at)
-            """, [ticketID, agentID, assignedAt, TicketEventKind.accepted.rawValue])
-        return !rows.isEmpty
+            SELECT t.assignee, t.assigned_at, t.status,
+                   (SELECT max(m.received_at) FROM switchboard.messages m WHERE m.ticket_id = t.id AND m.direction = 'outbound'),
+                   (SELECT max(e.at) FROM switchboard.ticket_events e WHERE e.ticket_id = t.id AND e.kind = $2)
+            FROM switchboard.tickets t WHERE t.id = $1
+            """, [ticketID, TicketEventKind.accepted.rawValue])
+        guard let row = rows.first else {
+            return .init(assignee: nil, assignedAt: nil, status: .resolved, lastReplyAt: nil, acceptedAt: nil)
+        }
+        return .init(assignee: try row.decode(0), assignedAt: try row.decode(1), status: TicketStatus(rawValue: try row.decode(2, as: String.self)) ?? .open,
+                     lastReplyAt: try row.decode(3), acceptedAt: try row.decode(4))
     }
 
     /// Moves a waiting ticket to another queue (its last step ran out, or an SLA escalation); the
@@ -337,10 +339,10 @@ public struct RoutingStore: Sendable {
     }
 
     /// The ticket's priority, queue and assignee (nil: no such open ticket).
-    public func placement(_ ticketID: Int64) async throws -> (priority: WaitingOrder.Priority, queue: String?, assignee: String?)? {
+    public func placement(_ ticketID: Int64) async throws -> TicketPlacement? {
         let rows = try await pool.query("SELECT priority, queue, assignee FROM switchboard.tickets WHERE id = $1 AND status <> 'resolved'", [ticketID])
         guard let row = rows.first else { return nil }
-        return (WaitingOrder.Priority(name: try row.decode(0)) ?? .normal, try row.decode(1), try row.decode(2))
+        return TicketPlacement(priority: WaitingOrder.Priority(name: try row.decode(0)) ?? .normal, queue: try row.decode(1), assignee: try row.decode(2))
     }
 
     /// Adds a tag to a ticket with a `tagged` event. False when it already had it (or is unknown).

@@ -1,0 +1,74 @@
+import Foundation
+import SwitchboardCore
+import SwitchboardStore
+
+/// New activity from ingest: tickets to classify and queue, pending tickets the customer woke.
+extension TicketRouter {
+    /// New tickets are classified and queued; reopened ones are classified again; a pending ticket
+    /// the customer wrote to is open again and counts for its agent.
+    public func committed(_ messages: [IngestResult.StoredMessage]) async {
+        announce(messages)
+        await untilRebuilt()
+        let followUp = RoutingCoordinator.followUp(messages.map { ($0.ticketID, $0.threading) })
+        if !followUp.customerWrote.isEmpty { await sla?.customerWrote(followUp.customerWrote) }
+        do {
+            if !followUp.route.isEmpty { try await route(followUp.route) }
+        } catch {
+            logger.error("routing new tickets failed; trying again until the database answers", metadata: ["tickets": "\(followUp.route.count)", "error": "\(error)"])
+            await needRecovery(.init(routeUnrouted: true))
+        }
+        do {
+            if !followUp.wake.isEmpty { try await wake(followUp.wake) }
+        } catch {
+            logger.error("could not count woken tickets for their agents; reading them again", metadata: ["tickets": "\(followUp.wake.count)", "error": "\(error)"])
+            await needRecovery(.init(reconcile: Set(followUp.wake)))
+        }
+    }
+
+    /// Each message to followers. A new ticket's first message: routing has not placed it yet, so
+    /// nobody but an admin sees it; its assignment is what agents hear of.
+    private func announce(_ messages: [IngestResult.StoredMessage]) {
+        if let observer {
+            let fresh = messages.filter { $0.threading == .newTicket }.map(\.ticketID)
+            if !fresh.isEmpty { observer.ticketsArrived(fresh, at: .now) }
+        }
+        guard let events else { return }
+        let now = timers.now
+        for message in messages {
+            var details = ["direction": "inbound", "message": "\(message.messageID)"]
+            if message.threading == .newTicket { details["new_ticket"] = "true" }
+            events.publish(DaemonEvent(kind: .message, ticketID: message.ticketID, reference: message.ticketReference, at: now, audience: [],
+                                       details: details))
+        }
+    }
+
+    /// Classifies open tickets without a queue (these, or every one) and queues them; their SLAs
+    /// start (or, reopened, restart) once their queue and priority are known. A ticket routed before
+    /// is a reopened one, however it got here (live, or found at start after a crash).
+    public func route(_ ticketIDs: [Int64]?) async throws {
+        let unrouted = try await store.unrouted(ticketIDs)
+        guard !unrouted.isEmpty else { return }
+        let reopened = Set(unrouted.filter(\.routedBefore).map(\.ticketID))
+        let decisions = unrouted.compactMap { ticket -> RoutingDecision? in
+            guard let found = coordinator.classify(ticket.facts, knownLanguage: ticket.knownLanguage, createdAt: ticket.createdAt) else {
+                logger.error("no routing rule matched; the configuration's last rule should catch every ticket", metadata: ["ticket": "\(ticket.ticketID)"])
+                return nil
+            }
+            return RoutingDecision(ticketID: ticket.ticketID, customerID: ticket.customerID, rule: found.rule, language: found.guessedLanguage)
+        }
+        let waiting = try await store.recordRouting(decisions, stickySeconds: configuration.stickySeconds, now: timers.now)
+        await sla?.ticketsStarted(waiting.map(\.waiting.ticket.id), reopened: reopened)
+        await enqueue(waiting)
+    }
+
+    /// The customer wrote to pending tickets: their agents count them as open again, and one whose
+    /// agent is gone past the grace period goes to someone else.
+    private func wake(_ ticketIDs: [Int64]) async throws {
+        let held = try await locks.withLocks(ticketIDs) {
+            let held = try await store.assignments(ticketIDs)
+            for assignment in held { await roster.agent(assignment.agentID)?.hold(assignment.ticketID, status: assignment.status) }
+            return held
+        }
+        await perform(coordinator.customerWrote(to: held, now: timers.now))
+    }
+}
