@@ -31,7 +31,8 @@ struct ControlTests {
 
     @Test func thePermissionMatrix() {
         let admin = Permissions.Caller(role: .admin, agentID: nil, visibleQueues: nil)
-        let supervisor = Permissions.Caller(role: .supervisor, agentID: "sam", visibleQueues: ["support", "supervisors"])
+        // Sam's team is Ana and himself; Ben is in another team.
+        let supervisor = Permissions.Caller(role: .supervisor, agentID: "sam", visibleQueues: ["support", "supervisors"], team: ["sam", "ana"])
         let agent = Permissions.Caller(role: .agent, agentID: "ana", visibleQueues: ["support"])
         let mine = Permissions.TicketPlace(assignee: "ana", queue: "support")
         let colleagues = Permissions.TicketPlace(assignee: "ben", queue: "support")
@@ -41,21 +42,26 @@ struct ControlTests {
         let cases: [(Permissions.Operation, admin: Permissions.Decision, supervisor: Permissions.Decision, agent: Permissions.Decision)] = [
             (.readOverview, .allowed, .allowed, .allowed),
             (.showAgent("ana"), .allowed, .allowed, .allowed),
-            (.showAgent("ben"), .allowed, .allowed, denied("agents may see only themselves")),
+            (.showAgent("ben"), .allowed, denied("supervisors may see only the agents of their teams"), denied("agents may see only themselves")),
+            (.showAgent("sam"), .allowed, .allowed, denied("agents may see only themselves")),
             (.setPresence(agent: "ana"), .allowed, .allowed, .allowed),
-            (.setPresence(agent: "ben"), .allowed, .allowed, denied("agents may change only their own presence")),
+            (.setPresence(agent: "ben"), .allowed, denied("supervisors may change the presence of the agents of their teams only"),
+             denied("agents may change only their own presence")),
             (.drainAgent("ana"), .allowed, .allowed, .allowed),
-            (.drainAgent("ben"), .allowed, .allowed, denied("agents may drain only themselves")),
+            (.drainAgent("ben"), .allowed, denied("supervisors may drain only the agents of their teams"), denied("agents may drain only themselves")),
             (.manageAgents, .allowed, denied("needs the admin role"), denied("needs the admin role")),
             (.drainDaemon, .allowed, denied("needs the admin role"), denied("needs the admin role")),
             (.reloadConfiguration, .allowed, denied("needs the admin role"), denied("needs the admin role")),
-            (.pauseQueue, .allowed, .allowed, denied("needs the supervisor role")),
+            (.pauseQueue("support"), .allowed, .allowed, denied("needs the supervisor role")),
+            (.pauseQueue("billing"), .allowed, denied("supervisors may pause only their teams' queues"), denied("needs the supervisor role")),
             (.viewTicket(mine), .allowed, .allowed, .allowed),
             (.viewTicket(waiting), .allowed, .allowed, .allowed),
             (.viewTicket(colleagues), .allowed, .allowed, .hidden),
             (.viewTicket(elsewhere), .allowed, .hidden, .hidden),
-            (.assignTicket(waiting), .allowed, .allowed, denied("needs the supervisor role")),
-            (.assignTicket(elsewhere), .allowed, .hidden, .hidden),
+            (.assignTicket(waiting, to: "ana"), .allowed, .allowed, denied("needs the supervisor role")),
+            (.assignTicket(waiting, to: "ben"), .allowed, denied("supervisors may assign only to the agents of their teams"), denied("needs the supervisor role")),
+            (.assignTicket(colleagues, to: nil), .allowed, .allowed, .hidden),
+            (.assignTicket(elsewhere, to: "ana"), .allowed, .hidden, .hidden),
             (.changeTicket(mine), .allowed, .allowed, .allowed),
             (.changeTicket(waiting), .allowed, .allowed, denied("only the ticket's agent or a supervisor may change it")),
             (.changeTicket(colleagues), .allowed, .allowed, .hidden),
@@ -74,5 +80,34 @@ struct ControlTests {
         // A supervisor without an agent record oversees every queue.
         let operator_ = Permissions.Caller(role: .supervisor, agentID: nil, visibleQueues: nil)
         #expect(Permissions.decide(operator_, .viewTicket(elsewhere)) == .allowed)
+        #expect(Permissions.decide(operator_, .showAgent("ben")) == .allowed)
+        #expect(Permissions.decide(operator_, .pauseQueue("billing")) == .allowed)
+    }
+
+    /// One scope answers "who may see ticket T?" for the checks and for the SQL that lists tickets.
+    @Test func whoMaySeeTicketsAgentsQueuesAndEvents() {
+        let admin = Permissions.Caller(role: .admin, agentID: nil, visibleQueues: nil)
+        let supervisor = Permissions.Caller(role: .supervisor, agentID: "sam", visibleQueues: ["support"], team: ["sam", "ana"])
+        let agent = Permissions.Caller(role: .agent, agentID: "ana", visibleQueues: ["support"])
+        #expect(Permissions.ticketScope(admin) == .init(everything: true, assignee: nil, queues: [], assignedInQueues: true))
+        #expect(Permissions.ticketScope(supervisor) == .init(everything: false, assignee: "sam", queues: ["support"], assignedInQueues: true))
+        #expect(Permissions.ticketScope(agent) == .init(everything: false, assignee: "ana", queues: ["support"], assignedInQueues: false))
+        #expect(Permissions.canSee(agent, queue: "support") && !Permissions.canSee(agent, queue: "billing"))
+        #expect(Permissions.canSee(supervisor, queue: "support") && !Permissions.canSee(supervisor, queue: "billing") && Permissions.canSee(admin, queue: "billing"))
+        #expect(Permissions.canSee(supervisor, agent: "ana") && !Permissions.canSee(supervisor, agent: "ben") && !Permissions.canSee(agent, agent: "sam"))
+        // Presence: the agent's own, or of an agent one oversees.
+        let bensPresence = Permissions.EventPlace(ticket: nil, agent: "ben", audience: ["ben"])
+        #expect(!Permissions.canSee(supervisor, event: bensPresence))
+        #expect(Permissions.canSee(admin, event: bensPresence))
+        let anasPresence = Permissions.EventPlace(ticket: nil, agent: "ana", audience: ["ana"])
+        #expect(Permissions.canSee(agent, event: anasPresence))
+        // A ticket's event: visible ticket, or addressed to the caller (Ana hears that Ben took hers).
+        let taken = Permissions.EventPlace(ticket: .init(assignee: "ben", queue: "billing"), agent: "ben", audience: ["ben", "ana"])
+        #expect(Permissions.canSee(agent, event: taken))
+        #expect(!Permissions.canSee(supervisor, event: taken))
+        let waiting = Permissions.EventPlace(ticket: .init(assignee: nil, queue: "support"), agent: nil, audience: [])
+        let bens = Permissions.EventPlace(ticket: .init(assignee: "ben", queue: "support"), agent: "ben", audience: ["ben"])
+        #expect(Permissions.canSee(agent, event: waiting))
+        #expect(!Permissions.canSee(agent, event: bens))
     }
 }

@@ -1,5 +1,6 @@
-/// Who may do what: one pure function, used by the control socket and (later) the agents' HTTP API,
-/// so the two can never disagree.
+/// Who may do what, and who may see what: pure functions used by the control socket, the agents'
+/// HTTP API, their event stream and the control socket's `Watch`, so none of them can disagree.
+/// "Who may see ticket T?" is `ticketScope(_:)`; the SQL that lists tickets is built from it.
 public enum Permissions {
     /// The person asking, as the daemon identified them.
     public struct Caller: Sendable, Equatable {
@@ -8,11 +9,15 @@ public enum Permissions {
         public var agentID: String?
         /// Queues whose tickets they may see besides their own; nil: every queue.
         public var visibleQueues: Set<String>?
+        /// The agents who share a team with them (themselves included): the agents a supervisor
+        /// oversees. Nil: every agent (admins, and a supervisor without an agent record).
+        public var team: Set<String>?
 
-        public init(role: Role, agentID: String?, visibleQueues: Set<String>?) {
+        public init(role: Role, agentID: String?, visibleQueues: Set<String>?, team: Set<String>? = nil) {
             self.role = role
             self.agentID = agentID
             self.visibleQueues = visibleQueues
+            self.team = team
         }
     }
 
@@ -28,7 +33,7 @@ public enum Permissions {
     }
 
     public enum Operation: Sendable, Equatable {
-        /// Daemon status, queues, agents, SLA risk, the event stream.
+        /// Daemon status, queues, agents, SLA risk, the event stream (each filtered by `canSee`).
         case readOverview
         case showAgent(String)
         case setPresence(agent: String)
@@ -36,12 +41,12 @@ public enum Permissions {
         case drainAgent(String)
         /// Add, change or remove agents; issue and revoke API tokens.
         case manageAgents
-        case pauseQueue
+        case pauseQueue(String)
         case drainDaemon
         case reloadConfiguration
         case viewTicket(TicketPlace)
-        /// Assign, reassign or unassign by hand.
-        case assignTicket(TicketPlace)
+        /// Assign, reassign or unassign by hand; `to` is the agent it goes to (nil: back to the queue).
+        case assignTicket(TicketPlace, to: String?)
         case setPriority(TicketPlace)
         /// Status, tags, replies: the ticket's agent's work.
         case changeTicket(TicketPlace)
@@ -62,22 +67,27 @@ public enum Permissions {
         case .readOverview:
             return .allowed
         case .showAgent(let agent):
-            return caller.role >= .supervisor || caller.agentID == agent ? .allowed : .denied("agents may see only themselves")
+            return canSee(caller, agent: agent) ? .allowed : .denied(outsideTeam(caller, "see only themselves", "see only the agents of their teams"))
         case .setPresence(let agent):
-            return caller.role >= .supervisor || caller.agentID == agent ? .allowed : .denied("agents may change only their own presence")
+            return canSee(caller, agent: agent) ? .allowed
+                : .denied(outsideTeam(caller, "change only their own presence", "change the presence of the agents of their teams only"))
         case .drainAgent(let agent):
-            return caller.role >= .supervisor || caller.agentID == agent ? .allowed : .denied("agents may drain only themselves")
+            return canSee(caller, agent: agent) ? .allowed : .denied(outsideTeam(caller, "drain only themselves", "drain only the agents of their teams"))
         case .manageAgents, .drainDaemon, .reloadConfiguration:
             return caller.role == .admin ? .allowed : .denied("needs the admin role")
-        case .pauseQueue:
-            return caller.role >= .supervisor ? .allowed : .denied("needs the supervisor role")
-        case .viewTicket(let place):
+        case .pauseQueue(let queue):
+            guard caller.role >= .supervisor else { return .denied("needs the supervisor role") }
+            return canSee(caller, queue: queue) ? .allowed : .denied("supervisors may pause only their teams' queues")
+        case .viewTicket(let place), .addNote(let place):
             return canSee(caller, place) ? .allowed : .hidden
-        case .assignTicket(let place), .setPriority(let place):
+        case .assignTicket(let place, let target):
+            guard canSee(caller, place) else { return .hidden }
+            guard caller.role >= .supervisor else { return .denied("needs the supervisor role") }
+            if let target, !canSee(caller, agent: target) { return .denied("supervisors may assign only to the agents of their teams") }
+            return .allowed
+        case .setPriority(let place):
             guard canSee(caller, place) else { return .hidden }
             return caller.role >= .supervisor ? .allowed : .denied("needs the supervisor role")
-        case .addNote(let place):
-            return canSee(caller, place) ? .allowed : .hidden
         case .changeTicket(let place):
             guard canSee(caller, place) else { return .hidden }
             if caller.role >= .supervisor || (place.assignee != nil && place.assignee == caller.agentID) { return .allowed }
@@ -85,13 +95,84 @@ public enum Permissions {
         }
     }
 
-    /// Agents see their own tickets and the unassigned tickets of their queues; supervisors the
-    /// tickets of the queues they oversee; admins everything.
+    private static func outsideTeam(_ caller: Caller, _ forAgents: String, _ forSupervisors: String) -> String {
+        caller.role >= .supervisor ? "supervisors may \(forSupervisors)" : "agents may \(forAgents)"
+    }
+
+    // MARK: Seeing
+
+    /// The tickets a caller may see, as a value both `canSee` and the SQL that lists tickets use.
+    public struct TicketScope: Sendable, Equatable {
+        /// Every ticket (admins; supervisors without an agent record).
+        public var everything: Bool
+        /// Tickets assigned to this agent.
+        public var assignee: String?
+        /// Tickets in these queues...
+        public var queues: Set<String>
+        /// ...assigned or not (supervisors), or only those waiting for an agent (agents).
+        public var assignedInQueues: Bool
+
+        public init(everything: Bool, assignee: String?, queues: Set<String>, assignedInQueues: Bool) {
+            self.everything = everything
+            self.assignee = assignee
+            self.queues = queues
+            self.assignedInQueues = assignedInQueues
+        }
+
+        public func contains(_ place: TicketPlace) -> Bool {
+            if everything { return true }
+            if let assignee, place.assignee == assignee { return true }
+            guard let queue = place.queue, queues.contains(queue) else { return false }
+            return assignedInQueues || place.assignee == nil
+        }
+    }
+
+    /// Who may see which ticket: agents their own tickets and the unassigned tickets of their
+    /// queues; supervisors every ticket of the queues of their teams; admins everything.
+    public static func ticketScope(_ caller: Caller) -> TicketScope {
+        if caller.role == .admin || (caller.visibleQueues == nil && caller.role >= .supervisor) {
+            return TicketScope(everything: true, assignee: nil, queues: [], assignedInQueues: true)
+        }
+        return TicketScope(everything: false, assignee: caller.agentID, queues: caller.visibleQueues ?? [], assignedInQueues: caller.role >= .supervisor)
+    }
+
     public static func canSee(_ caller: Caller, _ place: TicketPlace) -> Bool {
-        if caller.role == .admin { return true }
-        if let assignee = place.assignee, assignee == caller.agentID { return true }
-        guard let visible = caller.visibleQueues else { return caller.role >= .supervisor }
-        guard let queue = place.queue, visible.contains(queue) else { return false }
-        return caller.role >= .supervisor || place.assignee == nil
+        ticketScope(caller).contains(place)
+    }
+
+    /// An agent: themselves; supervisors the agents of their teams; admins everyone.
+    public static func canSee(_ caller: Caller, agent: String) -> Bool {
+        if caller.role == .admin || caller.agentID == agent { return true }
+        guard caller.role >= .supervisor else { return false }
+        return caller.team?.contains(agent) ?? true
+    }
+
+    /// A queue's figures and settings: the queues whose tickets one may see.
+    public static func canSee(_ caller: Caller, queue: String) -> Bool {
+        let scope = ticketScope(caller)
+        return scope.everything || scope.queues.contains(queue)
+    }
+
+    /// Something followers hear of: a ticket's event if the ticket is visible or the event is
+    /// addressed to the caller; an agent's presence if the agent is.
+    public struct EventPlace: Sendable, Equatable {
+        /// Nil: the event is about an agent (presence), not a ticket.
+        public var ticket: TicketPlace?
+        /// The agent it concerns (the ticket's agent, or whose presence changed).
+        public var agent: String?
+        /// Agents it is addressed to.
+        public var audience: [String]
+
+        public init(ticket: TicketPlace?, agent: String?, audience: [String]) {
+            self.ticket = ticket
+            self.agent = agent
+            self.audience = audience
+        }
+    }
+
+    public static func canSee(_ caller: Caller, event: EventPlace) -> Bool {
+        guard let ticket = event.ticket else { return event.agent.map { canSee(caller, agent: $0) } ?? (caller.role == .admin) }
+        if let me = caller.agentID, event.audience.contains(me) { return true }
+        return canSee(caller, ticket)
     }
 }

@@ -16,9 +16,7 @@ public struct APICaller: Sendable {
         guard let found = try await store.tokens.authenticate(token, now: now), let record = try await store.agent(id: found.agentID) else {
             throw APIFailure.unauthorized
         }
-        // Supervisors and admins see beyond their own queues (admins everything).
-        let visible: Set<String>? = record.role == .admin ? nil : record.visibleQueues
-        return APICaller(agentID: record.id, permissions: .init(role: record.role, agentID: record.id, visibleQueues: visible))
+        return APICaller(agentID: record.id, permissions: record.caller)
     }
 
     /// Throws `forbidden`, or `not_found` for a ticket the caller may not know of.

@@ -59,12 +59,9 @@ extension AgentAPI {
                          body: ResponseBody(asyncSequence: frames))
     }
 
-    /// Agents: their own tickets, the unassigned ones of their queues, events addressed to them,
-    /// their presence. Supervisors: their teams' queues and everyone's presence. Admins: all.
+    /// What `Permissions.canSee(_:event:)` decides, the same as the control socket's `Watch`.
     static func visible(_ event: DaemonEvent, to caller: APICaller) -> Bool {
-        if event.kind == .presence { return event.agent == caller.agentID || caller.permissions.role >= .supervisor }
-        if event.audience.contains(caller.agentID) { return true }
-        return Permissions.canSee(caller.permissions, .init(assignee: event.agent, queue: event.queue))
+        Permissions.canSee(caller.permissions, event: event.place)
     }
 
     static func frame(_ entry: EventLog.Entry, run: String) -> ByteBuffer {

@@ -79,7 +79,7 @@ extension AgentAPI {
     func assign(_ caller: APICaller, _ reference: String, _ request: Request) async throws -> Response {
         let body = try await APIBody.read(request)
         let agent = try body.string("agent")
-        let id = try await ticketID(reference, caller, Permissions.Operation.assignTicket)
+        let id = try await ticketID(reference, caller) { .assignTicket($0, to: agent) }
         switch try await router.assign(id, to: agent, actor: caller.agentID) {
         case .assigned, .alreadyHeld: return try await current(id, reference)
         case .unknownAgent: throw APIFailure.invalid("agent", "no active agent \(agent)")

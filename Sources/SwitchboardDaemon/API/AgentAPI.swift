@@ -79,7 +79,8 @@ public struct AgentAPI: Sendable {
     }
 
     func queues(_ caller: APICaller) async throws -> Response {
-        let figures = try await QueueFigures.collect(router: router, store: store, only: caller.permissions.visibleQueues)
+        let figures = try await QueueFigures.collect(router: router, store: store, only: nil)
+            .filter { Permissions.canSee(caller.permissions, queue: $0.name) }
         return APIResponse.json(["queues": .array(figures.map(APIRepresentation.queue))])
     }
 }

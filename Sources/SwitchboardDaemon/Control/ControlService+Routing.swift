@@ -7,7 +7,7 @@ import SwitchboardStore
 extension ControlService {
     func pauseQueue(_ request: ControlRequest, _ paused: Bool) async throws -> [String: VarlinkValue] {
         let name = try request.string("name")
-        try request.require(.pauseQueue)
+        try request.require(.pauseQueue(name))
         guard let changed = try await router.setPaused(queue: name, paused, actor: request.actor) else { throw ControlFailure.notFound("queue", name) }
         guard let queue = try await queues(only: name).first else { throw ControlFailure.notFound("queue", name) }
         return ["queue": queue, "changed": .bool(changed)]
@@ -41,7 +41,7 @@ extension ControlService {
 
     func assign(_ request: ControlRequest) async throws -> [String: VarlinkValue] {
         let agent = try request.string("agent")
-        let id = try await ticket(request, for: Permissions.Operation.assignTicket)
+        let id = try await ticket(request) { .assignTicket($0, to: agent) }
         switch try await router.assign(id, to: agent, actor: request.actor) {
         case .assigned, .alreadyHeld: return ["ticket": try await summary(id)]
         case .unknownAgent: throw ControlFailure.notFound("agent", agent)
@@ -50,7 +50,7 @@ extension ControlService {
     }
 
     func unassign(_ request: ControlRequest) async throws -> [String: VarlinkValue] {
-        let id = try await ticket(request, for: Permissions.Operation.assignTicket)
+        let id = try await ticket(request) { .assignTicket($0, to: nil) }
         guard try await router.unassign(id, actor: request.actor) else { throw ControlFailure.invalid("reference", "the ticket has no agent") }
         return ["ticket": try await summary(id)]
     }

@@ -60,11 +60,11 @@ public struct ControlService: VarlinkHandler {
                 guard let record else {
                     return Peer(credentials: credentials, caller: nil, refusal: "no agent record names Unix user \(credentials.user)")
                 }
-                return Peer(credentials: credentials, caller: .init(role: .agent, agentID: record.id, visibleQueues: record.visibleQueues), refusal: nil)
-            case .supervisor:
-                return Peer(credentials: credentials, caller: .init(role: .supervisor, agentID: record?.id, visibleQueues: record?.visibleQueues), refusal: nil)
-            case .admin:
-                return Peer(credentials: credentials, caller: .init(role: .admin, agentID: record?.id, visibleQueues: nil), refusal: nil)
+                return Peer(credentials: credentials, caller: record.caller(as: .agent), refusal: nil)
+            case .supervisor, .admin:
+                // Without an agent record, a supervisor oversees every queue and agent.
+                let caller = record?.caller(as: role) ?? .init(role: role, agentID: nil, visibleQueues: nil, team: nil)
+                return Peer(credentials: credentials, caller: caller, refusal: nil)
             }
         } catch {
             return Peer(credentials: credentials, caller: nil, refusal: "the database is unavailable: \(error)")
@@ -180,7 +180,7 @@ public struct ControlService: VarlinkHandler {
 
     private func status(_ request: ControlRequest) async throws -> [String: VarlinkValue] {
         ["version": .string(SwitchboardVersion.current), "uptime_seconds": .double(Self.seconds(startedAt.duration(to: .now))),
-         "caller": .string(request.credentials.user), "role": .string(request.caller.role.rawValue), "queues": .array(try await queues()),
+         "caller": .string(request.credentials.user), "role": .string(request.caller.role.rawValue), "queues": .array(try await queues(visibleTo: request.caller)),
          "followers": .int(events.subscriberCount), "draining": .bool(await router.isDraining),
          "database": database.map { Self.databaseValue($0()) } ?? .null]
     }
@@ -193,9 +193,10 @@ public struct ControlService: VarlinkHandler {
          "pool_in_use": .int(database.poolInUse), "pool_size": .int(database.poolSize)]
     }
 
-    /// Every queue's figures, by name; or only the named one's.
-    func queues(only: String? = nil) async throws -> [VarlinkValue] {
-        try await QueueFigures.collect(router: router, store: store, only: only.map { [$0] }).map { queue in
+    /// Every queue's figures the caller may see, by name; or only the named one's.
+    func queues(only: String? = nil, visibleTo caller: Permissions.Caller? = nil) async throws -> [VarlinkValue] {
+        let figures = try await QueueFigures.collect(router: router, store: store, only: only.map { [$0] })
+        return figures.filter { queue in caller.map { Permissions.canSee($0, queue: queue.name) } ?? true }.map { queue in
             ["name": .string(queue.name), "strategy": .string(queue.strategy), "waiting": .int(queue.waiting),
              "longest_wait_seconds": .double(queue.longestWaitSeconds), "agents_online": .int(queue.agentsOnline), "agents_free": .int(queue.agentsFree),
              "at_risk": .int(queue.atRisk), "paused": .bool(queue.paused)]
@@ -215,7 +216,9 @@ public struct ControlService: VarlinkHandler {
     private func listAgents(_ request: ControlRequest) async throws -> [String: VarlinkValue] {
         let accounts = try await store.accounts()
         var list: [VarlinkValue] = []
-        for agent in router.roster.all { list.append(agentValue(await agent.current, accounts[agent.id])) }
+        for agent in router.roster.all where Permissions.canSee(request.caller, agent: agent.id) {
+            list.append(agentValue(await agent.current, accounts[agent.id]))
+        }
         return ["agents": .array(list)]
     }
 
@@ -374,7 +377,7 @@ public struct ControlService: VarlinkHandler {
                 }
                 if let queue, event.queue != queue { continue }
                 if let agent, event.agent != agent, !event.audience.contains(agent) { continue }
-                guard Permissions.canSee(caller, .init(assignee: event.agent, queue: event.queue)) else { continue }
+                guard Permissions.canSee(caller, event: event.place) else { continue }
                 continuation.yield(.ok(["event": ["kind": .string(event.kind.rawValue), "ticket": .string(event.reference ?? event.ticketID.map { "#\($0)" } ?? ""),
                                                   "at": .timestamp(event.at), "audience": .strings(event.audience),
                                                   "details": .object(event.details.mapValues { .string($0) })]], continues: true))

@@ -1,4 +1,5 @@
 import Foundation
+import SwitchboardCore
 
 /// Something the daemon tells whoever follows it live (the control socket's `Watch`, the agents'
 /// event stream): assignments, messages, status and priority changes, notes, SLA warnings and
@@ -45,5 +46,12 @@ public struct DaemonEvent: Sendable, Equatable {
         self.at = at
         self.audience = audience
         self.details = details
+    }
+}
+
+extension DaemonEvent {
+    /// What `Permissions.canSee(_:event:)` needs to decide who may see it.
+    public var place: Permissions.EventPlace {
+        .init(ticket: kind == .presence ? nil : .init(assignee: agent, queue: queue), agent: agent, audience: audience)
     }
 }

@@ -16,29 +16,57 @@ public struct ControlStore: Sendable {
 
     // MARK: Callers
 
-    /// The agent a Unix user acts as, with the queues they may see (their own; a supervisor's also
-    /// those of the agents who share a team with them).
-    public func agent(forUnixUser user: String) async throws -> (id: String, role: Role, visibleQueues: Set<String>)? {
+    /// An active agent as a caller: their role, the queues they may see (their own; a supervisor's
+    /// also those of the agents who share a team with them) and those agents (themselves included).
+    public struct CallerRecord: Sendable, Equatable {
+        public var id: String
+        public var role: Role
+        public var visibleQueues: Set<String>
+        public var team: Set<String>
+
+        /// What `Permissions` decides with: admins see everything.
+        public var caller: Permissions.Caller {
+            role == .admin ? .init(role: .admin, agentID: id, visibleQueues: nil, team: nil)
+                           : .init(role: role, agentID: id, visibleQueues: visibleQueues, team: team)
+        }
+
+        /// The same with the role the control socket granted (by Unix identity), which decides.
+        public func caller(as granted: Role) -> Permissions.Caller {
+            var caller = caller
+            caller.role = granted
+            if granted == .admin { caller.visibleQueues = nil; caller.team = nil }
+            return caller
+        }
+    }
+
+    /// The agent a Unix user acts as.
+    public func agent(forUnixUser user: String) async throws -> CallerRecord? {
         try await caller(where: "a.unix_user = $1", user)
     }
 
     /// The same for an agent by handle (the agents' API, after its token named them).
-    public func agent(id: String) async throws -> (id: String, role: Role, visibleQueues: Set<String>)? {
+    public func agent(id: String) async throws -> CallerRecord? {
         try await caller(where: "a.id = $1", id)
     }
 
-    private func caller(where condition: StaticString, _ value: String) async throws -> (id: String, role: Role, visibleQueues: Set<String>)? {
+    private func caller(where condition: StaticString, _ value: String) async throws -> CallerRecord? {
         let rows = try await pool.query("""
             SELECT a.id, a.role, a.queues,
                    coalesce((SELECT array_agg(DISTINCT q) FROM switchboard.agents o, unnest(o.queues) AS q
-                             WHERE o.active AND o.teams && a.teams), '{}')
+                             WHERE o.active AND o.teams && a.teams), '{}'),
+                   coalesce((SELECT array_agg(o.id) FROM switchboard.agents o WHERE o.active AND o.teams && a.teams), '{}')
             FROM switchboard.agents a WHERE \(condition.description) AND a.active
             """, [value])
         guard let row = rows.first else { return nil }
+        let id: String = try row.decode(0)
         let role = Role(rawValue: try row.decode(1, as: String.self)) ?? .agent
         var visible = Set(try row.decode(2, as: [String].self))
-        if role >= .supervisor { visible.formUnion(try row.decode(3, as: [String].self)) }
-        return (try row.decode(0), role, visible)
+        var team: Set<String> = [id]
+        if role >= .supervisor {
+            visible.formUnion(try row.decode(3, as: [String].self))
+            team.formUnion(try row.decode(4, as: [String].self))
+        }
+        return CallerRecord(id: id, role: role, visibleQueues: visible, team: team)
     }
 
     public func accounts() async throws -> [String: AgentAccountRow] {
@@ -73,20 +101,33 @@ public struct ControlStore: Sendable {
         }
     }
 
-    /// Tickets matching the filter that the caller may see, newest activity first.
+    /// Tickets matching the filter that the caller may see (`Permissions.ticketScope`, the same
+    /// rule as `Permissions.canSee`), newest activity first.
     public func tickets(_ filter: TicketFilter, visibleTo caller: Permissions.Caller) async throws -> [TicketSummaryRow] {
+        var parameters: [(any PostgresEncodable)?] = [filter.status, filter.queue, filter.assignee, filter.priority, filter.limit]
+        parameters += Self.scopeParameters(Permissions.ticketScope(caller))
+        parameters += [filter.after?.updatedAt, filter.after?.id]
         let rows = try await pool.query("""
             SELECT t.reference, t.status, t.priority, t.queue, t.assignee, c.profile_name, t.updated_at, t.id
             FROM switchboard.tickets t JOIN switchboard.customers c ON c.id = t.customer_id
             WHERE ($1::text IS NULL OR t.status = $1) AND ($2::text IS NULL OR t.queue = $2)
               AND ($3::text IS NULL OR t.assignee = $3) AND ($4::text IS NULL OR t.priority = $4)
-              AND ($6::boolean OR t.assignee = $7 OR (t.queue = ANY($8::text[]) AND ($9::boolean OR t.assignee IS NULL)))
+              AND \(Self.scopeCondition(ticket: "t", first: 6))
               AND ($10::timestamptz IS NULL OR (t.updated_at, t.id) < ($10::timestamptz, $11::bigint))
             ORDER BY t.updated_at DESC, t.id DESC LIMIT $5
-            """, [filter.status, filter.queue, filter.assignee, filter.priority, filter.limit,
-                  caller.role == .admin || (caller.visibleQueues == nil && caller.role >= .supervisor), caller.agentID,
-                  Array(caller.visibleQueues ?? []), caller.role >= .supervisor, filter.after?.updatedAt, filter.after?.id])
+            """, parameters)
         return try rows.map(Self.summary)
+    }
+
+    /// `Permissions.TicketScope.contains` in SQL, over four parameters from `$first` on (see
+    /// `scopeParameters`): everything, or assigned to the agent, or in the queues (waiting only,
+    /// for agents).
+    static func scopeCondition(ticket t: String, first n: Int) -> String {
+        "($\(n)::boolean OR \(t).assignee = $\(n + 1) OR (\(t).queue = ANY($\(n + 2)::text[]) AND ($\(n + 3)::boolean OR \(t).assignee IS NULL)))"
+    }
+
+    static func scopeParameters(_ scope: Permissions.TicketScope) -> [(any PostgresEncodable)?] {
+        [scope.everything, scope.assignee, scope.queues.sorted(), scope.assignedInQueues]
     }
 
     private static func summary(_ row: PostgresRow) throws -> TicketSummaryRow {
