@@ -59,8 +59,9 @@ extension Switchboardd {
             // Migrations need the database only: the WhatsApp secrets may not be in place yet.
             let configuration = try options.load(whatsappSecrets: false)
             _ = Daemon.bootstrapLogging(level: min(configuration.logging.level, .warning))
-            let database = try await DatabaseService.start(configuration, logger: Logger(label: "database"))
+            let database = try DatabaseService(configuration, logger: Logger(label: "database"))
             do {
+                try await database.start()
                 if dryRun {
                     let status = try await database.migrationStatus()
                     print("applied: \(status.applied.count), pending: \(status.pending.count)")

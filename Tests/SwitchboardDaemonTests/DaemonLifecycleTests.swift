@@ -61,6 +61,27 @@ struct DaemonLifecycleTests {
         #expect(processes(mentioning: directory + "/state/postgres/data").isEmpty, "a postgres process survived")
     }
 
+    /// Every part starts when what it needs is ready: while the database is not up, nothing else
+    /// starts, and SIGTERM then stops the daemon cleanly (exit 0, STOPPING=1), not by the signal.
+    @Test func aShutdownWhileWaitingForTheDatabaseIsClean() async throws {
+        let directory = try makeTemporaryDirectory("lifecycle_wait")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        // Port 1 on loopback: nothing listens, the connection is refused at once, again and again.
+        let config = try writeConfig(directory, extra: #", "database": {"url": "host=127.0.0.1 port=1 dbname=switchboard user=switchboard"}"#)
+        let listener = try NotifyListener(abstract: false, directory: directory)
+        let daemon = try DaemonProcess(arguments: ["run", "--config", config], environment: ["NOTIFY_SOCKET": listener.address],
+                                       logFile: directory + "/daemon.log")
+        for _ in 0..<1200 where !(listener.lastStatus ?? "").hasPrefix("waiting for the database") {
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        #expect(listener.lastStatus?.hasPrefix("waiting for the database") == true, "STATUS=\(listener.lastStatus ?? "-"); log:\n\(daemon.log)")
+        #expect(listener.messages(with: "READY=1").isEmpty)
+        #expect(!daemon.log.contains("migrations at head") && !daemon.log.contains("listening"), "nothing starts before the database:\n\(daemon.log)")
+        daemon.signal(SIGTERM)
+        #expect(await daemon.waitForExit() == 0, "log:\n\(daemon.log)")
+        #expect(await listener.waitFor("STOPPING=1").count == 1)
+    }
+
     @Test func killedDaemonTakesItsEmbeddedServerWithIt() async throws {
         let directory = try makeTemporaryDirectory("killed")
         defer { try? FileManager.default.removeItem(atPath: directory) }

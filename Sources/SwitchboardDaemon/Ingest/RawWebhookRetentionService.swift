@@ -1,15 +1,15 @@
 import Logging
-import Postgres
 import ServiceLifecycle
+import SwitchboardStore
 
 /// Deletes raw webhook bodies past their retention, once an hour, until shutdown.
 public struct RawWebhookRetentionService: Service {
-    let pool: PostgresPool
+    let store: RawWebhookStore
     let retentionDays: Double
     let logger: Logger
 
-    public init(pool: PostgresPool, retentionDays: Double, logger: Logger) {
-        self.pool = pool
+    public init(store: RawWebhookStore, retentionDays: Double, logger: Logger) {
+        self.store = store
         self.retentionDays = retentionDays
         self.logger = logger
     }
@@ -26,12 +26,9 @@ public struct RawWebhookRetentionService: Service {
     /// Deletes what is past retention now; failures are logged and retried on the next round.
     public func purge() async {
         do {
-            let deleted = try await pool.query(
-                "DELETE FROM switchboard.webhook_deliveries WHERE received_at < now() - make_interval(secs => $1)",
-                [retentionDays * 86400]
-            )
-            if deleted.affectedRows > 0 {
-                logger.info("raw webhook bodies past retention deleted", metadata: ["count": "\(deleted.affectedRows)"])
+            let deleted = try await store.purge(olderThanDays: retentionDays)
+            if deleted > 0 {
+                logger.info("raw webhook bodies past retention deleted", metadata: ["count": "\(deleted)"])
             }
         } catch {
             logger.warning("could not delete old raw webhook bodies; will try again", metadata: ["error": "\(error)"])

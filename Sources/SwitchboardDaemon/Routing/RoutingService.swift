@@ -20,6 +20,12 @@ public struct RoutingService: Service {
     }
 
     public func run() async throws {
+        if let sla {
+            // Each tells the other: routing of starts, customer messages and status changes; the
+            // SLA engine of escalations.
+            sla.attach(escalator: router)
+            await router.attach(sla: sla)
+        }
         await cancelWhenGracefulShutdown {
             var delay = Duration.milliseconds(500)
             while !Task.isCancelled {

@@ -6,19 +6,52 @@ import ServiceLifecycle
 import SwitchboardStore
 
 /// The database the daemon uses: the embedded cluster or an external server, the pool over it, and
-/// the migrations. Started before the other services; stopped after them (it is first in the group).
+/// the migrations. First in the service group: it starts the server (or waits for an external
+/// one), marks readiness, keeps an embedded server alive, and is the last to stop.
 public final class DatabaseService: Service, Sendable {
     public let pool: PostgresPool
     public let embedded: EmbeddedPostgres?
     public let migrations: [Migration]
+    private let readiness: Readiness?
+    private let onWaiting: @Sendable (String) -> Void
     private let logger: Logger
     /// The embedded server's health, for `status` and `/metrics`.
     private let health = Mutex(EmbeddedServerHealth())
+    /// Whether this service started the embedded server (and so must stop it): a server it could
+    /// not start may be another daemon's.
+    private let startedEmbedded = Mutex(false)
 
-    private init(pool: PostgresPool, embedded: EmbeddedPostgres?, migrations: [Migration], logger: Logger) {
-        self.pool = pool
-        self.embedded = embedded
-        self.migrations = migrations
+    /// The pool over the configured server, or over the embedded cluster (in the state directory)
+    /// when the configuration names no database. Nothing is started yet: see `start` and `run`.
+    public init(_ configuration: SwitchboardConfiguration, readiness: Readiness? = nil, logger: Logger,
+                onWaiting: @escaping @Sendable (String) -> Void = { _ in }) throws {
+        migrations = try MigrationCatalog.bundled()
+        let connectionString: String
+        var password: String?
+        if let url = configuration.database.url {
+            connectionString = url
+            if let reference = configuration.database.password {
+                password = try SecretReader().read(reference)
+            }
+            embedded = nil
+        } else {
+            var embeddedConfiguration = EmbeddedPostgres.Configuration(directory: configuration.stateDirectory + "/postgres")
+            embeddedConfiguration.binDirectory = configuration.database.embedded.binDirectory
+            embeddedConfiguration.unprivilegedUser = configuration.database.embedded.runAsUser
+            let cluster = EmbeddedPostgres(configuration: embeddedConfiguration, logger: logger)
+            embedded = cluster
+            connectionString = cluster.connectionString()
+        }
+        pool = PostgresPool(
+            configuration: .init(
+                connection: .init(connectionString: connectionString, password: password, connectTimeoutSeconds: configuration.database.connectTimeoutSeconds),
+                size: configuration.database.poolSize,
+                acquireTimeout: .milliseconds(Int64(configuration.database.acquireTimeoutSeconds * 1000))
+            ),
+            logger: logger
+        )
+        self.readiness = readiness
+        self.onWaiting = onWaiting
         self.logger = logger
     }
 
@@ -28,40 +61,18 @@ public final class DatabaseService: Service, Sendable {
         return "PostgreSQL \(pool.configuration.connection)"
     }
 
-    /// Starts the embedded cluster if the configuration names no database, and opens the pool.
-    /// Waits, with back-off, for an external server that is not up yet.
-    public static func start(_ configuration: SwitchboardConfiguration, logger: Logger, onWaiting: @Sendable (String) -> Void = { _ in }) async throws -> DatabaseService {
-        let migrations = try MigrationCatalog.bundled()
-        var embedded: EmbeddedPostgres?
-        let connectionString: String
-        var password: String?
-        if let url = configuration.database.url {
-            connectionString = url
-            if let reference = configuration.database.password {
-                password = try SecretReader().read(reference)
-            }
-        } else {
-            var embeddedConfiguration = EmbeddedPostgres.Configuration(directory: configuration.stateDirectory + "/postgres")
-            embeddedConfiguration.binDirectory = configuration.database.embedded.binDirectory
-            embeddedConfiguration.unprivilegedUser = configuration.database.embedded.runAsUser
-            let cluster = EmbeddedPostgres(configuration: embeddedConfiguration, logger: logger)
-            try await cluster.start()
-            embedded = cluster
-            connectionString = cluster.connectionString()
+    /// Starts the embedded cluster, if it is the database, and returns once the database answers:
+    /// an external server that is not up yet is waited for, with back-off.
+    public func start() async throws {
+        if let embedded {
+            try await embedded.start()
+            startedEmbedded.withLock { $0 = true }
         }
-        let pool = PostgresPool(
-            configuration: .init(
-                connection: .init(connectionString: connectionString, password: password, connectTimeoutSeconds: configuration.database.connectTimeoutSeconds),
-                size: configuration.database.poolSize,
-                acquireTimeout: .milliseconds(Int64(configuration.database.acquireTimeoutSeconds * 1000))
-            ),
-            logger: logger
-        )
         var delay = Duration.milliseconds(200)
         while true {
             do {
                 try await pool.query("SELECT 1")
-                break
+                return
             } catch let error as PostgresError where error.isConnectionProblem && embedded == nil {
                 logger.warning("waiting for the database", metadata: ["error": "\(error)"])
                 onWaiting("waiting for the database: \(error)")
@@ -69,7 +80,27 @@ public final class DatabaseService: Service, Sendable {
                 delay = min(delay * 2, .seconds(5))
             }
         }
-        return DatabaseService(pool: pool, embedded: embedded, migrations: migrations, logger: logger)
+    }
+
+    /// Starts the database and marks readiness; keeps an embedded server running until shutdown
+    /// (see `supervise`); then closes the pool and stops the embedded cluster. A shutdown during
+    /// the start stops what was started.
+    public func run() async throws {
+        do {
+            try await cancelWhenGracefulShutdown { try await self.start() }
+        } catch is CancellationError {
+            await stop()
+            return
+        } catch {
+            await stop()
+            throw error
+        }
+        readiness?.mark(.database)
+        if let embedded {
+            await cancelWhenGracefulShutdown { await self.supervise(embedded) }
+        }
+        try? await gracefulShutdown()
+        await stop()
     }
 
     /// Applies pending migrations (under the advisory lock).
@@ -79,16 +110,6 @@ public final class DatabaseService: Service, Sendable {
 
     public func migrationStatus() async throws -> MigrationRunner.Status {
         try await MigrationRunner(pool: pool, migrations: migrations, logger: logger).status()
-    }
-
-    /// Keeps the embedded server running until shutdown (see `supervise`), then closes the pool
-    /// and stops the embedded cluster.
-    public func run() async throws {
-        if let embedded {
-            await cancelWhenGracefulShutdown { await self.supervise(embedded) }
-        }
-        try? await gracefulShutdown()
-        await stop()
     }
 
     /// The embedded server is the daemon's to keep alive: when it dies (killed, out of memory, a
@@ -131,9 +152,10 @@ public final class DatabaseService: Service, Sendable {
         embedded == nil ? nil : health.withLock { $0 }
     }
 
+    /// Closes the pool and stops the embedded server if this service started it.
     public func stop() async {
         await pool.close()
-        await embedded?.stop()
+        if startedEmbedded.withLock({ $0 }) { await embedded?.stop() }
     }
 }
 

@@ -1,7 +1,8 @@
 import Synchronization
 
 /// The readiness barrier: the daemon is ready (READY=1, `/readyz` 200) only when the database is up,
-/// migrations are at head and every listener is bound. Later capabilities add their own conditions.
+/// migrations are at head and every listener is bound. Services that need a condition wait for it
+/// (`wait(for:)`): that is how the service group starts them in order.
 public final class Readiness: Sendable {
     public enum Condition: String, Sendable, CaseIterable {
         case database
@@ -13,9 +14,15 @@ public final class Readiness: Sendable {
         case control = "control socket"
     }
 
+    private struct Waiter {
+        var conditions: Set<Condition>
+        var continuation: CheckedContinuation<Void, any Error>
+    }
+
     private struct State {
         var met: Set<Condition> = []
-        var waiters: [CheckedContinuation<Void, Never>] = []
+        var waiters: [Int: Waiter] = [:]
+        var nextWaiter = 0
         var httpAddress: String?
     }
 
@@ -27,13 +34,14 @@ public final class Readiness: Sendable {
     }
 
     public func mark(_ condition: Condition) {
-        let waiters = state.withLock { state -> [CheckedContinuation<Void, Never>] in
+        let ready = state.withLock { state -> [CheckedContinuation<Void, any Error>] in
             state.met.insert(condition)
-            guard required.isSubset(of: state.met) else { return [] }
-            defer { state.waiters = [] }
-            return state.waiters
+            let met = state.met
+            let done = state.waiters.filter { $0.value.conditions.isSubset(of: met) }
+            for id in done.keys { state.waiters.removeValue(forKey: id) }
+            return done.values.map(\.continuation)
         }
-        waiters.forEach { $0.resume() }
+        ready.forEach { $0.resume() }
     }
 
     public var isReady: Bool { state.withLock { required.isSubset(of: $0.met) } }
@@ -49,14 +57,30 @@ public final class Readiness: Sendable {
         set { state.withLock { $0.httpAddress = newValue } }
     }
 
-    public func waitUntilReady() async {
-        await withCheckedContinuation { continuation in
-            let ready = state.withLock { state -> Bool in
-                if required.isSubset(of: state.met) { return true }
-                state.waiters.append(continuation)
-                return false
+    /// Returns once every required condition is met; throws `CancellationError` if cancelled first.
+    public func waitUntilReady() async throws {
+        try await wait(for: required)
+    }
+
+    /// Returns once these conditions are met; throws `CancellationError` if cancelled first (a
+    /// shutdown while a service waits to start).
+    public func wait(for conditions: Set<Condition>) async throws {
+        let id = state.withLock { state -> Int in
+            state.nextWaiter += 1
+            return state.nextWaiter
+        }
+        try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+                let now = state.withLock { state -> Result<Void, any Error>? in
+                    if conditions.isSubset(of: state.met) { return .success(()) }
+                    if Task.isCancelled { return .failure(CancellationError()) }
+                    state.waiters[id] = Waiter(conditions: conditions, continuation: continuation)
+                    return nil
+                }
+                if let now { continuation.resume(with: now) }
             }
-            if ready { continuation.resume() }
+        } onCancel: {
+            state.withLock { $0.waiters.removeValue(forKey: id) }?.continuation.resume(throwing: CancellationError())
         }
     }
 }

@@ -33,7 +33,7 @@ public struct SystemdService: Service {
     public func run() async throws {
         do {
             try await cancelWhenGracefulShutdown {
-                await readiness.waitUntilReady()
+                try await readiness.waitUntilReady()
                 let status = readyStatus()
                 notifier.ready(status: status)
                 logger.info("ready", metadata: ["status": "\(status)"])
