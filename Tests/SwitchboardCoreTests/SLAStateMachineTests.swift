@@ -19,6 +19,16 @@ struct SLAStateMachineTests {
         }
     }
 
+    @Test func aStatusChangeIsTheClockEventItMeans() {
+        #expect(SLAStateMachine.event(statusChangedFrom: .open, to: .pending) == .pending)
+        #expect(SLAStateMachine.event(statusChangedFrom: .resolved, to: .pending) == .pending)
+        #expect(SLAStateMachine.event(statusChangedFrom: .open, to: .resolved) == .resolved)
+        #expect(SLAStateMachine.event(statusChangedFrom: .pending, to: .resolved) == .resolved)
+        #expect(SLAStateMachine.event(statusChangedFrom: .pending, to: .open) == .resumed)
+        #expect(SLAStateMachine.event(statusChangedFrom: .resolved, to: .open) == .reopened)
+        #expect(SLAStateMachine.event(statusChangedFrom: .open, to: .open) == nil)
+    }
+
     @Test func aReplyInTimeMeetsFirstResponse() {
         var sla = machine()
         #expect(sla.handle(.started, at: t0).isEmpty)

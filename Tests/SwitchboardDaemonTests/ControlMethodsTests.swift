@@ -1,3 +1,4 @@
+import JSON
 import Foundation
 import Postgres
 import SwitchboardCore
@@ -29,7 +30,7 @@ struct ControlMethodsTests {
         }
     }
 
-    static func reply(_ harness: ControlHarness, _ method: String, _ parameters: Parameters = [:], _ peer: ControlService.Peer = admin) async throws -> [String: VarlinkValue] {
+    static func reply(_ harness: ControlHarness, _ method: String, _ parameters: Parameters = [:], _ peer: ControlService.Peer = admin) async throws -> [String: JSONValue] {
         guard case .single(let reply, _) = await harness.service.respond(to: VarlinkCall(method: "io.switchboard.Control." + method, parameters: parameters), from: peer) else {
             throw ControlTestFailure.streamed
         }
@@ -225,7 +226,7 @@ struct ControlMethodsTests {
         let harness = try await ControlHarness.start("control_tokens", configuration: .testing(agents: [Self.ana], presence: ["ana": .online]))
         defer { harness.stop() }
         let issued = try await Self.reply(harness, "IssueToken", ["agent": "ana", "label": "ana's laptop"])
-        guard case .string(let token)? = issued["token"], case .int(let id)? = issued["id"] else { Issue.record("no token"); return }
+        guard case .string(let token)? = issued["token"], let id = issued["id"]?.int else { Issue.record("no token"); return }
         #expect(token.hasPrefix("sbt_") && token.count == 47)
         let tokens = ControlStore(pool: harness.routing.pool).tokens
         #expect(try await tokens.authenticate(token, now: Date())?.agentID == "ana")
@@ -255,5 +256,5 @@ struct ControlMethodsTests {
 
 enum ControlTestFailure: Error {
     case streamed
-    case failed(String, [String: VarlinkValue])
+    case failed(String, [String: JSONValue])
 }

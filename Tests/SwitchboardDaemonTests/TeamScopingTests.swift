@@ -34,7 +34,7 @@ struct TeamScopingTests {
         let call = VarlinkCall(method: "io.switchboard.Control." + method, parameters: parameters)
         guard case .single(let reply, _) = await harness.service.respond(to: call, from: peer) else { return "streamed" }
         guard let error = reply.error else { return "ok" }
-        return "\(error.split(separator: ".").last ?? ""): \(reply.parameters["reason"]?.stringValue ?? "")"
+        return "\(error.split(separator: ".").last ?? ""): \(reply.parameters["reason"]?.string ?? "")"
     }
 
     @Test func onTheControlSocket() async throws {
@@ -70,9 +70,9 @@ struct TeamScopingTests {
             #expect(await Self.error(harness, method, parameters, sue) == "ok", "\(method)")
         }
         #expect(await Self.error(harness, "SetPresence", ["id": "ben", "presence": "away"], sam) == "ok")
-        let listed = try await ControlMethodsTests.reply(harness, "ListAgents", [:], sue)["agents"]?.arrayValue?.compactMap { $0["id"]?.stringValue }
+        let listed = try await ControlMethodsTests.reply(harness, "ListAgents", [:], sue)["agents"]?.array.compactMap { $0["id"]?.string }
         #expect(listed == ["cai", "sue"])
-        let queues = try await ControlMethodsTests.reply(harness, "Status", [:], sue)["queues"]?.arrayValue?.compactMap { $0["name"]?.stringValue }
+        let queues = try await ControlMethodsTests.reply(harness, "Status", [:], sue)["queues"]?.array.compactMap { $0["name"]?.string }
         #expect(queues == ["sales"])
     }
 
@@ -100,22 +100,5 @@ struct TeamScopingTests {
 
     private func ticketID(_ harness: APIHarness, _ reference: String) async throws -> Int64 {
         try #require(try await harness.routing.pool.query("SELECT id FROM switchboard.tickets WHERE reference = $1", [reference]).first?.decode(0, as: Int64.self))
-    }
-}
-
-extension VarlinkValue {
-    fileprivate var stringValue: String? {
-        if case .string(let text) = self { return text }
-        return nil
-    }
-
-    fileprivate var arrayValue: [VarlinkValue]? {
-        if case .array(let items) = self { return items }
-        return nil
-    }
-
-    fileprivate subscript(key: String) -> VarlinkValue? {
-        if case .object(let fields) = self { return fields[key] }
-        return nil
     }
 }

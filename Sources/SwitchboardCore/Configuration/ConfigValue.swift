@@ -1,4 +1,8 @@
-/// A JSON value as read from a configuration file, before it is checked.
+/// A JSON value as read from a configuration file (and a control call's parameters), before it is
+/// checked. Not the `JSON` module's `JSONValue`, which the webhook, the API and the control replies
+/// share: the core may import only Foundation and Collections (DESIGN.md's module map), and the
+/// readers that check a configuration live here. It keeps integers apart from other numbers, so
+/// `"capacity": 2.5` is refused by name rather than rounded.
 public enum ConfigValue: Sendable, Equatable, Decodable {
     case null
     case bool(Bool)

@@ -136,6 +136,18 @@ public struct SLAStateMachine: Sendable, Equatable {
     /// Lateness below this is not reported as late (the scheduler's own jitter).
     public static let lateTolerance: TimeInterval = 1
 
+    /// The clock event a change of ticket status is, if any: pending stops the clocks, resolved
+    /// ends them, open again resumes them (from pending) or starts them again (from resolved).
+    public static func event(statusChangedFrom from: TicketStatus, to: TicketStatus) -> Event? {
+        switch (from, to) {
+        case (_, .pending): .pending
+        case (_, .resolved): .resolved
+        case (.pending, .open): .resumed
+        case (.resolved, .open): .reopened
+        case (.open, .open): nil
+        }
+    }
+
     public mutating func handle(_ event: Event, at now: Date) -> [Action] {
         var actions: [Action] = []
         switch event {

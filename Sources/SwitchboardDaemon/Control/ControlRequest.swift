@@ -1,3 +1,4 @@
+import JSON
 import SwitchboardCore
 
 /// One call with its caller, and typed access to its parameters (wrong types are `InvalidArgument`).
@@ -91,15 +92,15 @@ struct ControlRequest: Sendable {
     }
 
     /// The arguments as recorded in the audit: secrets replaced.
-    var auditedArguments: [String: VarlinkValue] {
-        var result: [String: VarlinkValue] = [:]
+    var auditedArguments: [String: JSONValue] {
+        var result: [String: JSONValue] = [:]
         for (key, value) in call.parameters {
             result[key] = Self.secretParameters.contains(key) ? "(secret)" : Self.value(value)
         }
         return result
     }
 
-    private static func value(_ config: ConfigValue) -> VarlinkValue {
+    private static func value(_ config: ConfigValue) -> JSONValue {
         switch config {
         case .null: return .null
         case .bool(let value): return .bool(value)

@@ -1,3 +1,4 @@
+import JSON
 import Foundation
 import SwitchboardCore
 import SwitchboardStore
@@ -5,7 +6,7 @@ import SwitchboardStore
 /// The supervisors' levers: pausing queues, draining agents or the daemon, and tickets by hand —
 /// assign, unassign, priority, notes.
 extension ControlService {
-    func pauseQueue(_ request: ControlRequest, _ paused: Bool) async throws -> [String: VarlinkValue] {
+    func pauseQueue(_ request: ControlRequest, _ paused: Bool) async throws -> [String: JSONValue] {
         let name = try request.string("name")
         try request.require(.pauseQueue(name))
         guard let changed = try await router.setPaused(queue: name, paused, actor: request.actor) else { throw ControlFailure.notFound("queue", name) }
@@ -13,7 +14,7 @@ extension ControlService {
         return ["queue": queue, "changed": .bool(changed)]
     }
 
-    func drain(_ request: ControlRequest) async throws -> [String: VarlinkValue] {
+    func drain(_ request: ControlRequest) async throws -> [String: JSONValue] {
         let agent = try request.optionalString("agent")
         let draining = !(try request.optionalBool("undo") ?? false)
         if let agent {
@@ -34,12 +35,12 @@ extension ControlService {
         return found.id
     }
 
-    private func summary(_ id: Int64) async throws -> VarlinkValue {
+    private func summary(_ id: Int64) async throws -> JSONValue {
         guard let row = try await store.ticket(id)?.summary else { throw ControlFailure.notFound("ticket", "#\(id)") }
         return Self.summaryValue(row)
     }
 
-    func assign(_ request: ControlRequest) async throws -> [String: VarlinkValue] {
+    func assign(_ request: ControlRequest) async throws -> [String: JSONValue] {
         let agent = try request.string("agent")
         let id = try await ticket(request) { .assignTicket($0, to: agent) }
         switch try await router.assign(id, to: agent, actor: request.actor) {
@@ -49,13 +50,13 @@ extension ControlService {
         }
     }
 
-    func unassign(_ request: ControlRequest) async throws -> [String: VarlinkValue] {
+    func unassign(_ request: ControlRequest) async throws -> [String: JSONValue] {
         let id = try await ticket(request) { .assignTicket($0, to: nil) }
         guard try await router.unassign(id, actor: request.actor) else { throw ControlFailure.invalid("reference", "the ticket has no agent") }
         return ["ticket": try await summary(id)]
     }
 
-    func setPriority(_ request: ControlRequest) async throws -> [String: VarlinkValue] {
+    func setPriority(_ request: ControlRequest) async throws -> [String: JSONValue] {
         let text = try request.string("priority")
         guard let priority = WaitingOrder.Priority(name: text) else { throw ControlFailure.invalid("priority", "low, normal, high or urgent, got \"\(text)\"") }
         let id = try await ticket(request, for: Permissions.Operation.setPriority)
@@ -67,7 +68,7 @@ extension ControlService {
         return ["ticket": ticket, "changed": .bool(changed)]
     }
 
-    func addNote(_ request: ControlRequest) async throws -> [String: VarlinkValue] {
+    func addNote(_ request: ControlRequest) async throws -> [String: JSONValue] {
         let text = try request.string("text")
         guard text.count <= 10_000 else { throw ControlFailure.invalid("text", "at most 10,000 characters, got \(text.count)") }
         guard !text.allSatisfy(\.isWhitespace) else { throw ControlFailure.invalid("text", "must not be blank") }
@@ -82,7 +83,7 @@ extension ControlService {
         return ["note": Self.noteValue(.init(id: noteID, at: now, author: author, body: text))]
     }
 
-    static func noteValue(_ note: TicketDetailRow.Note) -> VarlinkValue {
+    static func noteValue(_ note: TicketDetailRow.Note) -> JSONValue {
         ["id": .int(Int(note.id)), "at": .timestamp(note.at), "author": .string(note.author), "text": .string(note.body)]
     }
 }

@@ -1,3 +1,4 @@
+import JSON
 import Foundation
 import Logging
 import Postgres
@@ -110,7 +111,7 @@ public struct ControlService: VarlinkHandler {
         return .single(reply)
     }
 
-    private func perform(_ name: String, _ request: ControlRequest) async throws -> [String: VarlinkValue] {
+    private func perform(_ name: String, _ request: ControlRequest) async throws -> [String: JSONValue] {
         switch name {
         case "Status": return try await status(request)
         case "ListQueues": return ["queues": .array(try await queues())]
@@ -158,7 +159,7 @@ public struct ControlService: VarlinkHandler {
 
     private func audit(_ request: ControlRequest, _ reply: VarlinkReply, role: String? = nil) async {
         let entry = AuditEntry(unixUser: request.credentials.user, uid: request.credentials.uid, role: role ?? request.caller.role.rawValue,
-                               method: request.call.method, arguments: String(decoding: VarlinkValue.object(request.auditedArguments).jsonBytes(), as: UTF8.self),
+                               method: request.call.method, arguments: JSONWriter.write(.object(request.auditedArguments)),
                                result: reply.error.map { String($0.split(separator: ".").last ?? "") } ?? "ok",
                                detail: reply.parameters["reason"].flatMap { if case .string(let text) = $0 { text } else { nil } })
         do {
@@ -178,14 +179,14 @@ public struct ControlService: VarlinkHandler {
 
     // MARK: Methods
 
-    private func status(_ request: ControlRequest) async throws -> [String: VarlinkValue] {
+    private func status(_ request: ControlRequest) async throws -> [String: JSONValue] {
         ["version": .string(SwitchboardVersion.current), "uptime_seconds": .double(Self.seconds(startedAt.duration(to: .now))),
          "caller": .string(request.credentials.user), "role": .string(request.caller.role.rawValue), "queues": .array(try await queues(visibleTo: request.caller)),
          "followers": .int(events.subscriberCount), "draining": .bool(await router.isDraining),
          "database": database.map { Self.databaseValue($0()) } ?? .null]
     }
 
-    static func databaseValue(_ database: DatabaseStatus) -> VarlinkValue {
+    static func databaseValue(_ database: DatabaseStatus) -> JSONValue {
         ["kind": .string(database.embedded == nil ? "external" : "embedded"), "running": .bool(database.embedded?.running ?? true),
          "restarts": .int(database.embedded?.restarts ?? 0), "last_exit": .optional(database.embedded?.lastExit),
          "last_exit_at": .timestamp(database.embedded?.lastExitAt),
@@ -194,7 +195,7 @@ public struct ControlService: VarlinkHandler {
     }
 
     /// Every queue's figures the caller may see, by name; or only the named one's.
-    func queues(only: String? = nil, visibleTo caller: Permissions.Caller? = nil) async throws -> [VarlinkValue] {
+    func queues(only: String? = nil, visibleTo caller: Permissions.Caller? = nil) async throws -> [JSONValue] {
         let figures = try await QueueFigures.collect(router: router, store: store, only: only.map { [$0] })
         return figures.filter { queue in caller.map { Permissions.canSee($0, queue: queue.name) } ?? true }.map { queue in
             ["name": .string(queue.name), "strategy": .string(queue.strategy), "waiting": .int(queue.waiting),
@@ -203,7 +204,7 @@ public struct ControlService: VarlinkHandler {
         }
     }
 
-    private func agentValue(_ state: AgentState, _ account: AgentAccountRow?) -> VarlinkValue {
+    private func agentValue(_ state: AgentState, _ account: AgentAccountRow?) -> JSONValue {
         let definition = state.definition
         return ["id": .string(definition.id), "name": .string(definition.name), "role": .string(definition.role.rawValue),
                 "teams": .strings(definition.teams), "queues": .strings(definition.queues),
@@ -213,27 +214,27 @@ public struct ControlService: VarlinkHandler {
                 "from_config": .bool(account?.fromConfiguration ?? false), "draining": .bool(state.draining)]
     }
 
-    private func listAgents(_ request: ControlRequest) async throws -> [String: VarlinkValue] {
+    private func listAgents(_ request: ControlRequest) async throws -> [String: JSONValue] {
         let accounts = try await store.accounts()
-        var list: [VarlinkValue] = []
+        var list: [JSONValue] = []
         for agent in router.roster.all where Permissions.canSee(request.caller, agent: agent.id) {
             list.append(agentValue(await agent.current, accounts[agent.id]))
         }
         return ["agents": .array(list)]
     }
 
-    func agent(_ id: String) async throws -> VarlinkValue {
+    func agent(_ id: String) async throws -> JSONValue {
         guard let actor = router.roster.agent(id) else { throw ControlFailure.notFound("agent", id) }
         return agentValue(await actor.current, try await store.accounts()[id])
     }
 
-    private func showAgent(_ request: ControlRequest) async throws -> [String: VarlinkValue] {
+    private func showAgent(_ request: ControlRequest) async throws -> [String: JSONValue] {
         let id = try request.string("id")
         try request.require(.showAgent(id))
         return ["agent": try await agent(id)]
     }
 
-    private func setPresence(_ request: ControlRequest) async throws -> [String: VarlinkValue] {
+    private func setPresence(_ request: ControlRequest) async throws -> [String: JSONValue] {
         let id = try request.string("id")
         let text = try request.string("presence")
         guard let presence = AgentPresence(rawValue: text) else { throw ControlFailure.invalid("presence", "online, away or offline, got \"\(text)\"") }
@@ -243,7 +244,7 @@ public struct ControlService: VarlinkHandler {
     }
 
     /// AddAgent creates (refused if the handle exists); UpdateAgent changes the fields given.
-    private func saveAgent(_ request: ControlRequest, creating: Bool) async throws -> [String: VarlinkValue] {
+    private func saveAgent(_ request: ControlRequest, creating: Bool) async throws -> [String: JSONValue] {
         let id = try request.string("id")
         try request.require(.manageAgents)
         let existing = await router.roster.agent(id)?.current.definition
@@ -282,14 +283,14 @@ public struct ControlService: VarlinkHandler {
         return ["agent": try await agent(id)]
     }
 
-    private func removeAgent(_ request: ControlRequest) async throws -> [String: VarlinkValue] {
+    private func removeAgent(_ request: ControlRequest) async throws -> [String: JSONValue] {
         let id = try request.string("id")
         try request.require(.manageAgents)
         guard try await router.removeAgent(id, actor: "control:\(request.credentials.user)") else { throw ControlFailure.notFound("agent", id) }
         return [:]
     }
 
-    private func listTickets(_ request: ControlRequest) async throws -> [String: VarlinkValue] {
+    private func listTickets(_ request: ControlRequest) async throws -> [String: JSONValue] {
         let status = try request.optionalString("status")
         if let status, TicketStatus(rawValue: status) == nil { throw ControlFailure.invalid("status", "open, pending or resolved, got \"\(status)\"") }
         let priority = try request.optionalString("priority")
@@ -302,18 +303,18 @@ public struct ControlService: VarlinkHandler {
         return ["tickets": .array(rows.map(Self.summaryValue))]
     }
 
-    static func summaryValue(_ row: TicketSummaryRow) -> VarlinkValue {
+    static func summaryValue(_ row: TicketSummaryRow) -> JSONValue {
         ["reference": .string(row.reference), "status": .string(row.status), "priority": .string(row.priority), "queue": .optional(row.queue),
          "assignee": .optional(row.assignee), "customer": .optional(row.customer), "updated_at": .timestamp(row.updatedAt)]
     }
 
-    static func clockValue(_ row: SLAClockRow) -> VarlinkValue {
+    static func clockValue(_ row: SLAClockRow) -> JSONValue {
         ["ticket": .string(row.ticket), "policy": .string(row.policy), "clock": .string(row.clock), "paused": .bool(row.paused),
          "warn_at": .timestamp(row.warnAt), "deadline": .timestamp(row.deadline), "warned_at": .timestamp(row.warnedAt),
          "breached_at": .timestamp(row.breachedAt), "queue": .optional(row.queue), "assignee": .optional(row.assignee)]
     }
 
-    private func showTicket(_ request: ControlRequest) async throws -> [String: VarlinkValue] {
+    private func showTicket(_ request: ControlRequest) async throws -> [String: JSONValue] {
         let reference = try request.string("reference")
         guard let found = try await store.place(of: reference) else { throw ControlFailure.notFound("ticket", reference) }
         try request.require(.viewTicket(found.place), hiddenAs: ("ticket", reference))
@@ -332,7 +333,7 @@ public struct ControlService: VarlinkHandler {
         return ["ticket": value]
     }
 
-    private func atRisk(_ request: ControlRequest) async throws -> [String: VarlinkValue] {
+    private func atRisk(_ request: ControlRequest) async throws -> [String: JSONValue] {
         let minutes = try request.optionalInt("within_minutes") ?? 60
         guard (0...10_080).contains(minutes) else { throw ControlFailure.invalid("within_minutes", "between 0 and 10080, got \(minutes)") }
         let clocks = try await store.atRisk(within: TimeInterval(minutes * 60), now: Date())
@@ -340,7 +341,7 @@ public struct ControlService: VarlinkHandler {
         return ["clocks": .array(clocks.map(Self.clockValue))]
     }
 
-    private func reloadConfiguration(_ request: ControlRequest) async throws -> [String: VarlinkValue] {
+    private func reloadConfiguration(_ request: ControlRequest) async throws -> [String: JSONValue] {
         try request.require(.reloadConfiguration)
         switch await reload() {
         case .applied(let needingRestart):

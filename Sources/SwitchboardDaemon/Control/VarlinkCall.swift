@@ -1,3 +1,4 @@
+import JSON
 import Foundation
 import SwitchboardCore
 
@@ -59,22 +60,22 @@ public struct VarlinkCall: Sendable, Equatable {
 /// A reply: parameters, or a named error with its parameters.
 public struct VarlinkReply: Sendable, Equatable {
     public var error: String?
-    public var parameters: [String: VarlinkValue]
+    public var parameters: [String: JSONValue]
     public var continues: Bool
 
-    public static func ok(_ parameters: [String: VarlinkValue], continues: Bool = false) -> VarlinkReply {
+    public static func ok(_ parameters: [String: JSONValue], continues: Bool = false) -> VarlinkReply {
         VarlinkReply(error: nil, parameters: parameters, continues: continues)
     }
 
-    public static func failure(_ name: String, _ parameters: [String: VarlinkValue]) -> VarlinkReply {
+    public static func failure(_ name: String, _ parameters: [String: JSONValue]) -> VarlinkReply {
         VarlinkReply(error: name, parameters: parameters, continues: false)
     }
 
     /// The message on the wire, NUL included.
     public func frame() -> [UInt8] {
-        var object: [String: VarlinkValue] = ["parameters": .object(parameters)]
+        var object: [String: JSONValue] = ["parameters": .object(parameters)]
         if let error { object["error"] = .string(error) }
         if continues { object["continues"] = true }
-        return VarlinkValue.object(object).jsonBytes() + [0]
+        return Array(JSONWriter.write(.object(object)).utf8) + [0]
     }
 }

@@ -188,14 +188,7 @@ public final class SLAEngine: SLAActivitySink {
 
     public func statusChanged(_ ticketID: Int64, from: TicketStatus, to: TicketStatus) async {
         await untilRebuilt()
-        let event: SLAStateMachine.Event
-        switch (from, to) {
-        case (_, .pending): event = .pending
-        case (_, .resolved): event = .resolved
-        case (.pending, .open): event = .resumed
-        case (.resolved, .open): event = .reopened
-        case (.open, .open): return
-        }
+        guard let event = SLAStateMachine.event(statusChangedFrom: from, to: to) else { return }
         do {
             guard let timer = try await timer(ticketID, load: event == .reopened) else { return }
             await step(timer, event, at: clock.now)
