@@ -21,6 +21,9 @@ public struct APICaller: Sendable {
         return APICaller(agentID: record.id, permissions: .init(role: record.role, agentID: record.id, visibleQueues: visible))
     }
 
+    /// See `Permissions.Caller.knewOf`.
+    func knewOf(_ place: Permissions.TicketPlace) -> Bool { permissions.knewOf(place) }
+
     /// Throws `forbidden`, or `not_found` for a ticket the caller may not know of.
     func require(_ operation: Permissions.Operation, ticket reference: String? = nil) throws {
         switch Permissions.decide(permissions, operation) {

@@ -1,12 +1,18 @@
 import Foundation
 
 /// Something the daemon tells whoever follows it live (the control socket's `Watch`, the agents'
-/// event stream): assignments, messages, status and priority changes, notes, SLA warnings and
-/// breaches, presence.
+/// event stream): assignments and acceptances, messages, status and priority changes, moves, tags,
+/// notes, SLA warnings and breaches, presence.
 public struct DaemonEvent: Sendable, Equatable {
     public enum Kind: String, Sendable {
         case assigned
+        /// The ticket's agent accepted it (details: agent, by).
+        case accepted
         case unassigned
+        /// To another queue: the event's queue is the new one (details: from, why).
+        case moved
+        /// A tag was added (details: tag, by or why).
+        case tagged
         case priorityChanged = "priority_changed"
         case noteAdded = "note_added"
         /// A message on the ticket, in or out (details: direction, type).

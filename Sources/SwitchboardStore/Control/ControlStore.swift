@@ -14,6 +14,9 @@ public struct ControlStore: Sendable {
     /// The agents' API tokens (issued and revoked through the control commands).
     public var tokens: APITokenStore { APITokenStore(pool: pool) }
 
+    /// Routing's statements the control commands and the API make directly (accepting a ticket).
+    public var routing: RoutingStore { RoutingStore(pool: pool) }
+
     // MARK: Callers
 
     /// The agent a Unix user acts as, with the queues they may see (their own; a supervisor's also
