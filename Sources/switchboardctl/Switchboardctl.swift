@@ -15,6 +15,11 @@ struct Switchboardctl: ParsableCommand {
                       Queues.self, PauseQueue.self, ResumeQueue.self, Tickets.self, Ticket.self, Assign.self, Unassign.self, Priority.self, Note.self,
                       AtRisk.self, IssueToken.self, RevokeToken.self, Tokens.self, Reload.self, Watch.self, Call.self]
     )
+
+    /// `--socket` and `--json` before the subcommand (`switchboardctl --socket PATH status`): parsed
+    /// here, and every subcommand's `@OptionGroup var global` is this same value (swift-argument-parser
+    /// hands a parent's option group to its subcommands), so they may come after it as well.
+    @OptionGroup var global: GlobalOptions
 }
 
 /// Options every command takes.
