@@ -29,6 +29,9 @@ enum Output {
         case "InvalidArgument", "InvalidParameter", "MethodNotFound":
             detail = "\(short): \(error.parameters.map { "\($0.key) \($0.value)" }.sorted().joined(separator: ", "))"
             code = 64
+        case "Conflict":
+            detail = "conflict (\(error.parameters["code"] ?? "?")): \(error.parameters["reason"] ?? "")"
+            code = 1
         case "ConfigurationRefused":
             detail = "configuration refused:\n  " + error.problems.joined(separator: "\n  ")
             code = 1

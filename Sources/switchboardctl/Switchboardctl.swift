@@ -12,8 +12,8 @@ struct Switchboardctl: ParsableCommand {
             77 permission denied. Shell completions: switchboardctl --generate-completion-script bash|zsh|fish.
             """,
         subcommands: [Status.self, Agents.self, Agent.self, AddAgent.self, UpdateAgent.self, RemoveAgent.self, Presence.self, Drain.self,
-                      Queues.self, PauseQueue.self, ResumeQueue.self, Tickets.self, Ticket.self, Assign.self, Unassign.self, Priority.self, Note.self,
-                      AtRisk.self, IssueToken.self, RevokeToken.self, Tokens.self, Reload.self, Watch.self, Call.self]
+                      Queues.self, PauseQueue.self, ResumeQueue.self, Tickets.self, Ticket.self, Take.self, Accept.self, Assign.self, Unassign.self,
+                      Priority.self, Note.self, AtRisk.self, IssueToken.self, RevokeToken.self, Tokens.self, Reload.self, Watch.self, Call.self]
     )
 
     /// `--socket` and `--json` before the subcommand (`switchboardctl --socket PATH status`): parsed

@@ -75,6 +75,10 @@ struct ControlMethodsTests {
             ("AtRisk", [:], [denied, ok, ok, ok]),
             ("SetPriority", ["reference": ref, "priority": "high"], [denied, denied, ok, ok]),
             ("AddNote", ["reference": ref, "text": "Customer called too"], [denied, ok, ok, ok]),
+            // Ana holds it: she takes (again) and accepts it; the supervisor's agent record is not its
+            // agent (a conflict); the admin acts as no agent at all.
+            ("Take", ["reference": ref], [denied, ok, "Conflict", denied]),
+            ("Accept", ["reference": ref], [denied, ok, "Conflict", denied]),
             // The supervisor takes it from Ana; the admin then finds it has no agent.
             ("Unassign", ["reference": ref], [denied, denied, ok, "InvalidArgument"]),
             ("Assign", ["reference": ref, "agent": "ben"], [denied, denied, ok, ok]),

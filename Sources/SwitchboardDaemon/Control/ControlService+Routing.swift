@@ -34,7 +34,7 @@ extension ControlService {
         return found.id
     }
 
-    private func summary(_ id: Int64) async throws -> VarlinkValue {
+    func summary(_ id: Int64) async throws -> VarlinkValue {
         guard let row = try await store.ticket(id)?.summary else { throw ControlFailure.notFound("ticket", "#\(id)") }
         return Self.summaryValue(row)
     }

@@ -131,6 +131,8 @@ public struct ControlService: VarlinkHandler {
         case "Unassign": return try await unassign(request)
         case "SetPriority": return try await setPriority(request)
         case "AddNote": return try await addNote(request)
+        case "Take": return try await take(request)
+        case "Accept": return try await accept(request)
         case "IssueToken": return try await issueToken(request)
         case "RevokeToken": return try await revokeToken(request)
         case "ListTokens": return try await listTokens(request)
