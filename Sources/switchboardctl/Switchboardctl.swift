@@ -253,7 +253,8 @@ struct Watch: ParsableCommand {
             while true {
                 let (reply, continues) = try connection.receive()
                 let event = reply["event"] ?? [:]
-                if global.json { print(Output.json(event)) } else { print(Output.event(event)) }
+                // One JSON object a line, so `watch --json | jq -c …` and line-reading scripts work.
+                if global.json { print(JSONWriter.write(event)) } else { print(Output.event(event)) }
                 fflush(nil)
                 if !continues { return }
             }

@@ -378,6 +378,7 @@ public struct ControlService: VarlinkHandler {
                 if let agent, event.agent != agent, !event.audience.contains(agent) { continue }
                 guard Permissions.canSee(caller, .init(assignee: event.agent, queue: event.queue)) else { continue }
                 continuation.yield(.ok(["event": ["kind": .string(event.kind.rawValue), "ticket": .string(event.reference ?? event.ticketID.map { "#\($0)" } ?? ""),
+                                                  "agent": .optional(event.agent), "queue": .optional(event.queue),
                                                   "at": .timestamp(event.at), "audience": .strings(event.audience),
                                                   "details": .object(event.details.mapValues { .string($0) })]], continues: true))
             }
