@@ -49,16 +49,18 @@ public struct ControlService: VarlinkHandler {
 
     public func admit(_ credentials: PeerCredentials?) async -> Peer {
         guard let credentials else { return Peer(credentials: nil, caller: nil, refusal: "the peer's credentials could not be read") }
-        guard let role = access().role(uid: credentials.uid, user: credentials.user, groups: credentials.groups) else {
+        let access = access()
+        guard let role = access.role(uid: credentials.uid, user: credentials.user, groups: credentials.groups) else {
             logger.notice("control connection refused", metadata: ["user": "\(credentials.user)", "uid": "\(credentials.uid)", "pid": "\(credentials.pid)"])
-            return Peer(credentials: credentials, caller: nil, refusal: "Unix user \(credentials.user) has no role (control.admins, control.supervisors, control.agents)")
+            return Peer(credentials: credentials, caller: nil, refusal: Self.noRole(credentials.user, access))
         }
         do {
             let record = try await store.agent(forUnixUser: credentials.user)
             switch role {
             case .agent:
                 guard let record else {
-                    return Peer(credentials: credentials, caller: nil, refusal: "no agent record names Unix user \(credentials.user)")
+                    return Peer(credentials: credentials, caller: nil, refusal: "no agent record names Unix user \(credentials.user); an admin links it: "
+                                + "switchboardctl update-agent AGENT --unix-user \(credentials.user)")
                 }
                 return Peer(credentials: credentials, caller: .init(role: .agent, agentID: record.id, visibleQueues: record.visibleQueues), refusal: nil)
             case .supervisor:
@@ -69,6 +71,15 @@ public struct ControlService: VarlinkHandler {
         } catch {
             return Peer(credentials: credentials, caller: nil, refusal: "the database is unavailable: \(error)")
         }
+    }
+
+    /// Why a Unix user without a role is refused, and exactly what an admin does about it: roles
+    /// come from the configuration (a user or a group per role), applied by a reload.
+    static func noRole(_ user: String, _ access: ControlAccess) -> String {
+        let group = access.agents.groups.sorted().first.map { " (usermod -aG \($0) \(user))" } ?? ""
+        return "Unix user \(user) has no role. An admin grants one in the configuration: \(user) in control.agents.users "
+            + "(or control.supervisors, control.admins), or in a group it names\(group), then runs: switchboardctl reload; "
+            + "an agent is also linked to their record: switchboardctl update-agent AGENT --unix-user \(user)"
     }
 
     // MARK: Dispatch
