@@ -29,6 +29,9 @@ enum Output {
         case "InvalidArgument", "InvalidParameter", "MethodNotFound":
             detail = "\(short): \(error.parameters.map { "\($0.key) \($0.value)" }.sorted().joined(separator: ", "))"
             code = 64
+        case "Conflict":
+            detail = "conflict (\(error.parameters["code"] ?? "?")): \(error.parameters["reason"] ?? "")"
+            code = 1
         case "ConfigurationRefused":
             detail = "configuration refused:\n  " + error.problems.joined(separator: "\n  ")
             code = 1
@@ -105,20 +108,25 @@ enum Output {
         }
         lines.append("\nEVENTS")
         for event in ticket.list("events") {
-            lines.append("  \(event.text("at")) \(event.text("kind")) \(event.text("actor", "-")) \(JSONWriter.write(event["data"] ?? [:]))")
+            lines.append((["  \(event.text("at")) \(event.text("kind")) \(event.text("actor", "-"))"] + KeyValue.pairs(event["data"] ?? [:])).joined(separator: " "))
         }
         let clocks = ticket.list("sla")
         if !clocks.isEmpty { lines.append("\nSLA\n" + clockTable(clocks)) }
         return lines.joined(separator: "\n")
     }
 
+    /// `AT KIND [TICKET] key=value…`: the agent the event is about and the ticket's queue among the
+    /// details (a presence change names its agent), `to=` the audience told of it.
     static func event(_ event: JSONValue) -> String {
-        var details = ""
-        if case .object(let fields)? = event["details"] {
-            details = fields.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value.text ?? JSONWriter.write($0.value))" }.joined(separator: " ")
+        var fields: [String: JSONValue] = [:]
+        if case .object(let details)? = event["details"] { fields = details }
+        for key in ["agent", "queue"] where fields[key] == nil {
+            if let value = event[key]?.string { fields[key] = .string(value) }
         }
         let audience = event.strings("audience").joined(separator: ",")
-        return "\(event.text("at")) \(event.text("kind")) \(event.text("ticket")) \(details)" + (audience.isEmpty ? "" : " to=\(audience)")
+        let head = [event.text("at"), event.text("kind"), event.text("ticket")].filter { !$0.isEmpty }
+        let tail = audience.isEmpty ? [] : [KeyValue.pair("to", audience)]
+        return (head + KeyValue.pairs(.object(fields)) + tail).joined(separator: " ")
     }
 }
 

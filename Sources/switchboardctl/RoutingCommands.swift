@@ -50,6 +50,35 @@ struct Drain: ParsableCommand {
     }
 }
 
+struct Take: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "take", abstract: "Takes a waiting ticket of a queue you serve, as the agent your Unix user is linked to (update-agent --unix-user).")
+    @OptionGroup var global: GlobalOptions
+    @Argument(help: "The ticket's reference, e.g. T-1042.") var reference: String
+
+    func run() throws {
+        try global.run("Take", ["reference": .string(reference)]) { reply in
+            "\(reference) taken by \(reply["ticket"]?.text("assignee", "?") ?? "?")"
+        }
+    }
+}
+
+struct Accept: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "accept",
+        abstract: "Accepts a ticket assigned to you, which stops the queue's acceptance timeout (only the ticket's agent accepts it).")
+    @OptionGroup var global: GlobalOptions
+    @Argument(help: "The ticket's reference, e.g. T-1042.") var reference: String
+
+    func run() throws {
+        try global.run("Accept", ["reference": .string(reference)]) { reply in
+            let agent = reply["ticket"]?.text("assignee", "?") ?? "?"
+            return reply.flag("changed") ? "\(reference) accepted by \(agent) at \(reply.text("accepted_at", "?"))"
+                : "\(reference) was already accepted by \(agent) at \(reply.text("accepted_at", "?"))"
+        }
+    }
+}
+
 struct Assign: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "assign", abstract: "Gives a ticket to an agent (supervisor), whatever routing would choose.")
     @OptionGroup var global: GlobalOptions

@@ -12,9 +12,14 @@ struct Switchboardctl: ParsableCommand {
             77 permission denied. Shell completions: switchboardctl --generate-completion-script bash|zsh|fish.
             """,
         subcommands: [Status.self, Agents.self, Agent.self, AddAgent.self, UpdateAgent.self, RemoveAgent.self, Presence.self, Drain.self,
-                      Queues.self, PauseQueue.self, ResumeQueue.self, Tickets.self, Ticket.self, Assign.self, Unassign.self, Priority.self, Note.self,
-                      AtRisk.self, IssueToken.self, RevokeToken.self, Tokens.self, Reload.self, Watch.self, Call.self]
+                      Queues.self, PauseQueue.self, ResumeQueue.self, Tickets.self, Ticket.self, Take.self, Accept.self, Assign.self, Unassign.self,
+                      Priority.self, Note.self, AtRisk.self, IssueToken.self, RevokeToken.self, Tokens.self, Reload.self, Watch.self, Call.self]
     )
+
+    /// `--socket` and `--json` before the subcommand (`switchboardctl --socket PATH status`): parsed
+    /// here, and every subcommand's `@OptionGroup var global` is this same value (swift-argument-parser
+    /// hands a parent's option group to its subcommands), so they may come after it as well.
+    @OptionGroup var global: GlobalOptions
 }
 
 /// Options every command takes.
@@ -248,7 +253,8 @@ struct Watch: ParsableCommand {
             while true {
                 let (reply, continues) = try connection.receive()
                 let event = reply["event"] ?? [:]
-                if global.json { print(Output.json(event)) } else { print(Output.event(event)) }
+                // One JSON object a line, so `watch --json | jq -c …` and line-reading scripts work.
+                if global.json { print(JSONWriter.write(event)) } else { print(Output.event(event)) }
                 fflush(nil)
                 if !continues { return }
             }

@@ -104,7 +104,8 @@ struct RoutingCoordinatorTests {
             .init(assignee: assignee, assignedAt: at ?? t0, status: status, lastReplyAt: reply, acceptedAt: accepted)
         }
         let missed: [Coordinator.Action] = [
-            .returnToQueues(.init(ticketIDs: [1], agentID: "ana", kind: .acceptanceMissed, reason: "not accepted or answered in time", excludeAgent: true)),
+            .returnToQueues(.init(ticketIDs: [1], agentID: "ana", kind: .acceptanceMissed, reason: "not accepted or answered in time", excludeAgent: true,
+                                  unlessAcceptedSince: t0)),
             .matchQueuesOf(agentID: "ana"),
         ]
         #expect(c.acceptanceChecked(1, agentID: "ana", assignedAt: t0, facts()) == missed)
@@ -116,6 +117,9 @@ struct RoutingCoordinatorTests {
         #expect(c.acceptanceChecked(1, agentID: "ana", assignedAt: t0, facts(assignee: "ben")) == [])
         #expect(c.acceptanceChecked(1, agentID: "ana", assignedAt: t0, facts(assignee: nil)) == [])
         #expect(c.acceptanceChecked(1, agentID: "ana", assignedAt: t0, facts(at: t0.addingTimeInterval(30))) == [], "assigned to her again since: a new deadline")
+        // The stored assignment time reads back rounded to the microsecond: still the same assignment.
+        let asTimed = t0.addingTimeInterval(0.000_000_4)
+        #expect(c.acceptanceChecked(1, agentID: "ana", assignedAt: asTimed, facts(at: t0.addingTimeInterval(0.000_001))).count == 2)
     }
 
     // MARK: Status and changes by hand

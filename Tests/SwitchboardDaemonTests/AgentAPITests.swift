@@ -66,7 +66,8 @@ struct AgentAPITests {
             (.post, "/api/v1/tickets/{ref}/messages", "/api/v1/tickets/\(r1)/messages", text, [401, 404, 202, 202, 202]),
             (.post, "/api/v1/tickets/{ref}/messages", "/api/v1/tickets/\(r2)/messages", text, [401, 403, 403, 202, 202]),
             (.post, "/api/v1/tickets/{ref}/status", "/api/v1/tickets/\(r1)/status", ["status": "pending"], [401, 404, 200, 200, 200]),
-            (.post, "/api/v1/tickets/{ref}/take", "/api/v1/tickets/\(r1)/take", nil, [401, 404, 200, 409, 409]),
+            // Ben serves the queue T-1 waited in: he is told it is taken (409 already_assigned), not that it does not exist.
+            (.post, "/api/v1/tickets/{ref}/take", "/api/v1/tickets/\(r1)/take", nil, [401, 409, 200, 409, 409]),
             (.post, "/api/v1/tickets/{ref}/assign", "/api/v1/tickets/\(r2)/assign", ["agent": "ben"], [401, 403, 403, 200, 200]),
             // T-2 is Ben's now: Ana may no longer know of it.
             (.get, "/api/v1/tickets/{ref}", "/api/v1/tickets/\(r2)", nil, [401, 200, 404, 200, 200]),

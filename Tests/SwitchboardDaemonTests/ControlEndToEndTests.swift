@@ -18,7 +18,8 @@ struct ControlEndToEndTests {
 
         let ctl = started.switchboardctl
         let socket = directory + "/control.sock"
-        let shown = try await runCommand(ctl, ["status", "--socket", socket])
+        // The socket before the command, as operators type it (after it works too, as below).
+        let shown = try await runCommand(ctl, ["--socket", socket, "status"])
         #expect(shown.status == 0, "\(shown.output)\nlog:\n\(daemon.log)")
         #expect(shown.output.contains("support      best-skill"), "\(shown.output)")
 

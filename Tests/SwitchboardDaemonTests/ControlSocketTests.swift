@@ -213,6 +213,20 @@ struct ControlSocketTests {
                                                          "io.switchboard.Control.NotFound zoe"], "\(result.output)")
     }
 
+    @Test func aRefusalSaysHowAnAdminGrantsARole() async throws {
+        let access = ControlAccess(agents: .init(groups: ["switchboard-agents"]))
+        let harness = try await ControlHarness.start("control_no_role_hint", configuration: Self.configuration(), access: access)
+        defer { harness.stop() }
+        let stranger = await harness.service.admit(PeerCredentials(pid: 1, uid: 4242, gid: 4242, user: "mallory", groups: []))
+        #expect(stranger.caller == nil)
+        #expect(stranger.refusal == "Unix user mallory has no role. An admin grants one in the configuration: mallory in control.agents.users "
+                + "(or control.supervisors, control.admins), or in a group it names (usermod -aG switchboard-agents mallory), then runs: "
+                + "switchboardctl reload; an agent is also linked to their record: switchboardctl update-agent AGENT --unix-user mallory")
+        // In the agents' group but named by no agent record: the link is what is missing.
+        let unlinked = await harness.service.admit(PeerCredentials(pid: 1, uid: 4243, gid: 4243, user: "eve", groups: ["switchboard-agents"]))
+        #expect(unlinked.refusal == "no agent record names Unix user eve; an admin links it: switchboardctl update-agent AGENT --unix-user eve")
+    }
+
     @Test func aPeerWithNoRoleIsRefusedByItsKernelCredentials() async throws {
         let harness = try await ControlHarness.start("control_unknown_peer", configuration: Self.configuration())
         defer { harness.stop() }
@@ -223,6 +237,9 @@ struct ControlSocketTests {
             let result = try await runCommand("/usr/bin/setpriv", ["--reuid=nobody", "--regid=nogroup", "--clear-groups", ctl, "status", "--socket", harness.socket])
             #expect(result.status == 77, "\(result.output)")
             #expect(result.output.contains("permission denied: Unix user nobody has no role"), "\(result.output)")
+            // … and what an admin runs about it.
+            #expect(result.output.contains("then runs: switchboardctl reload; an agent is also linked to their record: "
+                                           + "switchboardctl update-agent AGENT --unix-user nobody"), "\(result.output)")
         } else {
             // This user has no role in an empty access list.
             let client = try await harness.connect()

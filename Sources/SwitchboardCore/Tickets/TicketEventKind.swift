@@ -19,7 +19,8 @@ public enum TicketEventKind: String, CaseIterable, Sendable, Codable {
     case unassigned
     /// The agent neither accepted nor answered within the queue's acceptance time (`agent`, `reason`).
     case acceptanceMissed = "acceptance_missed"
-    /// The agent accepted the assignment (stops the acceptance timeout).
+    /// The ticket's agent accepted the assignment, which stops the acceptance timeout (`agent`,
+    /// `assigned_at`, `seconds_after_assignment`).
     case accepted
     /// Moved to another queue (`from`, `to`, `reason`).
     case moved

@@ -19,6 +19,9 @@ public struct APICaller: Sendable {
         return APICaller(agentID: record.id, permissions: record.caller)
     }
 
+    /// See `Permissions.Caller.knewOf`.
+    func knewOf(_ place: Permissions.TicketPlace) -> Bool { permissions.knewOf(place) }
+
     /// Throws `forbidden`, or `not_found` for a ticket the caller may not know of.
     func require(_ operation: Permissions.Operation, ticket reference: String? = nil) throws {
         switch Permissions.decide(permissions, operation) {

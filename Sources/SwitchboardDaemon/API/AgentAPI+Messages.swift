@@ -21,6 +21,7 @@ extension AgentAPI {
             case .customerWindowClosed(let closedAt):
                 throw APIFailure.conflict("customer_window_closed", refusal.description + " (send {\"type\": \"template\", …})",
                                           extra: ["window_closed_at": APIResponse.timestamp(closedAt), "template_required": true])
+            // What WhatsApp itself would refuse (a text longer than 4096 UTF-16 code units, a caption over 1024).
             case .invalidReply(let reason): throw APIFailure.invalid("body", reason)
             case .unknownTicket: throw APIFailure.notFound("ticket", reference)
             case .sendingNotConfigured: throw APIFailure(status: .serviceUnavailable, code: "sending_not_configured", message: refusal.description)
@@ -34,21 +35,26 @@ extension AgentAPI {
     }
 
     /// The reply's content from its JSON: text, template (name, language, body parameters), media
-    /// by id, or an interactive object (buttons or list) as the Cloud API takes it.
+    /// by id, or an interactive object (buttons or list) as the Cloud API takes it. Each type takes
+    /// only its own fields (the document's `oneOf`).
     static func content(_ body: APIBody) throws -> OutboundContent {
         switch try body.choice("type", ["text", "template", "media", "interactive"]) {
         case "text":
-            return .text(body: try body.string("text"), previewURL: body.object["preview_url"]?.bool ?? false)
+            try body.only(["type", "text", "preview_url"])
+            return .text(body: try body.text("text", limit: 4096), previewURL: try body.optionalBool("preview_url") ?? false)
         case "template":
+            try body.only(["type", "name", "language", "parameters"])
             let parameters = try body.optionalStrings("parameters") ?? []
             let components: JSONValue? = parameters.isEmpty ? nil
                 : [["type": "body", "parameters": .array(parameters.map { ["type": "text", "text": .string($0)] })]]
             return .template(name: try body.string("name"), languageCode: try body.string("language"), components: components)
         case "media":
+            try body.only(["type", "media_type", "media_id", "caption", "filename"])
             let kindText = try body.choice("media_type", OutboundContent.MediaKind.allCases.map(\.rawValue))
             guard let kind = OutboundContent.MediaKind(rawValue: kindText) else { throw APIFailure.invalid("media_type", "unknown") }
             return .media(kind, mediaID: try body.string("media_id"), caption: try body.optionalString("caption"), filename: try body.optionalString("filename"))
         default:
+            try body.only(["type", "interactive"])
             guard let interactive = body.object["interactive"], interactive.isObject else {
                 throw APIFailure.invalid("interactive", "an object as the Cloud API takes it (type button or list, body, action)")
             }

@@ -6,10 +6,12 @@ import SwitchboardStore
 
 /// Tickets: list, show, take, assign, status, priority, tags, notes.
 extension AgentAPI {
+    /// A page of tickets. Filters are exact words or names; `assignee=me` is the caller. A `limit`
+    /// above `api.maxPageSize` gives a page of that size (the document cannot know the setting).
     func tickets(_ caller: APICaller, _ request: Request) async throws -> Response {
         let query = request.uri.queryParameters
         func word(_ name: String, _ allowed: [String]) throws -> String? {
-            guard let value = query.get(name), !value.isEmpty else { return nil }
+            guard let value = query.get(name) else { return nil }
             guard allowed.contains(value) else { throw APIFailure.invalid(name, "one of \(allowed.joined(separator: ", ")), got \"\(value)\"") }
             return value
         }
@@ -17,16 +19,16 @@ extension AgentAPI {
         let priority = try word("priority", ["low", "normal", "high", "urgent"])
         var limit = 50
         if let text = query.get("limit") {
-            guard let value = Int(text), (1...maxPageSize).contains(value) else { throw APIFailure.invalid("limit", "a number from 1 to \(maxPageSize)") }
-            limit = value
+            guard let value = Int(text), value >= 1 else { throw APIFailure.invalid("limit", "a whole number from 1 (at most \(maxPageSize) are returned)") }
+            limit = min(value, maxPageSize)
         }
         var after: TicketCursor?
         if let text = query.get("cursor") {
-            guard let cursor = Self.cursor(text) else { throw APIFailure.invalid("cursor", "not a cursor this API returned") }
+            guard let cursor = Self.cursor(text) else { throw APIFailure.invalid("cursor", "not a cursor this API returned (next_cursor of a page)") }
             after = cursor
         }
-        let filter = ControlStore.TicketFilter(status: status, queue: query.get("queue").flatMap { $0.isEmpty ? nil : $0 },
-                                               assignee: query.get("assignee").flatMap { $0.isEmpty ? nil : $0 }, priority: priority,
+        let assignee = query.get("assignee").map { $0 == "me" ? caller.agentID : $0 }
+        let filter = ControlStore.TicketFilter(status: status, queue: query.get("queue"), assignee: assignee, priority: priority,
                                                limit: limit + 1, after: after)
         var rows = try await store.tickets(filter, visibleTo: caller.permissions)
         let more = rows.count > limit
@@ -40,9 +42,11 @@ extension AgentAPI {
         "\(Int64((cursor.updatedAt.timeIntervalSince1970 * 1_000_000).rounded())).\(cursor.id)"
     }
 
+    /// The document's pattern (`^[0-9]{1,18}\.[0-9]{1,18}$`) is exactly what parses here.
     static func cursor(_ text: String) -> TicketCursor? {
-        let parts = text.split(separator: ".")
-        guard parts.count == 2, let micros = Int64(parts[0]), let id = Int64(parts[1]) else { return nil }
+        let parts = text.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 2, parts.allSatisfy({ (1...18).contains($0.count) && $0.allSatisfy { ("0"..."9").contains($0) } }),
+              let micros = Int64(parts[0]), let id = Int64(parts[1]) else { return nil }
         return TicketCursor(updatedAt: Date(timeIntervalSince1970: Double(micros) / 1_000_000), id: id)
     }
 
@@ -65,19 +69,30 @@ extension AgentAPI {
         return APIResponse.json(APIRepresentation.summary(detail.summary))
     }
 
+    /// Takes a waiting ticket. Losing the race to another agent (or routing) answers 409
+    /// `already_assigned` to anyone who could see the ticket while it waited, not 404: an agent
+    /// serving its queue knew of it a moment ago.
     func take(_ caller: APICaller, _ reference: String) async throws -> Response {
-        let id = try await ticketID(reference, caller, Permissions.Operation.viewTicket)
-        switch try await router.take(id, agentID: caller.agentID) {
-        case .taken: return try await current(id, reference)
-        case .notWaiting: throw APIFailure.conflict("not_waiting", "\(reference) is not waiting for an agent")
-        case .alreadyAssigned: throw APIFailure.conflict("already_assigned", "\(reference) is already assigned to another agent")
+        guard let found = try await store.place(of: reference) else { throw APIFailure.notFound("ticket", reference) }
+        if let holder = found.place.assignee, holder != caller.agentID, caller.knewOf(found.place) { throw Self.alreadyAssigned(reference) }
+        try caller.require(.viewTicket(found.place), ticket: reference)
+        switch try await router.take(found.id, agentID: caller.agentID) {
+        case .taken: return try await current(found.id, reference)
+        case .alreadyAssigned: throw Self.alreadyAssigned(reference)
+        case .notWaiting:
+            throw APIFailure.conflict("not_waiting", "\(reference) is not waiting for an agent (resolved, not routed yet, or being assigned right now)")
         case .notTheirQueue: throw APIFailure.forbidden("\(reference) is not in a queue you serve")
         case .noRoom: throw APIFailure.conflict("no_capacity", "you cannot take more now (offline, draining, or at capacity)")
         }
     }
 
+    static func alreadyAssigned(_ reference: String) -> APIFailure {
+        APIFailure.conflict("already_assigned", "\(reference) is already assigned to another agent")
+    }
+
     func assign(_ caller: APICaller, _ reference: String, _ request: Request) async throws -> Response {
         let body = try await APIBody.read(request)
+        try body.only(["agent"])
         let agent = try body.string("agent")
         let id = try await ticketID(reference, caller) { .assignTicket($0, to: agent) }
         switch try await router.assign(id, to: agent, actor: caller.agentID) {
@@ -89,6 +104,7 @@ extension AgentAPI {
 
     func status(_ caller: APICaller, _ reference: String, _ request: Request) async throws -> Response {
         let body = try await APIBody.read(request)
+        try body.only(["status"])
         let text = try body.choice("status", ["open", "pending", "resolved"])
         guard let status = TicketStatus(rawValue: text) else { throw APIFailure.invalid("status", "unknown") }
         let id = try await ticketID(reference, caller, Permissions.Operation.changeTicket)
@@ -98,6 +114,7 @@ extension AgentAPI {
 
     func priority(_ caller: APICaller, _ reference: String, _ request: Request) async throws -> Response {
         let body = try await APIBody.read(request)
+        try body.only(["priority"])
         let text = try body.choice("priority", ["low", "normal", "high", "urgent"])
         guard let priority = WaitingOrder.Priority(name: text) else { throw APIFailure.invalid("priority", "unknown") }
         let id = try await ticketID(reference, caller, Permissions.Operation.setPriority)
@@ -107,8 +124,11 @@ extension AgentAPI {
 
     func tag(_ caller: APICaller, _ reference: String, _ request: Request) async throws -> Response {
         let body = try await APIBody.read(request)
+        try body.only(["tag"])
         let tag = try body.string("tag")
-        guard tag.count <= 64, !tag.contains(where: \.isWhitespace) else { throw APIFailure.invalid("tag", "at most 64 characters, no spaces") }
+        guard tag.unicodeScalars.count <= 64, !tag.unicodeScalars.contains(where: APIText.isWhitespace) else {
+            throw APIFailure.invalid("tag", "at most 64 characters, no spaces")
+        }
         let id = try await ticketID(reference, caller, Permissions.Operation.changeTicket)
         _ = try await router.addTag(id, tag, actor: caller.agentID)
         return try await current(id, reference)
@@ -116,9 +136,8 @@ extension AgentAPI {
 
     func note(_ caller: APICaller, _ reference: String, _ request: Request) async throws -> Response {
         let body = try await APIBody.read(request)
-        let text = try body.string("text")
-        guard text.count <= 10_000 else { throw APIFailure.invalid("text", "at most 10,000 characters") }
-        guard !text.allSatisfy(\.isWhitespace) else { throw APIFailure.invalid("text", "must not be blank") }
+        try body.only(["text"])
+        let text = try body.text("text", limit: 10_000)
         let id = try await ticketID(reference, caller, Permissions.Operation.addNote)
         let now = Date()
         guard let noteID = try await store.addNote(ticketID: id, agentID: caller.agentID, author: caller.agentID, body: text, now: now) else {

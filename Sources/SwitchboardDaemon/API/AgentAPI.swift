@@ -15,6 +15,8 @@ public struct AgentAPI: Sendable {
     let events: EventStream
     let log: EventLog
     let presence: APIPresenceWatch
+    /// Routing's clock: an acceptance is dated on the same clock as the assignment it accepts.
+    let timers: any RoutingTimers
     let maxPageSize: Int
     let logger: Logger
 
@@ -25,35 +27,45 @@ public struct AgentAPI: Sendable {
         self.outbox = outbox
         self.events = events
         self.log = log
+        self.timers = timers
         self.presence = APIPresenceWatch(router: router, timers: timers, silence: settings.presenceSilenceSeconds, logger: logger)
         self.maxPageSize = settings.maxPageSize
         self.logger = logger
     }
 
+    /// Every endpoint of `APIEndpoint.all`; on a declared path, any other method answers 405 with
+    /// `Allow` naming the declared ones (HEAD comes with GET).
     public func register(on http: Router<BasicRequestContext>) {
         let api = http.group("api/v1")
-        api.get("me") { request, _ in await handle(request) { try await me($0) } }
-        api.put("me/presence") { request, _ in await handle(request) { try await setPresence($0, request) } }
-        api.post("me/heartbeat") { request, _ in await handle(request) { _ in Response(status: .noContent) } }
-        api.get("queues") { request, _ in await handle(request) { try await queues($0) } }
-        api.get("tickets") { request, _ in await handle(request) { try await tickets($0, request) } }
-        api.get("tickets/:ref") { request, context in await handle(request) { try await ticket($0, context.parameters.get("ref") ?? "") } }
-        api.post("tickets/:ref/take") { request, context in await handle(request) { try await take($0, context.parameters.get("ref") ?? "") } }
-        api.post("tickets/:ref/assign") { request, context in await handle(request) { try await assign($0, context.parameters.get("ref") ?? "", request) } }
-        api.post("tickets/:ref/status") { request, context in await handle(request) { try await status($0, context.parameters.get("ref") ?? "", request) } }
-        api.post("tickets/:ref/priority") { request, context in await handle(request) { try await priority($0, context.parameters.get("ref") ?? "", request) } }
-        api.post("tickets/:ref/tags") { request, context in await handle(request) { try await tag($0, context.parameters.get("ref") ?? "", request) } }
-        api.post("tickets/:ref/notes") { request, context in await handle(request) { try await note($0, context.parameters.get("ref") ?? "", request) } }
-        api.post("tickets/:ref/messages") { request, context in await handle(request) { try await reply($0, context.parameters.get("ref") ?? "", request) } }
-        api.get("events") { request, _ in await handle(request) { try await follow($0, request) } }
+        for endpoint in APIEndpoint.all {
+            api.on(RouterPath(endpoint.path), method: endpoint.method) { request, context in
+                await handle(request, query: endpoint.query) { caller in
+                    try await endpoint.run(self, caller, request, context.parameters.get("ref") ?? "")
+                }
+            }
+        }
+        for (path, declared) in APIEndpoint.methodsByPath {
+            let allowed = declared.contains(.get) ? declared + [.head] : declared
+            let allow = allowed.map(\.rawValue).joined(separator: ", ")
+            for method in APIEndpoint.answeredMethods where !allowed.contains(method) {
+                api.on(RouterPath(path), method: method) { request, _ in
+                    var response = APIFailure(status: .methodNotAllowed, code: "method_not_allowed",
+                                              message: "\(request.method.rawValue) is not a method of /api/v1/\(path); it takes \(allow)").response
+                    response.headers[.allow] = allow
+                    return response
+                }
+            }
+        }
     }
 
-    /// Authenticates, keeps the agent's presence alive, runs the call, and turns failures into the
-    /// API's JSON errors (an unexpected one is logged and answered 500 without details).
-    func handle(_ request: Request, _ body: (APICaller) async throws -> Response) async -> Response {
+    /// Authenticates, keeps the agent's presence alive, refuses query parameters the call does not
+    /// take, runs the call, and turns failures into the API's JSON errors (an unexpected one is
+    /// logged and answered 500 without details).
+    func handle(_ request: Request, query: Set<String>, _ body: (APICaller) async throws -> Response) async -> Response {
         do {
             let caller = try await APICaller.authenticate(request, store: store, now: Date())
             await presence.touch(caller.agentID)
+            try APIQuery.check(request, takes: query)
             return try await body(caller)
         } catch let failure as APIFailure {
             return failure.response
@@ -72,6 +84,7 @@ public struct AgentAPI: Sendable {
 
     func setPresence(_ caller: APICaller, _ request: Request) async throws -> Response {
         let body = try await APIBody.read(request)
+        try body.only(["presence"])
         let text = try body.choice("presence", AgentPresence.allCases.map(\.rawValue))
         guard let presence = AgentPresence(rawValue: text) else { throw APIFailure.invalid("presence", "unknown") }
         guard try await router.setPresence(caller.agentID, to: presence, actor: caller.agentID) else { throw APIFailure.unauthorized }

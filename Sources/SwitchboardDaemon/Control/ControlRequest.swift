@@ -5,7 +5,7 @@ import SwitchboardCore
 struct ControlRequest: Sendable {
     /// Methods that change something: each call is audited, allowed or not.
     static let mutating: Set<String> = ["SetPresence", "Reload", "AddAgent", "UpdateAgent", "RemoveAgent", "PauseQueue", "ResumeQueue", "Drain",
-                                        "Assign", "Unassign", "SetPriority", "AddNote", "IssueToken", "RevokeToken"]
+                                        "Assign", "Unassign", "SetPriority", "AddNote", "IssueToken", "RevokeToken", "Take", "Accept"]
     /// Parameters never written to the audit.
     static let secretParameters: Set<String> = ["token"]
 
@@ -120,6 +120,8 @@ enum ControlFailure: Error {
     case invalid(String, String)
     case configurationRefused([String])
     case methodNotFound(String)
+    /// The ticket's state refuses the call: a stable code and a reason.
+    case conflict(String, String)
 
     func reply(method: String) -> VarlinkReply {
         switch self {
@@ -129,6 +131,7 @@ enum ControlFailure: Error {
             return .failure("io.switchboard.Control.InvalidArgument", ["argument": .string(argument), "reason": .string(reason)])
         case .configurationRefused(let problems): return .failure("io.switchboard.Control.ConfigurationRefused", ["problems": .strings(problems)])
         case .methodNotFound(let name): return .failure("org.varlink.service.MethodNotFound", ["method": .string(name)])
+        case .conflict(let code, let reason): return .failure("io.switchboard.Control.Conflict", ["code": .string(code), "reason": .string(reason)])
         }
     }
 }

@@ -35,7 +35,7 @@ extension ControlService {
         return found.id
     }
 
-    private func summary(_ id: Int64) async throws -> JSONValue {
+    func summary(_ id: Int64) async throws -> JSONValue {
         guard let row = try await store.ticket(id)?.summary else { throw ControlFailure.notFound("ticket", "#\(id)") }
         return Self.summaryValue(row)
     }

@@ -50,16 +50,18 @@ public struct ControlService: VarlinkHandler {
 
     public func admit(_ credentials: PeerCredentials?) async -> Peer {
         guard let credentials else { return Peer(credentials: nil, caller: nil, refusal: "the peer's credentials could not be read") }
-        guard let role = access().role(uid: credentials.uid, user: credentials.user, groups: credentials.groups) else {
+        let access = access()
+        guard let role = access.role(uid: credentials.uid, user: credentials.user, groups: credentials.groups) else {
             logger.notice("control connection refused", metadata: ["user": "\(credentials.user)", "uid": "\(credentials.uid)", "pid": "\(credentials.pid)"])
-            return Peer(credentials: credentials, caller: nil, refusal: "Unix user \(credentials.user) has no role (control.admins, control.supervisors, control.agents)")
+            return Peer(credentials: credentials, caller: nil, refusal: Self.noRole(credentials.user, access))
         }
         do {
             let record = try await store.agent(forUnixUser: credentials.user)
             switch role {
             case .agent:
                 guard let record else {
-                    return Peer(credentials: credentials, caller: nil, refusal: "no agent record names Unix user \(credentials.user)")
+                    return Peer(credentials: credentials, caller: nil, refusal: "no agent record names Unix user \(credentials.user); an admin links it: "
+                                + "switchboardctl update-agent AGENT --unix-user \(credentials.user)")
                 }
                 return Peer(credentials: credentials, caller: record.caller(as: .agent), refusal: nil)
             case .supervisor, .admin:
@@ -70,6 +72,15 @@ public struct ControlService: VarlinkHandler {
         } catch {
             return Peer(credentials: credentials, caller: nil, refusal: "the database is unavailable: \(error)")
         }
+    }
+
+    /// Why a Unix user without a role is refused, and exactly what an admin does about it: roles
+    /// come from the configuration (a user or a group per role), applied by a reload.
+    static func noRole(_ user: String, _ access: ControlAccess) -> String {
+        let group = access.agents.groups.sorted().first.map { " (usermod -aG \($0) \(user))" } ?? ""
+        return "Unix user \(user) has no role. An admin grants one in the configuration: \(user) in control.agents.users "
+            + "(or control.supervisors, control.admins), or in a group it names\(group), then runs: switchboardctl reload; "
+            + "an agent is also linked to their record: switchboardctl update-agent AGENT --unix-user \(user)"
     }
 
     // MARK: Dispatch
@@ -132,6 +143,8 @@ public struct ControlService: VarlinkHandler {
         case "Unassign": return try await unassign(request)
         case "SetPriority": return try await setPriority(request)
         case "AddNote": return try await addNote(request)
+        case "Take": return try await take(request)
+        case "Accept": return try await accept(request)
         case "IssueToken": return try await issueToken(request)
         case "RevokeToken": return try await revokeToken(request)
         case "ListTokens": return try await listTokens(request)
@@ -380,6 +393,7 @@ public struct ControlService: VarlinkHandler {
                 if let agent, event.agent != agent, !event.audience.contains(agent) { continue }
                 guard Permissions.canSee(caller, event: event.place) else { continue }
                 continuation.yield(.ok(["event": ["kind": .string(event.kind.rawValue), "ticket": .string(event.reference ?? event.ticketID.map { "#\($0)" } ?? ""),
+                                                  "agent": .optional(event.agent), "queue": .optional(event.queue),
                                                   "at": .timestamp(event.at), "audience": .strings(event.audience),
                                                   "details": .object(event.details.mapValues { .string($0) })]], continues: true))
             }

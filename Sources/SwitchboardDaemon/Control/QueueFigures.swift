@@ -13,6 +13,8 @@ public struct QueueFigures: Sendable, Equatable {
     public var agentsFree: Int
     /// Open SLA clocks of the queue's tickets already warned or breached.
     public var atRisk: Int
+    /// Paused by a supervisor (stored). A daemon-wide drain holds every queue too, but is shown
+    /// once, as the daemon's state, not as every queue paused.
     public var paused: Bool
 
     /// Every queue's figures by name (only the named ones, when given): one pass over the agents,
@@ -28,12 +30,13 @@ public struct QueueFigures: Sendable, Equatable {
                 if hasRoom { free[queue, default: 0] += 1 }
             }
         }
+        let paused = await router.pausedQueueNames
         var list: [QueueFigures] = []
         for (name, queue) in await router.queuesByName where only?.contains(name) ?? true {
             let summary = await queue.summary()
             list.append(QueueFigures(name: name, strategy: await queue.strategy.rawValue, waiting: summary.waiting,
                                      longestWaitSeconds: summary.oldestWaitingSince.map { max(0, now.timeIntervalSince($0)) } ?? 0,
-                                     agentsOnline: online[name] ?? 0, agentsFree: free[name] ?? 0, atRisk: risk[name] ?? 0, paused: await queue.isPaused))
+                                     agentsOnline: online[name] ?? 0, agentsFree: free[name] ?? 0, atRisk: risk[name] ?? 0, paused: paused.contains(name)))
         }
         return list
     }

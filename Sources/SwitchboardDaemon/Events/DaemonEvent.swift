@@ -2,17 +2,19 @@ import Foundation
 import SwitchboardCore
 
 /// Something the daemon tells whoever follows it live (the control socket's `Watch`, the agents'
-/// event stream): assignments, messages, status and priority changes, notes, SLA warnings and
-/// breaches, presence.
+/// event stream): assignments and acceptances, messages, status and priority changes, moves, tags,
+/// notes, SLA warnings and breaches, presence.
 public struct DaemonEvent: Sendable, Equatable {
     public enum Kind: String, Sendable {
         case assigned
+        /// The ticket's agent accepted it (details: agent, by).
+        case accepted
         case unassigned
-        case priorityChanged = "priority_changed"
-        /// Into another queue (details: from, to, why).
+        /// To another queue: the event's queue is the new one (details: from, by, why).
         case moved
-        /// A tag added (details: tag, by, why).
+        /// A tag was added (details: tag, by, why).
         case tagged
+        case priorityChanged = "priority_changed"
         case noteAdded = "note_added"
         /// A message on the ticket, in or out (details: direction, type).
         case message

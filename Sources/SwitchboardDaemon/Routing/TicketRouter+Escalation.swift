@@ -52,7 +52,7 @@ extension TicketRouter {
             work.spawn { await self.matchQueues(of: released) }
         }
         events?.publish(DaemonEvent(kind: .moved, ticketID: ticketID, reference: nil, queue: target, agent: nil, at: timers.now, audience: [],
-                                    details: ["from": from, "to": target, "by": "sla", "why": reason]))
+                                    details: ["from": from, "by": "sla", "why": reason]))
         if let ticket { await enqueue([ticket]) } else { try await enqueueStored([ticketID]) }
     }
 }

@@ -55,9 +55,14 @@ extension TicketRouter {
         let waiting: [StoredWaitingTicket]
         do {
             waiting = try await locks.withLocks(tickets.ticketIDs) {
+                let stillMissed = tickets.unlessAcceptedSince.map { since in
+                    { @Sendable (facts: RoutingCoordinator.AcceptanceFacts) in
+                        RoutingCoordinator.acceptanceMissed(facts, agentID: tickets.agentID, assignedAt: since)
+                    }
+                }
                 let waiting = try await store.unassign(tickets.ticketIDs, from: tickets.agentID, kind: tickets.kind, reason: tickets.reason,
                                                        exclude: tickets.excludeAgent, stickySeconds: configuration.stickySeconds, now: timers.now,
-                                                       actor: tickets.actor)
+                                                       actor: tickets.actor, onlyIf: stillMissed)
                 if let agent = roster.agent(tickets.agentID) {
                     for ticket in waiting { await agent.drop(ticket.waiting.ticket.id) }
                 }
@@ -106,7 +111,7 @@ extension TicketRouter {
         do {
             guard let moved = try await store.move(move.ticketID, from: from, to: move.queue, stickySeconds: configuration.stickySeconds, now: timers.now) else { return }
             events?.publish(DaemonEvent(kind: .moved, ticketID: move.ticketID, reference: nil, queue: move.queue, agent: nil, at: timers.now, audience: [],
-                                        details: ["from": from, "to": move.queue, "by": "routing", "why": "last routing step ran out"]))
+                                        details: ["from": from, "by": "routing", "why": "last routing step ran out"]))
             await enqueue([moved])
         } catch {
             logger.error("could not move a ticket; it waits where it was", metadata: ["ticket": "\(move.ticketID)", "error": "\(error)"])

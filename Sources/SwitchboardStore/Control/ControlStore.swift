@@ -14,6 +14,9 @@ public struct ControlStore: Sendable {
     /// The agents' API tokens (issued and revoked through the control commands).
     public var tokens: APITokenStore { APITokenStore(pool: pool) }
 
+    /// Routing's statements the control commands and the API make directly (accepting a ticket).
+    public var routing: RoutingStore { RoutingStore(pool: pool) }
+
     // MARK: Callers
 
     /// An active agent as a caller: their role, the queues they may see (their own; a supervisor's
@@ -159,7 +162,8 @@ public struct ControlStore: Sendable {
         return (try row.decode(0), Permissions.TicketPlace(assignee: try row.decode(1), queue: try row.decode(2)))
     }
 
-    /// A ticket with its messages, events (oldest first) and open SLA clocks.
+    /// A ticket with its messages, events in time order (then as written: a late SLA event or one
+    /// stamped by another clock is shown where it happened) and open SLA clocks.
     public func ticket(_ id: Int64) async throws -> TicketDetailRow? {
         let rows = try await pool.query("""
             SELECT t.reference, t.status, t.priority, t.queue, t.assignee, c.profile_name, t.updated_at, t.id, t.tags, t.created_at, t.customer_window_expires_at
@@ -171,7 +175,7 @@ public struct ControlStore: Sendable {
             "SELECT received_at, direction, type, body, status FROM switchboard.messages WHERE ticket_id = $1 ORDER BY id", [id]
         ).map { TicketDetailRow.Message(at: try $0.decode(0), direction: try $0.decode(1), type: try $0.decode(2), body: try $0.decode(3), status: try $0.decode(4)) }
         let events = try await pool.query(
-            "SELECT at, kind, actor, data::text FROM switchboard.ticket_events WHERE ticket_id = $1 ORDER BY id", [id]
+            "SELECT at, kind, actor, data::text FROM switchboard.ticket_events WHERE ticket_id = $1 ORDER BY at, id", [id]
         ).map { TicketDetailRow.Event(at: try $0.decode(0), kind: try $0.decode(1), actor: try $0.decode(2), data: try $0.decode(3)) }
         let notes = try await pool.query("SELECT id, at, author, body FROM switchboard.notes WHERE ticket_id = $1 ORDER BY id", [id])
             .map { TicketDetailRow.Note(id: try $0.decode(0), at: try $0.decode(1), author: try $0.decode(2), body: try $0.decode(3)) }

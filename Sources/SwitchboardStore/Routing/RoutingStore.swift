@@ -190,37 +190,62 @@ public struct RoutingStore: Sendable {
 
     /// Takes tickets back from an agent (presence grace ran out, acceptance time ran out): they wait
     /// again in their queue at their old place. With `exclude`, that agent is not offered them again.
-    /// Returns the tickets now waiting.
+    /// With `onlyIf`, each ticket's acceptance facts are read under its row lock and it is taken only
+    /// if `onlyIf` still holds of them: an accept (which locks the row too) commits before or after,
+    /// never between the decision and the change. Returns the tickets now waiting.
     public func unassign(_ ticketIDs: [Int64], from agentID: String, kind: TicketEventKind, reason: String, exclude: Bool,
-                         stickySeconds: TimeInterval, now: Date, actor: String = "routing") async throws -> [StoredWaitingTicket] {
+                         stickySeconds: TimeInterval, now: Date, actor: String = "routing",
+                         onlyIf: (@Sendable (RoutingCoordinator.AcceptanceFacts) -> Bool)? = nil) async throws -> [StoredWaitingTicket] {
         guard !ticketIDs.isEmpty else { return [] }
-        let rows = try await pool.query("""
-            WITH u AS (
-                UPDATE switchboard.tickets SET assignee = NULL, assigned_at = NULL, updated_at = $3,
-                    waiting_since = coalesce(waiting_since, created_at),
-                    excluded_agents = CASE WHEN $5 AND NOT ($2 = ANY(excluded_agents)) THEN array_append(excluded_agents, $2) ELSE excluded_agents END
-                WHERE id = ANY($1::bigint[]) AND assignee = $2 AND status <> 'resolved'
-                RETURNING id
-            ),
-            e AS (INSERT INTO switchboard.ticket_events (ticket_id, at, kind, actor, data)
-                  SELECT id, $3, $6, $7, jsonb_build_object('agent', $2::text, 'reason', $4::text) FROM u)
-            SELECT id FROM u
-            """, [ticketIDs, agentID, now, reason, exclude, kind.rawValue, actor])
-        return try await waiting(try rows.map { try $0.decode(0, as: Int64.self) }, stickySeconds: stickySeconds)
+        let parameters: [(any PostgresEncodable)?] = [ticketIDs, agentID, now, reason, exclude, kind.rawValue, actor]
+        let ids: [Int64]
+        if let onlyIf {
+            ids = try await pool.withTransaction { transaction in
+                var still: [Int64] = []
+                for ticketID in ticketIDs.sorted() {
+                    let rows = try await transaction.query(Self.acceptanceFactsSQL + " FOR UPDATE OF t", [ticketID, TicketEventKind.accepted.rawValue])
+                    if try onlyIf(Self.acceptanceFacts(rows.first)) { still.append(ticketID) }
+                }
+                guard !still.isEmpty else { return [] }
+                var lockedParameters = parameters
+                lockedParameters[0] = still
+                return try await transaction.query(Self.unassignSQL, lockedParameters).map { try $0.decode(0, as: Int64.self) }
+            }
+        } else {
+            ids = try await pool.query(Self.unassignSQL, parameters).map { try $0.decode(0, as: Int64.self) }
+        }
+        return try await waiting(ids, stickySeconds: stickySeconds)
     }
 
+    private static let unassignSQL = """
+        WITH u AS (
+            UPDATE switchboard.tickets SET assignee = NULL, assigned_at = NULL, updated_at = $3,
+                waiting_since = coalesce(waiting_since, created_at),
+                excluded_agents = CASE WHEN $5 AND NOT ($2 = ANY(excluded_agents)) THEN array_append(excluded_agents, $2) ELSE excluded_agents END
+            WHERE id = ANY($1::bigint[]) AND assignee = $2 AND status <> 'resolved'
+            RETURNING id
+        ),
+        e AS (INSERT INTO switchboard.ticket_events (ticket_id, at, kind, actor, data)
+              SELECT id, $3, $6, $7, jsonb_build_object('agent', $2::text, 'reason', $4::text) FROM u)
+        SELECT id FROM u
+        """
+
     /// What the acceptance rule (`RoutingCoordinator.acceptanceMissed`) needs of a ticket: who holds
-    /// it since when, its status, the latest reply sent on it and the latest `accepted` event.
+    /// it since when, its status, the latest reply sent on it and the latest `accepted` event by its
+    /// agent (an acceptance of an earlier assignment by someone else does not count).
     public func acceptanceFacts(_ ticketID: Int64) async throws -> RoutingCoordinator.AcceptanceFacts {
-        let rows = try await pool.query("""
-            SELECT t.assignee, t.assigned_at, t.status,
-                   (SELECT max(m.received_at) FROM switchboard.messages m WHERE m.ticket_id = t.id AND m.direction = 'outbound'),
-                   (SELECT max(e.at) FROM switchboard.ticket_events e WHERE e.ticket_id = t.id AND e.kind = $2)
-            FROM switchboard.tickets t WHERE t.id = $1
-            """, [ticketID, TicketEventKind.accepted.rawValue])
-        guard let row = rows.first else {
-            return .init(assignee: nil, assignedAt: nil, status: .resolved, lastReplyAt: nil, acceptedAt: nil)
-        }
+        try Self.acceptanceFacts(try await pool.query(Self.acceptanceFactsSQL, [ticketID, TicketEventKind.accepted.rawValue]).first)
+    }
+
+    private static let acceptanceFactsSQL = """
+        SELECT t.assignee, t.assigned_at, t.status,
+               (SELECT max(m.received_at) FROM switchboard.messages m WHERE m.ticket_id = t.id AND m.direction = 'outbound'),
+               (SELECT max(e.at) FROM switchboard.ticket_events e WHERE e.ticket_id = t.id AND e.kind = $2 AND e.data->>'agent' = t.assignee)
+        FROM switchboard.tickets t WHERE t.id = $1
+        """
+
+    private static func acceptanceFacts(_ row: PostgresRow?) throws -> RoutingCoordinator.AcceptanceFacts {
+        guard let row else { return .init(assignee: nil, assignedAt: nil, status: .resolved, lastReplyAt: nil, acceptedAt: nil) }
         return .init(assignee: try row.decode(0), assignedAt: try row.decode(1), status: TicketStatus(rawValue: try row.decode(2, as: String.self)) ?? .open,
                      lastReplyAt: try row.decode(3), acceptedAt: try row.decode(4))
     }

@@ -9,6 +9,8 @@ import TestSupport
 struct ControlHarness {
     let routing: RoutingHarness
     let service: ControlService
+    /// What the daemon publishes to followers (Watch): a test may publish too.
+    let events: EventStream
     let socket: String
     let directory: String
     let server: Task<Void, any Error>
@@ -26,12 +28,22 @@ struct ControlHarness {
                                    onListening: { signal.yield($0) }, logger: TestDatabase.quietLogger)
         let task = Task { try await server.run() }
         for await _ in listening { break }
-        return ControlHarness(routing: routing, service: service, socket: socket, directory: directory, server: task)
+        return ControlHarness(routing: routing, service: service, events: events, socket: socket, directory: directory, server: task)
     }
 
     func stop() {
         server.cancel()
         try? FileManager.default.removeItem(atPath: directory)
+    }
+
+    /// `switchboardctl`, built beside the daemon.
+    static var switchboardctl: String {
+        URL(fileURLWithPath: DaemonProcess.executablePath).deletingLastPathComponent().appendingPathComponent("switchboardctl").path
+    }
+
+    /// The test's own Unix user as an admin (root is one anyway), so `switchboardctl` run by the test is admitted.
+    static var selfAdmin: ControlAccess {
+        ControlAccess(admins: .init(users: [getuid() == 0 ? "root" : ProcessInfo.processInfo.userName]))
     }
 
     func connect() async throws -> VarlinkTestClient {

@@ -1,10 +1,10 @@
 import Foundation
 import JSON
 
-/// The API's OpenAPI document (`docs/openapi.json`) and a check of a response against it: the
-/// subset of JSON Schema the document uses ($ref, type, enum, const, properties, required,
-/// additionalProperties, items, oneOf). A test that gets a response asks whether the document
-/// describes it; every mismatch is named by its path in the body.
+/// The API's OpenAPI document (`docs/openapi.json`) and a check of a response (or a request) against
+/// it: the subset of JSON Schema the document uses ($ref, type, enum, const, properties, required,
+/// additionalProperties, items, oneOf, minLength, maxLength, pattern, minimum). A test that gets a
+/// response asks whether the document describes it; every mismatch is named by its path in the body.
 struct OpenAPIDocument {
     let document: JSONValue
 
@@ -27,7 +27,14 @@ struct OpenAPIDocument {
         return problems.map { "\(method) \(path) \(status): \($0)" }
     }
 
-    private func resolve(_ schema: JSONValue) -> JSONValue {
+    /// Problems of a value (a request body, a parameter's value) against a schema of the document.
+    func problems(of value: JSONValue, against schema: JSONValue) -> [String] {
+        var problems: [String] = []
+        check(value, against: schema, at: "$", into: &problems)
+        return problems
+    }
+
+    func resolve(_ schema: JSONValue) -> JSONValue {
         guard let reference = schema["$ref"]?.string, reference.hasPrefix("#/") else { return schema }
         var node: JSONValue? = document
         for part in reference.dropFirst(2).split(separator: "/") { node = node?[String(part)] }
@@ -66,6 +73,18 @@ struct OpenAPIDocument {
                 problems.append("\(path) is \(actual), expected \(types.joined(separator: " or "))")
                 return
             }
+        }
+        if case .string(let text) = value {
+            let length = text.unicodeScalars.count
+            if let minimum = schema["minLength"]?.number, Double(length) < minimum { problems.append("\(path) is shorter than \(Int(minimum))") }
+            if let maximum = schema["maxLength"]?.number, Double(length) > maximum { problems.append("\(path) is longer than \(Int(maximum))") }
+            if let pattern = schema["pattern"]?.string {
+                let matches = (try? NSRegularExpression(pattern: pattern)).map { $0.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)) != nil }
+                if matches != true { problems.append("\(path) does not match \(pattern)") }
+            }
+        }
+        if case .number(let number) = value, let minimum = schema["minimum"]?.number, number < minimum {
+            problems.append("\(path) is less than \(minimum)")
         }
         if case .object(let members) = value {
             let properties: [String: JSONValue]

@@ -50,18 +50,24 @@ extension RoutingCoordinator {
     /// Whether the agent let the time run out: they still hold the open ticket from that
     /// assignment, and have neither replied on it nor accepted it since.
     public static func acceptanceMissed(_ facts: AcceptanceFacts, agentID: String, assignedAt: Date) -> Bool {
-        guard facts.assignee == agentID, facts.status == .open, let current = facts.assignedAt, current <= assignedAt else { return false }
+        // Stored times are rounded to the microsecond: the same assignment may read back a hair later.
+        guard facts.assignee == agentID, facts.status == .open, let current = facts.assignedAt,
+              current.timeIntervalSince(assignedAt) < storedTimeResolution else { return false }
         if let reply = facts.lastReplyAt, reply >= current { return false }
         if let accepted = facts.acceptedAt, accepted >= current { return false }
         return true
     }
+
+    /// How far apart two readings of one stored time may be (PostgreSQL keeps microseconds; a `Date`
+    /// has more): assignments closer than this are the same one.
+    static let storedTimeResolution: TimeInterval = 0.001
 
     /// The facts of an assignment whose time is up: a miss sends the ticket to someone else, and
     /// the agent's queues match (they have room again).
     public func acceptanceChecked(_ ticketID: Int64, agentID: String, assignedAt: Date, _ facts: AcceptanceFacts) -> [Action] {
         guard Self.acceptanceMissed(facts, agentID: agentID, assignedAt: assignedAt) else { return [] }
         return [.returnToQueues(TicketReturn(ticketIDs: [ticketID], agentID: agentID, kind: .acceptanceMissed,
-                                             reason: "not accepted or answered in time", excludeAgent: true)),
+                                             reason: "not accepted or answered in time", excludeAgent: true, unlessAcceptedSince: assignedAt)),
                 .matchQueuesOf(agentID: agentID)]
     }
 }

@@ -56,10 +56,14 @@ public struct RoutingCoordinator: Sendable {
         public var excludeAgent: Bool
         /// Who the event names as having done it.
         public var actor: String
+        /// Taken only if the acceptance of the assignment made then is still missed when the
+        /// ticket is locked to take it (`acceptanceMissed` again, on facts read under the lock).
+        public var unlessAcceptedSince: Date?
 
         public init(ticketIDs: [Int64], agentID: String, kind: TicketEventKind = .unassigned, reason: String, excludeAgent: Bool = false,
-                    actor: String = "routing") {
+                    actor: String = "routing", unlessAcceptedSince: Date? = nil) {
             self.actor = actor
+            self.unlessAcceptedSince = unlessAcceptedSince
             self.ticketIDs = ticketIDs
             self.agentID = agentID
             self.kind = kind

@@ -1,0 +1,69 @@
+import Hummingbird
+
+/// One operation of the API as `docs/openapi.json` declares it: its method, its path (Hummingbird's
+/// form, under `/api/v1`), the query parameters it takes (any other is refused), and its work. One
+/// table, so the routes, the 405 answers and the parameter checks cannot drift apart; a test walks
+/// the document against the server.
+struct APIEndpoint: Sendable {
+    let method: HTTPRequest.Method
+    let path: String
+    let query: Set<String>
+    let run: @Sendable (AgentAPI, APICaller, Request, String) async throws -> Response
+
+    init(_ method: HTTPRequest.Method, _ path: String, query: Set<String> = [],
+         _ run: @escaping @Sendable (AgentAPI, APICaller, Request, String) async throws -> Response) {
+        self.method = method
+        self.path = path
+        self.query = query
+        self.run = run
+    }
+
+    static let all: [APIEndpoint] = [
+        APIEndpoint(.get, "me") { api, caller, _, _ in try await api.me(caller) },
+        APIEndpoint(.put, "me/presence") { api, caller, request, _ in try await api.setPresence(caller, request) },
+        APIEndpoint(.post, "me/heartbeat") { _, _, _, _ in Response(status: .noContent) },
+        APIEndpoint(.get, "queues") { api, caller, _, _ in try await api.queues(caller) },
+        APIEndpoint(.get, "tickets", query: ["status", "queue", "assignee", "priority", "limit", "cursor"]) { api, caller, request, _ in
+            try await api.tickets(caller, request)
+        },
+        APIEndpoint(.get, "tickets/:ref") { api, caller, _, ref in try await api.ticket(caller, ref) },
+        APIEndpoint(.post, "tickets/:ref/take") { api, caller, _, ref in try await api.take(caller, ref) },
+        APIEndpoint(.post, "tickets/:ref/accept") { api, caller, _, ref in try await api.accept(caller, ref) },
+        APIEndpoint(.post, "tickets/:ref/assign") { api, caller, request, ref in try await api.assign(caller, ref, request) },
+        APIEndpoint(.post, "tickets/:ref/status") { api, caller, request, ref in try await api.status(caller, ref, request) },
+        APIEndpoint(.post, "tickets/:ref/priority") { api, caller, request, ref in try await api.priority(caller, ref, request) },
+        APIEndpoint(.post, "tickets/:ref/tags") { api, caller, request, ref in try await api.tag(caller, ref, request) },
+        APIEndpoint(.post, "tickets/:ref/notes") { api, caller, request, ref in try await api.note(caller, ref, request) },
+        APIEndpoint(.post, "tickets/:ref/messages") { api, caller, request, ref in try await api.reply(caller, ref, request) },
+        APIEndpoint(.get, "events", query: ["last_event_id"]) { api, caller, request, _ in try await api.follow(caller, request) },
+    ]
+
+    /// The methods declared on each path, in the table's order.
+    static var methodsByPath: [(String, [HTTPRequest.Method])] {
+        var paths: [String] = [], methods: [String: [HTTPRequest.Method]] = [:]
+        for endpoint in all {
+            if methods[endpoint.path] == nil { paths.append(endpoint.path) }
+            methods[endpoint.path, default: []].append(endpoint.method)
+        }
+        return paths.map { ($0, methods[$0] ?? []) }
+    }
+
+    /// Methods answered 405 on a declared path that does not take them.
+    static let answeredMethods: [HTTPRequest.Method] = [.get, .head, .post, .put, .patch, .delete, .options]
+}
+
+/// Query strings: only the parameters a call declares, each once and not empty.
+enum APIQuery {
+    static func check(_ request: Request, takes declared: Set<String>) throws {
+        var seen: Set<String> = []
+        for (key, value) in request.uri.queryParameters {
+            let name = String(key)
+            guard declared.contains(name) else {
+                let takes = declared.isEmpty ? "this call takes none" : "this call takes \(declared.sorted().joined(separator: ", "))"
+                throw APIFailure.invalid(name, "unknown query parameter (\(takes))")
+            }
+            guard seen.insert(name).inserted else { throw APIFailure.invalid(name, "given more than once") }
+            guard !value.isEmpty else { throw APIFailure.invalid(name, "must not be empty (leave the parameter out instead)") }
+        }
+    }
+}

@@ -1,0 +1,86 @@
+import Foundation
+import Postgres
+import Testing
+import TestSupport
+import WhatsApp
+
+/// The README's walkthroughs run one after another on one state directory, as a newcomer runs
+/// them: every sample webhook they send, in the README's order, with the shell section's commands
+/// between. Each section brings a customer of its own (so something happens), and the tickets go
+/// where the text says.
+@Suite("README walkthroughs, one after another on one state")
+struct ReadmeWalkthroughTests {
+    /// The sample webhooks each walkthrough section sends, in the README's order.
+    static func sends() throws -> [(section: String, files: [String])] {
+        let readme = try String(contentsOf: ExampleDaemon.repository.appendingPathComponent("README.md"), encoding: .utf8)
+        guard let start = readme.range(of: "## See a message arrive"), let end = readme.range(of: "## Other commands") else { return [] }
+        return readme[start.lowerBound..<end.lowerBound].components(separatedBy: "\n## ").map { section in
+            (String(section.prefix { $0 != "\n" }).replacingOccurrences(of: "## ", with: ""), section.matches(of: /(?:\.\.\/shared\/fixtures\/whatsapp|dev\/webhooks)\/[a-z0-9-]+\.json/).map { String($0.output) })
+        }
+    }
+
+    @Test func eachWalkthroughWorksAfterThePreviousOne() async throws {
+        let sends = try Self.sends()
+        #expect(sends.map(\.section) == ["See a message arrive", "See tickets routed", "Watch an SLA breach", "Run it from the shell", "Answer from the API"])
+        // Every section that sends anything sends someone not sent before.
+        var sent: Set<String> = []
+        for (section, files) in sends where !files.isEmpty {
+            #expect(!Set(files).isSubset(of: sent), "\(section) only resends \(files)")
+            sent.formUnion(files)
+        }
+
+        let directory = try makeTemporaryDirectory("readme-walk")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let started = try await ExampleDaemon.start(configPath: try ExampleDaemon.writeConfiguration(in: directory), directory: directory)
+        let daemon = started.process, socket = directory + "/control.sock"
+        let database = try await PostgresConnection.connect(.init(connectionString: "host=\(directory)/state/postgres/data port=5432 user=switchboard dbname=switchboard"))
+        let signer = WebhookSignature(appSecret: try ExampleDaemon.appSecret())
+        func ctl(_ arguments: String...) async throws {
+            let result = try await runCommand(started.switchboardctl, ["--socket", socket] + arguments)
+            #expect(result.status == 0, "switchboardctl \(arguments.joined(separator: " ")): \(result.output)")
+        }
+        func assignee(of customer: String) async throws -> String? {
+            var found: String?
+            for _ in 0..<100 {
+                found = try await database.query("""
+                    SELECT t.assignee FROM switchboard.tickets t JOIN switchboard.customers c ON c.id = t.customer_id WHERE c.profile_name = $1
+                    """, [customer]).first?.decode(0, as: String?.self) ?? nil
+                if found != nil { break }
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            return found
+        }
+        for (section, files) in sends {
+            if section == "Run it from the shell" {
+                try await ctl("add-agent", "eva", "--name", "Eva Novak", "--queue", "support", "--skill", "lang:en=5", "--skill", "lang:de=4", "--capacity", "3")
+                try await ctl("presence", "ben", "away")
+                try await ctl("presence", "eva", "online")
+            }
+            if section == "Answer from the API" {
+                try await ctl("resume-queue", "support")
+                try await ctl("presence", "ben", "online")
+                try await ctl("remove-agent", "eva")
+            }
+            for file in files {
+                let body = Array(try Data(contentsOf: ExampleDaemon.repository.appendingPathComponent(file)))
+                let response = try await httpRequest(port: started.port, method: "POST", path: "/webhooks/whatsapp",
+                                                     headers: ["X-Hub-Signature-256": signer.headerValue(for: body), "Content-Type": "application/json"], body: body)
+                #expect(response.status == 200, "\(section): \(file)")
+            }
+            switch section {
+            case "See tickets routed":
+                #expect(try await assignee(of: "Lucía Fernández") == "ana")
+                #expect(try await assignee(of: "Oliver Smith") == "ben")
+            case "Run it from the shell": #expect(try await assignee(of: "Emma Brown") == "eva", "log:\n\(daemon.log)")
+            case "Answer from the API": #expect(try await assignee(of: "Noah Wilson") == "ben", "log:\n\(daemon.log)")
+            default: break
+            }
+        }
+        // One ticket per customer sent, each once.
+        let tickets = try await database.query("SELECT count(*)::int FROM switchboard.tickets").first?.decode(0, as: Int.self)
+        #expect(tickets == sent.count)
+        await database.close()
+        daemon.signal(SIGTERM)
+        #expect(await daemon.waitForExit() == 0, "log:\n\(daemon.log)")
+    }
+}
