@@ -133,6 +133,10 @@ struct RoutingCoordinatorTests {
             == .init(underLock: [.agentHolds(agentID: "ana", ticketID: 2, .pending)], then: [.matchQueuesOf(agentID: "ana")]))
         #expect(c.statusChanged(3, to: .resolved, assignee: nil, queue: "billing") == .init(underLock: [.queueForgets(queue: "billing", ticketID: 3)]))
         #expect(c.statusChanged(4, to: .open, assignee: nil, queue: nil) == .init())
+        // Pending keeps the deadline: the customer may open it again before it, unanswered.
+        _ = c.assignmentsCommitted([(5, "ben", "sales")], at: t0)
+        #expect(c.statusChanged(5, to: .pending, assignee: "ben", queue: "sales").then == [.matchQueuesOf(agentID: "ben")])
+        #expect(c.timerFired(.acceptance(ticketID: 5), now: t0.addingTimeInterval(300)) == [.checkAcceptance(ticketID: 5, agentID: "ben", assignedAt: t0)])
     }
 
     @Test func aSupervisorMayAssignAnyRoutedUnresolvedTicketToAKnownAgent() {

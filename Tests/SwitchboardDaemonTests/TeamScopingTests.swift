@@ -76,6 +76,19 @@ struct TeamScopingTests {
         #expect(queues == ["sales"])
     }
 
+    /// On the control socket the role comes from the Unix identity, the scope from the record's
+    /// teams: an agent record granted supervisor oversees its teams, an admin record granted
+    /// supervisor does not see everything, and granted agent sees its own queues.
+    @Test func theGrantedRoleDecidesTheScope() {
+        let record = ControlStore.CallerRecord(id: "sam", role: .agent, ownQueues: ["support"], team: ["sam", "ana"], teamQueues: ["support", "returns"])
+        #expect(record.caller(as: .supervisor) == Permissions.Caller(role: .supervisor, agentID: "sam", visibleQueues: ["support", "returns"], team: ["sam", "ana"]))
+        #expect(record.caller(as: .agent) == Permissions.Caller(role: .agent, agentID: "sam", visibleQueues: ["support"], team: ["sam"]))
+        var admin = record
+        admin.role = .admin
+        #expect(admin.caller(as: .supervisor) == record.caller(as: .supervisor))
+        #expect(admin.caller == Permissions.Caller(role: .admin, agentID: "sam", visibleQueues: nil, team: nil))
+    }
+
     @Test func inTheAPI() async throws {
         let harness = try await APIHarness.start("team_api", configuration: Self.configuration)
         defer { harness.stop() }

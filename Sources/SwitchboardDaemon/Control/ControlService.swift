@@ -125,7 +125,7 @@ public struct ControlService: VarlinkHandler {
     private func perform(_ name: String, _ request: ControlRequest) async throws -> [String: JSONValue] {
         switch name {
         case "Status": return try await status(request)
-        case "ListQueues": return ["queues": .array(try await queues())]
+        case "ListQueues": return ["queues": .array(try await queues(visibleTo: request.caller))]
         case "ListAgents": return try await listAgents(request)
         case "ShowAgent": return try await showAgent(request)
         case "SetPresence": return try await setPresence(request)

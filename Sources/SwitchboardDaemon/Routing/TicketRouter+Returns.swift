@@ -54,31 +54,40 @@ extension TicketRouter {
         guard !tickets.ticketIDs.isEmpty else { return 0 }
         let waiting: [StoredWaitingTicket]
         do {
-            waiting = try await locks.withLocks(tickets.ticketIDs) {
-                let stillMissed = tickets.unlessAcceptedSince.map { since in
-                    { @Sendable (facts: RoutingCoordinator.AcceptanceFacts) in
-                        RoutingCoordinator.acceptanceMissed(facts, agentID: tickets.agentID, assignedAt: since)
-                    }
-                }
-                let waiting = try await store.unassign(tickets.ticketIDs, from: tickets.agentID, kind: tickets.kind, reason: tickets.reason,
-                                                       exclude: tickets.excludeAgent, stickySeconds: configuration.stickySeconds, now: timers.now,
-                                                       actor: tickets.actor, onlyIf: stillMissed)
-                if let agent = roster.agent(tickets.agentID) {
-                    for ticket in waiting { await agent.drop(ticket.waiting.ticket.id) }
-                }
-                return waiting
-            }
+            waiting = try await locks.withLocks(tickets.ticketIDs) { try await takeBackLocked(tickets) }
         } catch {
             await needRecovery(.init(reconcile: Set(tickets.ticketIDs)))
             throw error
         }
+        await returned(tickets, waiting)
+        return waiting.count
+    }
+
+    /// The database change and the agent's actor, with the tickets' locks held by the caller.
+    func takeBackLocked(_ tickets: RoutingCoordinator.TicketReturn) async throws -> [StoredWaitingTicket] {
+        let stillMissed = tickets.unlessAcceptedSince.map { since in
+            { @Sendable (facts: RoutingCoordinator.AcceptanceFacts) in
+                RoutingCoordinator.acceptanceMissed(facts, agentID: tickets.agentID, assignedAt: since)
+            }
+        }
+        let waiting = try await store.unassign(tickets.ticketIDs, from: tickets.agentID, kind: tickets.kind, reason: tickets.reason,
+                                               exclude: tickets.excludeAgent, stickySeconds: configuration.stickySeconds, now: timers.now,
+                                               actor: tickets.actor, onlyIf: stillMissed)
+        if let agent = roster.agent(tickets.agentID) {
+            for ticket in waiting { await agent.drop(ticket.waiting.ticket.id) }
+        }
+        return waiting
+    }
+
+    /// After tickets went back: logged, announced, and queued.
+    func returned(_ tickets: RoutingCoordinator.TicketReturn, _ waiting: [StoredWaitingTicket]) async {
+        guard !waiting.isEmpty else { return }
         logger.info("tickets returned to their queues", metadata: ["agent": "\(tickets.agentID)", "tickets": "\(waiting.count)", "reason": "\(tickets.reason)"])
         for ticket in waiting {
             announceReturn(.init(ticketIDs: [ticket.waiting.ticket.id], agentID: tickets.agentID, kind: tickets.kind, reason: tickets.reason,
                                  actor: tickets.actor), queue: ticket.queue)
         }
         await enqueue(waiting)
-        return waiting.count
     }
 
     /// Followers hear that the agent no longer has the ticket, and why.

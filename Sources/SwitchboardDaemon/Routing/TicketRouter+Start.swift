@@ -44,12 +44,20 @@ extension TicketRouter {
         try await agentStore.syncConfigured(new.agents, presence: new.initialPresence, now: timers.now)
         let active = try await agentStore.loadActive()
         let change = coordinator.reconfigure(new, activeAgents: Set(active.map(\.definition.id)))
+        // What the coordinator decided is done first, so an agent whose tickets cannot be read now
+        // (below) leaves no removed agent holding tickets and no queue without its actor.
         for agentID in change.removedAgents { roster.remove(agentID) }
-        for stored in active { try await agentStillActive(stored, new) }
-        for definition in change.keptQueues { await queues[definition.name]?.reconfigure(definition) }
         for definition in change.addedQueues { queues[definition.name] = makeQueue(definition) }
         await perform(change.actions)
+        var unreadable: (any Error)?
+        for stored in active {
+            do { try await agentStillActive(stored, new) } catch { unreadable = unreadable ?? error }
+        }
+        // Every queue matches again with the agents as they are now (a kept queue's new settings
+        // start a round).
+        for definition in change.keptQueues { await queues[definition.name]?.reconfigure(definition) }
         for definition in change.addedQueues { await queues[definition.name]?.match() }
+        if let unreadable { throw unreadable }
     }
 
     /// An agent the reloaded file or the database still has: their actor takes the new definition,
@@ -72,9 +80,17 @@ extension TicketRouter {
 
     /// A new actor for an agent the database may still credit with tickets: it holds them too, and
     /// the coordinator knows of them (an absent one's grace period runs).
+    /// If they cannot be read, the actor is removed again: an agent routing would count as free
+    /// must not be offered tickets (the next reload or command adds them again).
     func loadHoldings(of stored: StoredAgent) async throws {
-        let held = try await store.assignments(of: stored.definition.id).map(\.ticketID)
-        if !held.isEmpty { try await reconcile(held) }
+        let held: [Int64]
+        do {
+            held = try await store.assignments(of: stored.definition.id).map(\.ticketID)
+            if !held.isEmpty { try await reconcile(held) }
+        } catch {
+            roster.remove(stored.definition.id)
+            throw error
+        }
         await perform(coordinator.agentLoaded(stored.definition.id, .init(stored.presence, since: stored.presenceSince), holdsTickets: !held.isEmpty))
     }
 }

@@ -16,7 +16,7 @@ extension TicketRouter {
         let changed = try await underLock(ticketID) { () -> (RoutingStore.StatusChange, [RoutingCoordinator.Action])? in
             guard let change = try await store.setStatus(ticketID, to: status, actor: actor, now: timers.now) else { return nil }
             let reaction = coordinator.statusChanged(ticketID, to: status, assignee: change.assignee, queue: change.queue)
-            await perform(reaction.underLock)
+            await performUnderLock(reaction.underLock)
             return (change, reaction.then)
         }
         guard let (change, then) = changed else { return false }
@@ -45,7 +45,7 @@ extension TicketRouter {
                 return removed ? .putBack : .done(.alreadyHeld)
             }
             let reaction = coordinator.manuallyAssigned(ticketID, to: agentID, previous: done.previous, status: done.status)
-            await perform(reaction.underLock)
+            await performUnderLock(reaction.underLock)
             return .assigned(done, then: reaction.then)
         }
         switch step {
@@ -55,7 +55,10 @@ extension TicketRouter {
             try await enqueueStored([ticketID])
             return .alreadyHeld
         case .assigned(let done, let then):
-            for action in then { work.spawn { await self.perform([action]) } }
+            for action in then {
+                // Matching waits for rounds: started, not awaited. The rest (a timer) at once.
+                if case .matchQueuesOf = action { work.spawn { await self.perform([action]) } } else { await perform([action]) }
+            }
             events?.publish(DaemonEvent(kind: .assigned, ticketID: ticketID, reference: nil, queue: done.queue, agent: agentID, at: timers.now,
                                         audience: [agentID] + (done.previous.map { [$0] } ?? []),
                                         details: ["agent": agentID, "queue": done.queue ?? "", "why": "assigned by \(actor)", "previous": done.previous ?? ""]))
@@ -79,7 +82,11 @@ extension TicketRouter {
                 // A round placing it right now decides (possibly for this very agent).
                 guard let queue = queues[queueName], await queue.removeIfWaiting(ticketID) else { return .done(.notWaiting, queue: nil) }
                 guard await agent.reserve(ticketID, requirements: []) else { return .putBack(.noRoom) }
-                return try await commitTake(ticketID, by: agent) ? .done(.taken, queue: queueName) : .done(.alreadyAssigned, queue: nil)
+                if try await commitTake(ticketID, by: agent) { return .done(.taken, queue: queueName) }
+                // Refused: someone holds it now, or nobody does (the agent was just deactivated):
+                // then it waits in its queue again.
+                let holder = try await store.placement(ticketID)?.assignee
+                return holder == nil ? .putBack(.notWaiting) : .done(.alreadyAssigned, queue: nil)
             }
         }
         switch step {
@@ -116,10 +123,13 @@ extension TicketRouter {
     /// Takes a ticket from its agent back to its queue. False: it has no agent (or is resolved).
     public func unassign(_ ticketID: Int64, actor: String) async throws -> Bool {
         await untilRebuilt()
-        let placement = try await store.placement(ticketID)
-        guard var back = coordinator.unassign(ticketID, placement, by: actor) else { return false }
-        back.actor = actor
-        guard try await returnToQueuesOrThrow(back) > 0 else { return false }
+        let outcome = try await underLock(ticketID) { () -> (RoutingCoordinator.TicketReturn, [StoredWaitingTicket])? in
+            guard var back = coordinator.unassign(ticketID, try await store.placement(ticketID), by: actor) else { return nil }
+            back.actor = actor
+            return (back, try await takeBackLocked(back))
+        }
+        guard let (back, waiting) = outcome, !waiting.isEmpty else { return false }
+        await returned(back, waiting)
         await matchQueues(of: back.agentID)
         return true
     }

@@ -90,6 +90,13 @@ public actor TicketRouter: TicketActivitySink, SLAEscalator {
         }
     }
 
+    /// Performs what must happen with a ticket's lock held: memory changes only, which never wait
+    /// for a round (a round's commit takes ticket locks).
+    func performUnderLock(_ actions: [RoutingCoordinator.Action]) async {
+        for action in actions { precondition(action.isMemoryChange, "only memory changes are performed under a ticket's lock, not \(action)") }
+        await perform(actions)
+    }
+
     private func timerFired(_ timer: RoutingCoordinator.Timer) async {
         await perform(coordinator.timerFired(timer, now: timers.now))
     }

@@ -87,7 +87,14 @@ public final class DatabaseService: Service, Sendable {
     /// the start stops what was started.
     public func run() async throws {
         do {
-            try await cancelWhenGracefulShutdown { try await self.start() }
+            try await cancelWhenGracefulShutdown {
+                do {
+                    try await self.start()
+                } catch where Task.isCancelled {
+                    // A shutdown while starting (the pool and the launcher answer it as their own errors).
+                    throw CancellationError()
+                }
+            }
         } catch is CancellationError {
             await stop()
             return

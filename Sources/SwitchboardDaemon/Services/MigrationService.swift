@@ -1,5 +1,6 @@
 import Logging
 import ServiceLifecycle
+import SwitchboardStore
 
 /// Brings the schema to head once the database is up, then marks readiness (what the services
 /// that use the database wait for). Its work is done when `run` returns; the group goes on.
@@ -21,7 +22,13 @@ public struct MigrationService: Service {
             try await cancelWhenGracefulShutdown {
                 try await readiness.wait(for: [.database])
                 onStatus("starting: migrations")
-                let applied = try await database.migrate()
+                let applied: [Migration]
+                do {
+                    applied = try await database.migrate()
+                } catch where Task.isCancelled {
+                    // A shutdown during the migrations (the pool answers it as its own error).
+                    throw CancellationError()
+                }
                 logger.info("migrations at head", metadata: ["applied_now": "\(applied.count)", "known": "\(database.migrations.count)"])
                 readiness.mark(.migrations)
             }

@@ -19,26 +19,36 @@ public struct ControlStore: Sendable {
 
     // MARK: Callers
 
-    /// An active agent as a caller: their role, the queues they may see (their own; a supervisor's
-    /// also those of the agents who share a team with them) and those agents (themselves included).
+    /// An active agent as a caller: the queues they serve, the agents who share a team with them
+    /// (themselves included) and those agents' queues. What they may see follows from the role
+    /// they act in (`caller(as:)`): the record's own for the API, the one the control socket
+    /// granted by Unix identity there.
     public struct CallerRecord: Sendable, Equatable {
         public var id: String
         public var role: Role
-        public var visibleQueues: Set<String>
+        public var ownQueues: Set<String>
         public var team: Set<String>
+        public var teamQueues: Set<String>
 
-        /// What `Permissions` decides with: admins see everything.
-        public var caller: Permissions.Caller {
-            role == .admin ? .init(role: .admin, agentID: id, visibleQueues: nil, team: nil)
-                           : .init(role: role, agentID: id, visibleQueues: visibleQueues, team: team)
+        public init(id: String, role: Role, ownQueues: Set<String>, team: Set<String>, teamQueues: Set<String>) {
+            self.id = id
+            self.role = role
+            self.ownQueues = ownQueues
+            self.team = team
+            self.teamQueues = teamQueues
         }
 
-        /// The same with the role the control socket granted (by Unix identity), which decides.
-        public func caller(as granted: Role) -> Permissions.Caller {
-            var caller = caller
-            caller.role = granted
-            if granted == .admin { caller.visibleQueues = nil; caller.team = nil }
-            return caller
+        /// What `Permissions` decides with, in the record's own role (the API).
+        public var caller: Permissions.Caller { caller(as: role) }
+
+        /// In the given role: an agent sees their own queues; a supervisor their teams' queues and
+        /// agents; an admin everything.
+        public func caller(as role: Role) -> Permissions.Caller {
+            switch role {
+            case .agent: .init(role: .agent, agentID: id, visibleQueues: ownQueues, team: [id])
+            case .supervisor: .init(role: .supervisor, agentID: id, visibleQueues: ownQueues.union(teamQueues), team: team)
+            case .admin: .init(role: .admin, agentID: id, visibleQueues: nil, team: nil)
+            }
         }
     }
 
@@ -62,14 +72,8 @@ public struct ControlStore: Sendable {
             """, [value])
         guard let row = rows.first else { return nil }
         let id: String = try row.decode(0)
-        let role = Role(rawValue: try row.decode(1, as: String.self)) ?? .agent
-        var visible = Set(try row.decode(2, as: [String].self))
-        var team: Set<String> = [id]
-        if role >= .supervisor {
-            visible.formUnion(try row.decode(3, as: [String].self))
-            team.formUnion(try row.decode(4, as: [String].self))
-        }
-        return CallerRecord(id: id, role: role, visibleQueues: visible, team: team)
+        return CallerRecord(id: id, role: Role(rawValue: try row.decode(1, as: String.self)) ?? .agent, ownQueues: Set(try row.decode(2, as: [String].self)),
+                            team: Set(try row.decode(4, as: [String].self)).union([id]), teamQueues: Set(try row.decode(3, as: [String].self)))
     }
 
     public func accounts() async throws -> [String: AgentAccountRow] {

@@ -3,7 +3,8 @@ import Foundation
 /// What may be done to a ticket by hand (an agent or a supervisor), and what follows a change.
 extension RoutingCoordinator {
     /// A change to a ticket, in two parts: what its agents' and queue's actors must learn under the
-    /// ticket's lock, right after the database change; and what follows once the lock is released.
+    /// ticket's lock, right after the database change (only `isMemoryChange` actions: anything that
+    /// waits for a round there could wait for this very lock); and what follows once it is released.
     public struct Reaction: Sendable, Equatable {
         public var underLock: [Action]
         public var then: [Action]
@@ -25,8 +26,9 @@ extension RoutingCoordinator {
         } else if status == .resolved, let queue {
             reaction.underLock.append(.queueForgets(queue: queue, ticketID: ticketID))
         }
-        if status != .open, acceptance.removeValue(forKey: ticketID) != nil {
-            // Resolved or waiting on the customer: nobody has to accept it any more.
+        if status == .resolved, acceptance.removeValue(forKey: ticketID) != nil {
+            // Resolved: nobody has to accept it any more. (Pending keeps the deadline: a ticket the
+            // customer opens again before it must still be accepted or answered.)
             reaction.then.append(.cancel(.acceptance(ticketID: ticketID)))
         }
         return reaction

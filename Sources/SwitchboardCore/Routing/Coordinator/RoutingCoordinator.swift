@@ -112,3 +112,14 @@ public struct RoutingCoordinator: Sendable {
         }
     }
 }
+
+extension RoutingCoordinator.Action {
+    /// Whether it only changes what an agent's or a queue's actor remembers, without waiting for
+    /// anything: the only kind performed while a ticket's lock is held.
+    public var isMemoryChange: Bool {
+        switch self {
+        case .agentHolds, .agentDrops, .queueForgets: true
+        default: false
+        }
+    }
+}
