@@ -20,6 +20,7 @@ struct DaemonServices {
     let router: TicketRouter
     let sla: SLAEngine
     let outbox: OutboxService
+    let mediaFetcher: MediaFetchService
     let eventLog: EventLog
     let controlStore: ControlStore
     let reloader: ConfigurationReloader
@@ -42,6 +43,7 @@ struct DaemonServices {
                         logger: Logger(label: "sla"))
         let whatsapp = try Self.whatsapp(configuration, pool: database.pool, sink: router, metrics: metrics, logger: logger)
         outbox = Self.outbox(configuration.outbound, pool: database.pool, client: whatsapp.client, replies: sla, metrics: metrics)
+        mediaFetcher = MediaFetchService(store: MediaStore(pool: database.pool), client: whatsapp.client, logger: Logger(label: "media"))
         eventLog = EventLog(capacity: configuration.api.eventRetentionCount, maxAge: configuration.api.eventRetentionSeconds)
         controlStore = ControlStore(pool: database.pool)
         reloader = Self.reloader(configurationPath, configuration, levelControl, notifier, router: router, sla: sla, logger: logger)
@@ -82,6 +84,7 @@ struct DaemonServices {
             .init(service: migrations, successTerminationBehavior: .ignore, serviceName: "migrations"),
             .init(service: StartsAfter(afterMigrations, readiness, retention), serviceName: "retention"),
             .init(service: StartsAfter(afterMigrations, readiness, outbox), serviceName: "outbound"),
+            .init(service: StartsAfter(afterMigrations, readiness, mediaFetcher), successTerminationBehavior: .ignore, serviceName: "media"),
             .init(service: StartsAfter(afterMigrations, readiness, routing), serviceName: "routing"),
             .init(service: StartsAfter(afterMigrations, readiness, AnyService(http)), serviceName: "http"),
             // After the HTTP server: stopped before it, it ends the agents' event streams first.

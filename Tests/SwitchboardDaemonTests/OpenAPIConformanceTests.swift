@@ -19,6 +19,9 @@ struct OpenAPIConformanceTests {
         let harness = try await APIHarness.start("api_openapi_walk", configuration: AgentAPITests.configuration())
         defer { harness.stop() }
         let reference = try await harness.reference(try await harness.routing.customerWrites("447700900601", "Hello"))
+        // A file on the same customer's ticket, for `/media/{id}` (not fetched: it answers 409, which the document declares).
+        let fileTicket = try await harness.routing.customerSendsFile("447700900601", kind: "image", mediaID: "900601", mimeType: "image/jpeg", sha256: nil)
+        let mediaID = try #require(try await harness.routing.mediaID(ofTicket: fileTicket))
         let token = try await harness.token("ada")
         let document = harness.document
         guard case .object(let paths)? = document.document["paths"] else { Issue.record("no paths"); return }
@@ -26,7 +29,7 @@ struct OpenAPIConformanceTests {
         try await harness.application().test(.live) { client async throws in
             let port = try #require(client.port)
             for (path, item) in paths.sorted(by: { $0.key < $1.key }) {
-                let concrete = path.replacingOccurrences(of: "{ref}", with: reference)
+                let concrete = path.replacingOccurrences(of: "{ref}", with: reference).replacingOccurrences(of: "{id}", with: "\(mediaID)")
                 guard case .object(let operations) = item else { continue }
                 for (method, operation) in operations.sorted(by: { $0.key < $1.key }) {
                     let verb = HTTPRequest.Method(method.uppercased()) ?? .get
@@ -87,10 +90,10 @@ struct OpenAPIConformanceTests {
                 }
             }
         }
-        // 15 operations on 15 paths; every body broken several ways; 6 of the 7 methods refused on
-        // each path, 5 on the 5 paths with GET (HEAD comes with it).
+        // 16 operations on 16 paths; every body broken several ways; 6 of the 7 methods refused on
+        // each path, 5 on the 6 paths with GET (HEAD comes with it).
         let walk = walked.withLock { $0 }
-        #expect(walk.operations == 15 && walk.mutations >= 40 && walk.refusedMethods == 15 * 6 - 5, "\(walk)")
+        #expect(walk.operations == 16 && walk.mutations >= 40 && walk.refusedMethods == 16 * 6 - 6, "\(walk)")
     }
 
     /// What the walk covered, so it cannot pass by walking nothing.

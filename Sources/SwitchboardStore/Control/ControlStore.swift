@@ -14,6 +14,9 @@ public struct ControlStore: Sendable {
     /// The agents' API tokens (issued and revoked through the control commands).
     public var tokens: APITokenStore { APITokenStore(pool: pool) }
 
+    /// The files of messages (served by the agents' API).
+    public var media: MediaStore { MediaStore(pool: pool) }
+
     /// Routing's statements the control commands and the API make directly (accepting a ticket).
     public var routing: RoutingStore { RoutingStore(pool: pool) }
 

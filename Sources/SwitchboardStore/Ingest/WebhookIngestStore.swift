@@ -269,6 +269,18 @@ public struct WebhookIngestStore: Sendable {
                 FROM jsonb_to_recordset($1::jsonb) AS e(ord int, customer_id bigint, business_number text, at float8, kind text, data text, wamid text)
                 ORDER BY e.ord
                 """, [try IngestRows.json(events.sorted { $0.ord < $1.ord })]))
+            // Every file a message carries is recorded with it, for the fetcher to find.
+            let withMedia = fresh.map(\.message).filter { MediaKind(messageType: $0.type) != nil }.map(\.wamid)
+            if !withMedia.isEmpty {
+                second.append(PostgresStatement("""
+                    INSERT INTO switchboard.media (message_id, wa_media_id, kind, mime_type, sha256, file_name)
+                    SELECT m.id, m.details->'media'->>'id', m.type, m.details->'media'->>'mime_type', m.details->'media'->>'sha256',
+                           m.details->'media'->>'filename'
+                    FROM switchboard.messages m
+                    WHERE m.wamid = ANY($1::text[]) AND m.details->'media'->>'id' IS NOT NULL
+                    ON CONFLICT (message_id) DO NOTHING
+                    """, [withMedia]))
+            }
         }
         let statusPlan = try statusStatements(deliveries)
         let statusesAt = second.count

@@ -31,7 +31,7 @@ public struct GraphAPIClient: Sendable {
     }
 
     public let configuration: Configuration
-    private let httpClient: HTTPClient
+    let httpClient: HTTPClient
 
     public init(configuration: Configuration, httpClient: HTTPClient) {
         self.configuration = configuration

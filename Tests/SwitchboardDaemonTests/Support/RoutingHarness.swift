@@ -1,4 +1,5 @@
 import Foundation
+import JSON
 import Postgres
 import SwitchboardCore
 import SwitchboardDaemon
@@ -45,6 +46,31 @@ struct RoutingHarness {
                                       customerName: "Customer \(waID)", type: "text", body: text, payloadJSON: #"{"id": "\#(wamid)"}"#)
         let result = try await ingest.store([IncomingDelivery(body: Array("{}".utf8), messages: [message], statuses: [], decodeProblem: nil, receivedAt: timers.now)])
         return result.flatMap(\.stored)
+    }
+
+    /// A customer's file message (image, document, …) with what Meta's webhook says of the file;
+    /// returns its ticket.
+    func customerSendsFile(_ waID: String, kind: String, mediaID: String, mimeType: String, sha256: String?, fileName: String? = nil,
+                           caption: String? = nil) async throws -> Int64 {
+        var media: [String: JSONValue] = ["id": .string(mediaID), "mime_type": .string(mimeType), "voice": false, "animated": false]
+        if let sha256 { media["sha256"] = .string(sha256) }
+        if let fileName { media["filename"] = .string(fileName) }
+        let wamid = "wamid.\(UUID().uuidString)"
+        let message = IncomingMessage(wamid: wamid, businessNumberID: "106540352242922", businessDisplayNumber: "15550783881", customerWaID: waID,
+                                      customerName: "Customer \(waID)", type: kind, body: caption, detailsJSON: JSONValue.object(["media": .object(media)]).jsonText,
+                                      payloadJSON: #"{"id": "\#(wamid)"}"#)
+        let stored = try await ingest.store([IncomingDelivery(body: Array("{}".utf8), messages: [message], statuses: [], decodeProblem: nil, receivedAt: timers.now)])
+            .flatMap(\.stored)
+        await router.committed(stored)
+        await router.settle()
+        guard let ticket = stored.first?.ticketID else { throw HarnessError.unknownAgent("no ticket for \(waID)") }
+        return ticket
+    }
+
+    /// The id of the file a ticket's message carries.
+    func mediaID(ofTicket ticket: Int64) async throws -> Int64? {
+        try await pool.query("SELECT f.id FROM switchboard.media f JOIN switchboard.messages m ON m.id = f.message_id WHERE m.ticket_id = $1 ORDER BY f.id",
+                             [ticket]).first?.decode(0, as: Int64.self)
     }
 
     func advance(by seconds: TimeInterval) async {

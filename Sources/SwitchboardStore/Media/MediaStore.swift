@@ -1,0 +1,114 @@
+import Foundation
+import Postgres
+import SwitchboardCore
+
+/// The files of messages in PostgreSQL: the fetcher's work list and the bytes in chunks, written
+/// as they stream in and read back by range.
+public struct MediaStore: Sendable {
+    /// The size of every chunk but a file's last.
+    public static let chunkSize = 256 * 1024
+
+    let pool: PostgresPool
+
+    public init(pool: PostgresPool) {
+        self.pool = pool
+    }
+
+    /// A file to fetch.
+    public struct Job: Sendable, Equatable {
+        public var id: Int64
+        public var waMediaID: String
+        public var kind: String
+        public var mimeType: String?
+        public var sha256: String?
+        /// This attempt's number (1 for the first).
+        public var attempt: Int
+    }
+
+    /// Claims up to `limit` files due now: each is leased for `lease` seconds (a fetch cut short by
+    /// a crash is tried again when the lease runs out), and counted as an attempt.
+    public func claimDue(limit: Int, lease: TimeInterval, now: Date) async throws -> [Job] {
+        let rows = try await pool.query("""
+            UPDATE switchboard.media SET attempts = attempts + 1, next_attempt_at = $3::timestamptz + make_interval(secs => $2)
+            WHERE id IN (SELECT id FROM switchboard.media WHERE state = 'pending' AND next_attempt_at <= $3
+                         ORDER BY next_attempt_at, id LIMIT $1 FOR UPDATE SKIP LOCKED)
+            RETURNING id, wa_media_id, kind, mime_type, sha256, attempts
+            """, [limit, lease, now])
+        return try rows.map { row in
+            Job(id: try row.decode(0), waMediaID: try row.decode(1), kind: try row.decode(2), mimeType: try row.decode(3), sha256: try row.decode(4),
+                attempt: try row.decode(5))
+        }
+    }
+
+    /// When the next file falls due (nil: none waits).
+    public func nextDue() async throws -> Date? {
+        try await pool.query("SELECT min(next_attempt_at) FROM switchboard.media WHERE state = 'pending'").first?.decode(0, as: Date?.self)
+    }
+
+    /// Forgets what an earlier, interrupted attempt wrote.
+    public func clearChunks(_ mediaID: Int64) async throws {
+        try await pool.query("DELETE FROM switchboard.media_chunks WHERE media_id = $1", [mediaID])
+    }
+
+    public func appendChunk(_ mediaID: Int64, seq: Int, bytes: [UInt8]) async throws {
+        try await pool.query("INSERT INTO switchboard.media_chunks (media_id, seq, bytes) VALUES ($1, $2, $3)", [mediaID, seq, PostgresBytes(bytes)])
+    }
+
+    /// The file is complete: servable from now on.
+    public func markStored(_ mediaID: Int64, size: Int, mimeType: String?, sha256Hex: String, now: Date) async throws {
+        try await pool.query("""
+            UPDATE switchboard.media SET state = 'stored', size_bytes = $2, mime_type = coalesce(mime_type, $3), stored_sha256 = $4,
+                stored_at = $5, failure = NULL
+            WHERE id = $1 AND state = 'pending'
+            """, [mediaID, size, mimeType, sha256Hex, now])
+    }
+
+    /// Tried again at `at`; the reason is kept for `status` and the API.
+    public func retry(_ mediaID: Int64, at: Date, reason: String) async throws {
+        try await pool.query("UPDATE switchboard.media SET next_attempt_at = $2, failure = $3 WHERE id = $1 AND state = 'pending'", [mediaID, at, reason])
+    }
+
+    /// Failed for good: the bytes written are deleted, the reason kept.
+    public func markFailed(_ mediaID: Int64, reason: String) async throws {
+        try await pool.withTransaction { transaction in
+            try await transaction.query("DELETE FROM switchboard.media_chunks WHERE media_id = $1", [mediaID])
+            try await transaction.query("UPDATE switchboard.media SET state = 'failed', failure = $2 WHERE id = $1 AND state = 'pending'", [mediaID, reason])
+        }
+    }
+
+    /// No file is fetched before `until` (the access token is refused).
+    public func postponeAll(until: Date) async throws {
+        try await pool.query("UPDATE switchboard.media SET next_attempt_at = greatest(next_attempt_at, $1) WHERE state = 'pending'", [until])
+    }
+
+    /// A file as the API serves it, with where its ticket is (for the visibility rule).
+    public struct File: Sendable, Equatable {
+        public var id: Int64
+        public var kind: String
+        public var state: String
+        public var mimeType: String?
+        public var fileName: String?
+        public var size: Int?
+        public var sha256Hex: String?
+        public var failure: String?
+        public var place: Permissions.TicketPlace
+    }
+
+    public func file(_ mediaID: Int64) async throws -> File? {
+        let rows = try await pool.query("""
+            SELECT f.id, f.kind, f.state, f.mime_type, f.file_name, f.size_bytes, f.stored_sha256, f.failure, t.assignee, t.queue
+            FROM switchboard.media f JOIN switchboard.messages m ON m.id = f.message_id JOIN switchboard.tickets t ON t.id = m.ticket_id
+            WHERE f.id = $1
+            """, [mediaID])
+        guard let row = rows.first else { return nil }
+        return File(id: try row.decode(0), kind: try row.decode(1), state: try row.decode(2), mimeType: try row.decode(3), fileName: try row.decode(4),
+                    size: try row.decode(5, as: Int64?.self).map(Int.init), sha256Hex: try row.decode(6), failure: try row.decode(7),
+                    place: .init(assignee: try row.decode(8), queue: try row.decode(9)))
+    }
+
+    /// Chunks `first...last` of a file, in order.
+    public func chunks(_ mediaID: Int64, _ seqs: ClosedRange<Int>) async throws -> [[UInt8]] {
+        try await pool.query("SELECT bytes FROM switchboard.media_chunks WHERE media_id = $1 AND seq BETWEEN $2 AND $3 ORDER BY seq",
+                             [mediaID, seqs.lowerBound, seqs.upperBound]).map { try $0.decode(0, as: PostgresBytes.self).bytes }
+    }
+}

@@ -1,0 +1,154 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import JSON
+import NIOCore
+import SwitchboardCore
+import SwitchboardDaemon
+import SwitchboardStore
+import Testing
+import TestSupport
+import WhatsApp
+
+/// Customers' files fetched from the Graph API stand-in into PostgreSQL and served by the API, byte
+/// for byte, to whoever may see the ticket.
+@Suite("Media: fetched from the Graph API, stored in chunks, served with ranges to who may see them")
+struct MediaFetchTests {
+    static let ana = AgentDefinition(id: "ana", name: "Ana", teams: ["care"], capacity: 5, queues: ["support"])
+    static let cai = AgentDefinition(id: "cai", name: "Cai", teams: ["sales"], capacity: 5, queues: ["sales"])
+    static var configuration: RoutingConfiguration {
+        .testing(agents: [ana, cai], extraQueues: [QueueDefinition(name: "sales")],
+                 rules: [RoutingRule(name: "sales", conditions: .init(keywords: ["price"]), actions: .init(queue: "sales")),
+                         RoutingRule(name: "all", actions: .init(queue: "support"))])
+    }
+
+    /// Bytes that are not all alike, so a chunk out of place would show.
+    static func bytes(_ count: Int, seed: UInt8) -> [UInt8] {
+        (0..<count).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ Int(seed) &+ ($0 >> 9)) }
+    }
+
+    static func base64SHA256(_ bytes: [UInt8]) -> String {
+        Data(MediaDigest.decode(SHA256Hasher.hex(bytes)) ?? []).base64EncodedString()
+    }
+
+    static func fetcher(_ harness: APIHarness, _ standIn: GraphAPIStandIn) -> MediaFetchService {
+        let client = GraphAPIClient(configuration: .init(baseURL: standIn.baseURL, version: "v24.0", accessToken: standIn.accessToken, timeout: .seconds(10)),
+                                    httpClient: .shared)
+        return MediaFetchService(store: MediaStore(pool: harness.routing.pool), client: client, logger: TestDatabase.quietLogger)
+    }
+
+    static func state(_ harness: APIHarness, _ media: Int64) async throws -> (state: String, failure: String?) {
+        let row = try #require(try await harness.routing.pool.query("SELECT state, failure FROM switchboard.media WHERE id = $1", [media]).first)
+        return (try row.decode(0), try row.decode(1))
+    }
+
+    @Test func filesAreFetchedAndServedByteIdenticalWithRangesToWhoMaySeeThem() async throws {
+        let harness = try await APIHarness.start("media_serve", configuration: Self.configuration)
+        defer { harness.stop() }
+        let standIn = try await GraphAPIStandIn.start()
+        defer { standIn.stop() }
+        // A photo (three chunks and a bit), and a PDF with a name that is not ASCII.
+        let photo = Self.bytes(3 * MediaStore.chunkSize + 12_345, seed: 1), pdf = Self.bytes(40_000, seed: 2)
+        standIn.addMedia("1001", bytes: photo, mimeType: "image/jpeg")
+        standIn.addMedia("1002", bytes: pdf, mimeType: "application/pdf")
+        let photoTicket = try await harness.routing.customerSendsFile("447700900801", kind: "image", mediaID: "1001", mimeType: "image/jpeg",
+                                                                      sha256: Self.base64SHA256(photo), caption: "The box arrived broken")
+        let pdfTicket = try await harness.routing.customerSendsFile("447700900802", kind: "document", mediaID: "1002", mimeType: "application/pdf",
+                                                                    sha256: Self.base64SHA256(pdf), fileName: "Factura nº 7 — März.pdf")
+        let photoID = try #require(try await harness.routing.mediaID(ofTicket: photoTicket))
+        let pdfID = try #require(try await harness.routing.mediaID(ofTicket: pdfTicket))
+        let ana = try await harness.token("ana"), cai = try await harness.token("cai")
+        try await harness.application().test(.router) { client async throws in
+            // Recorded with the message, not fetched yet.
+            let early = try await client.execute(uri: "/api/v1/media/\(photoID)", method: .get, headers: [.authorization: "Bearer \(ana)"])
+            #expect(early.status == .conflict)
+            #expect(String(buffer: early.body).contains("media_pending"))
+
+            #expect(try await Self.fetcher(harness, standIn).fetchDue() == 2)
+            #expect(try await Self.state(harness, photoID).state == "stored")
+
+            let whole = try await client.execute(uri: "/api/v1/media/\(photoID)", method: .get, headers: [.authorization: "Bearer \(ana)"])
+            #expect(whole.status == .ok)
+            #expect(Array(buffer: whole.body) == photo)
+            #expect(whole.headers[.contentType] == "image/jpeg")
+            #expect(whole.headers[HTTPField.Name("X-Content-Type-Options")!] == "nosniff")
+            #expect(whole.headers[HTTPField.Name("Content-Disposition")!]?.hasPrefix("inline") == true)
+            let tag = try #require(whole.headers[HTTPField.Name("ETag")!])
+            #expect(tag == "\"\(SHA256Hasher.hex(photo))\"")
+
+            // A range across a chunk boundary, and one from the end.
+            let first = MediaStore.chunkSize - 100
+            let part = try await client.execute(uri: "/api/v1/media/\(photoID)", method: .get,
+                                                headers: [.authorization: "Bearer \(ana)", HTTPField.Name("Range")!: "bytes=\(first)-\(first + 299)"])
+            #expect(part.status == .partialContent)
+            #expect(Array(buffer: part.body) == Array(photo[first..<(first + 300)]))
+            #expect(part.headers[HTTPField.Name("Content-Range")!] == "bytes \(first)-\(first + 299)/\(photo.count)")
+            let tail = try await client.execute(uri: "/api/v1/media/\(photoID)", method: .get,
+                                                headers: [.authorization: "Bearer \(ana)", HTTPField.Name("Range")!: "bytes=-10"])
+            #expect(Array(buffer: tail.body) == Array(photo.suffix(10)))
+            let beyond = try await client.execute(uri: "/api/v1/media/\(photoID)", method: .get,
+                                                  headers: [.authorization: "Bearer \(ana)", HTTPField.Name("Range")!: "bytes=\(photo.count)-"])
+            #expect(beyond.status == .rangeNotSatisfiable)
+            #expect(beyond.headers[HTTPField.Name("Content-Range")!] == "bytes */\(photo.count)")
+            let cached = try await client.execute(uri: "/api/v1/media/\(photoID)", method: .get,
+                                                  headers: [.authorization: "Bearer \(ana)", HTTPField.Name("If-None-Match")!: tag])
+            #expect(cached.status == .notModified)
+
+            // A document downloads, under its own name.
+            let document = try await client.execute(uri: "/api/v1/media/\(pdfID)", method: .get, headers: [.authorization: "Bearer \(ana)"])
+            #expect(Array(buffer: document.body) == pdf)
+            #expect(document.headers[HTTPField.Name("Content-Disposition")!]
+                == "attachment; filename=\"Factura n_ 7 _ M_rz.pdf\"; filename*=UTF-8''Factura%20n%C2%BA%207%20%E2%80%94%20M%C3%A4rz.pdf")
+
+            // An agent of another team may not know the files exist; nor may anyone without a token.
+            for (token, expected) in [(cai, HTTPResponse.Status.notFound), (nil, .unauthorized)] as [(String?, HTTPResponse.Status)] {
+                let refused = try await client.execute(uri: "/api/v1/media/\(photoID)", method: .get,
+                                                       headers: token.map { [.authorization: "Bearer \($0)"] } ?? [:])
+                #expect(refused.status == expected)
+            }
+            let unknown = try await client.execute(uri: "/api/v1/media/999999", method: .get, headers: [.authorization: "Bearer \(ana)"])
+            #expect(unknown.status == .notFound)
+        }
+    }
+
+    @Test func aFileThatIsNotWhatMetaSaysIsRecordedNotServedAndATokenProblemPausesEveryFetch() async throws {
+        let harness = try await APIHarness.start("media_refused", configuration: Self.configuration)
+        defer { harness.stop() }
+        let standIn = try await GraphAPIStandIn.start()
+        defer { standIn.stop() }
+        let voice = Self.bytes(5_000, seed: 3)
+        standIn.addMedia("2001", bytes: voice, mimeType: "audio/ogg", sha256: String(repeating: "ab", count: 32))
+        let voiceTicket = try await harness.routing.customerSendsFile("447700900811", kind: "audio", mediaID: "2001", mimeType: "audio/ogg", sha256: nil)
+        let voiceID = try #require(try await harness.routing.mediaID(ofTicket: voiceTicket))
+        let fetcher = Self.fetcher(harness, standIn)
+        #expect(try await fetcher.fetchDue() == 1)
+        let failed = try await Self.state(harness, voiceID)
+        #expect(failed.state == "failed")
+        #expect(failed.failure == "the file's SHA-256 is not the one Meta gave")
+        #expect(try await harness.routing.pool.query("SELECT count(*)::int FROM switchboard.media_chunks WHERE media_id = $1", [voiceID]).first?
+            .decode(0, as: Int.self) == 0)
+        let ana = try await harness.token("ana")
+        try await harness.application().test(.router) { client async throws in
+            let refused = try await client.execute(uri: "/api/v1/media/\(voiceID)", method: .get, headers: [.authorization: "Bearer \(ana)"])
+            #expect(refused.status == .conflict)
+            #expect(String(buffer: refused.body).contains("not the one Meta gave"))
+        }
+
+        // The token expires: the file waits, with every other, and nothing is given up.
+        let photo = Self.bytes(1_000, seed: 4)
+        standIn.addMedia("2002", bytes: photo, mimeType: "image/png")
+        let photoID = try #require(try await harness.routing.mediaID(ofTicket: try await harness.routing.customerSendsFile(
+            "447700900812", kind: "image", mediaID: "2002", mimeType: "image/png", sha256: Self.base64SHA256(photo))))
+        standIn.expireToken()
+        #expect(try await fetcher.fetchDue() == 1)
+        let paused = try await Self.state(harness, photoID)
+        #expect(paused.state == "pending")
+        #expect(paused.failure?.contains("190") == true)
+        #expect(try await fetcher.fetchDue() == 0, "paused: nothing is due")
+        // Once the pause is over and the token renewed, it is fetched.
+        standIn.renewToken()
+        #expect(try await fetcher.fetchDue(now: Date().addingTimeInterval(301)) == 1)
+        #expect(try await Self.state(harness, photoID).state == "stored")
+    }
+}
