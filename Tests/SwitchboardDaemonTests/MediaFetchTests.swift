@@ -101,6 +101,16 @@ struct MediaFetchTests {
             #expect(document.headers[HTTPField.Name("Content-Disposition")!]
                 == "attachment; filename=\"Factura n_ 7 _ M_rz.pdf\"; filename*=UTF-8''Factura%20n%C2%BA%207%20%E2%80%94%20M%C3%A4rz.pdf")
 
+            // The ticket says what each message carries (checked against the document by `call`).
+            let photoRef = try await harness.reference(photoTicket), pdfRef = try await harness.reference(pdfTicket)
+            let shown = try await harness.call(client, .get, "/api/v1/tickets/{ref}", "/api/v1/tickets/\(photoRef)", token: ana)
+            let message = try #require(shown.body?["messages"]?.array.first)
+            #expect(message["type"]?.string == "image" && message["body"]?.string == "The box arrived broken")
+            #expect(message["media"]?["state"]?.string == "stored" && message["media"]?["size"]?.number == Double(photo.count))
+            #expect(message["media"]?["url"]?.string == "/api/v1/media/\(photoID)" && message["media"]?["mime_type"]?.string == "image/jpeg")
+            let listed = try await harness.call(client, .get, "/api/v1/tickets/{ref}", "/api/v1/tickets/\(pdfRef)", token: ana)
+            #expect(listed.body?["messages"]?.array.first?["media"]?["file_name"]?.string == "Factura nº 7 — März.pdf")
+
             // An agent of another team may not know the files exist; nor may anyone without a token.
             for (token, expected) in [(cai, HTTPResponse.Status.notFound), (nil, .unauthorized)] as [(String?, HTTPResponse.Status)] {
                 let refused = try await client.execute(uri: "/api/v1/media/\(photoID)", method: .get,

@@ -27,10 +27,7 @@ enum APIRepresentation {
         fields["created_at"] = R.timestamp(ticket.createdAt)
         fields["customer_window_expires_at"] = R.timestamp(ticket.customerWindowExpiresAt)
         fields["customer_window_open"] = .bool(ticket.customerWindowExpiresAt.map { $0 > now } ?? false)
-        fields["messages"] = .array(ticket.messages.map { message in
-            ["at": R.timestamp(message.at), "direction": .string(message.direction), "type": .string(message.type),
-             "body": R.optional(message.body), "status": R.optional(message.status)]
-        })
+        fields["messages"] = .array(ticket.messages.map(Self.message))
         fields["notes"] = .array(ticket.notes.map(note))
         fields["events"] = .array(ticket.events.map { event in
             ["at": R.timestamp(event.at), "kind": .string(event.kind), "actor": R.optional(event.actor),
@@ -40,6 +37,31 @@ enum APIRepresentation {
             ["policy": .string(clock.policy), "clock": .string(clock.clock), "paused": .bool(clock.paused), "warn_at": R.timestamp(clock.warnAt),
              "deadline": R.timestamp(clock.deadline), "warned_at": R.timestamp(clock.warnedAt), "breached_at": R.timestamp(clock.breachedAt)]
         })
+        return .object(fields)
+    }
+
+    /// Everything a client needs to show a message as the customer sent it: its text (or caption),
+    /// its file (as Switchboard keeps it, with where to download it), and the structured parts.
+    static func message(_ message: TicketDetailRow.Message) -> JSONValue {
+        let details = (try? JSONParser.parse(Array(message.details.utf8))) ?? [:]
+        var fields: [String: JSONValue] = [
+            "id": .number(Double(message.id)), "at": R.timestamp(message.at), "direction": .string(message.direction), "type": .string(message.type),
+            "body": R.optional(message.body), "status": R.optional(message.status), "media": .null,
+            "error": message.errorCode == nil && message.errorTitle == nil ? .null
+                : ["code": message.errorCode.map { .number(Double($0)) } ?? .null, "title": R.optional(message.errorTitle)],
+            "errors": details["errors"] ?? .array([]),
+        ]
+        for part in ["location", "choice", "reaction", "context", "referral"] {
+            fields[part] = details[part].flatMap { $0.isObject ? $0 : nil } ?? .null
+        }
+        if let media = message.media {
+            fields["media"] = ["id": .number(Double(media.id)), "kind": .string(media.kind), "state": .string(media.state),
+                               "mime_type": R.optional(media.mimeType), "size": media.size.map { .number(Double($0)) } ?? .null,
+                               "file_name": R.optional(media.fileName), "failure": R.optional(media.failure),
+                               "voice": details["media"]?["voice"]?.bool.map(JSONValue.bool) ?? false,
+                               "animated": details["media"]?["animated"]?.bool.map(JSONValue.bool) ?? false,
+                               "url": .string("/api/v1/media/\(media.id)")]
+        }
         return .object(fields)
     }
 

@@ -29,11 +29,31 @@ public struct TicketCursor: Sendable, Equatable {
 /// One ticket with its history, for `ShowTicket`.
 public struct TicketDetailRow: Sendable {
     public struct Message: Sendable, Equatable {
+        public var id: Int64
         public var at: Date
         public var direction: String
         public var type: String
         public var body: String?
         public var status: String?
+        /// The structured parts as ingest stored them (JSON object text): media as Meta described
+        /// it, location, choice, reaction, context, referral, errors.
+        public var details: String
+        /// Why Meta refused an outbound message.
+        public var errorCode: Int?
+        public var errorTitle: String?
+        /// The file it carries, as Switchboard keeps it.
+        public var media: MediaRow?
+    }
+
+    /// A message's file: what the API needs to show or offer it.
+    public struct MediaRow: Sendable, Equatable {
+        public var id: Int64
+        public var kind: String
+        public var state: String
+        public var mimeType: String?
+        public var size: Int?
+        public var fileName: String?
+        public var failure: String?
     }
 
     public struct Event: Sendable, Equatable {

@@ -140,6 +140,16 @@ public struct ControlStore: Sendable {
         [scope.everything, scope.assignee, scope.queues.sorted(), scope.assignedInQueues]
     }
 
+    private static func message(_ row: PostgresRow) throws -> TicketDetailRow.Message {
+        let media = try row.decode(9, as: Int64?.self).map { id in
+            TicketDetailRow.MediaRow(id: id, kind: try row.decode(10), state: try row.decode(11), mimeType: try row.decode(12),
+                                     size: try row.decode(13, as: Int64?.self).map(Int.init), fileName: try row.decode(14), failure: try row.decode(15))
+        }
+        return TicketDetailRow.Message(id: try row.decode(5), at: try row.decode(0), direction: try row.decode(1), type: try row.decode(2), body: try row.decode(3),
+                                       status: try row.decode(4), details: try row.decode(6), errorCode: try row.decode(7, as: Int?.self),
+                                       errorTitle: try row.decode(8), media: media)
+    }
+
     private static func summary(_ row: PostgresRow) throws -> TicketSummaryRow {
         TicketSummaryRow(reference: try row.decode(0), status: try row.decode(1), priority: try row.decode(2), queue: try row.decode(3),
                          assignee: try row.decode(4), customer: try row.decode(5), updatedAt: try row.decode(6), id: try row.decode(7))
@@ -178,9 +188,12 @@ public struct ControlStore: Sendable {
             """, [id])
         guard let row = rows.first else { return nil }
         let summary = try Self.summary(row)
-        let messages = try await pool.query(
-            "SELECT received_at, direction, type, body, status FROM switchboard.messages WHERE ticket_id = $1 ORDER BY id", [id]
-        ).map { TicketDetailRow.Message(at: try $0.decode(0), direction: try $0.decode(1), type: try $0.decode(2), body: try $0.decode(3), status: try $0.decode(4)) }
+        let messages = try await pool.query("""
+            SELECT m.received_at, m.direction, m.type, m.body, m.status, m.id, m.details::text, m.error_code, m.error_title,
+                   f.id, f.kind, f.state, f.mime_type, f.size_bytes, f.file_name, f.failure
+            FROM switchboard.messages m LEFT JOIN switchboard.media f ON f.message_id = m.id
+            WHERE m.ticket_id = $1 ORDER BY m.id
+            """, [id]).map(Self.message)
         let events = try await pool.query(
             "SELECT at, kind, actor, data::text FROM switchboard.ticket_events WHERE ticket_id = $1 ORDER BY at, id", [id]
         ).map { TicketDetailRow.Event(at: try $0.decode(0), kind: try $0.decode(1), actor: try $0.decode(2), data: try $0.decode(3)) }
