@@ -43,7 +43,8 @@ struct DaemonServices {
                         logger: Logger(label: "sla"))
         let whatsapp = try Self.whatsapp(configuration, pool: database.pool, sink: router, metrics: metrics, logger: logger)
         outbox = Self.outbox(configuration.outbound, pool: database.pool, client: whatsapp.client, replies: sla, metrics: metrics)
-        mediaFetcher = MediaFetchService(store: MediaStore(pool: database.pool), client: whatsapp.client, logger: Logger(label: "media"))
+        mediaFetcher = MediaFetchService(store: MediaStore(pool: database.pool), client: whatsapp.client,
+                                         settings: .init(concurrency: configuration.media.fetchConcurrency), logger: Logger(label: "media"))
         eventLog = EventLog(capacity: configuration.api.eventRetentionCount, maxAge: configuration.api.eventRetentionSeconds)
         controlStore = ControlStore(pool: database.pool)
         reloader = Self.reloader(configurationPath, configuration, levelControl, notifier, router: router, sla: sla, logger: logger)
@@ -76,8 +77,9 @@ struct DaemonServices {
         let afterMigrations: Set<Readiness.Condition> = [.migrations]
         let migrations = MigrationService(database: database, readiness: readiness, onStatus: { [notifier] in notifier.status($0) },
                                           logger: Logger(label: "migrations"))
-        let retention = RawWebhookRetentionService(store: RawWebhookStore(pool: database.pool), retentionDays: configuration.ingest.rawRetentionDays,
-                                                   logger: Logger(label: "retention"))
+        let retention = RetentionService([.rawWebhooks(RawWebhookStore(pool: database.pool), days: configuration.ingest.rawRetentionDays),
+                                          .media(MediaStore(pool: database.pool), days: configuration.media.retentionDays)],
+                                         logger: Logger(label: "retention"))
         let routing = RoutingService(router: router, sla: sla, timers: timers, readiness: readiness, logger: Logger(label: "routing"))
         return [
             .init(service: database, serviceName: "database"),

@@ -47,6 +47,18 @@ struct ConfigurationTests {
         #expect(issues(#"{"database": {"password": "hunter2"}}"#) == [#"database.password: expected an object, got "hunter2""#, #"database.password: expected {"file": "/path"} or {"credential": "name"}"#])
     }
 
+    @Test func mediaSettingsHaveDefaultsAndBadValuesNameTheirKeyPath() throws {
+        let defaults = try parse("{}").get().media
+        #expect(defaults.fetchConcurrency == 4 && defaults.retentionDays == 365)
+        let set = try parse(#"{"media": {"fetchConcurrency": 8, "retentionDays": 30}}"#).get().media
+        #expect(set.fetchConcurrency == 8 && set.retentionDays == 30)
+        #expect(issues(#"{"media": {"fetchConcurrency": 0}}"#) == ["media.fetchConcurrency: expected an integer 1–64, got 0"])
+        #expect(issues(#"{"media": {"fetchConcurrency": 2.5}}"#) == ["media.fetchConcurrency: expected an integer 1–64, got 2.5"])
+        let days = issues(#"{"media": {"retentionDays": 0}}"#)
+        #expect(days.count == 1 && days[0].hasPrefix("media.retentionDays: expected a number") && days[0].hasSuffix("got 0"), "\(days)")
+        #expect(issues(#"{"media": {"retentionDay": 3}}"#) == [#"media.retentionDay: unknown key; did you mean "retentionDays"?"#])
+    }
+
     @Test func apiSettingsHaveDefaultsAndBadValuesNameTheirKeyPath() throws {
         #expect(try parse("{}").get().api == SwitchboardConfiguration.API())
         let set = try parse(#"{"api": {"presenceSilenceSeconds": 60, "eventRetentionMinutes": 5, "eventRetentionCount": 500, "maxPageSize": 100}}"#).get().api

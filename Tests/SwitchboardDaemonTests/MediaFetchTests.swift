@@ -122,6 +122,37 @@ struct MediaFetchTests {
         }
     }
 
+    @Test func aFilePastItsRetentionIsPurgedAndItsRecordStays() async throws {
+        let harness = try await APIHarness.start("media_purge", configuration: Self.configuration)
+        defer { harness.stop() }
+        let standIn = try await GraphAPIStandIn.start()
+        defer { standIn.stop() }
+        let old = Self.bytes(MediaStore.chunkSize + 1, seed: 5), fresh = Self.bytes(100, seed: 6)
+        standIn.addMedia("3001", bytes: old, mimeType: "video/mp4")
+        standIn.addMedia("3002", bytes: fresh, mimeType: "image/webp")
+        let oldID = try #require(try await harness.routing.mediaID(ofTicket: try await harness.routing.customerSendsFile(
+            "447700900821", kind: "video", mediaID: "3001", mimeType: "video/mp4", sha256: nil)))
+        #expect(try await Self.fetcher(harness, standIn).fetchDue() == 1)
+        let freshID = try #require(try await harness.routing.mediaID(ofTicket: try await harness.routing.customerSendsFile(
+            "447700900822", kind: "sticker", mediaID: "3002", mimeType: "image/webp", sha256: nil)))
+        #expect(try await Self.fetcher(harness, standIn).fetchDue() == 1)
+        // The first was stored 31 days before the purge runs; the second just before it.
+        try await harness.routing.pool.query("UPDATE switchboard.media SET stored_at = now() - interval '31 days' WHERE id = $1", [oldID])
+        await RetentionService([.media(MediaStore(pool: harness.routing.pool), days: 30)], logger: TestDatabase.quietLogger).purge()
+        #expect(try await Self.state(harness, oldID).state == "purged")
+        #expect(try await Self.state(harness, freshID).state == "stored")
+        let chunks = try await harness.routing.pool.query("SELECT media_id, count(*)::int FROM switchboard.media_chunks GROUP BY media_id ORDER BY media_id")
+            .map { "\(try $0.decode(0, as: Int64.self)):\(try $0.decode(1, as: Int.self))" }
+        #expect(chunks == ["\(freshID):1"])
+        let ana = try await harness.token("ana")
+        try await harness.application().test(.router) { client async throws in
+            let gone = try await client.execute(uri: "/api/v1/media/\(oldID)", method: .get, headers: [.authorization: "Bearer \(ana)"])
+            #expect(gone.status == .conflict && String(buffer: gone.body).contains("media_purged"))
+            let kept = try await client.execute(uri: "/api/v1/media/\(freshID)", method: .get, headers: [.authorization: "Bearer \(ana)"])
+            #expect(Array(buffer: kept.body) == fresh)
+        }
+    }
+
     @Test func aFileThatIsNotWhatMetaSaysIsRecordedNotServedAndATokenProblemPausesEveryFetch() async throws {
         let harness = try await APIHarness.start("media_refused", configuration: Self.configuration)
         defer { harness.stop() }

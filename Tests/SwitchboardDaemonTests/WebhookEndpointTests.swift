@@ -187,7 +187,7 @@ extension WebhookEndpointTests {
     @Test func rawBodiesPastRetentionAreDeletedAndNewerOnesKept() async throws {
         let pool = try await migratedPool("webhook_retention")
         try await pool.query("INSERT INTO switchboard.webhook_deliveries (received_at, body) VALUES (now() - interval '8 days', '\\x01'), (now() - interval '6 days', '\\x02'), (now(), '\\x03')")
-        await RawWebhookRetentionService(store: RawWebhookStore(pool: pool), retentionDays: 7, logger: TestDatabase.quietLogger).purge()
+        await RetentionService([.rawWebhooks(RawWebhookStore(pool: pool), days: 7)], logger: TestDatabase.quietLogger).purge()
         let kept = try await pool.query("SELECT body FROM switchboard.webhook_deliveries ORDER BY received_at").map { try $0.decode(0, as: PostgresBytes.self).bytes }
         #expect(kept == [[0x02], [0x03]])
     }

@@ -48,6 +48,8 @@ public struct SwitchboardConfiguration: Sendable, Equatable {
     public var whatsapp: WhatsApp?
     public var tickets: Tickets
     public var ingest: Ingest
+    /// Customers' files: how many are fetched at once, how long they are kept.
+    public var media: Media
     public var outbound: Outbound
     /// Queues, rules, agents declared in the file; a reload applies changes without a restart.
     public var routing: RoutingConfiguration
@@ -133,6 +135,12 @@ public struct SwitchboardConfiguration: Sendable, Equatable {
         public var lingerMilliseconds: Int
         /// How long raw webhook bodies are kept for replay.
         public var rawRetentionDays: Double
+    }
+
+    public struct Media: Sendable, Equatable {
+        public var fetchConcurrency: Int
+        /// Days a file's bytes are kept after it was stored; its record stays, marked purged.
+        public var retentionDays: Double
     }
 
     /// Validates a configuration document. Every problem is reported, each with its key path.
@@ -228,6 +236,10 @@ public struct SwitchboardConfiguration: Sendable, Equatable {
             rawRetentionDays: ingestObject.number("rawRetentionDays", in: 0.01...3650, default: 7)
         )
         ingestObject.finish()
+        let mediaObject = object.object("media") ?? ConfigObject(.object([:]), path: "media", diagnostics: diagnostics)
+        let media = Media(fetchConcurrency: mediaObject.integer("fetchConcurrency", in: 1...64, default: 4),
+                          retentionDays: mediaObject.number("retentionDays", in: 1...36_500, default: 365))
+        mediaObject.finish()
         let outboundObject = object.object("outbound") ?? ConfigObject(.object([:]), path: "outbound", diagnostics: diagnostics)
         let retryBase = outboundObject.number("retryBaseSeconds", in: 0.01...3600, default: 2)
         let retryMax = outboundObject.number("retryMaxSeconds", in: 0.01...86400, default: 300)
@@ -291,6 +303,7 @@ public struct SwitchboardConfiguration: Sendable, Equatable {
             whatsapp: whatsapp,
             tickets: tickets,
             ingest: ingest,
+            media: media,
             outbound: outbound,
             routing: routing,
             calendars: calendars,
@@ -375,6 +388,7 @@ public struct SwitchboardConfiguration: Sendable, Equatable {
         if whatsapp != new.whatsapp { keys.append("whatsapp") }
         if tickets != new.tickets { keys.append("tickets") }
         if ingest != new.ingest { keys.append("ingest") }
+        if media != new.media { keys.append("media") }
         if outbound != new.outbound { keys.append("outbound") }
         if control.socketPath != new.control.socketPath || control.maxMessageBytes != new.control.maxMessageBytes { keys.append("control.socket") }
         if api != new.api { keys.append("api") }

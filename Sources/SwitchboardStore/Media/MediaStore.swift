@@ -111,4 +111,23 @@ public struct MediaStore: Sendable {
         try await pool.query("SELECT bytes FROM switchboard.media_chunks WHERE media_id = $1 AND seq BETWEEN $2 AND $3 ORDER BY seq",
                              [mediaID, seqs.lowerBound, seqs.upperBound]).map { try $0.decode(0, as: PostgresBytes.self).bytes }
     }
+
+    /// Deletes the bytes of files stored before `cutoff`, a thousand files a statement; each keeps
+    /// its record, marked purged. Returns how many.
+    public func purge(storedBefore cutoff: Date, now: Date) async throws -> Int {
+        var total = 0
+        while true {
+            let purged = try await pool.query("""
+                WITH p AS (
+                    UPDATE switchboard.media SET state = 'purged', purged_at = $2
+                    WHERE id IN (SELECT id FROM switchboard.media WHERE state = 'stored' AND stored_at < $1 ORDER BY id LIMIT 1000)
+                    RETURNING id
+                ),
+                d AS (DELETE FROM switchboard.media_chunks c USING p WHERE c.media_id = p.id)
+                SELECT count(*)::int FROM p
+                """, [cutoff, now]).first?.decode(0, as: Int.self) ?? 0
+            total += purged
+            if purged < 1000 { return total }
+        }
+    }
 }
