@@ -124,9 +124,12 @@ struct BIViewsTests {
         let grants = try String(contentsOf: Self.repository.appendingPathComponent("deploy/bi-grants.sql"), encoding: .utf8)
             .split(separator: "\n").filter { !$0.hasPrefix("\\") }.joined(separator: "\n")
         try await pool.withConnection { connection in
-            // Roles belong to the cluster, which every suite shares: created once, as install.sh does.
+            // Roles belong to the cluster, which every suite shares: created once, as install.sh does;
+            // the lock makes tests that start together create them one after the other (two
+            // `IF NOT EXISTS` checks at once would both create, and one fail).
             try await connection.simpleQuery("""
                 DO $$ BEGIN
+                  PERFORM pg_advisory_xact_lock(727274);
                   IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'switchboard_bi') THEN CREATE ROLE switchboard_bi NOLOGIN; END IF;
                   IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'bi_analyst') THEN
                     CREATE ROLE bi_analyst LOGIN IN ROLE switchboard_bi;
