@@ -5,15 +5,58 @@ It answers POST /<version>/<phone-number-id>/messages as Meta documents: 200 wit
 bearer token matches dev/graph-access-token, 401 with error code 190 otherwise, 400 with code 100
 for a body that is not JSON. Every request is printed. Usage: python3 dev/graph-api-standin.py [PORT]
 (default 8081); nothing is sent anywhere.
+
+Media, as Meta serves them: GET /<version>/<media-id> answers where the file is (url, mime_type,
+hex sha256, file_size), and GET of that url with the same token streams it. The files are made
+here, the same bytes every time: dev-photo (a PNG, sent by dev/webhooks/photo-customer.json),
+dev-invoice (a PDF), dev-slow (the photo, a piece every half second), dev-wrong-sha (the photo
+under another file's SHA-256); any other id is "does not exist" (400, code 100).
 """
+import hashlib
 import http.server
 import itertools
 import json
 import pathlib
+import struct
 import sys
+import time
+import zlib
 
 TOKEN = (pathlib.Path(__file__).parent / "graph-access-token").read_text().strip()
 COUNTER = itertools.count(1)
+
+
+def png(width=96, height=64):
+    """A small gradient PNG."""
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    rows = b"".join(b"\x00" + b"".join(bytes((x * 255 // width, y * 255 // height, 160)) for x in range(width)) for y in range(height))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
+
+
+def pdf():
+    text = b"BT /F1 18 Tf 40 100 Td (Invoice 7: 2 x parcel, paid twice) Tj ET"
+    objects = [b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+               b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 420 200] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>",
+               b"<< /Length %d >>\nstream\n%s\nendstream" % (len(text), text), b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"]
+    out, offsets = b"%PDF-1.4\n", []
+    for number, body in enumerate(objects, 1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1) + b"".join(b"%010d 00000 n \n" % o for o in offsets)
+    return out + b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+
+
+PHOTO, INVOICE = png(), pdf()
+# id: (bytes, mime type, the SHA-256 the lookup gives, seconds between 16 KiB pieces)
+MEDIA = {
+    "dev-photo": (PHOTO, "image/png", hashlib.sha256(PHOTO).hexdigest(), 0),
+    "dev-invoice": (INVOICE, "application/pdf", hashlib.sha256(INVOICE).hexdigest(), 0),
+    "dev-slow": (PHOTO, "image/png", hashlib.sha256(PHOTO).hexdigest(), 0.5),
+    "dev-wrong-sha": (PHOTO, "image/png", hashlib.sha256(INVOICE).hexdigest(), 0),
+}
 
 
 class StandIn(http.server.BaseHTTPRequestHandler):
@@ -24,6 +67,37 @@ class StandIn(http.server.BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)
+
+    def refused(self):
+        if self.headers.get("Authorization") != f"Bearer {TOKEN}":
+            self.answer(401, {"error": {"message": "Invalid OAuth access token.", "type": "OAuthException", "code": 190, "fbtrace_id": "dev"}})
+            return True
+        return False
+
+    def do_GET(self):
+        if self.refused():
+            return
+        parts = self.path.strip("/").split("/")
+        if len(parts) == 2 and parts[0] == "media-download" and parts[1] in MEDIA:
+            data, mime, _, pause = MEDIA[parts[1]]
+            print(f"media download {parts[1]} ({len(data)} bytes)", flush=True)
+            self.send_response(200)
+            self.send_header("Content-Type", mime)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            for start in range(0, len(data), 16384):
+                self.wfile.write(data[start:start + 16384])
+                if pause:
+                    self.wfile.flush()
+                    time.sleep(pause)
+            return
+        if len(parts) == 2 and parts[1] in MEDIA:
+            data, mime, sha, _ = MEDIA[parts[1]]
+            host = self.headers.get("Host", "127.0.0.1")
+            return self.answer(200, {"messaging_product": "whatsapp", "url": f"http://{host}/media-download/{parts[1]}", "mime_type": mime,
+                                     "sha256": sha, "file_size": str(len(data)), "id": parts[1]})
+        self.answer(400, {"error": {"message": f"Unsupported get request. Object with ID '{parts[-1]}' does not exist, cannot be loaded due to missing permissions, or does not support this operation.",
+                                    "type": "GraphMethodException", "code": 100, "error_subcode": 33, "fbtrace_id": "dev"}})
 
     def do_POST(self):
         raw = self.rfile.read(int(self.headers.get("Content-Length", "0")))

@@ -86,7 +86,9 @@ extension AgentAPI {
         let inline = ["image/", "audio/", "video/"].contains { type.hasPrefix($0) } && file.kind != "document" && !type.contains("svg")
         let name = file.fileName ?? "media-\(file.id)"
         let ascii = String(name.unicodeScalars.map { $0.isASCII && $0 != "\"" && $0 != "\\" && $0.value >= 0x20 ? Character($0) : "_" })
-        let encoded = name.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-._~"))) ?? ascii
+        // RFC 8187: every byte of the UTF-8 name outside RFC 3986's unreserved ASCII, percent-encoded.
+        let unreserved = CharacterSet(charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
+        let encoded = name.addingPercentEncoding(withAllowedCharacters: unreserved) ?? ascii
         return "\(inline ? "inline" : "attachment"); filename=\"\(ascii)\"; filename*=UTF-8''\(encoded)"
     }
 }

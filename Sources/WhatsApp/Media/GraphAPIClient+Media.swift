@@ -16,7 +16,9 @@ extension GraphAPIClient {
 
     /// Where the file of `mediaID` is, and what Meta says of it.
     public func mediaInfo(_ mediaID: String) async throws(GraphAPIError) -> MediaInfo {
-        let encoded = mediaID.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? mediaID
+        // Meta's ids are digits; anything else is kept to one path segment (RFC 3986's unreserved
+        // characters as they are, the rest percent-encoded).
+        let encoded = mediaID.addingPercentEncoding(withAllowedCharacters: Self.unreserved) ?? mediaID
         let response = try await get("\(configuration.baseURL)/\(configuration.version)/\(encoded)")
         let status = Int(response.status.code)
         let body = await Self.collect(response)
@@ -50,6 +52,8 @@ extension GraphAPIClient {
         }
         return response.headers.first(name: "Content-Type")
     }
+
+    static let unreserved = CharacterSet(charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
 
     /// A GET with the bearer token; no answer at all is a `GraphAPIError` without a status.
     private func get(_ url: String) async throws(GraphAPIError) -> HTTPClientResponse {
