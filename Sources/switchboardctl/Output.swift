@@ -99,7 +99,7 @@ enum Output {
         lines.append("\nMESSAGES")
         for message in ticket.list("messages") {
             let arrow = message.text("direction") == "inbound" ? "<" : ">"
-            lines.append("  \(message.text("at")) \(arrow) [\(message.text("type"))] \(message.text("body"))")
+            lines.append("  \(message.text("at")) \(arrow) [\(message.text("type"))] \(message.text("body"))" + Self.file(message["media"]))
         }
         let notes = ticket.list("notes")
         if !notes.isEmpty {
@@ -113,6 +113,24 @@ enum Output {
         let clocks = ticket.list("sla")
         if !clocks.isEmpty { lines.append("\nSLA\n" + clockTable(clocks)) }
         return lines.joined(separator: "\n")
+    }
+
+    /// Bytes as people read them.
+    static func size(_ bytes: Double) -> String {
+        let kilobyte: Double = 1024
+        let megabyte: Double = kilobyte * kilobyte
+        func tenths(_ value: Double) -> String { "\((value * 10).rounded() / 10)" }
+        return bytes >= megabyte ? "\(tenths(bytes / megabyte)) MB" : "\(tenths(bytes / kilobyte)) KB"
+    }
+
+    /// A message's file in a line: what it is and whether it can be downloaded.
+    static func file(_ media: JSONValue?) -> String {
+        guard let media, media.isObject else { return "" }
+        var parts = [media.text("mime_type", media.text("kind"))]
+        if let size = media["size"]?.number { parts.append(Self.size(size)) }
+        if let name = media["file_name"]?.string { parts.append("\"\(name)\"") }
+        parts.append(media.text("state") == "failed" ? "failed: \(media.text("failure"))" : media.text("state"))
+        return " (file \(media.text("id")): " + parts.joined(separator: ", ") + ")"
     }
 
     /// `AT KIND [TICKET] key=value…`: the agent the event is about and the ticket's queue among the

@@ -91,6 +91,13 @@ struct MediaEndToEndTests {
         #expect(MediaDigest.check(try #require(MediaDigest.decode(SHA256Hasher.hex(photo))), against: described["sha256"]?.string) == .matches)
         #expect(media?["size"]?.number == Double(photo.count) && media?["mime_type"]?.string == "image/png")
         await #expect(throws: GraphAPIError.self) { _ = try await download(ana) }
+        // The shell shows the same: what the file is, and that it is there.
+        let reference = try #require(try JSONParser.parse(Array(try await httpRequest(port: port, method: "GET", path: "/api/v1/tickets?assignee=me",
+            headers: ["Authorization": "Bearer \(ben)"]).body.utf8))["tickets"]?.array.first { $0["customer"]?.string == "Mia Clarke" }?["reference"]?.string)
+        let shown = try await runCommand(ctl, ["ticket", reference, "--socket", socket])
+        let kilobytes = (Double(photo.count) / 1024 * 10).rounded() / 10
+        #expect(shown.output.contains("< [image] The box arrived like this (file \(media?["id"]?.text ?? "?"): image/png, \(kilobytes) KB, stored)"),
+                "\(shown.output)")
 
         daemon.signal(SIGTERM)
         #expect(await daemon.waitForExit() == 0, "log:\n\(daemon.log)")

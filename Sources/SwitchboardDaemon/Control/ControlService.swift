@@ -337,8 +337,8 @@ public struct ControlService: VarlinkHandler {
         fields["tags"] = .strings(ticket.tags)
         fields["created_at"] = .timestamp(ticket.createdAt)
         fields["customer_window_expires_at"] = .timestamp(ticket.customerWindowExpiresAt)
-        fields["messages"] = .array(ticket.messages.map { ["at": .timestamp($0.at), "direction": .string($0.direction), "type": .string($0.type),
-                                                           "body": .optional($0.body), "status": .optional($0.status)] })
+        // The same view of a message as the agents' API gives.
+        fields["messages"] = .array(ticket.messages.map(APIRepresentation.message))
         fields["notes"] = .array(ticket.notes.map(Self.noteValue))
         fields["events"] = .array(ticket.events.map { ["at": .timestamp($0.at), "kind": .string($0.kind), "actor": .optional($0.actor), "data": .parsing($0.data)] })
         fields["sla"] = .array(ticket.sla.map(Self.clockValue))
