@@ -193,3 +193,43 @@ struct MediaFetchTests {
         #expect(try await Self.state(harness, photoID).state == "stored")
     }
 }
+
+/// Edits, revokes and reactions from webhooks, as the ticket shows them.
+@Suite("A message's life: edits, revokes and reactions on the ticket")
+struct MessageLifeTests {
+    @Test func theTicketShowsTheLatestTextADeletionAndTheCustomersReaction() async throws {
+        let harness = try await APIHarness.start("message_life", configuration: MediaFetchTests.configuration)
+        defer { harness.stop() }
+        let routing = harness.routing
+        let customer = "447700900831"
+        func arrives(_ type: String, _ body: String?, wamid: String, target: String? = nil, details: JSONValue = [:]) async throws -> Int64 {
+            let message = IncomingMessage(wamid: wamid, businessNumberID: "106540352242922", customerWaID: customer, customerName: "Ivy", type: type, body: body,
+                                          detailsJSON: details.jsonText, payloadJSON: #"{"id": "\#(wamid)"}"#, targetWamid: target)
+            let stored = try await routing.ingest.store([IncomingDelivery(body: Array("{}".utf8), messages: [message], statuses: [], decodeProblem: nil,
+                                                                          receivedAt: routing.timers.now)]).flatMap(\.stored)
+            await routing.router.committed(stored)
+            await routing.router.settle()
+            return try #require(stored.first?.ticketID)
+        }
+        let ticket = try await arrives("text", "My order is 1234", wamid: "wamid.life-1")
+        _ = try await arrives("edit", "My order is 1243", wamid: "wamid.life-2", target: "wamid.life-1")
+        _ = try await arrives("text", "Wrong chat, sorry", wamid: "wamid.life-3")
+        _ = try await arrives("revoke", nil, wamid: "wamid.life-4", target: "wamid.life-3")
+        _ = try await arrives("reaction", "👍", wamid: "wamid.life-5", details: ["reaction": ["message_id": "wamid.life-1", "emoji": "👍", "removed": false]])
+        let reference = try await harness.reference(ticket)
+        let token = try await harness.token("ana")
+        try await harness.application().test(.router) { client async throws in
+            let shown = try await harness.call(client, .get, "/api/v1/tickets/{ref}", "/api/v1/tickets/\(reference)", token: token)
+            let messages = shown.body?["messages"]?.array ?? []
+            #expect(messages.count == 5)
+            let first = try #require(messages.first), third = messages[2]
+            #expect(first["body"]?.string == "My order is 1243" && first["edited"]?.bool == true && first["customer_reaction"]?["emoji"]?.string == "👍")
+            #expect(third["deleted"]?.bool == true && third["body"] == .null)
+            #expect(messages[1]["applies_to"]?.number == first["id"]?.number && messages[3]["applies_to"]?.number == third["id"]?.number)
+            #expect(messages[4]["applies_to"]?.number == first["id"]?.number)
+        }
+        // The history keeps every version.
+        let bodies = try await routing.pool.query("SELECT body FROM switchboard.messages WHERE ticket_id = $1 ORDER BY id", [ticket]).map { try $0.decode(0, as: String?.self) }
+        #expect(bodies == ["My order is 1234", "My order is 1243", "Wrong chat, sorry", nil, "👍"])
+    }
+}

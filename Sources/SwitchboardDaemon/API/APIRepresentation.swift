@@ -27,7 +27,7 @@ enum APIRepresentation {
         fields["created_at"] = R.timestamp(ticket.createdAt)
         fields["customer_window_expires_at"] = R.timestamp(ticket.customerWindowExpiresAt)
         fields["customer_window_open"] = .bool(ticket.customerWindowExpiresAt.map { $0 > now } ?? false)
-        fields["messages"] = .array(ticket.messages.map(Self.message))
+        fields["messages"] = .array(Self.messages(ticket.messages))
         fields["notes"] = .array(ticket.notes.map(note))
         fields["events"] = .array(ticket.events.map { event in
             ["at": R.timestamp(event.at), "kind": .string(event.kind), "actor": R.optional(event.actor),
@@ -40,13 +40,28 @@ enum APIRepresentation {
         return .object(fields)
     }
 
-    /// Everything a client needs to show a message as the customer sent it: its text (or caption),
-    /// its file (as Switchboard keeps it, with where to download it), and the structured parts.
-    static func message(_ message: TicketDetailRow.Message) -> JSONValue {
-        let details = (try? JSONParser.parse(Array(message.details.utf8))) ?? [:]
+    /// A ticket's messages as the customer sees the conversation (`MessageThread`): each with what
+    /// later edits, revokes and reactions did to it.
+    static func messages(_ messages: [TicketDetailRow.Message]) -> [JSONValue] {
+        let details = messages.map { (try? JSONParser.parse(Array($0.details.utf8))) ?? [:] }
+        let views = MessageThread.views(zip(messages, details).map { message, details in
+            MessageThread.Entry(id: message.id, wamid: message.wamid, type: message.type, body: message.body, targetWamid: message.targetWamid,
+                                reactionTarget: details["reaction"]?["message_id"]?.string, reactionRemoved: details["reaction"]?["removed"]?.bool ?? false,
+                                at: message.at)
+        })
+        return zip(messages, details).map { message, details in Self.message(message, details: details, view: views[message.id]) }
+    }
+
+    /// Everything a client needs to show a message as the customer sent it: its text (or caption,
+    /// as last edited), its file (as Switchboard keeps it, with where to download it), the
+    /// structured parts, and what later messages did to it.
+    static func message(_ message: TicketDetailRow.Message, details: JSONValue, view: MessageThread.View?) -> JSONValue {
+        let view = view ?? MessageThread.View(body: message.body)
         var fields: [String: JSONValue] = [
             "id": .number(Double(message.id)), "at": R.timestamp(message.at), "direction": .string(message.direction), "type": .string(message.type),
-            "body": R.optional(message.body), "status": R.optional(message.status), "media": .null,
+            "body": R.optional(view.body), "status": R.optional(message.status), "media": .null,
+            "edited": .bool(view.edited), "deleted": .bool(view.deleted), "applies_to": view.appliesTo.map { .number(Double($0)) } ?? .null,
+            "customer_reaction": view.reaction.map { ["emoji": .string($0.emoji), "at": R.timestamp($0.at)] } ?? .null,
             "error": message.errorCode == nil && message.errorTitle == nil ? .null
                 : ["code": message.errorCode.map { .number(Double($0)) } ?? .null, "title": R.optional(message.errorTitle)],
             "errors": details["errors"] ?? .array([]),

@@ -338,7 +338,7 @@ public struct ControlService: VarlinkHandler {
         fields["created_at"] = .timestamp(ticket.createdAt)
         fields["customer_window_expires_at"] = .timestamp(ticket.customerWindowExpiresAt)
         // The same view of a message as the agents' API gives.
-        fields["messages"] = .array(ticket.messages.map(APIRepresentation.message))
+        fields["messages"] = .array(APIRepresentation.messages(ticket.messages))
         fields["notes"] = .array(ticket.notes.map(Self.noteValue))
         fields["events"] = .array(ticket.events.map { ["at": .timestamp($0.at), "kind": .string($0.kind), "actor": .optional($0.actor), "data": .parsing($0.data)] })
         fields["sla"] = .array(ticket.sla.map(Self.clockValue))

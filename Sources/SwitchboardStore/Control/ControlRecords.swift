@@ -30,6 +30,9 @@ public struct TicketCursor: Sendable, Equatable {
 public struct TicketDetailRow: Sendable {
     public struct Message: Sendable, Equatable {
         public var id: Int64
+        public var wamid: String?
+        /// For an edit or a revoke: the message it changes.
+        public var targetWamid: String?
         public var at: Date
         public var direction: String
         public var type: String

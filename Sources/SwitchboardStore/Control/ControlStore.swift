@@ -145,7 +145,7 @@ public struct ControlStore: Sendable {
             TicketDetailRow.MediaRow(id: id, kind: try row.decode(10), state: try row.decode(11), mimeType: try row.decode(12),
                                      size: try row.decode(13, as: Int64?.self).map(Int.init), fileName: try row.decode(14), failure: try row.decode(15))
         }
-        return TicketDetailRow.Message(id: try row.decode(5), at: try row.decode(0), direction: try row.decode(1), type: try row.decode(2), body: try row.decode(3),
+        return TicketDetailRow.Message(id: try row.decode(5), wamid: try row.decode(16), targetWamid: try row.decode(17), at: try row.decode(0), direction: try row.decode(1), type: try row.decode(2), body: try row.decode(3),
                                        status: try row.decode(4), details: try row.decode(6), errorCode: try row.decode(7, as: Int?.self),
                                        errorTitle: try row.decode(8), media: media)
     }
@@ -190,7 +190,7 @@ public struct ControlStore: Sendable {
         let summary = try Self.summary(row)
         let messages = try await pool.query("""
             SELECT m.received_at, m.direction, m.type, m.body, m.status, m.id, m.details::text, m.error_code, m.error_title,
-                   f.id, f.kind, f.state, f.mime_type, f.size_bytes, f.file_name, f.failure
+                   f.id, f.kind, f.state, f.mime_type, f.size_bytes, f.file_name, f.failure, m.wamid, m.target_wamid
             FROM switchboard.messages m LEFT JOIN switchboard.media f ON f.message_id = m.id
             WHERE m.ticket_id = $1 ORDER BY m.id
             """, [id]).map(Self.message)
