@@ -112,6 +112,15 @@ struct WebhookDecoderTests {
         ])
     }
 
+    /// Seen in other projects' test payloads: a `messages` change without the business number.
+    @Test func aMessagesChangeWithoutTheBusinessNumberIsKeptRawAndSaysWhy() throws {
+        let body = #"{"entry":[{"changes":[{"field":"messages","value":{"metadata":{"display_phone_number":"15550783881"},"messages":[{"from":"49151","id":"wamid.C","type":"text","text":{"body":"hi"}}]}}]}]}"#
+        let batch = try WebhookDecoder.decode(Array(body.utf8))
+        #expect(batch.messages.isEmpty)
+        #expect(batch.otherChanges.map(\.field) == ["messages"])
+        #expect(batch.skipped == ["entry[0].changes[0]: a messages change without metadata.phone_number_id (1 messages, 0 statuses kept raw, not read)"])
+    }
+
     @Test(arguments: ["", "not json", "[]", #"{"object":"whatsapp_business_account"}"#, #"{"entry": 3}"#])
     func bodiesThatAreNotWebhooksAreRefused(body: String) {
         #expect(throws: WebhookDecoder.Failure.self) { try WebhookDecoder.decode(Array(body.utf8)) }

@@ -44,6 +44,12 @@ public enum WebhookDecoder {
         }
         guard field == "messages", let number else {
             batch.otherChanges.append(.init(field: field, businessNumber: number, value: value))
+            if field == "messages" {
+                // Seen in other projects' test payloads: without the business number, no message can be
+                // placed on a ticket. Kept raw, and said.
+                let messages = value["messages"]?.array.count ?? 0, statuses = value["statuses"]?.array.count ?? 0
+                batch.skipped.append("\(path): a messages change without metadata.phone_number_id (\(messages) messages, \(statuses) statuses kept raw, not read)")
+            }
             return
         }
         let contacts = value["contacts"]?.array ?? []
