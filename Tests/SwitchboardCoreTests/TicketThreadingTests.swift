@@ -60,4 +60,21 @@ struct TicketThreadingTests {
         #expect(!CustomerServiceWindow.allowsFreeForm(expiresAt: closes, now: closes))
         #expect(!CustomerServiceWindow.allowsFreeForm(expiresAt: nil, now: now))
     }
+
+    @Test func aReactionADeletionOrAnEditOpensWakesAndReopensNothing() {
+        let now = Date(timeIntervalSince1970: 1_790_000_000)
+        for type in ["reaction", "revoke", "edit"] { #expect(!TicketThreading.asksForAnswer(type: type)) }
+        for type in ["text", "image", "audio", "location", "interactive", "button", "unsupported"] { #expect(TicketThreading.asksForAnswer(type: type)) }
+        let resolved = TicketThreading.LatestTicket(id: 7, status: .resolved, resolvedAt: now.addingTimeInterval(-60))
+        let pending = TicketThreading.LatestTicket(id: 8, status: .pending, resolvedAt: nil)
+        let open = TicketThreading.LatestTicket(id: 9, status: .open, resolvedAt: nil)
+        #expect(TicketThreading.decide(latest: resolved, receivedAt: now, reopenWithin: 3600, asksForAnswer: false) == .attach(to: 7))
+        #expect(TicketThreading.decide(latest: resolved, receivedAt: now, reopenWithin: 3600, asksForAnswer: true) == .reopen(7))
+        #expect(TicketThreading.decide(latest: pending, receivedAt: now, reopenWithin: 3600, asksForAnswer: false) == .attach(to: 8))
+        #expect(TicketThreading.decide(latest: open, receivedAt: now, reopenWithin: 3600, asksForAnswer: false) == .append(to: 9))
+        // Long after the ticket was resolved, a reaction still belongs to it; and with no ticket at all, one starts.
+        let old = TicketThreading.LatestTicket(id: 6, status: .resolved, resolvedAt: now.addingTimeInterval(-86_400 * 30))
+        #expect(TicketThreading.decide(latest: old, receivedAt: now, reopenWithin: 3600, asksForAnswer: false) == .attach(to: 6))
+        #expect(TicketThreading.decide(latest: nil, receivedAt: now, reopenWithin: 3600, asksForAnswer: false) == .newTicket)
+    }
 }

@@ -194,6 +194,10 @@ struct MediaFetchTests {
     }
 }
 
+struct NotStored: Error {
+    var wamid: String
+}
+
 /// Edits, revokes and reactions from webhooks, as the ticket shows them.
 @Suite("A message's life: edits, revokes and reactions on the ticket")
 struct MessageLifeTests {
@@ -209,7 +213,8 @@ struct MessageLifeTests {
                                                                           receivedAt: routing.timers.now)]).flatMap(\.stored)
             await routing.router.committed(stored)
             await routing.router.settle()
-            return try #require(stored.first?.ticketID)
+            guard let ticket = stored.first?.ticketID else { throw NotStored(wamid: wamid) }
+            return ticket
         }
         let ticket = try await arrives("text", "My order is 1234", wamid: "wamid.life-1")
         _ = try await arrives("edit", "My order is 1243", wamid: "wamid.life-2", target: "wamid.life-1")
@@ -228,8 +233,20 @@ struct MessageLifeTests {
             #expect(messages[1]["applies_to"]?.number == first["id"]?.number && messages[3]["applies_to"]?.number == third["id"]?.number)
             #expect(messages[4]["applies_to"]?.number == first["id"]?.number)
         }
+        // Resolved, then a 👍 to our last message: the ticket stays resolved and the reaction is on it;
+        // a question after it reopens the ticket as before.
+        #expect(try await routing.router.setStatus(ticket, to: .resolved, actor: "ana"))
+        let thanks = try await arrives("reaction", "🙏", wamid: "wamid.life-6", details: ["reaction": ["message_id": "wamid.life-1", "emoji": "🙏", "removed": false]])
+        #expect(thanks == ticket)
+        #expect(try await routing.pool.query("SELECT status FROM switchboard.tickets WHERE id = $1", [ticket]).first?.decode(0, as: String.self) == "resolved")
+        try await harness.application().test(.router) { client async throws in
+            let shown = try await harness.call(client, .get, "/api/v1/tickets/{ref}", "/api/v1/tickets/\(reference)", token: token)
+            #expect(shown.body?["messages"]?.array.first?["customer_reaction"]?["emoji"]?.string == "🙏")
+        }
+        #expect(try await arrives("text", "One more thing", wamid: "wamid.life-7") == ticket)
+        #expect(try await routing.pool.query("SELECT status FROM switchboard.tickets WHERE id = $1", [ticket]).first?.decode(0, as: String.self) == "open")
         // The history keeps every version.
         let bodies = try await routing.pool.query("SELECT body FROM switchboard.messages WHERE ticket_id = $1 ORDER BY id", [ticket]).map { try $0.decode(0, as: String?.self) }
-        #expect(bodies == ["My order is 1234", "My order is 1243", "Wrong chat, sorry", nil, "👍"])
+        #expect(bodies == ["My order is 1234", "My order is 1243", "Wrong chat, sorry", nil, "👍", "🙏", "One more thing"])
     }
 }

@@ -28,11 +28,25 @@ public enum TicketThreading {
         case reopen(Int64)
         /// Start a new ticket.
         case newTicket
+        /// Add the message to this pending or resolved ticket and change nothing else: what the
+        /// customer sent asks for no answer (see `asksForAnswer`).
+        case attach(to: Int64)
     }
 
-    /// `receivedAt` is when Switchboard received the message (its own clock, not the customer's).
-    public static func decide(latest: LatestTicket?, receivedAt: Date, reopenWithin: TimeInterval) -> Decision {
+    /// Whether a message of this WhatsApp type is something the customer waits on. A reaction, the
+    /// deletion of a message or an edit of one is not: it neither opens, wakes nor reopens a
+    /// ticket, nor starts an SLA clock (a 👍 to "anything else?" after the ticket was resolved
+    /// leaves it resolved).
+    public static func asksForAnswer(type: String) -> Bool {
+        !["reaction", "revoke", "edit"].contains(type)
+    }
+
+    /// `receivedAt` is when Switchboard received the message (its own clock, not the customer's);
+    /// `asksForAnswer` is false when none of the customer's messages being threaded together asks
+    /// for one.
+    public static func decide(latest: LatestTicket?, receivedAt: Date, reopenWithin: TimeInterval, asksForAnswer: Bool = true) -> Decision {
         guard let latest else { return .newTicket }
+        if !asksForAnswer, latest.status != .open { return .attach(to: latest.id) }
         switch latest.status {
         case .open:
             return .append(to: latest.id)

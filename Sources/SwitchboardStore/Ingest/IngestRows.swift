@@ -73,6 +73,8 @@ enum IngestRows {
         let windowCloses: Double
         /// For a reopen: the ticket's place in routing as the core decides it (`TicketThreading.placeAfterReopen`).
         var place: Place?
+        /// A message that asks for no answer: the ticket keeps its status.
+        var keepStatus = false
 
         struct Place: Encodable {
             let assignee: String?
@@ -87,6 +89,7 @@ enum IngestRows {
             try container.encode(lastInboundAt, forKey: .lastInboundAt)
             try container.encode(windowCloses, forKey: .windowCloses)
             try container.encode(place != nil, forKey: .reopen)
+            try container.encode(keepStatus, forKey: .keepStatus)
             try container.encode(place?.assignee, forKey: .assignee)
             try container.encode(place?.queue, forKey: .queue)
             try container.encode(place?.waitingSince, forKey: .waitingSince)
@@ -98,6 +101,7 @@ enum IngestRows {
             case lastInboundAt = "last_inbound_at"
             case windowCloses = "window_closes"
             case reopen, assignee, queue
+            case keepStatus = "keep_status"
             case waitingSince = "waiting_since"
             case excludedAgents = "excluded_agents"
         }
@@ -115,11 +119,15 @@ enum IngestRows {
         let payload: String
         let sentAt: Double?
         let receivedAt: Double
+        /// The ticket, when threading attached the message to a resolved one (otherwise: the
+        /// customer's one ticket that is not resolved).
+        var ticketID: Int64?
 
         enum CodingKeys: String, CodingKey {
             case ord
             case customerID = "customer_id"
             case businessNumber = "business_number"
+            case ticketID = "ticket_id"
             case wamid
             case type
             case body
@@ -140,11 +148,14 @@ enum IngestRows {
         let data: String
         /// For `message_received`: the message, whose id and type fill the event's data.
         let wamid: String?
+        /// As for `Message`.
+        var ticketID: Int64?
 
         enum CodingKeys: String, CodingKey {
             case ord
             case customerID = "customer_id"
             case businessNumber = "business_number"
+            case ticketID = "ticket_id"
             case at
             case kind
             case data

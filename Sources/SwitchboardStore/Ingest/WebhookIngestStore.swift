@@ -170,18 +170,22 @@ public struct WebhookIngestStore: Sendable {
         }
         var firstOfThread: [CustomerThread: Int] = [:]
         var lastInbound: [CustomerThread: Date] = [:]
+        var asksForAnswer: Set<CustomerThread> = []
         for (position, item) in fresh.enumerated() {
             if firstOfThread[item.thread] == nil { firstOfThread[item.thread] = position }
             lastInbound[item.thread] = max(lastInbound[item.thread] ?? .distantPast, item.receivedAt)
+            if TicketThreading.asksForAnswer(type: item.message.type) { asksForAnswer.insert(item.thread) }
         }
         var decisions: [CustomerThread: TicketThreading.Decision] = [:]
+        var attachedTo: [CustomerThread: Int64] = [:]
         var newTickets: [IngestRows.NewTicket] = []
         var updates: [IngestRows.TicketUpdate] = []
         var events: [IngestRows.Event] = []
         for (thread, position) in firstOfThread.sorted(by: { $0.value < $1.value }) {
             guard let last = lastInbound[thread] else { continue }
             let receivedAt = fresh[position].receivedAt
-            let decision = TicketThreading.decide(latest: latest[thread], receivedAt: receivedAt, reopenWithin: reopenWithin)
+            let decision = TicketThreading.decide(latest: latest[thread], receivedAt: receivedAt, reopenWithin: reopenWithin,
+                                                  asksForAnswer: asksForAnswer.contains(thread))
             decisions[thread] = decision
             let closes = CustomerServiceWindow.closes(afterInboundAt: last).timeIntervalSince1970
             let event: (kind: TicketEventKind, data: String)?
@@ -202,6 +206,10 @@ public struct WebhookIngestStore: Sendable {
                                      place: .init(assignee: place.assignee, queue: place.queue, waitingSince: place.waitingSince?.timeIntervalSince1970,
                                                   excludedAgents: place.excludedAgents)))
                 event = (.reopened, #"{"by": "customer message"}"#)
+            case .attach(let id):
+                updates.append(.init(id: id, lastInboundAt: last.timeIntervalSince1970, windowCloses: closes, keepStatus: true))
+                attachedTo[thread] = id
+                event = nil
             }
             if let event {
                 events.append(.init(ord: 2 * position, customerID: thread.customerID, businessNumber: thread.businessNumber,
@@ -214,9 +222,11 @@ public struct WebhookIngestStore: Sendable {
             messageRows.append(.init(ord: position, customerID: item.thread.customerID, businessNumber: item.thread.businessNumber,
                                      wamid: message.wamid, type: message.type, body: message.body, details: message.detailsJSON,
                                      targetWamid: message.targetWamid, payload: message.payloadJSON,
-                                     sentAt: message.sentAt?.timeIntervalSince1970, receivedAt: item.receivedAt.timeIntervalSince1970))
+                                     sentAt: message.sentAt?.timeIntervalSince1970, receivedAt: item.receivedAt.timeIntervalSince1970,
+                                     ticketID: attachedTo[item.thread]))
             events.append(.init(ord: 2 * position + 1, customerID: item.thread.customerID, businessNumber: item.thread.businessNumber,
-                                at: item.receivedAt.timeIntervalSince1970, kind: TicketEventKind.messageReceived.rawValue, data: "{}", wamid: message.wamid))
+                                at: item.receivedAt.timeIntervalSince1970, kind: TicketEventKind.messageReceived.rawValue, data: "{}", wamid: message.wamid,
+                                ticketID: attachedTo[item.thread]))
         }
 
         // Round trip 2. Every thread now has exactly one ticket that is not resolved: messages and
@@ -232,7 +242,8 @@ public struct WebhookIngestStore: Sendable {
         }
         if !updates.isEmpty {
             second.append(PostgresStatement("""
-                UPDATE switchboard.tickets AS t SET status = 'open', resolved_at = NULL, updated_at = to_timestamp(u.last_inbound_at),
+                UPDATE switchboard.tickets AS t SET status = CASE WHEN u.keep_status THEN t.status ELSE 'open' END,
+                    resolved_at = CASE WHEN u.keep_status THEN t.resolved_at END, updated_at = to_timestamp(u.last_inbound_at),
                     last_inbound_at = greatest(t.last_inbound_at, to_timestamp(u.last_inbound_at)),
                     customer_window_expires_at = greatest(t.customer_window_expires_at, to_timestamp(u.window_closes)),
                     -- A reopen's place in routing, as the core decided it, in the reopen's own transaction.
@@ -242,7 +253,7 @@ public struct WebhookIngestStore: Sendable {
                     queue_entered_at = CASE WHEN u.reopen THEN NULL ELSE t.queue_entered_at END,
                     waiting_since = CASE WHEN u.reopen THEN to_timestamp(u.waiting_since) ELSE t.waiting_since END,
                     excluded_agents = CASE WHEN u.reopen THEN u.excluded_agents ELSE t.excluded_agents END
-                FROM jsonb_to_recordset($1::jsonb) AS u(id bigint, last_inbound_at float8, window_closes float8, reopen boolean, assignee text,
+                FROM jsonb_to_recordset($1::jsonb) AS u(id bigint, last_inbound_at float8, window_closes float8, reopen boolean, keep_status boolean, assignee text,
                                                         queue text, waiting_since float8, excluded_agents text[])
                 WHERE t.id = u.id
                   -- An index condition on t: the planner would otherwise hash the whole table.
@@ -253,20 +264,20 @@ public struct WebhookIngestStore: Sendable {
         if !messageRows.isEmpty {
             second.append(PostgresStatement("""
                 INSERT INTO switchboard.messages (ticket_id, direction, wamid, type, body, details, target_wamid, payload, provider_sent_at, received_at)
-                SELECT (SELECT id FROM switchboard.tickets t WHERE t.customer_id = m.customer_id AND t.business_number = m.business_number AND t.status <> 'resolved'),
+                SELECT coalesce(m.ticket_id, (SELECT id FROM switchboard.tickets t WHERE t.customer_id = m.customer_id AND t.business_number = m.business_number AND t.status <> 'resolved')),
                        'inbound', wamid, type, body, details::jsonb, target_wamid, payload::jsonb, to_timestamp(sent_at), to_timestamp(received_at)
-                FROM jsonb_to_recordset($1::jsonb) AS m(ord int, customer_id bigint, business_number text, wamid text, type text, body text,
+                FROM jsonb_to_recordset($1::jsonb) AS m(ord int, customer_id bigint, business_number text, ticket_id bigint, wamid text, type text, body text,
                                                        details text, target_wamid text, payload text, sent_at float8, received_at float8)
                 ORDER BY ord
                 RETURNING id, wamid, ticket_id, (SELECT reference FROM switchboard.tickets t WHERE t.id = ticket_id)
                 """, [try IngestRows.json(messageRows)]))
             second.append(PostgresStatement("""
                 INSERT INTO switchboard.ticket_events (ticket_id, at, kind, data)
-                SELECT (SELECT id FROM switchboard.tickets t WHERE t.customer_id = e.customer_id AND t.business_number = e.business_number AND t.status <> 'resolved'),
+                SELECT coalesce(e.ticket_id, (SELECT id FROM switchboard.tickets t WHERE t.customer_id = e.customer_id AND t.business_number = e.business_number AND t.status <> 'resolved')),
                        to_timestamp(e.at), e.kind,
                        CASE WHEN e.wamid IS NULL THEN e.data::jsonb
                             ELSE (SELECT jsonb_build_object('message_id', m.id, 'type', m.type) FROM switchboard.messages m WHERE m.wamid = e.wamid) END
-                FROM jsonb_to_recordset($1::jsonb) AS e(ord int, customer_id bigint, business_number text, at float8, kind text, data text, wamid text)
+                FROM jsonb_to_recordset($1::jsonb) AS e(ord int, customer_id bigint, business_number text, ticket_id bigint, at float8, kind text, data text, wamid text)
                 ORDER BY e.ord
                 """, [try IngestRows.json(events.sorted { $0.ord < $1.ord })]))
             // Every file a message carries is recorded with it, for the fetcher to find.
@@ -304,7 +315,8 @@ public struct WebhookIngestStore: Sendable {
                 guard let row = stored[item.message.wamid], let decision = decisions[item.thread] else {
                     throw PostgresError.unexpected("a stored message lost its ticket or id")
                 }
-                let threading = position == firstOfThread[item.thread] ? decision : .append(to: row.ticket)
+                let rest: TicketThreading.Decision = if case .attach = decision { .attach(to: row.ticket) } else { .append(to: row.ticket) }
+                let threading = position == firstOfThread[item.thread] ? decision : rest
                 results[item.delivery].stored.append(.init(wamid: item.message.wamid, messageID: row.id, ticketID: row.ticket,
                                                            ticketReference: row.reference, threading: threading))
             }

@@ -41,6 +41,7 @@ extension RoutingCoordinator {
                 followUp.wake.append(message.ticketID)
                 followUp.customerWrote.append(message.ticketID)
             case .append: followUp.customerWrote.append(message.ticketID)
+            case .attach: continue
             }
         }
         followUp.route += reopened
