@@ -282,9 +282,11 @@ struct RoutingCoordinatorTests {
     }
 
     @Test func newAndReopenedTicketsAreRoutedAndWokenOnesCountForTheirAgentAgain() {
-        let followUp = Coordinator.followUp([(1, .reopen(1)), (2, .newTicket), (3, .wakeUp(3)), (4, .append(to: 4))])
+        let followUp = Coordinator.followUp([(1, .reopen(1), true), (2, .newTicket, true), (3, .wakeUp(3), true), (4, .append(to: 4), true),
+                                             (5, .append(to: 5), false), (6, .attach(to: 6), false)])
         #expect(followUp.route == [2, 1])
         #expect(followUp.wake == [3])
+        // A reaction to an open ticket (5) starts no clock; one attached to a resolved ticket (6) nothing at all.
         #expect(followUp.customerWrote == [3, 4])
     }
 

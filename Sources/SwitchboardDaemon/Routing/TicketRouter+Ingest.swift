@@ -9,7 +9,7 @@ extension TicketRouter {
     public func committed(_ messages: [IngestResult.StoredMessage]) async {
         announce(messages)
         await untilRebuilt()
-        let followUp = RoutingCoordinator.followUp(messages.map { ($0.ticketID, $0.threading) })
+        let followUp = RoutingCoordinator.followUp(messages.map { ($0.ticketID, $0.threading, $0.asksForAnswer) })
         if !followUp.customerWrote.isEmpty { await sla?.customerWrote(followUp.customerWrote) }
         do {
             if !followUp.route.isEmpty { try await route(followUp.route) }

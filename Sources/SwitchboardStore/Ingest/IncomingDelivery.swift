@@ -30,6 +30,8 @@ public struct IngestResult: Sendable, Equatable {
         public var ticketReference: String
         /// How threading placed it.
         public var threading: TicketThreading.Decision
+        /// Whether the customer waits for an answer to it (`TicketThreading.asksForAnswer`).
+        public var asksForAnswer: Bool = true
     }
 
     public var deliveryID: Int64

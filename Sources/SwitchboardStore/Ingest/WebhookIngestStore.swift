@@ -318,7 +318,8 @@ public struct WebhookIngestStore: Sendable {
                 let rest: TicketThreading.Decision = if case .attach = decision { .attach(to: row.ticket) } else { .append(to: row.ticket) }
                 let threading = position == firstOfThread[item.thread] ? decision : rest
                 results[item.delivery].stored.append(.init(wamid: item.message.wamid, messageID: row.id, ticketID: row.ticket,
-                                                           ticketReference: row.reference, threading: threading))
+                                                           ticketReference: row.reference, threading: threading,
+                                                           asksForAnswer: TicketThreading.asksForAnswer(type: item.message.type)))
             }
         }
         if !statusPlan.statements.isEmpty {

@@ -30,7 +30,8 @@ extension RoutingCoordinator {
         public var customerWrote: [Int64] = []
     }
 
-    public static func followUp(_ messages: [(ticketID: Int64, threading: TicketThreading.Decision)]) -> IngestFollowUp {
+    /// `asksForAnswer` false (a reaction, an edit, a deletion): the next-response clock does not start.
+    public static func followUp(_ messages: [(ticketID: Int64, threading: TicketThreading.Decision, asksForAnswer: Bool)]) -> IngestFollowUp {
         var followUp = IngestFollowUp()
         var reopened: [Int64] = []
         for message in messages {
@@ -40,7 +41,7 @@ extension RoutingCoordinator {
             case .wakeUp:
                 followUp.wake.append(message.ticketID)
                 followUp.customerWrote.append(message.ticketID)
-            case .append: followUp.customerWrote.append(message.ticketID)
+            case .append: if message.asksForAnswer { followUp.customerWrote.append(message.ticketID) }
             case .attach: continue
             }
         }
