@@ -117,8 +117,11 @@ struct MediaFetchTests {
                                                        headers: token.map { [.authorization: "Bearer \($0)"] } ?? [:])
                 #expect(refused.status == expected)
             }
-            let unknown = try await client.execute(uri: "/api/v1/media/999999", method: .get, headers: [.authorization: "Bearer \(ana)"])
-            #expect(unknown.status == .notFound)
+            for id in ["999999", "abc", "0", "-1", "99999999999999999999"] {
+                let unknown = try await client.execute(uri: "/api/v1/media/\(id)", method: .get, headers: [.authorization: "Bearer \(ana)"])
+                #expect(unknown.status == .notFound, "\(id)")
+                #expect(String(buffer: unknown.body).contains("no media \(id)"), "\(id)")
+            }
         }
     }
 

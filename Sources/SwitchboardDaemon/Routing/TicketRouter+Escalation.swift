@@ -34,10 +34,8 @@ extension TicketRouter {
                 return nil
             }
             if let assignee {
-                let waiting = try await store.unassign([ticketID], from: assignee, kind: .unassigned, reason: reason, exclude: false,
-                                                       stickySeconds: configuration.stickySeconds, now: timers.now, actor: "sla")
-                guard !waiting.isEmpty else { return nil }
-                await roster.agent(assignee)?.drop(ticketID)
+                let back = RoutingCoordinator.TicketReturn(ticketIDs: [ticketID], agentID: assignee, reason: reason, actor: "sla")
+                guard try await !takeBackLocked(back).isEmpty else { return nil }
             } else {
                 // Mid-round the queue may be reserving an agent for it: then the round decides.
                 guard let queue = queues[from], await queue.removeIfWaiting(ticketID) else { return nil }

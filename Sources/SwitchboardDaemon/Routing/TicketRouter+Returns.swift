@@ -20,7 +20,9 @@ extension TicketRouter {
     func checkAcceptance(_ ticketID: Int64, agentID: String, assignedAt: Date) async {
         do {
             let facts = try await store.acceptanceFacts(ticketID)
-            await perform(coordinator.acceptanceChecked(ticketID, agentID: agentID, assignedAt: assignedAt, facts))
+            let actions = coordinator.acceptanceChecked(ticketID, agentID: agentID, assignedAt: assignedAt, facts)
+            if actions.isEmpty { logger.info("acceptance deadline met", metadata: ["ticket": "\(ticketID)"]) }
+            await perform(actions)
         } catch {
             logger.error("could not check an acceptance time", metadata: ["ticket": "\(ticketID)", "error": "\(error)"])
         }
