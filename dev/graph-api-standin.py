@@ -11,7 +11,11 @@ hex sha256, file_size), and GET of that url with the same token streams it. The 
 here, the same bytes every time: dev-photo (a PNG, sent by dev/webhooks/photo-customer.json),
 dev-invoice (a PDF), dev-slow (the photo, a piece every half second), dev-wrong-sha (the photo
 under another file's SHA-256); any other id is "does not exist" (400, code 100).
+POST /<version>/<phone-number-id>/media takes an upload as Meta does (a multipart form with
+messaging_product, type and file) and answers its new media id, which the lookup then knows.
 """
+import email.parser
+import email.policy
 import hashlib
 import http.server
 import itertools
@@ -103,6 +107,8 @@ class StandIn(http.server.BaseHTTPRequestHandler):
         raw = self.rfile.read(int(self.headers.get("Content-Length", "0")))
         if self.headers.get("Authorization") != f"Bearer {TOKEN}":
             return self.answer(401, {"error": {"message": "Invalid OAuth access token.", "type": "OAuthException", "code": 190, "fbtrace_id": "dev"}})
+        if self.path.endswith("/media"):
+            return self.upload(raw)
         if not self.path.endswith("/messages"):
             return self.answer(404, {"error": {"message": "Unknown path", "type": "OAuthException", "code": 100, "fbtrace_id": "dev"}})
         try:
@@ -113,6 +119,24 @@ class StandIn(http.server.BaseHTTPRequestHandler):
         print(f"send {wamid} to {body.get('to') or body.get('recipient')}: {json.dumps(body)}", flush=True)
         to = body.get("to") or body.get("recipient") or ""
         self.answer(200, {"messaging_product": "whatsapp", "contacts": [{"input": to, "wa_id": to}], "messages": [{"id": wamid}]})
+
+    def upload(self, raw):
+        """Meta's upload: a multipart form with messaging_product=whatsapp, type and file; the answer
+        is the new media id, which the lookup and download then know too."""
+        form = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
+            b"Content-Type: " + self.headers.get("Content-Type", "").encode() + b"\r\n\r\n" + raw)
+        fields = {}
+        if form.is_multipart():
+            for part in form.iter_parts():
+                fields[part.get_param("name", header="content-disposition")] = (part.get_filename(), part.get_payload(decode=True) or b"")
+        for name in ("messaging_product", "type", "file"):
+            if not fields.get(name, (None, b""))[1]:
+                return self.answer(400, {"error": {"message": f"(#100) The parameter {name} is required.", "type": "OAuthException", "code": 100, "fbtrace_id": "dev"}})
+        media_id = str(7000000000 + next(COUNTER))
+        data, mime = fields["file"][1], fields["type"][1].decode()
+        MEDIA[media_id] = (data, mime, hashlib.sha256(data).hexdigest(), 0)
+        print(f"upload {media_id}: {fields['file'][0]} ({mime}, {len(data)} bytes)", flush=True)
+        self.answer(200, {"id": media_id})
 
     def log_message(self, format, *args):
         pass

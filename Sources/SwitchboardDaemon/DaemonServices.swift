@@ -51,7 +51,9 @@ struct DaemonServices {
         let passed = SystemdListenFDs.take()
         if !passed.isEmpty { logger.info("sockets passed by systemd", metadata: ["names": "\(passed.keys.sorted().joined(separator: ","))"]) }
         let api = AgentAPI(router: router, store: controlStore, outbox: whatsapp.client == nil ? nil : outbox, events: events, log: eventLog,
-                           timers: timers, settings: configuration.api, logger: Logger(label: "api"))
+                           timers: timers, settings: configuration.api,
+                           uploads: whatsapp.client.map { [pool = database.pool] in MediaUploader(store: MediaStore(pool: pool), client: $0, logger: Logger(label: "media")) },
+                           logger: Logger(label: "api"))
         let database = self.database, router = self.router, readiness = self.readiness
         let routes = HTTPServer.makeRouter(readiness: readiness, pool: database.pool, webhook: whatsapp.webhook, api: api,
                                            metrics: MetricsEndpoint(metrics: metrics, router: router, pool: database.pool, eventLog: eventLog,
@@ -78,7 +80,8 @@ struct DaemonServices {
         let migrations = MigrationService(database: database, readiness: readiness, onStatus: { [notifier] in notifier.status($0) },
                                           logger: Logger(label: "migrations"))
         let retention = RetentionService([.rawWebhooks(RawWebhookStore(pool: database.pool), days: configuration.ingest.rawRetentionDays),
-                                          .media(MediaStore(pool: database.pool), days: configuration.media.retentionDays)],
+                                          .media(MediaStore(pool: database.pool), days: configuration.media.retentionDays),
+                                          .abandonedUploads(MediaStore(pool: database.pool))],
                                          logger: Logger(label: "retention"))
         let routing = RoutingService(router: router, sla: sla, timers: timers, readiness: readiness, logger: Logger(label: "routing"))
         return [

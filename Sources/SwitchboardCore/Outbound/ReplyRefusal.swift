@@ -11,6 +11,8 @@ public enum ReplyRefusal: Error, Sendable, Equatable, CustomStringConvertible {
     case invalidReply(String)
     /// Sending is not configured (no `whatsapp.accessToken`).
     case sendingNotConfigured
+    /// The uploaded file is already carried by another reply (a file goes out once; upload it again).
+    case fileAlreadySent(Int64)
 
     public var description: String {
         switch self {
@@ -24,6 +26,8 @@ public enum ReplyRefusal: Error, Sendable, Equatable, CustomStringConvertible {
             return "invalid reply: \(reason)"
         case .sendingNotConfigured:
             return "sending is not configured: set whatsapp.accessToken"
+        case .fileAlreadySent(let id):
+            return "file \(id) was sent already; upload it again to send it once more"
         }
     }
 }

@@ -10,12 +10,16 @@ import WhatsApp
 extension AgentAPI {
     func reply(_ caller: APICaller, _ reference: String, _ request: Request) async throws -> Response {
         let body = try await APIBody.read(request)
-        let content = try Self.content(body)
+        let carriesUpload = body.object["type"]?.string == "media" && body.object["media"] != nil
+        var content = carriesUpload ? nil : try Self.content(body)
         let id = try await ticketID(reference, caller, Permissions.Operation.changeTicket)
         guard let outbox else { throw APIFailure(status: .serviceUnavailable, code: "sending_not_configured", message: ReplyRefusal.sendingNotConfigured.description) }
+        var file: Int64?
+        if carriesUpload { (content, file) = try await uploadedFileContent(body, ticketID: id, reference: reference) }
+        guard let content else { preconditionFailure("a reply's content is read from its body or its upload") }
         let queued: QueuedReply
         do {
-            queued = try await outbox.send(content, ticket: reference, author: caller.agentID)
+            queued = try await outbox.send(content, ticket: reference, author: caller.agentID, file: file)
         } catch let refusal as ReplyRefusal {
             switch refusal {
             case .customerWindowClosed(let closedAt):
@@ -25,6 +29,7 @@ extension AgentAPI {
             case .invalidReply(let reason): throw APIFailure.invalid("body", reason)
             case .unknownTicket: throw APIFailure.notFound("ticket", reference)
             case .sendingNotConfigured: throw APIFailure(status: .serviceUnavailable, code: "sending_not_configured", message: refusal.description)
+            case .fileAlreadySent: throw APIFailure.conflict("media_already_sent", refusal.description)
             }
         }
         events.publish(DaemonEvent(kind: .message, ticketID: id, reference: reference, agent: caller.agentID, at: Date(), audience: [],
@@ -32,6 +37,29 @@ extension AgentAPI {
         var result: [String: JSONValue] = ["id": .string(queued.id.uuidString.lowercased()), "ticket": .string(reference), "status": "queued"]
         if let paused = queued.sendingPausedReason { result["sending_paused"] = .string(paused) }
         return APIResponse.json(.object(result), status: .accepted)
+    }
+
+    /// A reply carrying a file uploaded for this ticket (`{"type": "media", "media": 12, "caption": …}`):
+    /// its kind and name come from the upload, its Meta id is the one the upload got.
+    func uploadedFileContent(_ body: APIBody, ticketID: Int64, reference: String) async throws -> (OutboundContent, Int64) {
+        try body.only(["type", "media", "caption"])
+        guard case .number(let number)? = body.object["media"], let id = Int64(exactly: number), id > 0 else {
+            throw APIFailure.invalid("media", "the id POST /api/v1/media answered (a number)")
+        }
+        let caption = try body.optionalString("caption")
+        guard let file = try await store.media.file(id), file.ticketID == ticketID, file.direction == "outbound",
+              let kind = OutboundContent.MediaKind(rawValue: file.kind) else {
+            throw APIFailure.invalid("media", "no file \(id) was uploaded for \(reference) (POST /api/v1/media?ticket=\(reference))")
+        }
+        guard file.messageID == nil else { throw APIFailure.conflict("media_already_sent", ReplyRefusal.fileAlreadySent(id).description) }
+        guard file.state == "stored", let waMediaID = file.waMediaID else {
+            throw APIFailure.conflict("media_\(file.state)", "file \(id) is \(file.state == "purged" ? "purged after its retention" : "not uploaded"); upload it again")
+        }
+        if let uploadedAt = file.uploadedAt, Date().timeIntervalSince(uploadedAt) > MediaUpload.metaKeepsUploadsFor - 3600 {
+            throw APIFailure.conflict("media_expired", "Meta keeps an uploaded file 30 days and file \(id) is older; upload it again")
+        }
+        if caption != nil, kind == .audio || kind == .sticker { throw APIFailure.invalid("caption", "WhatsApp shows no caption on \(kind.rawValue)") }
+        return (.media(kind, mediaID: waMediaID, caption: caption, filename: kind == .document ? file.fileName : nil), id)
     }
 
     /// The reply's content from its JSON: text, template (name, language, body parameters), media

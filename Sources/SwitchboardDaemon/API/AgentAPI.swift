@@ -12,6 +12,8 @@ public struct AgentAPI: Sendable {
     let router: TicketRouter
     let store: ControlStore
     let outbox: OutboxService?
+    /// Agents' files to the Graph API; nil when sending is not configured.
+    let uploads: MediaUploader?
     let events: EventStream
     let log: EventLog
     let presence: APIPresenceWatch
@@ -21,8 +23,9 @@ public struct AgentAPI: Sendable {
     let logger: Logger
 
     public init(router: TicketRouter, store: ControlStore, outbox: OutboxService?, events: EventStream, log: EventLog, timers: any RoutingTimers,
-                settings: SwitchboardConfiguration.API, logger: Logger) {
+                settings: SwitchboardConfiguration.API, uploads: MediaUploader? = nil, logger: Logger) {
         self.router = router
+        self.uploads = uploads
         self.store = store
         self.outbox = outbox
         self.events = events

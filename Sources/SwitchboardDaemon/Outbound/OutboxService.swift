@@ -56,11 +56,13 @@ public final class OutboxService: Service, Sendable {
     /// Records a reply on its ticket and queues it; it is sent as soon as rate and pacing allow.
     ///
     /// - Throws: `ReplyRefusal` when the reply is refused (nothing is written), or a database error.
-    public func send(_ content: OutboundContent, ticket reference: String, author: String?) async throws -> QueuedReply {
+    /// - Parameter file: the uploaded file (`POST /api/v1/media`) the content carries, which becomes
+    ///   the message's file on the ticket.
+    public func send(_ content: OutboundContent, ticket reference: String, author: String?, file: Int64? = nil) async throws -> QueuedReply {
         guard client != nil else { throw ReplyRefusal.sendingNotConfigured }
         if let problem = content.problem { throw ReplyRefusal.invalidReply(problem) }
         let draft = ReplyDraft(ticketReference: reference, kind: content.typeName, isFreeForm: content.isFreeForm, isMessage: content.isMessage,
-                               readableText: content.readableText, detailsJSON: content.detailsJSON, author: author)
+                               readableText: content.readableText, detailsJSON: content.detailsJSON, author: author, file: file)
         let queued = try await store.enqueue(draft, now: now()) { id, recipient in
             let to: SendRequest.Recipient
             if let waID = recipient.waID {

@@ -4,8 +4,8 @@ import ServiceLifecycle
 import SwitchboardStore
 
 /// Deletes what is past its retention, once an hour, until shutdown: raw webhook bodies
-/// (`ingest.rawRetentionDays`) and the bytes of customers' files (`media.retentionDays`, their
-/// records stay, marked purged).
+/// (`ingest.rawRetentionDays`), the bytes of files customers and agents sent (`media.retentionDays`,
+/// their records stay, marked purged), and uploads a crash left half-way.
 public struct RetentionService: Service {
     /// One kind of data and how to delete what of it is too old; returns how much went.
     public struct Purge: Sendable {
@@ -22,7 +22,12 @@ public struct RetentionService: Service {
         }
 
         public static func media(_ store: MediaStore, days: Double) -> Purge {
-            Purge("customers' files") { now in try await store.purge(storedBefore: now.addingTimeInterval(-days * 86_400), now: now) }
+            Purge("files of messages") { now in try await store.purge(storedBefore: now.addingTimeInterval(-days * 86_400), now: now) }
+        }
+
+        /// Uploads a crash interrupted before Meta took them: nothing refers to them.
+        public static func abandonedUploads(_ store: MediaStore) -> Purge {
+            Purge("interrupted uploads") { now in try await store.discardAbandonedUploads(before: now.addingTimeInterval(-86_400)) }
         }
     }
 

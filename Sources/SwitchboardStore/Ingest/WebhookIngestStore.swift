@@ -284,8 +284,8 @@ public struct WebhookIngestStore: Sendable {
             let withMedia = fresh.map(\.message).filter { MediaKind(messageType: $0.type) != nil }.map(\.wamid)
             if !withMedia.isEmpty {
                 second.append(PostgresStatement("""
-                    INSERT INTO switchboard.media (message_id, wa_media_id, kind, mime_type, sha256, file_name)
-                    SELECT m.id, m.details->'media'->>'id', m.type, m.details->'media'->>'mime_type', m.details->'media'->>'sha256',
+                    INSERT INTO switchboard.media (message_id, ticket_id, wa_media_id, kind, mime_type, sha256, file_name)
+                    SELECT m.id, m.ticket_id, m.details->'media'->>'id', m.type, m.details->'media'->>'mime_type', m.details->'media'->>'sha256',
                            m.details->'media'->>'filename'
                     FROM switchboard.messages m
                     WHERE m.wamid = ANY($1::text[]) AND m.details->'media'->>'id' IS NOT NULL

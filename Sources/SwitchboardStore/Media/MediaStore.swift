@@ -92,18 +92,28 @@ public struct MediaStore: Sendable {
         public var sha256Hex: String?
         public var failure: String?
         public var place: Permissions.TicketPlace
+        /// `inbound` (a customer's) or `outbound` (an agent's upload).
+        public var direction: String
+        public var ticketID: Int64
+        /// The message that carries it; nil for an upload no reply has sent yet.
+        public var messageID: Int64?
+        /// Meta's id of the file (for an upload: known once Meta took it).
+        public var waMediaID: String?
+        public var uploadedAt: Date?
     }
 
     public func file(_ mediaID: Int64) async throws -> File? {
         let rows = try await pool.query("""
-            SELECT f.id, f.kind, f.state, f.mime_type, f.file_name, f.size_bytes, f.stored_sha256, f.failure, t.assignee, t.queue
-            FROM switchboard.media f JOIN switchboard.messages m ON m.id = f.message_id JOIN switchboard.tickets t ON t.id = m.ticket_id
+            SELECT f.id, f.kind, f.state, f.mime_type, f.file_name, f.size_bytes, f.stored_sha256, f.failure, t.assignee, t.queue,
+                   f.direction, f.ticket_id, f.message_id, f.wa_media_id, f.uploaded_at
+            FROM switchboard.media f JOIN switchboard.tickets t ON t.id = f.ticket_id
             WHERE f.id = $1
             """, [mediaID])
         guard let row = rows.first else { return nil }
         return File(id: try row.decode(0), kind: try row.decode(1), state: try row.decode(2), mimeType: try row.decode(3), fileName: try row.decode(4),
                     size: try row.decode(5, as: Int64?.self).map(Int.init), sha256Hex: try row.decode(6), failure: try row.decode(7),
-                    place: .init(assignee: try row.decode(8), queue: try row.decode(9)))
+                    place: .init(assignee: try row.decode(8), queue: try row.decode(9)), direction: try row.decode(10), ticketID: try row.decode(11),
+                    messageID: try row.decode(12), waMediaID: try row.decode(13), uploadedAt: try row.decode(14))
     }
 
     /// Chunks `first...last` of a file, in order.
@@ -129,5 +139,46 @@ public struct MediaStore: Sendable {
             total += purged
             if purged < 1000 { return total }
         }
+    }
+
+    // MARK: Uploads
+
+    /// Records an agent's upload for a ticket, `uploading` until Meta took it; returns its id and
+    /// the business number it goes out through (the ticket's).
+    public func beginUpload(ticketID: Int64, kind: String, mimeType: String, fileName: String?, by agent: String, now: Date) async throws -> (id: Int64, businessNumber: String) {
+        guard let row = try await pool.query("""
+            INSERT INTO switchboard.media (ticket_id, direction, kind, mime_type, file_name, state, uploaded_by, created_at)
+            VALUES ($1, 'outbound', $2, $3, $4, 'uploading', $5, $6)
+            RETURNING id, (SELECT business_number FROM switchboard.tickets WHERE id = $1)
+            """, [ticketID, kind, mimeType, fileName, agent, now]).first else {
+            preconditionFailure("INSERT … RETURNING answers a row")
+        }
+        return (try row.decode(0), try row.decode(1))
+    }
+
+    /// Meta took the upload: the file is servable and a reply may carry it by `waMediaID`.
+    public func recordUploaded(_ mediaID: Int64, waMediaID: String, size: Int, sha256Hex: String, now: Date) async throws {
+        try await pool.query("""
+            UPDATE switchboard.media SET state = 'stored', wa_media_id = $2, size_bytes = $3, stored_sha256 = $4, stored_at = $5, uploaded_at = $5
+            WHERE id = $1 AND state = 'uploading'
+            """, [mediaID, waMediaID, size, sha256Hex, now])
+    }
+
+    /// Forgets an upload that did not reach Meta (refused, too large, broken off): bytes and row.
+    public func discardUpload(_ mediaID: Int64) async throws {
+        try await pool.withTransaction { transaction in
+            try await transaction.query("DELETE FROM switchboard.media_chunks WHERE media_id = $1", [mediaID])
+            try await transaction.query("DELETE FROM switchboard.media WHERE id = $1 AND state = 'uploading'", [mediaID])
+        }
+    }
+
+    /// Deletes uploads a crash left `uploading` since before `cutoff`; returns how many.
+    public func discardAbandonedUploads(before cutoff: Date) async throws -> Int {
+        try await pool.query("""
+            WITH a AS (SELECT id FROM switchboard.media WHERE state = 'uploading' AND created_at < $1 LIMIT 1000),
+                 c AS (DELETE FROM switchboard.media_chunks WHERE media_id IN (SELECT id FROM a)),
+                 d AS (DELETE FROM switchboard.media WHERE id IN (SELECT id FROM a) RETURNING id)
+            SELECT count(*)::int FROM d
+            """, [cutoff]).first?.decode(0, as: Int.self) ?? 0
     }
 }

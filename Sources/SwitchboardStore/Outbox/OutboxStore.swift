@@ -59,6 +59,16 @@ public struct OutboxStore: Sendable {
                     [ticketID, id, draft.kind, draft.readableText, draft.detailsJSON, now]
                 ).first?.decode(0, as: Int64.self)
             }
+            if let file = draft.file {
+                // Once: a second reply with the same upload finds it taken and changes nothing.
+                let attached = try await transaction.query(
+                    """
+                    UPDATE switchboard.media SET message_id = $1
+                    WHERE id = $2 AND ticket_id = $3 AND direction = 'outbound' AND state = 'stored' AND message_id IS NULL
+                    RETURNING id
+                    """, [messageID, file, ticketID])
+                guard !attached.isEmpty else { throw ReplyRefusal.fileAlreadySent(file) }
+            }
             try await transaction.query(
                 """
                 INSERT INTO switchboard.outbox (id, business_number, ticket_id, message_id, recipient, kind, free_form, request, created_by, created_at, next_attempt_at)

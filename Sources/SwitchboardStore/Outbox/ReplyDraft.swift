@@ -17,6 +17,8 @@ public struct ReplyDraft: Sendable {
     public var detailsJSON: String
     /// Who wrote it (an agent's name, `automation:…`); recorded on the events.
     public var author: String?
+    /// An uploaded file (`media.id`) the reply carries: it becomes the message's file.
+    public var file: Int64?
 
     /// A person's answer to the customer, which is what SLA clocks wait for: not an automatic
     /// message (no author, or `automation:…`), not a reaction or a read receipt.
@@ -25,7 +27,7 @@ public struct ReplyDraft: Sendable {
         return !author.hasPrefix("automation:")
     }
 
-    public init(ticketReference: String, kind: String, isFreeForm: Bool, isMessage: Bool, readableText: String?, detailsJSON: String = "{}", author: String?) {
+    public init(ticketReference: String, kind: String, isFreeForm: Bool, isMessage: Bool, readableText: String?, detailsJSON: String = "{}", author: String?, file: Int64? = nil) {
         self.ticketReference = ticketReference
         self.kind = kind
         self.isFreeForm = isFreeForm
@@ -33,6 +35,7 @@ public struct ReplyDraft: Sendable {
         self.readableText = readableText
         self.detailsJSON = detailsJSON
         self.author = author
+        self.file = file
     }
 }
 

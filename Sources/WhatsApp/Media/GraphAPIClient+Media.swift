@@ -77,4 +77,8 @@ extension GraphAPIClient {
 /// A file larger than the caller accepts: the transfer was stopped.
 public struct MediaTooLarge: Error, Sendable, Equatable {
     public var limit: Int
+
+    public init(limit: Int) {
+        self.limit = limit
+    }
 }

@@ -23,7 +23,8 @@ struct APIHarness {
     let document: OpenAPIDocument
     let enricher: Task<Void, any Error>
 
-    static func start(_ label: String, configuration: RoutingConfiguration, silence: TimeInterval = 120) async throws -> APIHarness {
+    /// - Parameter graph: a Graph API stand-in that takes agents' uploads (replies are only queued).
+    static func start(_ label: String, configuration: RoutingConfiguration, silence: TimeInterval = 120, graph: GraphAPIStandIn? = nil) async throws -> APIHarness {
         let events = EventStream()
         let routing = try await RoutingHarness.make(label, configuration, events: events)
         let log = EventLog(capacity: 1000, maxAge: 3600)
@@ -31,7 +32,8 @@ struct APIHarness {
         let enricher = EventEnricher(events: events, log: log, store: store, logger: TestDatabase.quietLogger)
         let task = Task { try await enricher.run() }
         let timers = routing.timers
-        let client = GraphAPIClient(configuration: .init(baseURL: "http://127.0.0.1:9", version: "v24.0", accessToken: "unused", timeout: .seconds(1)),
+        let client = GraphAPIClient(configuration: .init(baseURL: graph?.baseURL ?? "http://127.0.0.1:9", version: "v24.0",
+                                                         accessToken: graph?.accessToken ?? "unused", timeout: .seconds(5)),
                                     httpClient: .shared)
         let outbox = OutboxService(store: OutboxStore(pool: routing.pool), client: client,
                                    settings: .init(messagesPerSecond: 80, limits: .init(customerInterval: 0, maxInFlight: 4),
@@ -39,6 +41,7 @@ struct APIHarness {
                                    now: { timers.now }, logger: TestDatabase.quietLogger)
         let api = AgentAPI(router: routing.router, store: store, outbox: outbox, events: events, log: log, timers: routing.timers,
                            settings: .init(presenceSilenceSeconds: silence, eventRetentionCount: 1000, eventRetentionSeconds: 3600, maxPageSize: 200),
+                           uploads: graph.map { _ in MediaUploader(store: MediaStore(pool: routing.pool), client: client, logger: TestDatabase.quietLogger) },
                            logger: TestDatabase.quietLogger)
         // The enricher follows the stream once it has subscribed.
         while events.subscriberCount == 0 { await Task.yield() }

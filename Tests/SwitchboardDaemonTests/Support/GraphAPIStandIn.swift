@@ -55,6 +55,16 @@ final class GraphAPIStandIn: Sendable {
         /// Files by media id: the bytes, their type, and the SHA-256 the lookup gives (hex).
         var media: [String: (bytes: [UInt8], mimeType: String, sha256: String)] = [:]
         var mediaDownloads = 0
+        var uploads: [Upload] = []
+    }
+
+    /// A file a business uploaded (`POST /{version}/{phone-number-id}/media`).
+    struct Upload: Sendable, Equatable {
+        var id: String
+        var phoneNumberID: String
+        var type: String
+        var fileName: String?
+        var bytes: [UInt8]
     }
 
     let accessToken: String
@@ -89,6 +99,12 @@ final class GraphAPIStandIn: Sendable {
             let body = try await request.body.collect(upTo: 1 << 20)
             return standIn.handle(phoneNumberID: context.parameters.get("phone") ?? "", authorization: request.headers[.authorization],
                                   body: Array(buffer: body))
+        }
+        router.post(":version/:phone/media") { request, context in
+            guard let standIn = box.standIn else { return Response(status: .serviceUnavailable) }
+            let body = try await request.body.collect(upTo: 120 << 20)
+            return standIn.upload(phoneNumberID: context.parameters.get("phone") ?? "", authorization: request.headers[.authorization],
+                                  contentType: request.headers[.contentType], body: Array(buffer: body))
         }
         router.get("media-download/:media") { request, context in
             guard let standIn = box.standIn else { return Response(status: .serviceUnavailable) }
@@ -145,6 +161,57 @@ final class GraphAPIStandIn: Sendable {
     }
 
     var mediaDownloads: Int { state.withLock { $0.mediaDownloads } }
+    var uploads: [Upload] { state.withLock { $0.uploads } }
+
+    /// Meta's upload: a multipart form with `messaging_product=whatsapp`, `type` and `file`; the
+    /// answer is the new media id, which the lookup and download then know too.
+    private func upload(phoneNumberID: String, authorization: String?, contentType: String?, body: [UInt8]) -> Response {
+        if let failure = authorizationFailure(authorization) { return Self.errorResponse(failure) }
+        func missing(_ parameter: String) -> Response {
+            Self.errorResponse(Failure(httpStatus: 400, code: 100, message: "(#100) The parameter \(parameter) is required."))
+        }
+        guard let boundary = contentType?.split(separator: ";").compactMap({ part -> String? in
+            let trimmed = part.trimmingCharacters(in: .whitespaces)
+            return trimmed.hasPrefix("boundary=") ? String(trimmed.dropFirst("boundary=".count)) : nil
+        }).first else { return missing("file") }
+        let parts = Self.formParts(body, boundary: boundary)
+        guard parts["messaging_product"].map({ String(decoding: $0.bytes, as: UTF8.self) }) == "whatsapp" else { return missing("messaging_product") }
+        guard let type = parts["type"].map({ String(decoding: $0.bytes, as: UTF8.self) }) else { return missing("type") }
+        guard let file = parts["file"], !file.bytes.isEmpty else { return missing("file") }
+        let id = state.withLock { state -> String in
+            let id = "\(7_000_000_000 + state.nextID)"
+            state.nextID += 1
+            state.uploads.append(Upload(id: id, phoneNumberID: phoneNumberID, type: type, fileName: file.fileName, bytes: file.bytes))
+            state.media[id] = (file.bytes, type, SHA256Hasher.hex(file.bytes))
+            return id
+        }
+        return Self.json(200, #"{"id":"\#(id)"}"#)
+    }
+
+    /// The parts of a `multipart/form-data` body by name, with a file part's name.
+    static func formParts(_ body: [UInt8], boundary: String) -> [String: (fileName: String?, bytes: [UInt8])] {
+        let delimiter = Array("--\(boundary)".utf8)
+        var parts: [String: (fileName: String?, bytes: [UInt8])] = [:]
+        var starts: [Int] = []
+        var index = 0
+        while index + delimiter.count <= body.count {
+            if body[index..<index + delimiter.count].elementsEqual(delimiter) { starts.append(index); index += delimiter.count } else { index += 1 }
+        }
+        for (start, end) in zip(starts, starts.dropFirst()) {
+            let part = Array(body[(start + delimiter.count)..<end])
+            guard let split = (0..<max(0, part.count - 3)).first(where: { part[$0] == 13 && part[$0 + 1] == 10 && part[$0 + 2] == 13 && part[$0 + 3] == 10 }) else { continue }
+            let head = String(decoding: part[..<split], as: UTF8.self)
+            var content = Array(part[(split + 4)...])
+            if content.suffix(2) == [13, 10] { content.removeLast(2) }
+            guard let disposition = head.components(separatedBy: "\r\n").first(where: { $0.lowercased().hasPrefix("content-disposition:") }) else { continue }
+            func value(_ key: String) -> String? {
+                guard let range = disposition.range(of: "\(key)=\"") else { return nil }
+                return String(disposition[range.upperBound...].prefix { $0 != "\"" })
+            }
+            if let name = value("name") { parts[name] = (value("filename"), content) }
+        }
+        return parts
+    }
 
     private func authorizationFailure(_ authorization: String?) -> Failure? {
         if authorization != "Bearer \(accessToken)" { return Failure(httpStatus: 401, code: 190, message: "Invalid OAuth access token - Cannot parse access token") }
