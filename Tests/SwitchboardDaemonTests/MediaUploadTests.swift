@@ -78,12 +78,20 @@ struct MediaUploadTests {
             #expect(message["direction"]?.string == "outbound" && message["type"]?.string == "image" && message["body"]?.string == "This one")
             #expect(message["media"]?["id"]?.number == Double(id) && message["media"]?["state"]?.string == "stored")
             #expect(message["media"]?["url"]?.string == "/api/v1/media/\(id)" && message["media"]?["file_name"]?.string == "cable.png")
+            #expect(message["sent_by"]?.string == "ana" && shown.body?["messages"]?.array.first?["sent_by"] == .null)
+
+            // The shop owner adds a word from the WhatsApp Business app: on the ticket, by the app.
+            try await harness.routing.businessAppSends("447700900901", "Ana is right, that one fits.")
+            let echoed = try await harness.call(client, .get, "/api/v1/tickets/{ref}", "/api/v1/tickets/\(reference)", token: ana)
+            let echo = try #require(echoed.body?["messages"]?.array.last)
+            #expect(echo["direction"]?.string == "outbound" && echo["sent_by"]?.string == "business_app" && echo["body"]?.string == "Ana is right, that one fits.")
+            #expect(echoed.body?["events"]?.array.last?["kind"]?.string == "message_echoed")
 
             // A file goes out once: the second reply with it is refused and writes nothing.
             let again = try await harness.call(client, .post, "/api/v1/tickets/{ref}/messages", "/api/v1/tickets/\(reference)/messages", token: ana,
                                                body: ["type": "media", "media": .number(Double(id))])
             #expect(again.status == 409 && again.body?["error"]?["code"]?.string == "media_already_sent")
-            let outbound = try await harness.routing.pool.query("SELECT count(*)::int FROM switchboard.messages WHERE ticket_id = $1 AND direction = 'outbound'",
+            let outbound = try await harness.routing.pool.query("SELECT count(*)::int FROM switchboard.messages WHERE ticket_id = $1 AND outbound_id IS NOT NULL",
                                                                 [ticket]).first?.decode(0, as: Int.self)
             #expect(outbound == 1)
         }

@@ -81,6 +81,31 @@ struct SLATests {
         #expect(try await harness.eventCount(ticket, "sla_breach") == 1)
     }
 
+    @Test func anAnswerFromTheWhatsAppBusinessAppMeetsTheResponseClocksAsAnAgentsReplyDoes() async throws {
+        let policy = SLAPolicy(name: "around-the-clock", calendarName: "24x7",
+                               targets: SLATargets(firstResponse: 60, nextResponse: 120, resolution: 3600, warningFraction: 1, calendar: .alwaysOpen()))
+        let start = Self.beforeLunch
+        let harness = try await SLAHarness.make("sla_echo", routing: Self.routing(), policies: [policy], start: start)
+        let ticket = try await harness.routing.customerWrites("447700900071", "Is the shop open on Sunday?")
+        await harness.advance(to: start.addingTimeInterval(40))
+        let echo = try await harness.routing.businessAppSends("447700900071", "Yes, from 10 to 2.")
+        #expect(echo.map(\.ticketID) == [ticket])
+        await harness.settle()
+        let records = try await harness.records(ticket)
+        #expect(records.map(\.clock) == ["first_response"] && records.first?.outcome == "met" && records.first?.business == 40)
+        // The customer writes again: the next response is due; the business app answers it too.
+        _ = try await harness.routing.customerWrites("447700900071", "And on holidays?")
+        await harness.settle()
+        #expect(try await harness.storedDeadline(ticket, .nextResponse) == start.addingTimeInterval(160))
+        await harness.advance(to: start.addingTimeInterval(70))
+        try await harness.routing.businessAppSends("447700900071", "Closed on holidays.")
+        await harness.settle()
+        #expect(try await harness.storedDeadline(ticket, .nextResponse) == nil)
+        #expect(try await harness.records(ticket).map(\.outcome) == ["met", "met"])
+        await harness.advance(to: start.addingTimeInterval(400))
+        #expect(try await harness.eventCount(ticket, "sla_breach") == 0)
+    }
+
     @Test func clocksPauseWhilePendingAndNextResponseRunsFromEachCustomerMessageAfterAReply() async throws {
         let policy = SLAPolicy(name: "around-the-clock", calendarName: "24x7",
                                targets: SLATargets(firstResponse: 60, nextResponse: 120, resolution: 3600, warningFraction: 1, calendar: .alwaysOpen()))

@@ -116,6 +116,54 @@ struct WebhookIngestStoreTests {
         #expect(kinds == ["created", "message_received", "message_received", "status_changed", "message_received", "reopened", "message_received"])
     }
 
+    @Test func theBusinessAppsEchoesGoOnTheCustomersLatestTicketAsOutboundAndChangeNothingElse() async throws {
+        let pool = try await migratedPool("ingest_echoes")
+        let store = WebhookIngestStore(pool: pool, reopenWithin: 24 * Self.hour)
+        let t0 = Date(timeIntervalSince1970: 1_790_000_000)
+        func echo(_ wamid: String, to waID: String = "4915112345678", text: String = "Sent from the shop's phone") -> IncomingMessage {
+            var message = message(wamid, from: waID, text: text)
+            message.isEcho = true
+            return message
+        }
+        func ticket(_ id: Int64) async throws -> (status: String, window: Date?, lastInbound: Date?) {
+            let row = try #require(try await pool.query("SELECT status, customer_window_expires_at, last_inbound_at FROM switchboard.tickets WHERE id = $1", [id]).first)
+            return (try row.decode(0), try row.decode(1), try row.decode(2))
+        }
+        let opened = try await store.store(delivery([message("w1")], at: t0)).stored[0]
+        let before = try await ticket(opened.ticketID)
+
+        // Hours later (the window must not move), the shop answers from the Business app.
+        let echoed = try await store.store(delivery([echo("e1")], at: t0 + 3 * Self.hour))
+        let stored = try #require(echoed.stored.first)
+        #expect(stored.isEcho && stored.ticketID == opened.ticketID && stored.threading == .attach(to: opened.ticketID) && !stored.asksForAnswer)
+        let row = try #require(try await pool.query("SELECT direction, body, status, outbound_id IS NULL FROM switchboard.messages WHERE wamid = 'e1'").first)
+        #expect(try row.decode(0, as: String.self) == "outbound" && row.decode(1, as: String.self) == "Sent from the shop's phone")
+        #expect(try row.decode(2, as: String.self) == "sent" && row.decode(3, as: Bool.self))
+        let after = try await ticket(opened.ticketID)
+        #expect(after.status == "open" && after.window == before.window && after.lastInbound == before.lastInbound)
+        let event = try #require(try await pool.query("SELECT kind, actor, data->>'type' FROM switchboard.ticket_events WHERE ticket_id = $1 ORDER BY id DESC LIMIT 1",
+                                                      [opened.ticketID]).first)
+        #expect(try event.decode(0, as: String.self) == "message_echoed" && event.decode(1, as: String.self) == "business_app" && event.decode(2, as: String.self) == "text")
+
+        // On a resolved ticket an echo stays there and reopens nothing; again, it is a duplicate.
+        try await pool.query("UPDATE switchboard.tickets SET status = 'resolved', resolved_at = $2 WHERE id = $1", [opened.ticketID, t0 + 4 * Self.hour])
+        let late = try await store.store(delivery([echo("e2", text: "Anything else?"), echo("e1")], at: t0 + 5 * Self.hour))
+        #expect(late.stored.map(\.wamid) == ["e2"] && late.duplicates == ["e1"])
+        #expect(try await ticket(opened.ticketID).status == "resolved")
+
+        // To someone who never wrote to this number: no ticket to put it on; the delivery says so.
+        let stranger = try await store.store(delivery([echo("e3", to: "4915199999999")], at: t0 + 5 * Self.hour))
+        #expect(stranger.stored.isEmpty && stranger.unplacedEchoes == ["e3"])
+        let problem = try await pool.query("SELECT decode_problem FROM switchboard.webhook_deliveries WHERE id = $1", [stranger.deliveryID]).first?.decode(0, as: String?.self)
+        #expect(problem == "message_echoes e3: to a customer with no ticket on this number, kept raw")
+        #expect(try await count(pool, "SELECT count(*)::int FROM switchboard.customers") == 1)
+        #expect(try await count(pool, "SELECT count(*)::int FROM switchboard.tickets") == 1)
+
+        // A customer's message and an echo to them in one delivery: the echo finds the new ticket.
+        let both = try await store.store(delivery([message("w9", from: "4915100000009"), echo("e9", to: "4915100000009")], at: t0 + 6 * Self.hour))
+        #expect(both.stored.map(\.wamid) == ["w9", "e9"] && both.stored[0].ticketID == both.stored[1].ticketID)
+    }
+
     @Test func aCustomerKnownByUserIDGainsAPhoneNumberWithoutASecondRecord() async throws {
         let pool = try await migratedPool("ingest_bsuid")
         let store = WebhookIngestStore(pool: pool, reopenWithin: 0)

@@ -29,10 +29,20 @@ enum Fixtures {
         return found
     }
 
-    /// The `messages[]` elements of the file's `messages` changes, in order.
+    /// The `messages[]` elements of the file's `messages` changes, and the `message_echoes[]` of its
+    /// `smb_message_echoes` changes (what the business app sent), in order.
     static func messages(_ url: URL) throws -> [[String: Any]] {
-        try changes(url).filter { $0.field == "messages" }.flatMap { $0.value["messages"] as? [[String: Any]] ?? [] }
+        try changes(url).flatMap { change -> [[String: Any]] in
+            switch change.field {
+            case "messages": return change.value["messages"] as? [[String: Any]] ?? []
+            case "smb_message_echoes": return change.value["message_echoes"] as? [[String: Any]] ?? []
+            default: return []
+            }
+        }
     }
+
+    /// Fields whose changes the decoder reads; any other is kept whole.
+    static let readFields: Set<String> = ["messages", "smb_message_echoes"]
 
     /// The `statuses[]` elements of the file's `messages` changes, in order.
     static func statuses(_ url: URL) throws -> [[String: Any]] {

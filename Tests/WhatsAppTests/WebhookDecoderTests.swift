@@ -33,8 +33,29 @@ struct WebhookDecoderTests {
             }
         }
         // Changes of other fields are kept whole, one per change.
-        let otherFields = try Fixtures.changes(file).filter { $0.field != "messages" }.map(\.field)
-        #expect(batch.otherChanges.map(\.field).filter { $0 != "messages" } == otherFields)
+        let otherFields = try Fixtures.changes(file).filter { !Fixtures.readFields.contains($0.field) }.map(\.field)
+        #expect(batch.otherChanges.map(\.field).filter { !Fixtures.readFields.contains($0) } == otherFields)
+    }
+
+    @Test func theBusinessAppsEchoesAreReadAsMessagesToTheirCustomer() throws {
+        let text = try WebhookDecoder.decode(Fixtures.bytes(Fixtures.directory.appendingPathComponent("pywa-smb-message-echoes-text.json")))
+        let echo = try #require(text.messages.first)
+        #expect(text.messages.count == 1 && echo.isEcho && echo.type == "text" && echo.text == "Test message")
+        #expect(echo.customer.waID == "<WHATSAPP_USER_PHONE_NUMBER>" && echo.customer.userID == "<BSUID>")
+        #expect(echo.businessNumber.phoneNumberID == "1122334455667")
+        // This sample has the numbers the other way round: the customer is the one that is not the business.
+        let edit = try WebhookDecoder.decode(Fixtures.bytes(Fixtures.directory.appendingPathComponent("pywa-smb-message-echoes-edit.json")))
+        let edited = try #require(edit.messages.first)
+        #expect(edited.isEcho && edited.type == "edit" && edited.targetWamid == "wamid.zzzzzz" && edited.text == "Text was edited")
+        #expect(edited.customer.waID == "972987654321" && edited.customer.profileName == "Test Name")
+        // A customer's own message is not an echo.
+        let own = try WebhookDecoder.decode(Fixtures.bytes(Fixtures.directory.appendingPathComponent("meta-openapi-text.json")))
+        #expect(own.messages.allSatisfy { !$0.isEcho })
+        // Without the business number an echo cannot be placed: kept raw, and said.
+        let orphan = #"{"entry":[{"changes":[{"field":"smb_message_echoes","value":{"message_echoes":[{"id":"wamid.E","to":"34600000001","type":"text","text":{"body":"hi"}}]}}]}]}"#
+        let raw = try WebhookDecoder.decode(Array(orphan.utf8))
+        #expect(raw.messages.isEmpty && raw.otherChanges.map(\.field) == ["smb_message_echoes"])
+        #expect(raw.skipped == ["entry[0].changes[0]: an smb_message_echoes change without metadata.phone_number_id (1 echoes kept raw, not read)"])
     }
 
     @Test func absurdTimestampsAndCodesAreDroppedNotTrusted() throws {

@@ -19,10 +19,13 @@ public struct IncomingMessage: Sendable, Equatable {
     public var targetWamid: String?
     /// When the customer sent it, by Meta's clock.
     public var sentAt: Date?
+    /// Sent by the business from the WhatsApp Business app on the same number (a coexistence echo):
+    /// an outbound message on the customer's ticket that opens, wakes and reopens nothing.
+    public var isEcho: Bool
 
     public init(wamid: String, businessNumberID: String, businessDisplayNumber: String? = nil, customerWaID: String?,
                 customerUserID: String? = nil, customerName: String? = nil, type: String, body: String?,
-                detailsJSON: String = "{}", payloadJSON: String = "{}", targetWamid: String? = nil, sentAt: Date? = nil) {
+                detailsJSON: String = "{}", payloadJSON: String = "{}", targetWamid: String? = nil, sentAt: Date? = nil, isEcho: Bool = false) {
         precondition(customerWaID != nil || customerUserID != nil, "a message without a sender")
         self.wamid = wamid
         self.businessNumberID = businessNumberID
@@ -36,6 +39,7 @@ public struct IncomingMessage: Sendable, Equatable {
         self.payloadJSON = payloadJSON
         self.targetWamid = targetWamid
         self.sentAt = sentAt
+        self.isEcho = isEcho
     }
 
     /// The key that orders and serializes one customer's messages to one business number.

@@ -7,6 +7,9 @@ public enum TicketEventKind: String, CaseIterable, Sendable, Codable {
     case created
     /// A customer message was added (`data.message_id`, `data.type`).
     case messageReceived = "message_received"
+    /// The business sent a message from the WhatsApp Business app on the same number (a
+    /// coexistence echo; actor `business_app`; `data.message_id`, `data.type`).
+    case messageEchoed = "message_echoed"
     /// Open, pending or resolved changed (`from`, `to`, `by`).
     case statusChanged = "status_changed"
     /// A customer wrote after the ticket was resolved; it returned to routing.

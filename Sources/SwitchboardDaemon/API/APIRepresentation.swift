@@ -59,7 +59,7 @@ enum APIRepresentation {
         let view = view ?? MessageThread.View(body: message.body)
         var fields: [String: JSONValue] = [
             "id": .number(Double(message.id)), "at": R.timestamp(message.at), "direction": .string(message.direction), "type": .string(message.type),
-            "body": R.optional(view.body), "status": R.optional(message.status), "media": .null,
+            "body": R.optional(view.body), "status": R.optional(message.status), "media": .null, "sent_by": R.optional(message.sentBy),
             "edited": .bool(view.edited), "deleted": .bool(view.deleted), "applies_to": view.appliesTo.map { .number(Double($0)) } ?? .null,
             "customer_reaction": view.reaction.map { ["emoji": .string($0.emoji), "at": R.timestamp($0.at)] } ?? .null,
             "error": message.errorCode == nil && message.errorTitle == nil ? .null

@@ -89,6 +89,9 @@ public struct WebhookEndpoint: Sendable {
                 "delivery": "\(result.deliveryID)", "stored": "\(result.stored.count)", "duplicates": "\(result.duplicates.count)",
                 "statuses": "\(result.statusesRecorded)",
             ])
+            for wamid in result.unplacedEchoes {
+                logger.notice("an echo of the business app to a customer with no ticket on this number: kept raw", metadata: ["wamid": "\(wamid)"])
+            }
             metrics?.webhookDelivery(delivery.decodeProblem == nil || !(delivery.messages.isEmpty && delivery.statuses.isEmpty) ? .stored : .storedRaw)
             return Self.plain(.ok, "ok\n")
         } catch let error as PostgresError where error.isConnectionProblem || Self.isPoolTimeout(error) {

@@ -18,7 +18,8 @@ enum IncomingMapping {
             detailsJSON: details(of: message).jsonText,
             payloadJSON: message.raw.jsonText,
             targetWamid: message.targetWamid,
-            sentAt: message.sentAt
+            sentAt: message.sentAt,
+            isEcho: message.isEcho
         )
     }
 

@@ -11,6 +11,8 @@ extension TicketRouter {
         await untilRebuilt()
         let followUp = RoutingCoordinator.followUp(messages.map { ($0.ticketID, $0.threading, $0.asksForAnswer) })
         if !followUp.customerWrote.isEmpty { await sla?.customerWrote(followUp.customerWrote) }
+        // The business answered from the WhatsApp Business app: an answer, as an agent's reply is.
+        for echo in messages where echo.isEcho { await sla?.agentReplied(echo.ticketID) }
         do {
             if !followUp.route.isEmpty { try await route(followUp.route) }
         } catch {
@@ -35,7 +37,8 @@ extension TicketRouter {
         guard let events else { return }
         let now = timers.now
         for message in messages {
-            var details = ["direction": "inbound", "message": "\(message.messageID)"]
+            var details = ["direction": message.isEcho ? "outbound" : "inbound", "message": "\(message.messageID)"]
+            if message.isEcho { details["author"] = "business_app" }
             if message.threading == .newTicket { details["new_ticket"] = "true" }
             events.publish(DaemonEvent(kind: .message, ticketID: message.ticketID, reference: message.ticketReference, at: now, audience: [],
                                        details: details))

@@ -46,6 +46,9 @@ public struct TicketDetailRow: Sendable {
         public var errorTitle: String?
         /// The file it carries, as Switchboard keeps it.
         public var media: MediaRow?
+        /// Who sent an outbound message: an agent's id, `automation:…`, or `business_app` (sent from
+        /// the WhatsApp Business app on the same number); nil for the customer's.
+        public var sentBy: String? = nil
     }
 
     /// A message's file: what the API needs to show or offer it.

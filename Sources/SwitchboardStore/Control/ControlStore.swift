@@ -147,7 +147,7 @@ public struct ControlStore: Sendable {
         }
         return TicketDetailRow.Message(id: try row.decode(5), wamid: try row.decode(16), targetWamid: try row.decode(17), at: try row.decode(0), direction: try row.decode(1), type: try row.decode(2), body: try row.decode(3),
                                        status: try row.decode(4), details: try row.decode(6), errorCode: try row.decode(7, as: Int?.self),
-                                       errorTitle: try row.decode(8), media: media)
+                                       errorTitle: try row.decode(8), media: media, sentBy: try row.decode(18))
     }
 
     private static func summary(_ row: PostgresRow) throws -> TicketSummaryRow {
@@ -190,8 +190,11 @@ public struct ControlStore: Sendable {
         let summary = try Self.summary(row)
         let messages = try await pool.query("""
             SELECT m.received_at, m.direction, m.type, m.body, m.status, m.id, m.details::text, m.error_code, m.error_title,
-                   f.id, f.kind, f.state, f.mime_type, f.size_bytes, f.file_name, f.failure, m.wamid, m.target_wamid
+                   f.id, f.kind, f.state, f.mime_type, f.size_bytes, f.file_name, f.failure, m.wamid, m.target_wamid,
+                   -- Who sent an outbound message: the reply's author, or the business app (an echo).
+                   CASE WHEN m.direction = 'outbound' THEN coalesce(o.created_by, CASE WHEN m.outbound_id IS NULL THEN 'business_app' END) END
             FROM switchboard.messages m LEFT JOIN switchboard.media f ON f.message_id = m.id
+            LEFT JOIN switchboard.outbox o ON o.id = m.outbound_id
             WHERE m.ticket_id = $1 ORDER BY m.id
             """, [id]).map(Self.message)
         let events = try await pool.query(

@@ -32,6 +32,8 @@ public struct IngestResult: Sendable, Equatable {
         public var threading: TicketThreading.Decision
         /// Whether the customer waits for an answer to it (`TicketThreading.asksForAnswer`).
         public var asksForAnswer: Bool = true
+        /// Sent by the business from the WhatsApp Business app (an answer, for the SLA clocks).
+        public var isEcho: Bool = false
     }
 
     public var deliveryID: Int64
@@ -40,4 +42,7 @@ public struct IngestResult: Sendable, Equatable {
     public var duplicates: [String] = []
     /// Statuses recorded for the first time.
     public var statusesRecorded: Int = 0
+    /// Echoes from the business app to a customer with no ticket on that number: kept in the raw
+    /// delivery only (no conversation of the support team to put them on).
+    public var unplacedEchoes: [String] = []
 }

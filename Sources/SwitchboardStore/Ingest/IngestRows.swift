@@ -107,6 +107,35 @@ enum IngestRows {
         }
     }
 
+    /// A message the business sent from the WhatsApp Business app (a coexistence echo).
+    struct Echo: Encodable {
+        let ord: Int
+        /// The delivery that carried it (`webhook_deliveries.id`): an echo with no ticket says so there.
+        let deliveryID: Int64
+        let waID: String?
+        let userID: String?
+        let businessNumber: String
+        let wamid: String
+        let type: String
+        let body: String?
+        let details: String
+        let targetWamid: String?
+        let payload: String
+        let sentAt: Double?
+        let receivedAt: Double
+
+        enum CodingKeys: String, CodingKey {
+            case ord, wamid, type, body, details, payload
+            case waID = "wa_id"
+            case userID = "user_id"
+            case deliveryID = "delivery_id"
+            case businessNumber = "business_number"
+            case targetWamid = "target_wamid"
+            case sentAt = "sent_at"
+            case receivedAt = "received_at"
+        }
+    }
+
     struct Message: Encodable {
         let ord: Int
         let customerID: Int64

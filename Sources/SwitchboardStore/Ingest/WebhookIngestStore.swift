@@ -52,7 +52,10 @@ public struct WebhookIngestStore: Sendable {
     /// deliveries and every read threading needs (locks, known wamids, customers, the latest ticket of
     /// every thread); then, with threading decided in Swift, the tickets, messages, events and statuses.
     private func writeBatch(_ deliveries: [IncomingDelivery], in transaction: PostgresTransaction) async throws -> ([IngestResult], Set<String>) {
-        let all = deliveries.enumerated().flatMap { index, delivery in delivery.messages.map { (delivery: index, message: $0, receivedAt: delivery.receivedAt) } }
+        let everything = deliveries.enumerated().flatMap { index, delivery in delivery.messages.map { (delivery: index, message: $0, receivedAt: delivery.receivedAt) } }
+        // The customers' messages are threaded; the business app's echoes only find their ticket.
+        let all = everything.filter { !$0.message.isEcho }
+        let echoes = everything.filter(\.message.isEcho)
         let keys = Array(Set(all.map(\.message.threadKey)))
         let identities = try IngestRows.json(all.enumerated().map { ord, item in
             IngestRows.Customer(ord: ord, waID: item.message.customerWaID, userID: item.message.customerUserID, profileName: item.message.customerName,
@@ -282,17 +285,10 @@ public struct WebhookIngestStore: Sendable {
                 """, [try IngestRows.json(events.sorted { $0.ord < $1.ord })]))
             // Every file a message carries is recorded with it, for the fetcher to find.
             let withMedia = fresh.map(\.message).filter { MediaKind(messageType: $0.type) != nil }.map(\.wamid)
-            if !withMedia.isEmpty {
-                second.append(PostgresStatement("""
-                    INSERT INTO switchboard.media (message_id, ticket_id, wa_media_id, kind, mime_type, sha256, file_name)
-                    SELECT m.id, m.ticket_id, m.details->'media'->>'id', m.type, m.details->'media'->>'mime_type', m.details->'media'->>'sha256',
-                           m.details->'media'->>'filename'
-                    FROM switchboard.messages m
-                    WHERE m.wamid = ANY($1::text[]) AND m.details->'media'->>'id' IS NOT NULL
-                    ON CONFLICT (message_id) DO NOTHING
-                    """, [withMedia]))
-            }
+            if !withMedia.isEmpty { second.append(Self.recordFiles(of: withMedia)) }
         }
+        let echoesAt = second.count
+        if !echoes.isEmpty { second += try echoStatements(echoes.map { ($0.message, $0.receivedAt, results[$0.delivery].deliveryID) }) }
         let statusPlan = try statusStatements(deliveries)
         let statusesAt = second.count
         second += statusPlan.statements
@@ -322,11 +318,100 @@ public struct WebhookIngestStore: Sendable {
                                                            asksForAnswer: TicketThreading.asksForAnswer(type: item.message.type)))
             }
         }
+        if !echoes.isEmpty {
+            var placed: [String: (id: Int64, ticket: Int64, reference: String)] = [:]
+            var unplaced = Set<String>()
+            for row in written[echoesAt] {
+                let wamid = try row.decode(1, as: String.self)
+                if let id = try row.decode(0, as: Int64?.self), let ticket = try row.decode(2, as: Int64?.self), let reference = try row.decode(3, as: String?.self) {
+                    placed[wamid] = (id, ticket, reference)
+                } else {
+                    unplaced.insert(wamid)
+                }
+            }
+            var done = Set<String>()
+            for item in echoes where done.insert(item.message.wamid).inserted {
+                if let row = placed[item.message.wamid] {
+                    results[item.delivery].stored.append(.init(wamid: item.message.wamid, messageID: row.id, ticketID: row.ticket, ticketReference: row.reference,
+                                                               threading: .attach(to: row.ticket), asksForAnswer: false, isEcho: true))
+                } else if unplaced.contains(item.message.wamid) {
+                    results[item.delivery].unplacedEchoes.append(item.message.wamid)
+                } else {
+                    results[item.delivery].duplicates.append(item.message.wamid)
+                }
+            }
+        }
         if !statusPlan.statements.isEmpty {
             try await applyStatuses(statusPlan, recorded: written[statusesAt], outbound: written[statusesAt + 1], deliveries: deliveries,
                                     results: &results, in: transaction)
         }
         return (results, numbers)
+    }
+
+    /// Records the file each of these stored messages carries, `pending` for the fetcher.
+    private static func recordFiles(of wamids: [String]) -> PostgresStatement {
+        PostgresStatement("""
+            INSERT INTO switchboard.media (message_id, ticket_id, wa_media_id, kind, mime_type, sha256, file_name)
+            SELECT m.id, m.ticket_id, m.details->'media'->>'id', m.type, m.details->'media'->>'mime_type', m.details->'media'->>'sha256',
+                   m.details->'media'->>'filename'
+            FROM switchboard.messages m
+            WHERE m.wamid = ANY($1::text[]) AND m.details->'media'->>'id' IS NOT NULL
+            ON CONFLICT (message_id) DO NOTHING
+            """, [wamids])
+    }
+
+    /// The business app's echoes: each an outbound message on its customer's latest ticket with the
+    /// number, whatever that ticket's status (an echo opens, wakes and reopens nothing, and leaves
+    /// the customer service window as it is), with a `message_echoed` event, and its file recorded
+    /// for the fetcher. An echo to a customer with no ticket is not stored (the raw delivery keeps
+    /// it); its row comes back without an id.
+    private func echoStatements(_ echoes: [(message: IncomingMessage, receivedAt: Date, deliveryID: Int64)]) throws -> [PostgresStatement] {
+        let rows = try IngestRows.json(echoes.enumerated().map { ord, echo in
+            IngestRows.Echo(ord: ord, deliveryID: echo.deliveryID, waID: echo.message.customerWaID, userID: echo.message.customerUserID, businessNumber: echo.message.businessNumberID,
+                            wamid: echo.message.wamid, type: echo.message.type, body: echo.message.body, details: echo.message.detailsJSON,
+                            targetWamid: echo.message.targetWamid, payload: echo.message.payloadJSON, sentAt: echo.message.sentAt?.timeIntervalSince1970,
+                            receivedAt: echo.receivedAt.timeIntervalSince1970)
+        })
+        var statements = [PostgresStatement("""
+            WITH e AS (
+                SELECT DISTINCT ON (wamid) * FROM jsonb_to_recordset($1::jsonb) AS e(ord int, delivery_id bigint, wa_id text, user_id text, business_number text, wamid text, type text,
+                                                                                     body text, details text, target_wamid text, payload text, sent_at float8, received_at float8)
+                ORDER BY wamid, ord
+            ),
+            placed AS (
+                SELECT e.*, (SELECT t.id FROM switchboard.tickets t
+                             WHERE t.business_number = e.business_number
+                               AND t.customer_id = (SELECT min(id) FROM (SELECT id FROM switchboard.customers WHERE wa_id = e.wa_id
+                                                                         UNION ALL SELECT id FROM switchboard.customers WHERE user_id = e.user_id) AS c)
+                             ORDER BY t.created_at DESC, t.id DESC LIMIT 1) AS ticket_id
+                FROM e
+            ),
+            m AS (
+                INSERT INTO switchboard.messages (ticket_id, direction, wamid, type, body, details, target_wamid, payload, provider_sent_at, received_at, status, status_at)
+                SELECT ticket_id, 'outbound', wamid, type, body, details::jsonb, target_wamid, payload::jsonb, to_timestamp(sent_at), to_timestamp(received_at),
+                       'sent', to_timestamp(received_at)
+                FROM placed WHERE ticket_id IS NOT NULL ORDER BY ord
+                ON CONFLICT (wamid) DO NOTHING
+                RETURNING id, wamid, ticket_id, type, received_at
+            ),
+            ev AS (
+                INSERT INTO switchboard.ticket_events (ticket_id, at, kind, actor, data)
+                SELECT ticket_id, received_at, $2, 'business_app', jsonb_build_object('message_id', id, 'type', type) FROM m
+            ),
+            -- Every element a delivery did not put on a ticket says why there.
+            unplaced AS (
+                UPDATE switchboard.webhook_deliveries d SET decode_problem = concat_ws('; ', d.decode_problem, x.reasons)
+                FROM (SELECT delivery_id, string_agg('message_echoes ' || wamid || ': to a customer with no ticket on this number, kept raw', '; ' ORDER BY ord) AS reasons
+                      FROM placed WHERE ticket_id IS NULL GROUP BY delivery_id) AS x
+                WHERE d.id = x.delivery_id
+            )
+            SELECT m.id, m.wamid, m.ticket_id, t.reference FROM m JOIN switchboard.tickets t ON t.id = m.ticket_id
+            UNION ALL
+            SELECT NULL, p.wamid, NULL, NULL FROM placed p WHERE p.ticket_id IS NULL
+            """, [rows, TicketEventKind.messageEchoed.rawValue])]
+        let withMedia = echoes.map(\.message).filter { MediaKind(messageType: $0.type) != nil }.map(\.wamid)
+        if !withMedia.isEmpty { statements.append(Self.recordFiles(of: withMedia)) }
+        return statements
     }
 
     /// The statuses of a batch: recorded once per (wamid, status), attributed to the first delivery

@@ -9,7 +9,8 @@ UPDATE media f SET ticket_id = m.ticket_id FROM messages m WHERE m.id = f.messag
 ALTER TABLE media ALTER COLUMN ticket_id SET NOT NULL;
 CREATE INDEX media_ticket ON media (ticket_id);
 
--- inbound: a customer's file, fetched from the Graph API; outbound: an agent's upload, sent to it.
+-- inbound: fetched from the Graph API (a customer's file, or one the business app sent: an echo);
+-- outbound: an agent's upload, sent to it.
 ALTER TABLE media ADD COLUMN direction text NOT NULL DEFAULT 'inbound' CHECK (direction IN ('inbound', 'outbound'));
 ALTER TABLE media ADD COLUMN uploaded_by text;
 -- When Meta took the upload: its media id is good for 30 days.

@@ -54,6 +54,9 @@ public struct InboundMessage: Sendable, Equatable {
     public var errors: [WhatsAppError]
     /// The message element exactly as decoded, unknown fields included.
     public var raw: JSONValue
+    /// An echo (`smb_message_echoes`): a message the business sent to this customer from the WhatsApp
+    /// Business app on the same number, not one the customer sent.
+    public var isEcho = false
 
     public struct Media: Sendable, Equatable {
         public var id: String?

@@ -42,6 +42,10 @@ public enum WebhookDecoder {
         let number = value["metadata"]?["phone_number_id"]?.text.map {
             BusinessNumber(phoneNumberID: $0, displayPhoneNumber: value["metadata"]?["display_phone_number"]?.text)
         }
+        if field == "smb_message_echoes", let number {
+            readEchoes(value, number: number, at: path, into: &batch)
+            return
+        }
         guard field == "messages", let number else {
             batch.otherChanges.append(.init(field: field, businessNumber: number, value: value))
             if field == "messages" {
@@ -49,6 +53,9 @@ public enum WebhookDecoder {
                 // placed on a ticket. Kept raw, and said.
                 let messages = value["messages"]?.array.count ?? 0, statuses = value["statuses"]?.array.count ?? 0
                 batch.skipped.append("\(path): a messages change without metadata.phone_number_id (\(messages) messages, \(statuses) statuses kept raw, not read)")
+            } else if field == "smb_message_echoes" {
+                let echoes = value["message_echoes"]?.array.count ?? 0
+                batch.skipped.append("\(path): an smb_message_echoes change without metadata.phone_number_id (\(echoes) echoes kept raw, not read)")
             }
             return
         }
@@ -84,6 +91,41 @@ public enum WebhookDecoder {
         let known: Set<String> = ["messaging_product", "metadata", "contacts", "messages", "statuses", "errors"]
         if case .object(let members) = value, members.keys.contains(where: { !known.contains($0) }) {
             batch.otherChanges.append(.init(field: field, businessNumber: number, value: value))
+        }
+    }
+
+    /// Coexistence echoes: what the business sent from the WhatsApp Business app on this number,
+    /// read like a customer's message (text, media, edits, revokes…) but addressed to the customer.
+    private static func readEchoes(_ value: JSONValue, number: BusinessNumber, at path: String, into batch: inout WebhookBatch) {
+        let contacts = value["contacts"]?.array ?? []
+        for (index, echo) in (value["message_echoes"]?.array ?? []).enumerated() {
+            guard let wamid = echo["id"]?.text, !wamid.isEmpty else {
+                batch.skipped.append("\(path).value.message_echoes[\(index)]: no message id")
+                continue
+            }
+            // The customer is `to`; some payloads carry the two numbers the other way round.
+            var waID = echo["to"]?.text
+            if let display = number.displayPhoneNumber, waID == display { waID = echo["from"]?.text }
+            let userID = echo["to_user_id"]?.text
+            let contact = contacts.first { ($0["wa_id"]?.text).map { $0 == waID } ?? false }
+                ?? contacts.first { userID != nil && $0["user_id"]?.text == userID }
+                ?? (contacts.count == 1 ? contacts[0] : nil)
+            let customer = CustomerIdentity(waID: waID ?? contact?["wa_id"]?.text, userID: userID ?? contact?["user_id"]?.text,
+                                            profileName: contact?["profile"]?["name"]?.string)
+            guard customer.waID != nil || customer.userID != nil else {
+                batch.skipped.append("\(path).value.message_echoes[\(index)]: no customer (to)")
+                continue
+            }
+            let type = echo["type"]?.text ?? "unknown"
+            var decoded = InboundMessage(wamid: wamid, businessNumber: number, customer: customer, sentAt: date(echo["timestamp"]), type: type,
+                                         errors: WhatsAppError.list(echo["errors"]), raw: echo)
+            decoded.isEcho = true
+            readContent(of: echo, type: type, into: &decoded)
+            batch.messages.append(decoded)
+        }
+        let known: Set<String> = ["messaging_product", "metadata", "contacts", "message_echoes"]
+        if case .object(let members) = value, members.keys.contains(where: { !known.contains($0) }) {
+            batch.otherChanges.append(.init(field: "smb_message_echoes", businessNumber: number, value: value))
         }
     }
 

@@ -40,6 +40,20 @@ struct RoutingHarness {
         return ticket
     }
 
+    /// The business answers from the WhatsApp Business app on the same number: its echo, stored
+    /// and told to routing as the webhook path does.
+    @discardableResult
+    func businessAppSends(_ waID: String, _ text: String) async throws -> [IngestResult.StoredMessage] {
+        let wamid = "wamid.echo.\(UUID().uuidString)"
+        let echo = IncomingMessage(wamid: wamid, businessNumberID: "106540352242922", businessDisplayNumber: "15550783881", customerWaID: waID,
+                                   type: "text", body: text, payloadJSON: #"{"id": "\#(wamid)"}"#, isEcho: true)
+        let stored = try await ingest.store([IncomingDelivery(body: Array("{}".utf8), messages: [echo], statuses: [], decodeProblem: nil, receivedAt: timers.now)])
+            .flatMap(\.stored)
+        await router.committed(stored)
+        await router.settle()
+        return stored
+    }
+
     /// A customer message committed by ingest but not (yet) told to routing.
     func customerMessageCommitted(_ waID: String, _ text: String, wamid: String = "wamid.\(UUID().uuidString)") async throws -> [IngestResult.StoredMessage] {
         let message = IncomingMessage(wamid: wamid, businessNumberID: "106540352242922", businessDisplayNumber: "15550783881", customerWaID: waID,
