@@ -21,6 +21,8 @@ struct DaemonServices {
     let sla: SLAEngine
     let outbox: OutboxService
     let mediaFetcher: MediaFetchService
+    /// Read receipts and typing indicators; nil when sending is not configured.
+    let signals: CustomerSignals?
     let eventLog: EventLog
     let controlStore: ControlStore
     let reloader: ConfigurationReloader
@@ -45,6 +47,11 @@ struct DaemonServices {
         outbox = Self.outbox(configuration.outbound, pool: database.pool, client: whatsapp.client, replies: sla, metrics: metrics)
         mediaFetcher = MediaFetchService(store: MediaStore(pool: database.pool), client: whatsapp.client,
                                          settings: .init(concurrency: configuration.media.fetchConcurrency), logger: Logger(label: "media"))
+        let clock = timers, pool = database.pool
+        signals = whatsapp.client.map {
+            CustomerSignals(settings: .init(markReadOnOpen: configuration.outbound.markReadOnOpen, typingIndicator: configuration.outbound.typingIndicator),
+                            store: ReadReceiptStore(pool: pool), client: $0, now: { clock.now }, logger: Logger(label: "outbound"))
+        }
         eventLog = EventLog(capacity: configuration.api.eventRetentionCount, maxAge: configuration.api.eventRetentionSeconds)
         controlStore = ControlStore(pool: database.pool)
         reloader = Self.reloader(configurationPath, configuration, levelControl, notifier, router: router, sla: sla, logger: logger)
@@ -52,7 +59,8 @@ struct DaemonServices {
         if !passed.isEmpty { logger.info("sockets passed by systemd", metadata: ["names": "\(passed.keys.sorted().joined(separator: ","))"]) }
         let api = AgentAPI(router: router, store: controlStore, outbox: whatsapp.client == nil ? nil : outbox, events: events, log: eventLog,
                            timers: timers, settings: configuration.api,
-                           uploads: whatsapp.client.map { [pool = database.pool] in MediaUploader(store: MediaStore(pool: pool), client: $0, logger: Logger(label: "media")) },
+                           uploads: whatsapp.client.map { MediaUploader(store: MediaStore(pool: pool), client: $0, logger: Logger(label: "media")) },
+                           signals: signals,
                            logger: Logger(label: "api"))
         let database = self.database, router = self.router, readiness = self.readiness
         let routes = HTTPServer.makeRouter(readiness: readiness, pool: database.pool, webhook: whatsapp.webhook, api: api,
@@ -84,12 +92,16 @@ struct DaemonServices {
                                           .abandonedUploads(MediaStore(pool: database.pool))],
                                          logger: Logger(label: "retention"))
         let routing = RoutingService(router: router, sla: sla, timers: timers, readiness: readiness, logger: Logger(label: "routing"))
+        let signals: [ServiceGroupConfiguration.ServiceConfiguration] = self.signals.map {
+            [.init(service: StartsAfter(afterMigrations, readiness, $0), serviceName: "signals")]
+        } ?? []
         return [
             .init(service: database, serviceName: "database"),
             .init(service: migrations, successTerminationBehavior: .ignore, serviceName: "migrations"),
             .init(service: StartsAfter(afterMigrations, readiness, retention), serviceName: "retention"),
             .init(service: StartsAfter(afterMigrations, readiness, outbox), serviceName: "outbound"),
             .init(service: StartsAfter(afterMigrations, readiness, mediaFetcher), successTerminationBehavior: .ignore, serviceName: "media"),
+        ] + signals + [
             .init(service: StartsAfter(afterMigrations, readiness, routing), serviceName: "routing"),
             .init(service: StartsAfter(afterMigrations, readiness, AnyService(http)), serviceName: "http"),
             // After the HTTP server: stopped before it, it ends the agents' event streams first.

@@ -77,6 +77,8 @@ struct ConfigurationTests {
         ])
         #expect(issues(#"{"outbound": {"retryBaseSeconds": 10, "retryMaxSeconds": 5}}"#) == ["outbound.retryMaxSeconds: must not be less than retryBaseSeconds (10.0)"])
         #expect(issues(#"{"outbound": {"messagesPerSecond": 0}}"#) == ["outbound.messagesPerSecond: expected a number from 0.1 to 10000, got 0"])
+        #expect(issues(#"{"outbound": {"markReadOnOpen": "yes", "typingIndicator": 1}}"#)
+            == [#"outbound.markReadOnOpen: expected true or false, got "yes""#, "outbound.typingIndicator: expected true or false, got 1"])
         let defaults = try parse(#"{"whatsapp": {"appSecret": {"file": "s"}, "verifyToken": {"file": "v"}, "accessToken": {"credential": "graph-token"}}}"#).get()
         #expect(defaults.whatsapp?.graphAPI.baseURL == "https://graph.facebook.com")
         #expect(defaults.whatsapp?.accessToken == .credential("graph-token"))

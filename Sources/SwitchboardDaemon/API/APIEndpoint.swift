@@ -35,6 +35,7 @@ struct APIEndpoint: Sendable {
         APIEndpoint(.post, "tickets/:ref/tags") { api, caller, request, ref in try await api.tag(caller, ref, request) },
         APIEndpoint(.post, "tickets/:ref/notes") { api, caller, request, ref in try await api.note(caller, ref, request) },
         APIEndpoint(.post, "tickets/:ref/messages") { api, caller, request, ref in try await api.reply(caller, ref, request) },
+        APIEndpoint(.post, "tickets/:ref/typing") { api, caller, _, ref in try await api.typing(caller, ref) },
         APIEndpoint(.get, "events", query: ["last_event_id"]) { api, caller, request, _ in try await api.follow(caller, request) },
         APIEndpoint(.post, "media", query: ["ticket", "filename"]) { api, caller, request, _ in try await api.upload(caller, request) },
         APIEndpoint(.get, "media/:ref") { api, caller, request, id in try await api.media(caller, request, id) },

@@ -39,6 +39,23 @@ extension AgentAPI {
         return APIResponse.json(.object(result), status: .accepted)
     }
 
+    /// `POST /tickets/{ref}/typing`: the agent is writing; the customer sees "typing…" (at most one
+    /// indicator per 20 seconds per ticket goes to Meta; a client may call on every keystroke).
+    func typing(_ caller: APICaller, _ reference: String) async throws -> Response {
+        let id = try await ticketID(reference, caller, Permissions.Operation.changeTicket)
+        guard let signals else { throw APIFailure(status: .serviceUnavailable, code: "sending_not_configured", message: ReplyRefusal.sendingNotConfigured.description) }
+        switch try await signals.typing(id) {
+        case .sent(let next):
+            return APIResponse.json(["typing": true, "next_at": APIResponse.timestamp(next)], status: .accepted)
+        case .throttled(let next):
+            return APIResponse.json(["typing": true, "reason": "already_showing", "next_at": APIResponse.timestamp(next)])
+        case .disabled:
+            return APIResponse.json(["typing": false, "reason": "disabled", "next_at": .null])
+        case .nothingToAnswer:
+            return APIResponse.json(["typing": false, "reason": "customer_window_closed", "next_at": .null])
+        }
+    }
+
     /// A reply carrying a file uploaded for this ticket (`{"type": "media", "media": 12, "caption": …}`):
     /// its kind and name come from the upload, its Meta id is the one the upload got.
     func uploadedFileContent(_ body: APIBody, ticketID: Int64, reference: String) async throws -> (OutboundContent, Int64) {

@@ -60,6 +60,8 @@ extension AgentAPI {
     func ticket(_ caller: APICaller, _ reference: String) async throws -> Response {
         let id = try await ticketID(reference, caller, Permissions.Operation.viewTicket)
         guard let detail = try await store.ticket(id) else { throw APIFailure.notFound("ticket", reference) }
+        // Its agent opening it is the customer's blue ticks; anyone else looking is not.
+        if detail.summary.assignee == caller.agentID { signals?.opened(id) }
         return APIResponse.json(APIRepresentation.ticket(detail, now: Date()))
     }
 

@@ -14,6 +14,8 @@ public struct AgentAPI: Sendable {
     let outbox: OutboxService?
     /// Agents' files to the Graph API; nil when sending is not configured.
     let uploads: MediaUploader?
+    /// Read receipts and typing indicators; nil when sending is not configured.
+    let signals: CustomerSignals?
     let events: EventStream
     let log: EventLog
     let presence: APIPresenceWatch
@@ -23,8 +25,9 @@ public struct AgentAPI: Sendable {
     let logger: Logger
 
     public init(router: TicketRouter, store: ControlStore, outbox: OutboxService?, events: EventStream, log: EventLog, timers: any RoutingTimers,
-                settings: SwitchboardConfiguration.API, uploads: MediaUploader? = nil, logger: Logger) {
+                settings: SwitchboardConfiguration.API, uploads: MediaUploader? = nil, signals: CustomerSignals? = nil, logger: Logger) {
         self.router = router
+        self.signals = signals
         self.uploads = uploads
         self.store = store
         self.outbox = outbox

@@ -118,6 +118,10 @@ public struct SwitchboardConfiguration: Sendable, Equatable {
         /// First retry delay; doubles each attempt (with jitter) up to `retryMaxSeconds`.
         public var retryBaseSeconds: Double
         public var retryMaxSeconds: Double
+        /// Blue ticks: the ticket's agent opening it marks the customer's last message read.
+        public var markReadOnOpen: Bool
+        /// "typing…" on the customer's phone while the ticket's agent writes (`POST …/typing`).
+        public var typingIndicator: Bool
     }
 
     public struct Tickets: Sendable, Equatable {
@@ -250,7 +254,9 @@ public struct SwitchboardConfiguration: Sendable, Equatable {
             maxConcurrentSends: outboundObject.integer("maxConcurrentSends", in: 1...1000, default: 32),
             maxAttempts: outboundObject.integer("maxAttempts", in: 1...100, default: 8),
             retryBaseSeconds: retryBase,
-            retryMaxSeconds: retryMax
+            retryMaxSeconds: retryMax,
+            markReadOnOpen: outboundObject.bool("markReadOnOpen", default: true),
+            typingIndicator: outboundObject.bool("typingIndicator", default: true)
         )
         outboundObject.finish()
 

@@ -9,12 +9,19 @@ public enum SendRequest {
         case userID(String)
     }
 
+    /// Marks the customer's message `messageID` (and those before it) read: blue ticks. With
+    /// `typing`, their phone also shows "typing…" until the next message or for 25 seconds (Meta
+    /// sends the typing indicator only with a read receipt).
+    public static func readReceipt(messageID: String, typing: Bool = false) -> JSONValue {
+        var body: [String: JSONValue] = ["messaging_product": .string("whatsapp"), "status": .string("read"), "message_id": .string(messageID)]
+        if typing { body["typing_indicator"] = .object(["type": .string("text")]) }
+        return .object(body)
+    }
+
     /// The request body for `content`. `callbackData` is echoed back by Meta in status webhooks as
     /// `biz_opaque_callback_data` (Switchboard puts its outbound id there).
     public static func body(_ content: OutboundContent, to recipient: Recipient, callbackData: String) -> JSONValue {
-        if case .markAsRead(let messageID) = content {
-            return .object(["messaging_product": .string("whatsapp"), "status": .string("read"), "message_id": .string(messageID)])
-        }
+        if case .markAsRead(let messageID) = content { return readReceipt(messageID: messageID) }
         var body: [String: JSONValue] = [
             "messaging_product": .string("whatsapp"),
             "recipient_type": .string("individual"),

@@ -22,6 +22,8 @@ struct APIHarness {
     let store: ControlStore
     let document: OpenAPIDocument
     let enricher: Task<Void, any Error>
+    /// Read receipts and typing indicators, running when the harness has a Graph API stand-in.
+    let signals: Task<Void, any Error>?
 
     /// - Parameter graph: a Graph API stand-in that takes agents' uploads (replies are only queued).
     static func start(_ label: String, configuration: RoutingConfiguration, silence: TimeInterval = 120, graph: GraphAPIStandIn? = nil) async throws -> APIHarness {
@@ -39,16 +41,25 @@ struct APIHarness {
                                    settings: .init(messagesPerSecond: 80, limits: .init(customerInterval: 0, maxInFlight: 4),
                                                    retryPolicy: RetryPolicy(baseDelay: 1, maxDelay: 1, maxAttempts: 1)),
                                    now: { timers.now }, logger: TestDatabase.quietLogger)
+        let signals = graph.map { _ in
+            CustomerSignals(settings: .init(markReadOnOpen: true, typingIndicator: true), store: ReadReceiptStore(pool: routing.pool), client: client,
+                            now: { timers.now }, logger: TestDatabase.quietLogger)
+        }
         let api = AgentAPI(router: routing.router, store: store, outbox: outbox, events: events, log: log, timers: routing.timers,
                            settings: .init(presenceSilenceSeconds: silence, eventRetentionCount: 1000, eventRetentionSeconds: 3600, maxPageSize: 200),
                            uploads: graph.map { _ in MediaUploader(store: MediaStore(pool: routing.pool), client: client, logger: TestDatabase.quietLogger) },
+                           signals: signals,
                            logger: TestDatabase.quietLogger)
         // The enricher follows the stream once it has subscribed.
         while events.subscriberCount == 0 { await Task.yield() }
-        return APIHarness(routing: routing, events: events, log: log, api: api, store: store, document: try OpenAPIDocument.load(), enricher: task)
+        return APIHarness(routing: routing, events: events, log: log, api: api, store: store, document: try OpenAPIDocument.load(), enricher: task,
+                          signals: signals.map { service in Task { try await service.run() } })
     }
 
-    func stop() { enricher.cancel() }
+    func stop() {
+        enricher.cancel()
+        signals?.cancel()
+    }
 
     func application() -> some ApplicationProtocol {
         let router = Router()

@@ -265,6 +265,9 @@ final class GraphAPIStandIn: Sendable {
                 return answer(Failure(httpStatus: 400, code: 100, message: "(#100) The parameter messaging_product is required."))
             }
             let isReadReceipt = body["status"]?.string == "read"
+            if let typing = body["typing_indicator"], !isReadReceipt || typing["type"]?.string != "text" {
+                return answer(Failure(httpStatus: 400, code: 100, message: "(#100) Param typing_indicator[type] must be one of {text} and comes with status read"))
+            }
             if !isReadReceipt && recipient.isEmpty {
                 return answer(Failure(httpStatus: 400, code: 100, message: "(#100) The parameter to is required."))
             }

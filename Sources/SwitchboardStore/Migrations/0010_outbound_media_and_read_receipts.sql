@@ -1,4 +1,4 @@
--- 0010: the files agents send (issue #18). An agent uploads a file for a ticket before the reply
+-- 0010: the files agents send, and read receipts (issue #18). An agent uploads a file for a ticket before the reply
 -- that carries it exists, so a file belongs to its ticket (the visibility rule reads it there) and
 -- to a message only once one carries it.
 
@@ -26,3 +26,7 @@ ALTER TABLE media ADD CONSTRAINT media_inbound_has_message CHECK (direction = 'o
 ALTER TABLE media ADD CONSTRAINT media_outbound_is_uploaded CHECK (direction = 'inbound' OR state = 'uploading' OR wa_media_id IS NOT NULL OR state = 'purged');
 -- Uploads a crash left half-way, found and deleted by retention.
 CREATE INDEX media_uploading ON media (created_at) WHERE state = 'uploading';
+
+-- When the customer was shown this message read (blue ticks): sent once, when its agent opened the
+-- ticket or started typing (issue #18).
+ALTER TABLE messages ADD COLUMN read_receipt_sent_at timestamptz;
