@@ -91,7 +91,11 @@ enum APIRepresentation {
     }
 
     static func event(_ event: DaemonEvent) -> JSONValue {
-        ["kind": .string(event.kind.rawValue), "ticket": R.optional(event.reference), "queue": R.optional(event.queue), "agent": R.optional(event.agent),
-         "at": R.timestamp(event.at), "details": .object(event.details.mapValues(JSONValue.string))]
+        var fields: [String: JSONValue] = ["kind": .string(event.kind.rawValue), "ticket": R.optional(event.reference), "queue": R.optional(event.queue),
+                                           "agent": R.optional(event.agent), "at": R.timestamp(event.at),
+                                           "details": .object(event.details.mapValues(JSONValue.string))]
+        if let message = event.message { fields["message"] = message }
+        if let changed = event.changedMessage { fields["changed_message"] = changed }
+        return .object(fields)
     }
 }

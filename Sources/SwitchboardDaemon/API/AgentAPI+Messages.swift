@@ -32,8 +32,9 @@ extension AgentAPI {
             case .fileAlreadySent: throw APIFailure.conflict("media_already_sent", refusal.description)
             }
         }
-        events.publish(DaemonEvent(kind: .message, ticketID: id, reference: reference, agent: caller.agentID, at: Date(), audience: [],
-                                   details: ["direction": "outbound", "type": content.typeName, "author": caller.agentID]))
+        var details = ["direction": "outbound", "type": content.typeName, "author": caller.agentID]
+        if let message = queued.messageID { details["message"] = "\(message)" }
+        events.publish(DaemonEvent(kind: .message, ticketID: id, reference: reference, agent: caller.agentID, at: Date(), audience: [], details: details))
         var result: [String: JSONValue] = ["id": .string(queued.id.uuidString.lowercased()), "ticket": .string(reference), "status": "queued"]
         if let paused = queued.sendingPausedReason { result["sending_paused"] = .string(paused) }
         return APIResponse.json(.object(result), status: .accepted)

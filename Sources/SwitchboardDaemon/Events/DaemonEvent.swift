@@ -1,4 +1,5 @@
 import Foundation
+import JSON
 import SwitchboardCore
 
 /// Something the daemon tells whoever follows it live (the control socket's `Watch`, the agents'
@@ -38,6 +39,11 @@ public struct DaemonEvent: Sendable, Equatable {
     /// following may see it, nobody in particular is told.
     public var audience: [String]
     public var details: [String: String]
+    /// For a `message` event (details `message`: its id), filled in by the enricher: the message as
+    /// the API shows it, and, when it changes another one (an edit, a deletion, a reaction), that
+    /// message as it now stands — what a follower needs to show it without reading the ticket.
+    public var message: JSONValue?
+    public var changedMessage: JSONValue?
 
     public init(kind: Kind, ticketID: Int64?, reference: String?, queue: String? = nil, agent: String? = nil, at: Date, audience: [String], details: [String: String]) {
         self.kind = kind

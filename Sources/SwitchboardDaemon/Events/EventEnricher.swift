@@ -1,3 +1,4 @@
+import JSON
 import Logging
 import ServiceLifecycle
 import Synchronization
@@ -47,6 +48,37 @@ public struct EventEnricher: Service {
     /// Fills in what the publishers left out. A ticket's reference never changes, so it is
     /// remembered: an assignment (which names its queue and agent) then needs no query at all.
     func enrich(_ batch: [DaemonEvent], references: inout ReferenceCache) async -> [DaemonEvent] {
+        await withMessages(await withTickets(batch, references: &references))
+    }
+
+    /// Each message event with the message as the API shows it (and the one it changes), read in
+    /// one query per batch.
+    func withMessages(_ batch: [DaemonEvent]) async -> [DaemonEvent] {
+        let ids = batch.compactMap { $0.kind == .message ? $0.details["message"].flatMap { Int64($0) } : nil }
+        guard !ids.isEmpty else { return batch }
+        let found: [Int64: [TicketDetailRow.Message]]
+        do {
+            found = try await store.messagesShowing(Array(Set(ids)))
+        } catch {
+            logger.warning("message events passed on without the messages", metadata: ["events": "\(ids.count)", "error": "\(error)"])
+            return batch
+        }
+        return batch.map { event in
+            guard event.kind == .message, let id = event.details["message"].flatMap({ Int64($0) }), let rows = found[id],
+                  let asked = rows.first(where: { $0.id == id }) else { return event }
+            var event = event
+            let views = zip(rows, APIRepresentation.messages(rows))
+            event.message = views.first { $0.0.id == id }?.1
+            let details = (try? JSONParser.parse(Array(asked.details.utf8))) ?? [:]
+            if let target = asked.targetWamid ?? details["reaction"]?["message_id"]?.string {
+                event.changedMessage = views.first { $0.0.wamid == target }?.1
+            }
+            return event
+        }
+    }
+
+    /// Events with their ticket's reference, queue and agent.
+    func withTickets(_ batch: [DaemonEvent], references: inout ReferenceCache) async -> [DaemonEvent] {
         var batch = batch
         for index in batch.indices {
             guard let id = batch[index].ticketID else { continue }

@@ -140,14 +140,53 @@ public struct ControlStore: Sendable {
         [scope.everything, scope.assignee, scope.queues.sorted(), scope.assignedInQueues]
     }
 
-    private static func message(_ row: PostgresRow) throws -> TicketDetailRow.Message {
-        let media = try row.decode(9, as: Int64?.self).map { id in
-            TicketDetailRow.MediaRow(id: id, kind: try row.decode(10), state: try row.decode(11), mimeType: try row.decode(12),
-                                     size: try row.decode(13, as: Int64?.self).map(Int.init), fileName: try row.decode(14), failure: try row.decode(15))
+    /// A message as `message(_:)` reads it: the row, its file, who sent it.
+    static let messageColumns = """
+        m.received_at, m.direction, m.type, m.body, m.status, m.id, m.details::text, m.error_code, m.error_title,
+        f.id, f.kind, f.state, f.mime_type, f.size_bytes, f.file_name, f.failure, m.wamid, m.target_wamid,
+        -- Who sent an outbound message: the reply's author, or the business app (an echo).
+        CASE WHEN m.direction = 'outbound' THEN coalesce(o.created_by, CASE WHEN m.outbound_id IS NULL THEN 'business_app' END) END
+        """
+    static let messageTables = """
+        switchboard.messages m LEFT JOIN switchboard.media f ON f.message_id = m.id LEFT JOIN switchboard.outbox o ON o.id = m.outbound_id
+        """
+
+    /// For each of these messages, what showing it needs: the message, and when it changes another
+    /// (an edit, a deletion, a reaction), that message with every change made to it — so that a
+    /// follower can show the change where it applies without reading the whole ticket.
+    public func messagesShowing(_ ids: [Int64]) async throws -> [Int64: [TicketDetailRow.Message]] {
+        guard !ids.isEmpty else { return [:] }
+        let rows = try await pool.query("""
+            WITH asked AS (SELECT id, ticket_id, coalesce(target_wamid, details->'reaction'->>'message_id') AS target FROM switchboard.messages
+                           WHERE id = ANY($1::bigint[])),
+                 targets AS (SELECT a.id AS asked, t.id, t.ticket_id, t.wamid FROM asked a
+                             JOIN switchboard.messages t ON t.ticket_id = a.ticket_id AND t.wamid = a.target),
+                 shown AS (SELECT id AS asked, id FROM asked
+                           UNION SELECT asked, id FROM targets
+                           UNION SELECT g.asked, c.id FROM targets g JOIN switchboard.messages c ON c.ticket_id = g.ticket_id
+                                 AND (c.target_wamid = g.wamid OR c.details->'reaction'->>'message_id' = g.wamid))
+            SELECT s.asked, \(Self.messageColumns) FROM shown s JOIN \(Self.messageTables) ON m.id = s.id ORDER BY s.asked, m.id
+            """, [ids])
+        var found: [Int64: [TicketDetailRow.Message]] = [:]
+        for row in rows {
+            found[try row.decode(0, as: Int64.self), default: []].append(try Self.message(row, from: 1))
         }
-        return TicketDetailRow.Message(id: try row.decode(5), wamid: try row.decode(16), targetWamid: try row.decode(17), at: try row.decode(0), direction: try row.decode(1), type: try row.decode(2), body: try row.decode(3),
-                                       status: try row.decode(4), details: try row.decode(6), errorCode: try row.decode(7, as: Int?.self),
-                                       errorTitle: try row.decode(8), media: media, sentBy: try row.decode(18))
+        return found
+    }
+
+    private static func message(_ row: PostgresRow) throws -> TicketDetailRow.Message {
+        try message(row, from: 0)
+    }
+
+    /// The message whose `messageColumns` start at column `first`.
+    private static func message(_ row: PostgresRow, from first: Int) throws -> TicketDetailRow.Message {
+        let media = try row.decode(first + 9, as: Int64?.self).map { id in
+            TicketDetailRow.MediaRow(id: id, kind: try row.decode(first + 10), state: try row.decode(first + 11), mimeType: try row.decode(first + 12),
+                                     size: try row.decode(first + 13, as: Int64?.self).map(Int.init), fileName: try row.decode(first + 14), failure: try row.decode(first + 15))
+        }
+        return TicketDetailRow.Message(id: try row.decode(first + 5), wamid: try row.decode(first + 16), targetWamid: try row.decode(first + 17), at: try row.decode(first + 0), direction: try row.decode(first + 1), type: try row.decode(first + 2), body: try row.decode(first + 3),
+                                       status: try row.decode(first + 4), details: try row.decode(first + 6), errorCode: try row.decode(first + 7, as: Int?.self),
+                                       errorTitle: try row.decode(first + 8), media: media, sentBy: try row.decode(first + 18))
     }
 
     private static func summary(_ row: PostgresRow) throws -> TicketSummaryRow {
@@ -188,15 +227,8 @@ public struct ControlStore: Sendable {
             """, [id])
         guard let row = rows.first else { return nil }
         let summary = try Self.summary(row)
-        let messages = try await pool.query("""
-            SELECT m.received_at, m.direction, m.type, m.body, m.status, m.id, m.details::text, m.error_code, m.error_title,
-                   f.id, f.kind, f.state, f.mime_type, f.size_bytes, f.file_name, f.failure, m.wamid, m.target_wamid,
-                   -- Who sent an outbound message: the reply's author, or the business app (an echo).
-                   CASE WHEN m.direction = 'outbound' THEN coalesce(o.created_by, CASE WHEN m.outbound_id IS NULL THEN 'business_app' END) END
-            FROM switchboard.messages m LEFT JOIN switchboard.media f ON f.message_id = m.id
-            LEFT JOIN switchboard.outbox o ON o.id = m.outbound_id
-            WHERE m.ticket_id = $1 ORDER BY m.id
-            """, [id]).map(Self.message)
+        let messages = try await pool.query("SELECT \(Self.messageColumns) FROM \(Self.messageTables) WHERE m.ticket_id = $1 ORDER BY m.id", [id])
+            .map(Self.message)
         let events = try await pool.query(
             "SELECT at, kind, actor, data::text FROM switchboard.ticket_events WHERE ticket_id = $1 ORDER BY at, id", [id]
         ).map { TicketDetailRow.Event(at: try $0.decode(0), kind: try $0.decode(1), actor: try $0.decode(2), data: try $0.decode(3)) }

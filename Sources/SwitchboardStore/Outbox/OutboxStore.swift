@@ -80,7 +80,7 @@ public struct OutboxStore: Sendable {
                 "INSERT INTO switchboard.ticket_events (ticket_id, at, kind, actor, data) VALUES ($1, $2, $6, $3, jsonb_build_object('outbound_id', $4::text, 'type', $5::text))",
                 [ticketID, now, draft.author, id.uuidString.lowercased(), draft.kind, TicketEventKind.replyQueued.rawValue]
             )
-            return QueuedReply(id: id, ticketID: ticketID, businessNumber: number, sendingPausedReason: pausedReason)
+            return QueuedReply(id: id, ticketID: ticketID, businessNumber: number, messageID: messageID, sendingPausedReason: pausedReason)
         }
     }
 

@@ -51,6 +51,8 @@ public struct QueuedReply: Sendable, Equatable {
     public var id: UUID
     public var ticketID: Int64
     public var businessNumber: String
+    /// The message on the ticket (nil for a read receipt, which is none).
+    public var messageID: Int64?
     /// Why sending through this number is paused, when it is: the reply waits until it resumes.
     public var sendingPausedReason: String?
 }
