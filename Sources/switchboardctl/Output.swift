@@ -99,7 +99,9 @@ enum Output {
         lines.append("\nMESSAGES")
         for message in ticket.list("messages") {
             let arrow = message.text("direction") == "inbound" ? "<" : ">"
-            lines.append("  \(message.text("at")) \(arrow) [\(message.text("type"))] \(message.text("body"))" + Self.file(message["media"]))
+            // Who sent ours: an agent, automation, or the WhatsApp Business app on the same number.
+            let sender = message["sent_by"]?.string.map { $0 == "business_app" ? " (from the WhatsApp Business app)" : " (by \($0))" } ?? ""
+            lines.append("  \(message.text("at")) \(arrow) [\(message.text("type"))] \(message.text("body"))" + Self.file(message["media"]) + sender)
         }
         let notes = ticket.list("notes")
         if !notes.isEmpty {

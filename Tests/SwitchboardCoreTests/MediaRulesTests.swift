@@ -63,4 +63,42 @@ struct MediaRulesTests {
         #expect(policy.afterFailure(.digestDiffers, attempts: 1, now: t0) == .giveUp("the file's SHA-256 is not the one Meta gave"))
         #expect(policy.afterFailure(.tooLarge, attempts: 1, now: t0) == .giveUp("the file is larger than \(100 * 1024 * 1024) bytes"))
     }
+
+    @Test func anUploadIsCheckedAgainstWhatWhatsAppTakesBeforeAnythingIsSent() {
+        func kind(_ type: String?, _ size: Int?) -> String {
+            switch MediaUpload.format(contentType: type, size: size) {
+            case .success(let format): return format.kind.rawValue
+            case .failure(let refusal): return "\(refusal)"
+            }
+        }
+        #expect(kind("image/jpeg", 5 * 1024 * 1024) == "image")
+        #expect(kind("IMAGE/PNG; charset=binary", nil) == "image")
+        #expect(kind("audio/ogg; codecs=opus", 1000) == "audio")
+        #expect(kind("image/webp", 500 * 1024) == "sticker")
+        #expect(kind("application/pdf", 100 * 1024 * 1024) == "document")
+        #expect(MediaUpload.format(contentType: "image/jpeg", size: 5 * 1024 * 1024 + 1) == .failure(.tooLarge(.image, limit: 5 * 1024 * 1024)))
+        #expect(MediaUpload.format(contentType: "video/mp4", size: 16 * 1024 * 1024 + 1) == .failure(.tooLarge(.video, limit: 16 * 1024 * 1024)))
+        #expect(MediaUpload.format(contentType: "image/webp", size: 500 * 1024 + 1) == .failure(.tooLarge(.sticker, limit: 500 * 1024)))
+        #expect(MediaUpload.format(contentType: "image/gif", size: 10) == .failure(.unsupportedType("image/gif")))
+        #expect(MediaUpload.format(contentType: "", size: 10) == .failure(.missingType))
+        #expect(MediaUpload.format(contentType: nil, size: 10) == .failure(.missingType))
+        #expect(MediaUpload.format(contentType: "text/plain", size: 0) == .failure(.empty))
+        #expect(MediaUpload.Refusal.tooLarge(.sticker, limit: 500 * 1024).description == "WhatsApp takes sticker files of at most 500 KB; this one is larger")
+        #expect(MediaUpload.supported.allSatisfy { $0.limit > 0 && !$0.fileExtension.isEmpty })
+    }
+
+    @Test func typingGoesOutOncePerIntervalPerTicketAndAgainAfterAFailure() {
+        var throttle = TypingThrottle(interval: 20)
+        #expect(throttle.admit(1, now: t0) == (true, t0 + 20))
+        #expect(throttle.admit(1, now: t0 + 5) == (false, t0 + 20))
+        #expect(throttle.admit(2, now: t0 + 5) == (true, t0 + 25))
+        #expect(throttle.admit(1, now: t0 + 19.9) == (false, t0 + 20))
+        #expect(throttle.admit(1, now: t0 + 20) == (true, t0 + 40))
+        throttle.forget(2)
+        #expect(throttle.admit(2, now: t0 + 6) == (true, t0 + 26))
+        // Thousands of tickets typed in once each: the old ones are forgotten, the recent kept.
+        for ticket in Int64(100)..<Int64(2200) { _ = throttle.admit(ticket, now: t0 + 100) }
+        #expect(throttle.admit(150, now: t0 + 110) == (false, t0 + 120))
+        #expect(throttle.admit(1, now: t0 + 125) == (true, t0 + 145))
+    }
 }
