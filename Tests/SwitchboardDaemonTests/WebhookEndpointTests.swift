@@ -48,11 +48,15 @@ struct WebhookEndpointTests {
     }
 
     /// The distinct message wamids and (wamid, status) pairs in the files, read with JSONSerialization.
-    private func expectedContents(_ files: [URL]) throws -> (wamids: Set<String>, statuses: Set<String>) {
-        var wamids = Set<String>(), statuses = Set<String>()
+    private func expectedContents(_ files: [URL]) throws -> (wamids: Set<String>, statuses: Set<String>, echoes: Set<String>) {
+        var wamids = Set<String>(), statuses = Set<String>(), echoes = Set<String>()
         for file in files {
             let root = try JSONSerialization.jsonObject(with: Data(contentsOf: file)) as? [String: Any] ?? [:]
             for entry in root["entry"] as? [[String: Any]] ?? [] {
+                for change in entry["changes"] as? [[String: Any]] ?? [] where change["field"] as? String == "smb_message_echoes" {
+                    let value = change["value"] as? [String: Any] ?? [:]
+                    for echo in value["message_echoes"] as? [[String: Any]] ?? [] { echoes.insert(echo["id"] as? String ?? "?") }
+                }
                 for change in entry["changes"] as? [[String: Any]] ?? [] where change["field"] as? String == "messages" {
                     let value = change["value"] as? [String: Any] ?? [:]
                     for message in value["messages"] as? [[String: Any]] ?? [] { wamids.insert(message["id"] as? String ?? "?") }
@@ -62,7 +66,7 @@ struct WebhookEndpointTests {
                 }
             }
         }
-        return (wamids, statuses)
+        return (wamids, statuses, echoes)
     }
 
     @Test func everyFixtureIsAcceptedAndStoredOnceEvenWhenSentManyTimesAtOnce() async throws {
@@ -85,8 +89,16 @@ struct WebhookEndpointTests {
                 for try await status in group { #expect(status == .ok) }
             }
         }
-        #expect(try await count(pool, "SELECT count(*) FROM switchboard.messages") == expected.wamids.count)
-        #expect(try await count(pool, "SELECT count(DISTINCT wamid) FROM switchboard.messages") == expected.wamids.count)
+        #expect(try await count(pool, "SELECT count(*) FROM switchboard.messages WHERE direction = 'inbound'") == expected.wamids.count)
+        #expect(try await count(pool, "SELECT count(DISTINCT wamid) FROM switchboard.messages WHERE direction = 'inbound'") == expected.wamids.count)
+        // The business app's echoes: each on its customer's ticket once, or, for a customer without
+        // one, kept raw with the reason on its delivery.
+        let storedEchoes = try await pool.query("SELECT wamid FROM switchboard.messages WHERE direction = 'outbound'").map { try $0.decode(0, as: String.self) }
+        #expect(Set(storedEchoes).count == storedEchoes.count)
+        let problems = try await pool.query("SELECT decode_problem FROM switchboard.webhook_deliveries WHERE decode_problem LIKE '%message_echoes %'")
+            .map { try $0.decode(0, as: String.self) }
+        let unplaced = Set(expected.echoes.filter { echo in problems.contains { $0.contains("message_echoes \(echo):") } })
+        #expect(Set(storedEchoes).union(unplaced) == expected.echoes && Set(storedEchoes).isDisjoint(with: unplaced), "\(storedEchoes) \(unplaced)")
         #expect(try await count(pool, "SELECT count(*) FROM switchboard.message_statuses") == expected.statuses.count)
         #expect(try await count(pool, "SELECT count(*) FROM switchboard.webhook_deliveries") == files.count + 60)
         // One active ticket per customer and number, and every message on a ticket of its sender.
