@@ -115,6 +115,13 @@ class StandIn(http.server.BaseHTTPRequestHandler):
             body = json.loads(raw)
         except ValueError:
             return self.answer(400, {"error": {"message": "Invalid parameter", "type": "OAuthException", "code": 100, "fbtrace_id": "dev"}})
+        if body.get("status") == "read":
+            # A read receipt (with typing_indicator, "typing…" too): Meta answers success, no message.
+            typing = body.get("typing_indicator")
+            if typing is not None and typing != {"type": "text"}:
+                return self.answer(400, {"error": {"message": "(#100) Param typing_indicator[type] must be one of {text}", "type": "OAuthException", "code": 100, "fbtrace_id": "dev"}})
+            print(f"read {body.get('message_id')}" + (" (typing…)" if typing else ""), flush=True)
+            return self.answer(200, {"success": True})
         wamid = f"wamid.dev{next(COUNTER)}"
         print(f"send {wamid} to {body.get('to') or body.get('recipient')}: {json.dumps(body)}", flush=True)
         to = body.get("to") or body.get("recipient") or ""
