@@ -46,6 +46,8 @@ struct MessageEventsTests {
             _ = try await arrives("image", "The crack", wamid: "wamid.ev-2",
                                   details: ["media": ["id": "55501", "mime_type": "image/jpeg", "voice": false, "animated": false]])
             _ = try await arrives("reaction", "😢", wamid: "wamid.ev-3", details: ["reaction": ["message_id": "wamid.ev-2", "emoji": "😢", "removed": false]])
+            let card: JSONValue = ["name": ["formatted_name": "Lucía Gómez"], "phones": [["phone": "+1 (983) 555-2319", "wa_id": "19835552319", "type": "MOBILE"]]]
+            _ = try await arrives("contacts", "Lucía Gómez", wamid: "wamid.ev-4", details: ["contacts": [card]])
             let reply = try await harness.call(client, .post, "/api/v1/tickets/{ref}/messages", "/api/v1/tickets/\(reference)/messages", token: ana,
                                                body: ["type": "text", "text": "Sorry to see that"])
             #expect(reply.status == 202)
@@ -62,6 +64,9 @@ struct MessageEventsTests {
             let reaction = try #require(events.first { $0["message"]?["type"]?.string == "reaction" })
             #expect(reaction["message"]?["applies_to"] == photo["id"])
             #expect(reaction["changed_message"]?["id"] == photo["id"] && reaction["changed_message"]?["customer_reaction"]?["emoji"]?.string == "😢")
+            let shared = try #require(events.first { $0["message"]?["type"]?.string == "contacts" }?["message"])
+            #expect(shared["contacts"] == [card] && shared["body"]?.string == "Lucía Gómez")
+            #expect(photo["contacts"] == .null)
             let sent = try #require(events.first { $0["message"]?["direction"]?.string == "outbound" })
             #expect(sent["message"]?["sent_by"]?.string == "ana" && sent["message"]?["status"]?.string == "queued" && sent["ticket"]?.string == reference)
             // The stream ends (as at shutdown), so the server stops without waiting for it.

@@ -109,6 +109,13 @@ struct WebhookDecoderTests {
         #expect(edit.targetWamid == (editJSON["edit"] as? [String: Any])?["original_message_id"] as? String)
         #expect(edit.text == "Updated image caption")
 
+        let (cards, cardsJSON) = try first("pywa-contacts-multiple.json")
+        let shared = try #require(cardsJSON["contacts"] as? [[String: Any]])
+        #expect(cards.contacts.count == shared.count && shared.count > 1)
+        #expect(cards.contacts.map { $0["name"]?["formatted_name"]?.string } == shared.map { ($0["name"] as? [String: Any])?["formatted_name"] as? String })
+        #expect(cards.contacts.first?["phones"]?.array.first?["phone"]?.string
+            == ((shared.first?["phones"] as? [[String: Any]])?.first?["phone"] as? String))
+
         let (malformed, _) = try first("pywa-interactive-missing-body.json")
         #expect(malformed.type == "interactive")
         #expect(malformed.choice == nil)

@@ -65,6 +65,7 @@ enum APIRepresentation {
             "error": message.errorCode == nil && message.errorTitle == nil ? .null
                 : ["code": message.errorCode.map { .number(Double($0)) } ?? .null, "title": R.optional(message.errorTitle)],
             "errors": details["errors"] ?? .array([]),
+            "contacts": details["contacts"].flatMap { $0.isArray ? $0 : nil } ?? .null,
         ]
         for part in ["location", "choice", "reaction", "context", "referral"] {
             fields[part] = details[part].flatMap { $0.isObject ? $0 : nil } ?? .null

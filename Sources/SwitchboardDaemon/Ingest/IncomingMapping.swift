@@ -75,6 +75,7 @@ enum IncomingMapping {
             members["context"] = .object(object)
         }
         if let referral = message.referral { members["referral"] = referral }
+        if !message.contacts.isEmpty { members["contacts"] = .array(message.contacts) }
         if !message.errors.isEmpty {
             members["errors"] = .array(message.errors.map { error in
                 var object: [String: JSONValue] = [:]

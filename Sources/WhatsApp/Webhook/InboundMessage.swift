@@ -49,6 +49,9 @@ public struct InboundMessage: Sendable, Equatable {
     public var context: Context?
     /// Click-to-WhatsApp ad data, as it came.
     public var referral: JSONValue?
+    /// Contact cards the customer shared (`contacts` messages): name, phones, emails, company…, as
+    /// Meta gives them.
+    public var contacts: [JSONValue] = []
     /// For `edit` and `revoke`: the message it changes.
     public var targetWamid: String?
     public var errors: [WhatsAppError]

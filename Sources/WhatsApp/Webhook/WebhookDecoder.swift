@@ -192,7 +192,8 @@ public enum WebhookDecoder {
         case "order":
             decoded.text = body?["text"]?.string
         case "contacts":
-            let names = (message["contacts"]?.array ?? []).compactMap { $0["name"]?["formatted_name"]?.string }
+            decoded.contacts = (message["contacts"]?.array ?? []).filter(\.isObject)
+            let names = decoded.contacts.compactMap { $0["name"]?["formatted_name"]?.string }
             decoded.text = names.isEmpty ? nil : names.joined(separator: ", ")
         default:
             break
