@@ -63,7 +63,8 @@ struct DaemonServices {
                            signals: signals,
                            logger: Logger(label: "api"))
         let database = self.database, router = self.router, readiness = self.readiness
-        let routes = HTTPServer.makeRouter(readiness: readiness, pool: database.pool, webhook: whatsapp.webhook, api: api,
+        let signIn = WebSignIn(store: controlStore, settings: configuration.api, logger: Logger(label: "api"))
+        let routes = HTTPServer.makeRouter(readiness: readiness, pool: database.pool, webhook: whatsapp.webhook, api: api, signIn: signIn,
                                            metrics: MetricsEndpoint(metrics: metrics, router: router, pool: database.pool, eventLog: eventLog,
                                                                     database: { database.status }))
         if let descriptor = SystemdListenFDs.httpSocket(in: passed) {
@@ -74,7 +75,8 @@ struct DaemonServices {
         }
         let reloader = self.reloader
         let handler = ControlService(router: router, store: controlStore, events: events, access: { reloader.configuration.control.access },
-                                     reload: { await reloader.reload() }, database: { database.status }, logger: Logger(label: "control"))
+                                     reload: { await reloader.reload() }, database: { database.status },
+                                     sessionIdle: configuration.api.sessionIdleSeconds, logger: Logger(label: "control"))
         let listener: VarlinkServer<ControlService>.Listener = SystemdListenFDs.controlSocket(in: passed).map { .descriptor($0) }
             ?? .path(configuration.control.socketPath)
         control = VarlinkServer(listener: listener, maxMessageBytes: configuration.control.maxMessageBytes, handler: handler,

@@ -14,7 +14,7 @@ public struct APIFailure: Error, Sendable, Equatable {
     public var extra: [String: JSONValue] = [:]
 
     public static let unauthorized = APIFailure(status: .unauthorized, code: "unauthorized",
-                                                message: "a valid bearer token is needed (Authorization: Bearer sbt_…; switchboardctl issue-token)")
+                                                message: "a valid bearer token (Authorization: Bearer sbt_…; switchboardctl issue-token) or a signed-in session is needed")
 
     public static func notFound(_ what: String, _ name: String) -> APIFailure {
         APIFailure(status: .notFound, code: "not_found", message: "no \(what) \(name)")

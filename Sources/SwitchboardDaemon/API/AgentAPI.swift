@@ -22,6 +22,7 @@ public struct AgentAPI: Sendable {
     /// Routing's clock: an acceptance is dated on the same clock as the assignment it accepts.
     let timers: any RoutingTimers
     let maxPageSize: Int
+    let sessionIdle: TimeInterval
     let logger: Logger
 
     public init(router: TicketRouter, store: ControlStore, outbox: OutboxService?, events: EventStream, log: EventLog, timers: any RoutingTimers,
@@ -36,6 +37,7 @@ public struct AgentAPI: Sendable {
         self.timers = timers
         self.presence = APIPresenceWatch(router: router, timers: timers, silence: settings.presenceSilenceSeconds, logger: logger)
         self.maxPageSize = settings.maxPageSize
+        self.sessionIdle = settings.sessionIdleSeconds
         self.logger = logger
     }
 
@@ -69,7 +71,7 @@ public struct AgentAPI: Sendable {
     /// logged and answered 500 without details).
     func handle(_ request: Request, query: Set<String>, _ body: (APICaller) async throws -> Response) async -> Response {
         do {
-            let caller = try await APICaller.authenticate(request, store: store, now: Date())
+            let caller = try await APICaller.authenticate(request, store: store, now: Date(), sessionIdle: sessionIdle)
             await presence.touch(caller.agentID)
             try APIQuery.check(request, takes: query)
             return try await body(caller)

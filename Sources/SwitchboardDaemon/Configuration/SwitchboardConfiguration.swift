@@ -71,12 +71,19 @@ public struct SwitchboardConfiguration: Sendable, Equatable {
         public var eventRetentionSeconds: Double
         /// Most tickets in one page of `GET /tickets`.
         public var maxPageSize: Int
+        /// A web session unused this long ends (the agent signs in again).
+        public var sessionIdleSeconds: Double
+        /// A web session ends this long after sign-in, used or not.
+        public var sessionLifetimeSeconds: Double
 
-        public init(presenceSilenceSeconds: Double = 120, eventRetentionCount: Int = 10_000, eventRetentionSeconds: Double = 900, maxPageSize: Int = 200) {
+        public init(presenceSilenceSeconds: Double = 120, eventRetentionCount: Int = 10_000, eventRetentionSeconds: Double = 900, maxPageSize: Int = 200,
+                    sessionIdleSeconds: Double = 8 * 3600, sessionLifetimeSeconds: Double = 72 * 3600) {
             self.presenceSilenceSeconds = presenceSilenceSeconds
             self.eventRetentionCount = eventRetentionCount
             self.eventRetentionSeconds = eventRetentionSeconds
             self.maxPageSize = maxPageSize
+            self.sessionIdleSeconds = sessionIdleSeconds
+            self.sessionLifetimeSeconds = sessionLifetimeSeconds
         }
     }
 
@@ -292,7 +299,9 @@ public struct SwitchboardConfiguration: Sendable, Equatable {
             presenceSilenceSeconds: apiObject.number("presenceSilenceSeconds", in: 10...86_400, default: 120),
             eventRetentionCount: apiObject.integer("eventRetentionCount", in: 100...1_000_000, default: 10_000),
             eventRetentionSeconds: apiObject.number("eventRetentionMinutes", in: 1...1440, default: 15) * 60,
-            maxPageSize: apiObject.integer("maxPageSize", in: 10...1000, default: 200)
+            maxPageSize: apiObject.integer("maxPageSize", in: 10...1000, default: 200),
+            sessionIdleSeconds: apiObject.number("sessionIdleMinutes", in: 5...10_080, default: 480) * 60,
+            sessionLifetimeSeconds: apiObject.number("sessionMaxHours", in: 1...720, default: 72) * 3600
         )
         apiObject.finish()
 

@@ -5,9 +5,10 @@ import SwitchboardCore
 struct ControlRequest: Sendable {
     /// Methods that change something: each call is audited, allowed or not.
     static let mutating: Set<String> = ["SetPresence", "Reload", "AddAgent", "UpdateAgent", "RemoveAgent", "PauseQueue", "ResumeQueue", "Drain",
-                                        "Assign", "Unassign", "SetPriority", "AddNote", "IssueToken", "RevokeToken", "Take", "Accept"]
+                                        "Assign", "Unassign", "SetPriority", "AddNote", "IssueToken", "RevokeToken", "Take", "Accept",
+                                        "SetPassword", "EndSessions"]
     /// Parameters never written to the audit.
-    static let secretParameters: Set<String> = ["token"]
+    static let secretParameters: Set<String> = ["token", "password"]
 
     var call: VarlinkCall
     var caller: Permissions.Caller

@@ -32,11 +32,15 @@ public struct ControlService: VarlinkHandler {
     let startedAt: ContinuousClock.Instant
     /// The database's state for `Status` (nil: not known here, e.g. in tests without one).
     let database: (@Sendable () -> DatabaseStatus)?
+    /// A web session unused this long has ended (`api.sessionIdleMinutes`), for listing sessions.
+    let sessionIdle: TimeInterval
     let logger: Logger
 
     public init(router: TicketRouter, store: ControlStore, events: EventStream, access: @escaping @Sendable () -> ControlAccess,
-                reload: @escaping @Sendable () async -> ConfigurationReloader.Outcome, database: (@Sendable () -> DatabaseStatus)? = nil, logger: Logger) {
+                reload: @escaping @Sendable () async -> ConfigurationReloader.Outcome, database: (@Sendable () -> DatabaseStatus)? = nil,
+                sessionIdle: TimeInterval = 8 * 3600, logger: Logger) {
         self.database = database
+        self.sessionIdle = sessionIdle
         self.router = router
         self.store = store
         self.events = events
@@ -148,6 +152,9 @@ public struct ControlService: VarlinkHandler {
         case "IssueToken": return try await issueToken(request)
         case "RevokeToken": return try await revokeToken(request)
         case "ListTokens": return try await listTokens(request)
+        case "SetPassword": return try await setPassword(request)
+        case "ListSessions": return try await listSessions(request)
+        case "EndSessions": return try await endSessions(request)
         default: throw ControlFailure.methodNotFound(request.call.method)
         }
     }

@@ -1,14 +1,15 @@
 import COpenSSL
 import Foundation
 
-/// A bearer token of the agents' API: `sbt_` and 32 random bytes (libcrypto's CSPRNG) in base64url.
-/// Only its SHA-256 is stored; whoever holds the text is the agent it was issued to.
+/// A bearer secret: an API token (`sbt_`) or a web session's cookie (`sbs_`), and 32 random bytes
+/// (libcrypto's CSPRNG) in base64url. Only its SHA-256 is stored; whoever holds the text is the
+/// agent it was issued to.
 public struct APITokenSecret: Sendable, Equatable {
     public static let prefix = "sbt_"
     public let text: String
 
     /// A new random token.
-    public static func generate() -> APITokenSecret {
+    public static func generate(prefix: String = prefix) -> APITokenSecret {
         var bytes = [UInt8](repeating: 0, count: 32)
         let ok = bytes.withUnsafeMutableBufferPointer { RAND_bytes($0.baseAddress, Int32($0.count)) }
         // RAND_bytes fails only if the CSPRNG cannot be seeded: issuing a guessable token is worse than stopping.

@@ -16,6 +16,7 @@ public struct ControlStore: Sendable {
 
     /// The files of messages (served by the agents' API).
     public var media: MediaStore { MediaStore(pool: pool) }
+    public var signIn: SignInStore { SignInStore(pool: pool) }
 
     /// Routing's statements the control commands and the API make directly (accepting a ticket).
     public var routing: RoutingStore { RoutingStore(pool: pool) }
