@@ -7,12 +7,25 @@ for a body that is not JSON. Every request is printed. Usage: python3 dev/graph-
 (default 8081); nothing is sent anywhere.
 
 Media, as Meta serves them: GET /<version>/<media-id> answers where the file is (url, mime_type,
-hex sha256, file_size), and GET of that url with the same token streams it. The files are made
-here, the same bytes every time: dev-photo (a PNG, sent by dev/webhooks/photo-customer.json),
-dev-invoice (a PDF), dev-slow (the photo, a piece every half second), dev-wrong-sha (the photo
-under another file's SHA-256); any other id is "does not exist" (400, code 100).
+hex sha256, file_size), and GET of that url with the same token streams it; a wrong token gets
+401 with code 190 there too. The files are made here, the same bytes every time:
+
+- dev-photo: a PNG (sent by dev/webhooks/photo-customer.json);
+- dev-invoice: a PDF (sent by dev/webhooks/invoice-customer.json, under a file name that is not ASCII);
+- dev-video: 20 MiB of "video/mp4" (sent by dev/webhooks/video-customer.json). Not a playable MP4:
+  an `ftyp` box and one `free` box holding SHAKE-256 output of a fixed seed, so its bytes are
+  deterministic and do not compress, like a real video's;
+- dev-slow: the photo, a piece every half second;
+- dev-wrong-sha: the photo under another file's SHA-256;
+- dev-interrupted-<n> (n a number): 800,000 deterministic bytes ("video/mp4", seeded by n) whose
+  first download stops after 300 KiB and stalls for two minutes (a fetch a daemon restart cuts
+  short); every later download of the same id is whole.
+
+Any other id is "does not exist" (400, code 100).
+
 POST /<version>/<phone-number-id>/media takes an upload as Meta does (a multipart form with
-messaging_product, type and file) and answers its new media id, which the lookup then knows.
+messaging_product, type and file) and answers its new media id, which the lookup then knows. Read
+receipts and typing indicators (status read) are answered {"success": true}.
 """
 import email.parser
 import email.policy
@@ -53,14 +66,40 @@ def pdf():
     return out + b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
 
 
-PHOTO, INVOICE = png(), pdf()
+def video(size=20 * 1024 * 1024):
+    """An MP4's first box (`ftyp`) and a `free` box of seeded pseudo-random bytes: not playable."""
+    ftyp = struct.pack(">I", 24) + b"ftypisom" + struct.pack(">I", 0x200) + b"isomiso2"
+    rest = size - len(ftyp) - 8
+    return ftyp + struct.pack(">I", rest + 8) + b"free" + hashlib.shake_256(b"switchboard dev-video").digest(rest)
+
+
+def interrupted(number, size=800_000):
+    return hashlib.shake_256(b"switchboard dev-interrupted-%d" % number).digest(size)
+
+
+PHOTO, INVOICE, VIDEO = png(), pdf(), video()
 # id: (bytes, mime type, the SHA-256 the lookup gives, seconds between 16 KiB pieces)
 MEDIA = {
     "dev-photo": (PHOTO, "image/png", hashlib.sha256(PHOTO).hexdigest(), 0),
     "dev-invoice": (INVOICE, "application/pdf", hashlib.sha256(INVOICE).hexdigest(), 0),
+    "dev-video": (VIDEO, "video/mp4", hashlib.sha256(VIDEO).hexdigest(), 0),
     "dev-slow": (PHOTO, "image/png", hashlib.sha256(PHOTO).hexdigest(), 0.5),
     "dev-wrong-sha": (PHOTO, "image/png", hashlib.sha256(INVOICE).hexdigest(), 0),
 }
+# The dev-interrupted-<n> ids downloaded once already (their next download is whole).
+STALLED = set()
+STALL_AFTER, STALL_SECONDS = 300 * 1024, 120
+
+
+def media(media_id):
+    """The file of an id, as MEDIA holds it, or None."""
+    if media_id in MEDIA:
+        return MEDIA[media_id]
+    prefix = "dev-interrupted-"
+    if media_id.startswith(prefix) and media_id[len(prefix):].isdigit():
+        data = interrupted(int(media_id[len(prefix):]))
+        return (data, "video/mp4", hashlib.sha256(data).hexdigest(), 0)
+    return None
 
 
 class StandIn(http.server.BaseHTTPRequestHandler):
@@ -82,21 +121,28 @@ class StandIn(http.server.BaseHTTPRequestHandler):
         if self.refused():
             return
         parts = self.path.strip("/").split("/")
-        if len(parts) == 2 and parts[0] == "media-download" and parts[1] in MEDIA:
-            data, mime, _, pause = MEDIA[parts[1]]
+        if len(parts) == 2 and parts[0] == "media-download" and media(parts[1]):
+            data, mime, _, pause = media(parts[1])
+            stall = parts[1].startswith("dev-interrupted-") and parts[1] not in STALLED
+            STALLED.add(parts[1])
             print(f"media download {parts[1]} ({len(data)} bytes)", flush=True)
             self.send_response(200)
             self.send_header("Content-Type", mime)
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()
             for start in range(0, len(data), 16384):
+                if stall and start >= STALL_AFTER:
+                    self.wfile.flush()
+                    print(f"media download {parts[1]} stalls after {start} bytes", flush=True)
+                    time.sleep(STALL_SECONDS)
+                    stall = False
                 self.wfile.write(data[start:start + 16384])
                 if pause:
                     self.wfile.flush()
                     time.sleep(pause)
             return
-        if len(parts) == 2 and parts[1] in MEDIA:
-            data, mime, sha, _ = MEDIA[parts[1]]
+        if len(parts) == 2 and media(parts[1]):
+            data, mime, sha, _ = media(parts[1])
             host = self.headers.get("Host", "127.0.0.1")
             return self.answer(200, {"messaging_product": "whatsapp", "url": f"http://{host}/media-download/{parts[1]}", "mime_type": mime,
                                      "sha256": sha, "file_size": str(len(data)), "id": parts[1]})

@@ -43,10 +43,14 @@ struct DaemonServices {
         let slaStore = SLAStore(pool: database.pool)
         sla = SLAEngine(policies: configuration.slaPolicies, store: slaStore, ledger: slaStore, clock: timers, events: events, metrics: metrics,
                         logger: Logger(label: "sla"))
-        let whatsapp = try Self.whatsapp(configuration, pool: database.pool, sink: router, metrics: metrics, logger: logger)
+        let mediaState = MediaFetchState()
+        let whatsapp = try Self.whatsapp(configuration, pool: database.pool, sink: MediaWakingSink(next: router, media: mediaState), metrics: metrics,
+                                         logger: logger)
         outbox = Self.outbox(configuration.outbound, pool: database.pool, client: whatsapp.client, replies: sla, metrics: metrics)
         mediaFetcher = MediaFetchService(store: MediaStore(pool: database.pool), client: whatsapp.client,
-                                         settings: .init(concurrency: configuration.media.fetchConcurrency), logger: Logger(label: "media"))
+                                         settings: .init(concurrency: configuration.media.fetchConcurrency,
+                                                         lease: TimeInterval(configuration.media.fetchLeaseSeconds)),
+                                         state: mediaState, metrics: metrics, logger: Logger(label: "media"))
         let clock = timers, pool = database.pool
         signals = whatsapp.client.map {
             CustomerSignals(settings: .init(markReadOnOpen: configuration.outbound.markReadOnOpen, typingIndicator: configuration.outbound.typingIndicator),
@@ -74,8 +78,9 @@ struct DaemonServices {
                                               logger: Logger(label: "http"))
         }
         let reloader = self.reloader
+        let mediaFetcher = self.mediaFetcher
         let handler = ControlService(router: router, store: controlStore, events: events, access: { reloader.configuration.control.access },
-                                     reload: { await reloader.reload() }, database: { database.status },
+                                     reload: { await reloader.reload() }, database: { database.status }, media: { await mediaFetcher.status() },
                                      sessionIdle: configuration.api.sessionIdleSeconds, logger: Logger(label: "control"))
         let listener: VarlinkServer<ControlService>.Listener = SystemdListenFDs.controlSocket(in: passed).map { .descriptor($0) }
             ?? .path(configuration.control.socketPath)
@@ -134,7 +139,7 @@ struct DaemonServices {
 
     /// The webhook (with its secrets) and the Graph API client, when the configuration has a
     /// `whatsapp` section; without an access token replies are refused.
-    private static func whatsapp(_ configuration: SwitchboardConfiguration, pool: PostgresPool, sink: TicketRouter, metrics: SwitchboardMetrics,
+    private static func whatsapp(_ configuration: SwitchboardConfiguration, pool: PostgresPool, sink: any TicketActivitySink, metrics: SwitchboardMetrics,
                                  logger: Logger) throws -> (webhook: WebhookEndpoint?, client: GraphAPIClient?) {
         guard let whatsapp = configuration.whatsapp else {
             logger.warning("no whatsapp section in the configuration: the webhook answers 404 and nothing is received")

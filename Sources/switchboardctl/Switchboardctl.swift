@@ -68,6 +68,18 @@ struct Status: ParsableCommand {
                 if !database.flag("running"), let error = database["last_attempt_error"]?.text { text += "; last attempt: \(error)" }
                 text += "\n"
             }
+            if let media = reply["media"], let fetching = media["fetching"]?.text {
+                let pending = media["pending"]?.number.map { "\(Int($0)) waiting" } ?? "waiting: unknown"
+                switch fetching {
+                case "paused":
+                    text += "MEDIA FETCHING PAUSED until \(media.text("paused_until", "?")) (since \(media.text("paused_since", "?")); \(pending)): "
+                    text += "\(media.text("paused_reason", "?"))\n"
+                case "off":
+                    text += "media: not fetched (no whatsapp.accessToken); \(pending)\n"
+                default:
+                    text += "media: fetching; \(pending)\n"
+                }
+            }
             return text + Output.queueTable(reply.list("queues"))
         }
     }

@@ -59,6 +59,17 @@ struct ConfigurationTests {
         #expect(issues(#"{"media": {"retentionDay": 3}}"#) == [#"media.retentionDay: unknown key; did you mean "retentionDays"?"#])
     }
 
+    @Test func theFetchLeaseHasADefaultBoundsAndBadValuesNameTheirKeyPath() throws {
+        #expect(try parse("{}").get().media.fetchLeaseSeconds == 60)
+        #expect(try parse(#"{"media": {"fetchLeaseSeconds": 5}}"#).get().media.fetchLeaseSeconds == 5)
+        #expect(try parse(#"{"media": {"fetchLeaseSeconds": 3600}}"#).get().media.fetchLeaseSeconds == 3600)
+        #expect(issues(#"{"media": {"fetchLeaseSeconds": 4}}"#) == ["media.fetchLeaseSeconds: expected an integer 5–3600, got 4"])
+        #expect(issues(#"{"media": {"fetchLeaseSeconds": 3601}}"#) == ["media.fetchLeaseSeconds: expected an integer 5–3600, got 3601"])
+        #expect(issues(#"{"media": {"fetchLeaseSeconds": 7.5}}"#) == ["media.fetchLeaseSeconds: expected an integer 5–3600, got 7.5"])
+        #expect(issues(#"{"media": {"fetchLeaseSeconds": "60"}}"#).first?.hasPrefix("media.fetchLeaseSeconds: expected an integer 5–3600") == true)
+        #expect(issues(#"{"media": {"fetchLeaseSecond": 60}}"#) == [#"media.fetchLeaseSecond: unknown key; did you mean "fetchLeaseSeconds"?"#])
+    }
+
     @Test func apiSettingsHaveDefaultsAndBadValuesNameTheirKeyPath() throws {
         #expect(try parse("{}").get().api == SwitchboardConfiguration.API())
         let set = try parse(#"{"api": {"presenceSilenceSeconds": 60, "eventRetentionMinutes": 5, "eventRetentionCount": 500, "maxPageSize": 100}}"#).get().api

@@ -125,6 +125,37 @@ struct MediaFetchTests {
         }
     }
 
+    @Test func aFetchThatOutlivedItsLeaseWritesNothingOnceAnotherClaimedTheFile() async throws {
+        let harness = try await APIHarness.start("media_lease", configuration: Self.configuration)
+        defer { harness.stop() }
+        let store = MediaStore(pool: harness.routing.pool)
+        let id = try #require(try await harness.routing.mediaID(ofTicket: try await harness.routing.customerSendsFile(
+            "447700900841", kind: "image", mediaID: "4001", mimeType: "image/png", sha256: nil)))
+        let t0 = Date()
+        let first = try #require(try await store.claimDue(limit: 4, lease: 60, now: t0).first)
+        #expect(first.id == id && first.attempt == 1)
+        #expect(try await store.claimDue(limit: 4, lease: 60, now: t0.addingTimeInterval(30)).isEmpty, "leased")
+        // A chunk written renews the lease: still nobody else's at 61 s.
+        #expect(try await store.appendChunk(id, attempt: 1, seq: 0, bytes: [1, 2, 3], leaseUntil: t0.addingTimeInterval(90)))
+        #expect(try await store.claimDue(limit: 4, lease: 60, now: t0.addingTimeInterval(61)).isEmpty, "renewed")
+        // The first fetch stalls past its renewed lease: a second claims the file.
+        let second = try #require(try await store.claimDue(limit: 4, lease: 60, now: t0.addingTimeInterval(91)).first)
+        #expect(second.id == id && second.attempt == 2)
+        try await store.clearChunks(id)
+        #expect(try await store.appendChunk(id, attempt: 2, seq: 0, bytes: [9], leaseUntil: t0.addingTimeInterval(151)))
+        // The first writes nothing more, cannot mark the file stored, and cannot give back a lease not its own.
+        #expect(try await store.appendChunk(id, attempt: 1, seq: 1, bytes: [4], leaseUntil: t0.addingTimeInterval(151)) == false)
+        #expect(try await store.markStored(id, attempt: 1, size: 4, mimeType: nil, sha256Hex: "00", now: t0) == false)
+        try await store.release(id, attempt: 1, at: t0)
+        #expect(try await store.claimDue(limit: 4, lease: 60, now: t0.addingTimeInterval(100)).isEmpty, "still the second's")
+        #expect(try await store.markStored(id, attempt: 2, size: 1, mimeType: nil, sha256Hex: "01", now: t0))
+        let row = try #require(try await harness.routing.pool.query("""
+            SELECT state, size_bytes, (SELECT array_agg(seq ORDER BY seq)::text FROM switchboard.media_chunks WHERE media_id = $1) FROM switchboard.media WHERE id = $1
+            """, [id]).first)
+        #expect(try row.decode(0, as: String.self) == "stored" && row.decode(1, as: Int64.self) == 1 && row.decode(2, as: String.self) == "{0}")
+        #expect(try await store.chunks(id, 0...1) == [[9]])
+    }
+
     @Test func aFilePastItsRetentionIsPurgedAndItsRecordStays() async throws {
         let harness = try await APIHarness.start("media_purge", configuration: Self.configuration)
         defer { harness.stop() }

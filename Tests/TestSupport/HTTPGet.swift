@@ -123,3 +123,58 @@ private func readResponse(_ fd: CInt) throws -> (status: Int, body: String) {
     let body = text.components(separatedBy: "\r\n\r\n").dropFirst().joined(separator: "\r\n\r\n")
     return (status, body)
 }
+
+/// A whole HTTP answer, its bytes untouched (files, ranges): the status, the headers (names in
+/// lowercase; a repeated header's values joined with ", ") and the body (a chunked one decoded).
+public struct HTTPExchange: Sendable {
+    public let status: Int
+    public let headers: [String: String]
+    public let body: [UInt8]
+}
+
+public struct MalformedResponse: Error, CustomStringConvertible {
+    public let description: String
+}
+
+/// One request over loopback (`Connection: close`), on a thread of its own, answered as bytes.
+public func httpExchange(host: String = "127.0.0.1", port: Int, method: String = "GET", path: String, headers: [String: String] = [:],
+                         body: [UInt8] = []) async throws -> HTTPExchange {
+    try await withCheckedThrowingContinuation { continuation in
+        Thread {
+            continuation.resume(with: Result {
+                let fd = try connectAndSend(host: host, port: port, method: method, path: path, headers: headers, body: body)
+                defer { close(fd) }
+                return try parseExchange(readAll(fd))
+            })
+        }.start()
+    }
+}
+
+private func parseExchange(_ bytes: [UInt8]) throws -> HTTPExchange {
+    let separator: [UInt8] = [13, 10, 13, 10]
+    guard let end = bytes.indices.dropLast(3).first(where: { bytes[$0..<($0 + 4)].elementsEqual(separator) }) else {
+        throw MalformedResponse(description: "no end of the header in \(bytes.count) bytes")
+    }
+    let lines = String(decoding: bytes[..<end], as: UTF8.self).components(separatedBy: "\r\n")
+    let statusParts = lines.first?.split(separator: " ") ?? []
+    guard statusParts.count >= 2, let status = Int(statusParts[1]) else { throw MalformedResponse(description: "status line \(lines.first ?? "")") }
+    var headers: [String: String] = [:]
+    for line in lines.dropFirst() {
+        guard let colon = line.firstIndex(of: ":") else { continue }
+        let name = line[..<colon].lowercased(), value = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+        headers[name] = headers[name].map { $0 + ", " + value } ?? value
+    }
+    var body = Array(bytes[(end + 4)...])
+    if headers["transfer-encoding"]?.lowercased() == "chunked" {
+        var decoded: [UInt8] = [], index = 0
+        while let lineEnd = body[index...].firstIndex(of: 13), let size = Int(String(decoding: body[index..<lineEnd], as: UTF8.self)
+            .split(separator: ";").first ?? "", radix: 16), size > 0 {
+            let start = lineEnd + 2
+            guard start + size <= body.count else { throw MalformedResponse(description: "a chunk runs past the end") }
+            decoded += body[start..<(start + size)]
+            index = start + size + 2
+        }
+        body = decoded
+    }
+    return HTTPExchange(status: status, headers: headers, body: body)
+}

@@ -152,6 +152,15 @@ public struct SwitchboardConfiguration: Sendable, Equatable {
         public var fetchConcurrency: Int
         /// Days a file's bytes are kept after it was stored; its record stays, marked purged.
         public var retentionDays: Double
+        /// Seconds a claimed file is left to one fetch before any instance may claim it again (a
+        /// fetch cut short by a crash is taken up again when its lease runs out).
+        public var fetchLeaseSeconds: Int
+
+        public init(fetchConcurrency: Int = 4, retentionDays: Double = 365, fetchLeaseSeconds: Int = 60) {
+            self.fetchConcurrency = fetchConcurrency
+            self.retentionDays = retentionDays
+            self.fetchLeaseSeconds = fetchLeaseSeconds
+        }
     }
 
     /// Validates a configuration document. Every problem is reported, each with its key path.
@@ -249,7 +258,8 @@ public struct SwitchboardConfiguration: Sendable, Equatable {
         ingestObject.finish()
         let mediaObject = object.object("media") ?? ConfigObject(.object([:]), path: "media", diagnostics: diagnostics)
         let media = Media(fetchConcurrency: mediaObject.integer("fetchConcurrency", in: 1...64, default: 4),
-                          retentionDays: mediaObject.number("retentionDays", in: 1...36_500, default: 365))
+                          retentionDays: mediaObject.number("retentionDays", in: 1...36_500, default: 365),
+                          fetchLeaseSeconds: mediaObject.integer("fetchLeaseSeconds", in: 5...3600, default: 60))
         mediaObject.finish()
         let outboundObject = object.object("outbound") ?? ConfigObject(.object([:]), path: "outbound", diagnostics: diagnostics)
         let retryBase = outboundObject.number("retryBaseSeconds", in: 0.01...3600, default: 2)

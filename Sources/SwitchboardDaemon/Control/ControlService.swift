@@ -32,14 +32,17 @@ public struct ControlService: VarlinkHandler {
     let startedAt: ContinuousClock.Instant
     /// The database's state for `Status` (nil: not known here, e.g. in tests without one).
     let database: (@Sendable () -> DatabaseStatus)?
+    /// Fetching customers' files for `Status` (nil: not known here, e.g. in tests without it).
+    let media: (@Sendable () async -> MediaFetchStatus)?
     /// A web session unused this long has ended (`api.sessionIdleMinutes`), for listing sessions.
     let sessionIdle: TimeInterval
     let logger: Logger
 
     public init(router: TicketRouter, store: ControlStore, events: EventStream, access: @escaping @Sendable () -> ControlAccess,
                 reload: @escaping @Sendable () async -> ConfigurationReloader.Outcome, database: (@Sendable () -> DatabaseStatus)? = nil,
-                sessionIdle: TimeInterval = 8 * 3600, logger: Logger) {
+                media: (@Sendable () async -> MediaFetchStatus)? = nil, sessionIdle: TimeInterval = 8 * 3600, logger: Logger) {
         self.database = database
+        self.media = media
         self.sessionIdle = sessionIdle
         self.router = router
         self.store = store
@@ -200,10 +203,18 @@ public struct ControlService: VarlinkHandler {
     // MARK: Methods
 
     private func status(_ request: ControlRequest) async throws -> [String: JSONValue] {
-        ["version": .string(SwitchboardVersion.current), "uptime_seconds": .double(Self.seconds(startedAt.duration(to: .now))),
+        var mediaValue = JSONValue.null
+        if let media { mediaValue = Self.mediaValue(await media()) }
+        return ["version": .string(SwitchboardVersion.current), "uptime_seconds": .double(Self.seconds(startedAt.duration(to: .now))),
          "caller": .string(request.credentials.user), "role": .string(request.caller.role.rawValue), "queues": .array(try await queues(visibleTo: request.caller)),
          "followers": .int(events.subscriberCount), "draining": .bool(await router.isDraining),
-         "database": database.map { Self.databaseValue($0()) } ?? .null]
+         "database": database.map { Self.databaseValue($0()) } ?? .null,
+         "media": mediaValue]
+    }
+
+    static func mediaValue(_ media: MediaFetchStatus) -> JSONValue {
+        ["fetching": .string(media.fetching.rawValue), "paused_since": .timestamp(media.pause?.since), "paused_until": .timestamp(media.pause?.until),
+         "paused_reason": .optional(media.pause?.reason), "pending": media.pending.map { .int($0) } ?? .null]
     }
 
     static func databaseValue(_ database: DatabaseStatus) -> JSONValue {

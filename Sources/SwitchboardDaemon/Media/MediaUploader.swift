@@ -55,7 +55,8 @@ public struct MediaUploader: Sendable {
         let placed = try await store.beginUpload(ticketID: ticketID, kind: format.kind.rawValue, mimeType: format.type, fileName: fileName,
                                                  by: agent, now: Date())
         do {
-            var writer = MediaChunkWriter(store: store, mediaID: placed.id, limit: format.limit)
+            let store = self.store
+            var writer = MediaChunkWriter(limit: format.limit) { seq, bytes in try await store.appendUploadChunk(placed.id, seq: seq, bytes: bytes) }
             do {
                 for try await piece in body { try await writer.write(piece) }
             } catch is MediaTooLarge {

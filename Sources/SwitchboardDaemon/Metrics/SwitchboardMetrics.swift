@@ -38,9 +38,24 @@ public final class SwitchboardMetrics: Sendable {
 
     public enum SLAAlert: String, Sendable { case warning, breach }
 
+    /// What became of one attempt to fetch a customer's file from the Graph API.
+    public enum MediaFetchResult: String, CaseIterable, Sendable {
+        case stored
+        /// Failed for now (Meta's transient errors, a broken download): tried again later.
+        case retried
+        /// Failed for good (gone, too large, not the bytes Meta described).
+        case failed
+        /// The access token was refused: fetching paused.
+        case paused
+        /// Cut short by a graceful stop: due again at once.
+        case interrupted
+    }
+
     private let webhookDeliveries: [WebhookResult: Counter]
     private let sends: [SendResult: Counter]
     private let slaAlerts: [String: Counter]
+    private let mediaFetches: [MediaFetchResult: Counter]
+    private let mediaFetchPaused: Gauge
     private let ingestBatchDeliveries: ValueHistogram
     private let ingestBatchSeconds: DurationHistogram
     private let ingestMessages: Counter
@@ -69,6 +84,12 @@ public final class SwitchboardMetrics: Sendable {
         sends = Dictionary(uniqueKeysWithValues: SendResult.allCases.map { result in
             (result, registry.makeCounter(descriptor: sent, labels: [("result", result.rawValue)]))
         })
+        let fetches = Self.named("switchboard_media_fetches_total", "Attempts to fetch a customer's file from the Graph API, by result.")
+        mediaFetches = Dictionary(uniqueKeysWithValues: MediaFetchResult.allCases.map { result in
+            (result, registry.makeCounter(descriptor: fetches, labels: [("result", result.rawValue)]))
+        })
+        mediaFetchPaused = registry.makeGauge(descriptor: Self.named(
+            "switchboard_media_fetch_paused", "1 while fetching customers' files is paused because the Graph API refuses the access token, else 0."))
         let warnings = Self.named("switchboard_sla_warnings_total", "SLA warnings acted on, by clock.")
         let breaches = Self.named("switchboard_sla_breaches_total", "SLA breaches acted on, by clock.")
         var alerts: [String: Counter] = [:]
@@ -132,6 +153,10 @@ public final class SwitchboardMetrics: Sendable {
     public func send(_ result: SendResult) { sends[result]?.increment() }
 
     public func slaAlert(_ alert: SLAAlert, clock: String) { slaAlerts["\(alert.rawValue)/\(clock)"]?.increment() }
+
+    public func mediaFetch(_ result: MediaFetchResult) { mediaFetches[result]?.increment() }
+
+    public func setMediaFetchPaused(_ paused: Bool) { mediaFetchPaused.set(Double(paused ? 1 : 0)) }
 
     // MARK: Figures read at scrape time
 

@@ -25,8 +25,9 @@ public struct MediaStore: Sendable {
         public var attempt: Int
     }
 
-    /// Claims up to `limit` files due now: each is leased for `lease` seconds (a fetch cut short by
-    /// a crash is tried again when the lease runs out), and counted as an attempt.
+    /// Claims up to `limit` files due now: each is leased for `lease` seconds (renewed with every
+    /// chunk written, so a fetch cut short by a crash is tried again when its lease runs out), and
+    /// counted as an attempt; the attempt's number fences what that fetch may write.
     public func claimDue(limit: Int, lease: TimeInterval, now: Date) async throws -> [Job] {
         let rows = try await pool.query("""
             UPDATE switchboard.media SET attempts = attempts + 1, next_attempt_at = $3::timestamptz + make_interval(secs => $2)
@@ -50,22 +51,44 @@ public struct MediaStore: Sendable {
         try await pool.query("DELETE FROM switchboard.media_chunks WHERE media_id = $1", [mediaID])
     }
 
-    public func appendChunk(_ mediaID: Int64, seq: Int, bytes: [UInt8]) async throws {
-        try await pool.query("INSERT INTO switchboard.media_chunks (media_id, seq, bytes) VALUES ($1, $2, $3)", [mediaID, seq, PostgresBytes(bytes)])
+    /// Stores one chunk of attempt `attempt` and renews its lease until `leaseUntil`, in one
+    /// statement; false (nothing written) when the file is no longer this attempt's: its lease ran
+    /// out and another fetch claimed it, or it was settled meanwhile.
+    public func appendChunk(_ mediaID: Int64, attempt: Int, seq: Int, bytes: [UInt8], leaseUntil: Date) async throws -> Bool {
+        let written = try await pool.query("""
+            WITH mine AS (
+                UPDATE switchboard.media SET next_attempt_at = $5 WHERE id = $1 AND state = 'pending' AND attempts = $2 RETURNING id
+            )
+            INSERT INTO switchboard.media_chunks (media_id, seq, bytes) SELECT id, $3, $4 FROM mine RETURNING seq
+            """, [mediaID, attempt, seq, PostgresBytes(bytes), leaseUntil])
+        return !written.isEmpty
     }
 
-    /// The file is complete: servable from now on.
-    public func markStored(_ mediaID: Int64, size: Int, mimeType: String?, sha256Hex: String, now: Date) async throws {
-        try await pool.query("""
+    /// The file is complete: servable from now on. False when it was no longer attempt `attempt`'s.
+    @discardableResult
+    public func markStored(_ mediaID: Int64, attempt: Int, size: Int, mimeType: String?, sha256Hex: String, now: Date) async throws -> Bool {
+        let stored = try await pool.query("""
             UPDATE switchboard.media SET state = 'stored', size_bytes = $2, mime_type = coalesce(mime_type, $3), stored_sha256 = $4,
                 stored_at = $5, failure = NULL
-            WHERE id = $1 AND state = 'pending'
-            """, [mediaID, size, mimeType, sha256Hex, now])
+            WHERE id = $1 AND state = 'pending' AND attempts = $6
+            RETURNING id
+            """, [mediaID, size, mimeType, sha256Hex, now, attempt])
+        return !stored.isEmpty
     }
 
     /// Tried again at `at`; the reason is kept for `status` and the API.
     public func retry(_ mediaID: Int64, at: Date, reason: String) async throws {
         try await pool.query("UPDATE switchboard.media SET next_attempt_at = $2, failure = $3 WHERE id = $1 AND state = 'pending'", [mediaID, at, reason])
+    }
+
+    /// Gives back attempt `attempt`'s lease without counting the attempt: the file is due again at
+    /// `at` (a graceful stop cut the fetch short, or the access token was refused — neither says
+    /// anything about the file). `reason`, when given, is kept for `status` and the API.
+    public func release(_ mediaID: Int64, attempt: Int, at: Date, reason: String? = nil) async throws {
+        try await pool.query("""
+            UPDATE switchboard.media SET next_attempt_at = $3, attempts = attempts - 1, failure = coalesce($4, failure)
+            WHERE id = $1 AND state = 'pending' AND attempts = $2
+            """, [mediaID, attempt, at, reason])
     }
 
     /// Failed for good: the bytes written are deleted, the reason kept.
@@ -76,9 +99,28 @@ public struct MediaStore: Sendable {
         }
     }
 
-    /// No file is fetched before `until` (the access token is refused).
-    public func postponeAll(until: Date) async throws {
-        try await pool.query("UPDATE switchboard.media SET next_attempt_at = greatest(next_attempt_at, $1) WHERE state = 'pending'", [until])
+    /// Files waiting to be fetched (for `status`).
+    public func pendingCount() async throws -> Int {
+        try await pool.query("SELECT count(*)::int FROM switchboard.media WHERE state = 'pending'").first?.decode(0, as: Int.self) ?? 0
+    }
+
+    /// The operator's alert that fetching is paused because the Graph API refuses the access token
+    /// (`alerts`, kind `media_fetch_paused`, beside sending's `sending_paused`): raised once, kept
+    /// open until `clearFetchPausedAlert`.
+    public func raiseFetchPausedAlert(reason: String, now: Date) async throws {
+        try await pool.query("""
+            INSERT INTO switchboard.alerts (raised_at, kind, subject, message) VALUES ($1, 'media_fetch_paused', 'whatsapp.accessToken', $2)
+            ON CONFLICT (kind, subject) WHERE cleared_at IS NULL DO NOTHING
+            """, [now, "fetching customers' files is paused: \(reason)"])
+    }
+
+    /// Clears the alert (a file was fetched again, or the daemon started: a restart is how a new
+    /// access token is put in); true when one was open.
+    @discardableResult
+    public func clearFetchPausedAlert(now: Date) async throws -> Bool {
+        let cleared = try await pool.query(
+            "UPDATE switchboard.alerts SET cleared_at = $1 WHERE kind = 'media_fetch_paused' AND cleared_at IS NULL RETURNING id", [now])
+        return !cleared.isEmpty
     }
 
     /// A file as the API serves it, with where its ticket is (for the visibility rule).
@@ -154,6 +196,13 @@ public struct MediaStore: Sendable {
             preconditionFailure("INSERT … RETURNING answers a row")
         }
         return (try row.decode(0), try row.decode(1))
+    }
+
+    /// Stores one chunk of an upload still `uploading`.
+    public func appendUploadChunk(_ mediaID: Int64, seq: Int, bytes: [UInt8]) async throws {
+        try await pool.query("""
+            INSERT INTO switchboard.media_chunks (media_id, seq, bytes) SELECT id, $2, $3 FROM switchboard.media WHERE id = $1 AND state = 'uploading'
+            """, [mediaID, seq, PostgresBytes(bytes)])
     }
 
     /// Meta took the upload: the file is servable and a reply may carry it by `waMediaID`.

@@ -37,7 +37,8 @@ extension GraphAPIClient {
         let response = try await get(url)
         let status = Int(response.status.code)
         guard (200..<300).contains(status) else { throw GraphAPIError(httpStatus: status, body: await Self.collect(response)) }
-        if let length = response.headers.first(name: "Content-Length").flatMap(Int.init), length > maxBytes {
+        let length = response.headers.first(name: "Content-Length").flatMap(Int.init)
+        if let length, length > maxBytes {
             throw MediaTooLarge(limit: maxBytes)
         }
         var received = 0
@@ -48,7 +49,14 @@ extension GraphAPIClient {
                 try await receive(piece)
             }
         } catch where error is HTTPClientError {
-            throw GraphAPIError(httpStatus: status, code: nil, message: "the download broke off after \(received) bytes: \(error)")
+            // No answer to the whole request: as transient as a reset connection (no status).
+            throw GraphAPIError(httpStatus: nil, code: nil, message: "the download broke off after \(received) bytes: \(error)")
+        }
+        // A cancelled task ends the body early without an error: that is not the whole file.
+        try Task.checkCancellation()
+        // (Content-Length counts the bytes as sent: compressed ones, when they were.)
+        if let length, received != length, response.headers.first(name: "Content-Encoding") == nil {
+            throw GraphAPIError(httpStatus: nil, code: nil, message: "the download broke off after \(received) of \(length) bytes")
         }
         return response.headers.first(name: "Content-Type")
     }
