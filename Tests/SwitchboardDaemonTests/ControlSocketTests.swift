@@ -249,8 +249,9 @@ struct ControlSocketTests {
     }
 }
 
-/// Runs a command to completion on its own thread; returns its status and combined output.
-func runCommand(_ executable: String, _ arguments: [String]) async throws -> (status: Int32, output: String) {
+/// Runs a command to completion on its own thread, with `input` on its standard input; returns its
+/// status and combined output.
+func runCommand(_ executable: String, _ arguments: [String], input: String? = nil) async throws -> (status: Int32, output: String) {
     try await withCheckedThrowingContinuation { continuation in
         Thread {
             continuation.resume(with: Result {
@@ -260,7 +261,13 @@ func runCommand(_ executable: String, _ arguments: [String]) async throws -> (st
                 let pipe = Pipe()
                 process.standardOutput = pipe
                 process.standardError = pipe
+                let stdin = Pipe()
+                if input != nil { process.standardInput = stdin }
                 try process.run()
+                if let input {
+                    stdin.fileHandleForWriting.write(Data(input.utf8))
+                    try stdin.fileHandleForWriting.close()
+                }
                 let data = pipe.fileHandleForReading.readDataToEndOfFile()
                 process.waitUntilExit()
                 return (process.terminationStatus, String(decoding: data, as: UTF8.self))

@@ -18,12 +18,10 @@ extension ControlService {
         try request.require(.manageAgents)
         // PBKDF2 at its cost takes a good part of a second: not on the cooperative pool.
         let hash = try await NIOThreadPool.singleton.runIfActive { PasswordHash.make(password) }
-        let now = Date()
-        let before = try await store.signIn.sessions(of: agent, includingEnded: false, now: now, idle: .infinity).count
-        guard try await store.signIn.setPassword(agentID: agent, hash: hash, by: request.actor, now: now) else {
+        guard let ended = try await store.signIn.setPassword(agentID: agent, hash: hash, by: request.actor, now: Date()) else {
             throw ControlFailure.notFound("agent", agent)
         }
-        return ["agent": .string(agent), "sessions_ended": .int(before)]
+        return ["agent": .string(agent), "sessions_ended": .int(ended)]
     }
 
     func listSessions(_ request: ControlRequest) async throws -> [String: JSONValue] {

@@ -14,9 +14,10 @@ public struct SignInStore: Sendable {
 
     // MARK: Passwords
 
-    /// Sets (or replaces) an active agent's password; their open sessions end. False: no such
-    /// active agent.
-    public func setPassword(agentID: String, hash: PasswordHash, by actor: String, now: Date) async throws -> Bool {
+    /// Sets (or replaces) an active agent's password; their open sessions end. Returns how many
+    /// ended; nil: no such active agent.
+    @discardableResult
+    public func setPassword(agentID: String, hash: PasswordHash, by actor: String, now: Date) async throws -> Int? {
         try await pool.withTransaction { transaction in
             let set = try await transaction.query("""
                 INSERT INTO switchboard.agent_passwords (agent_id, hash, set_at, set_by)
@@ -24,11 +25,10 @@ public struct SignInStore: Sendable {
                 ON CONFLICT (agent_id) DO UPDATE SET hash = EXCLUDED.hash, set_at = EXCLUDED.set_at, set_by = EXCLUDED.set_by
                 RETURNING agent_id
                 """, [agentID, hash.encoded, now, actor])
-            guard !set.isEmpty else { return false }
-            try await transaction.query("""
-                UPDATE switchboard.web_sessions SET ended_at = $2, ended_why = 'password changed' WHERE agent_id = $1 AND ended_at IS NULL
-                """, [agentID, now])
-            return true
+            guard !set.isEmpty else { return nil }
+            return try await transaction.query("""
+                UPDATE switchboard.web_sessions SET ended_at = $2, ended_why = 'password changed' WHERE agent_id = $1 AND ended_at IS NULL RETURNING id
+                """, [agentID, now]).count
         }
     }
 
