@@ -150,8 +150,18 @@ struct MediaUploadTests {
             #expect(hidden.status == .notFound)
             let unnamed = try #require(forCai.body?["file_name"]?.string)
             #expect(unnamed == "document-\(Int64(id)).pdf")
+            // Sent without a name, it goes out, and shows on the ticket, under the one it was given.
+            let caiReply = try await harness.call(client, .post, "/api/v1/tickets/{ref}/messages", "/api/v1/tickets/\(otherReference)/messages", token: cai,
+                                                  body: ["type": "media", "media": .number(id)])
+            #expect(caiReply.status == 202)
+            let request = try #require(try await harness.routing.pool.query("SELECT request::text FROM switchboard.outbox WHERE ticket_id = $1", [other])
+                .first?.decode(0, as: String.self))
+            #expect(try JSONParser.parse(Array(request.utf8))["document"]?["filename"]?.string == unnamed)
+            let caiView = try await harness.call(client, .get, "/api/v1/tickets/{ref}", "/api/v1/tickets/\(otherReference)", token: cai)
+            #expect(caiView.body?["messages"]?.array.last?["media"]?["file_name"]?.string == unnamed)
         }
-        let outbound = try await harness.routing.pool.query("SELECT count(*)::int FROM switchboard.messages WHERE direction = 'outbound'").first?.decode(0, as: Int.self)
-        #expect(outbound == 0)
+        // Nothing went out on Ana's ticket: only Cai's document, on his.
+        let outbound = try await harness.routing.pool.query("SELECT ticket_id FROM switchboard.messages WHERE direction = 'outbound'").map { try $0.decode(0, as: Int64.self) }
+        #expect(outbound == [other])
     }
 }

@@ -97,6 +97,11 @@ struct SLATests {
         _ = try await harness.routing.customerWrites("447700900071", "And on holidays?")
         await harness.settle()
         #expect(try await harness.storedDeadline(ticket, .nextResponse) == start.addingTimeInterval(160))
+        // A 👍 from the app says nothing: the customer still waits, as after an agent's reaction.
+        await harness.advance(to: start.addingTimeInterval(60))
+        try await harness.routing.businessAppSends("447700900071", "👍", type: "reaction", details: #"{"reaction": {"emoji": "👍", "removed": false}}"#)
+        await harness.settle()
+        #expect(try await harness.storedDeadline(ticket, .nextResponse) == start.addingTimeInterval(160))
         await harness.advance(to: start.addingTimeInterval(70))
         try await harness.routing.businessAppSends("447700900071", "Closed on holidays.")
         await harness.settle()

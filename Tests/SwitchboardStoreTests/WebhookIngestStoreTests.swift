@@ -141,6 +141,9 @@ struct WebhookIngestStoreTests {
         #expect(try row.decode(2, as: String.self) == "sent" && row.decode(3, as: Bool.self))
         let after = try await ticket(opened.ticketID)
         #expect(after.status == "open" && after.window == before.window && after.lastInbound == before.lastInbound)
+        // It answered the customer: the ticket's first response, as an agent's reply would be.
+        let answered = try #require(try await pool.query("SELECT first_response_at, last_outbound_at FROM switchboard.tickets WHERE id = $1", [opened.ticketID]).first)
+        #expect(try answered.decode(0, as: Date?.self) == t0 + 3 * Self.hour && answered.decode(1, as: Date?.self) == t0 + 3 * Self.hour)
         let event = try #require(try await pool.query("SELECT kind, actor, data->>'type' FROM switchboard.ticket_events WHERE ticket_id = $1 ORDER BY id DESC LIMIT 1",
                                                       [opened.ticketID]).first)
         #expect(try event.decode(0, as: String.self) == "message_echoed" && event.decode(1, as: String.self) == "business_app" && event.decode(2, as: String.self) == "text")

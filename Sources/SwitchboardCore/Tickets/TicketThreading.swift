@@ -38,7 +38,7 @@ public enum TicketThreading {
     /// ticket, nor starts an SLA clock (a 👍 to "anything else?" after the ticket was resolved
     /// leaves it resolved).
     public static func asksForAnswer(type: String) -> Bool {
-        !["reaction", "revoke", "edit"].contains(type)
+        ConversationTurn.saysSomething(type: type)
     }
 
     /// `receivedAt` is when Switchboard received the message (its own clock, not the customer's);

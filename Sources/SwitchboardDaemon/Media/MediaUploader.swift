@@ -67,6 +67,9 @@ public struct MediaUploader: Sendable {
             }
             let written = try await writer.finish()
             guard written.size > 0 else { throw Failure.refused(.empty) }
+            if let declaredSize, declaredSize != written.size {
+                throw Failure.bodyBroken("\(written.size) bytes arrived of the \(declaredSize) Content-Length announced")
+            }
             let name = fileName ?? "\(format.kind.rawValue)-\(placed.id).\(format.fileExtension)"
             let waMediaID: String
             do {
@@ -76,7 +79,7 @@ public struct MediaUploader: Sendable {
                 throw Failure.graph(error)
             }
             let digest = MediaDigest.hex(written.digest)
-            try await store.recordUploaded(placed.id, waMediaID: waMediaID, size: written.size, sha256Hex: digest, now: Date())
+            try await store.recordUploaded(placed.id, waMediaID: waMediaID, size: written.size, sha256Hex: digest, fileName: name, now: Date())
             logger.info("file uploaded", metadata: ["media": "\(placed.id)", "kind": "\(format.kind.rawValue)", "bytes": "\(written.size)", "by": "\(agent)"])
             return Uploaded(id: placed.id, kind: format.kind, mimeType: format.type, fileName: name, size: written.size, sha256Hex: digest)
         } catch {

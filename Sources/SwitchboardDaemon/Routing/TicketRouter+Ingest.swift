@@ -11,8 +11,9 @@ extension TicketRouter {
         await untilRebuilt()
         let followUp = RoutingCoordinator.followUp(messages.map { ($0.ticketID, $0.threading, $0.asksForAnswer) })
         if !followUp.customerWrote.isEmpty { await sla?.customerWrote(followUp.customerWrote) }
-        // The business answered from the WhatsApp Business app: an answer, as an agent's reply is.
-        for echo in messages where echo.isEcho { await sla?.agentReplied(echo.ticketID) }
+        // The business answered from the WhatsApp Business app: an answer, as an agent's reply is
+        // (a reaction, an edit or a deletion is not).
+        for echo in messages where echo.answersCustomer { await sla?.agentReplied(echo.ticketID) }
         do {
             if !followUp.route.isEmpty { try await route(followUp.route) }
         } catch {

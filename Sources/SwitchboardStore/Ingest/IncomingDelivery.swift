@@ -32,8 +32,10 @@ public struct IngestResult: Sendable, Equatable {
         public var threading: TicketThreading.Decision
         /// Whether the customer waits for an answer to it (`TicketThreading.asksForAnswer`).
         public var asksForAnswer: Bool = true
-        /// Sent by the business from the WhatsApp Business app (an answer, for the SLA clocks).
+        /// Sent by the business from the WhatsApp Business app.
         public var isEcho: Bool = false
+        /// An echo that says something (`ConversationTurn`): an answer, for the SLA clocks.
+        public var answersCustomer: Bool = false
     }
 
     public var deliveryID: Int64

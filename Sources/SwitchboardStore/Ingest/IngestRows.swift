@@ -112,6 +112,8 @@ enum IngestRows {
         let ord: Int
         /// The delivery that carried it (`webhook_deliveries.id`): an echo with no ticket says so there.
         let deliveryID: Int64
+        /// Says something (`ConversationTurn`): it answers the customer.
+        let answers: Bool
         let waID: String?
         let userID: String?
         let businessNumber: String
@@ -125,7 +127,7 @@ enum IngestRows {
         let receivedAt: Double
 
         enum CodingKeys: String, CodingKey {
-            case ord, wamid, type, body, details, payload
+            case ord, wamid, type, body, details, payload, answers
             case waID = "wa_id"
             case userID = "user_id"
             case deliveryID = "delivery_id"

@@ -56,7 +56,9 @@ public struct WebhookIngestStore: Sendable {
         // The customers' messages are threaded; the business app's echoes only find their ticket.
         let all = everything.filter { !$0.message.isEcho }
         let echoes = everything.filter(\.message.isEcho)
-        let keys = Array(Set(all.map(\.message.threadKey)))
+        // Echoes too: an echo is placed under its conversation's lock, after a concurrent batch that
+        // opens the conversation's new ticket, never beside it.
+        let keys = Array(Set(everything.map(\.message.threadKey)))
         let identities = try IngestRows.json(all.enumerated().map { ord, item in
             IngestRows.Customer(ord: ord, waID: item.message.customerWaID, userID: item.message.customerUserID, profileName: item.message.customerName,
                                 country: item.message.customerWaID.flatMap(CallingCodes.country(ofPhone:)), businessNumber: item.message.businessNumberID)
@@ -333,7 +335,8 @@ public struct WebhookIngestStore: Sendable {
             for item in echoes where done.insert(item.message.wamid).inserted {
                 if let row = placed[item.message.wamid] {
                     results[item.delivery].stored.append(.init(wamid: item.message.wamid, messageID: row.id, ticketID: row.ticket, ticketReference: row.reference,
-                                                               threading: .attach(to: row.ticket), asksForAnswer: false, isEcho: true))
+                                                               threading: .attach(to: row.ticket), asksForAnswer: false, isEcho: true,
+                                                               answersCustomer: ConversationTurn.saysSomething(type: item.message.type)))
                 } else if unplaced.contains(item.message.wamid) {
                     results[item.delivery].unplacedEchoes.append(item.message.wamid)
                 } else {
@@ -367,14 +370,14 @@ public struct WebhookIngestStore: Sendable {
     /// it); its row comes back without an id.
     private func echoStatements(_ echoes: [(message: IncomingMessage, receivedAt: Date, deliveryID: Int64)]) throws -> [PostgresStatement] {
         let rows = try IngestRows.json(echoes.enumerated().map { ord, echo in
-            IngestRows.Echo(ord: ord, deliveryID: echo.deliveryID, waID: echo.message.customerWaID, userID: echo.message.customerUserID, businessNumber: echo.message.businessNumberID,
+            IngestRows.Echo(ord: ord, deliveryID: echo.deliveryID, answers: ConversationTurn.saysSomething(type: echo.message.type), waID: echo.message.customerWaID, userID: echo.message.customerUserID, businessNumber: echo.message.businessNumberID,
                             wamid: echo.message.wamid, type: echo.message.type, body: echo.message.body, details: echo.message.detailsJSON,
                             targetWamid: echo.message.targetWamid, payload: echo.message.payloadJSON, sentAt: echo.message.sentAt?.timeIntervalSince1970,
                             receivedAt: echo.receivedAt.timeIntervalSince1970)
         })
         var statements = [PostgresStatement("""
             WITH e AS (
-                SELECT DISTINCT ON (wamid) * FROM jsonb_to_recordset($1::jsonb) AS e(ord int, delivery_id bigint, wa_id text, user_id text, business_number text, wamid text, type text,
+                SELECT DISTINCT ON (wamid) * FROM jsonb_to_recordset($1::jsonb) AS e(ord int, delivery_id bigint, answers boolean, wa_id text, user_id text, business_number text, wamid text, type text,
                                                                                      body text, details text, target_wamid text, payload text, sent_at float8, received_at float8)
                 ORDER BY wamid, ord
             ),
@@ -393,6 +396,13 @@ public struct WebhookIngestStore: Sendable {
                 FROM placed WHERE ticket_id IS NOT NULL ORDER BY ord
                 ON CONFLICT (wamid) DO NOTHING
                 RETURNING id, wamid, ticket_id, type, received_at
+            ),
+            -- What the business app said (not a reaction, an edit, a deletion) answers the customer.
+            answered AS (
+                UPDATE switchboard.tickets t SET last_outbound_at = greatest(t.last_outbound_at, a.last), first_response_at = coalesce(t.first_response_at, a.first)
+                FROM (SELECT m.ticket_id, min(m.received_at) AS first, max(m.received_at) AS last FROM m JOIN e ON e.wamid = m.wamid
+                      WHERE e.answers GROUP BY m.ticket_id) AS a
+                WHERE t.id = a.ticket_id
             ),
             ev AS (
                 INSERT INTO switchboard.ticket_events (ticket_id, at, kind, actor, data)

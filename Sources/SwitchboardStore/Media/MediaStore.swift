@@ -206,11 +206,13 @@ public struct MediaStore: Sendable {
     }
 
     /// Meta took the upload: the file is servable and a reply may carry it by `waMediaID`.
-    public func recordUploaded(_ mediaID: Int64, waMediaID: String, size: Int, sha256Hex: String, now: Date) async throws {
+    /// `fileName` is the name it went to Meta under (one made up for a file sent without a name).
+    public func recordUploaded(_ mediaID: Int64, waMediaID: String, size: Int, sha256Hex: String, fileName: String, now: Date) async throws {
         try await pool.query("""
-            UPDATE switchboard.media SET state = 'stored', wa_media_id = $2, size_bytes = $3, stored_sha256 = $4, stored_at = $5, uploaded_at = $5
+            UPDATE switchboard.media SET state = 'stored', wa_media_id = $2, size_bytes = $3, stored_sha256 = $4, stored_at = $5, uploaded_at = $5,
+                file_name = $6
             WHERE id = $1 AND state = 'uploading'
-            """, [mediaID, waMediaID, size, sha256Hex, now])
+            """, [mediaID, waMediaID, size, sha256Hex, now, fileName])
     }
 
     /// Forgets an upload that did not reach Meta (refused, too large, broken off): bytes and row.

@@ -1,4 +1,5 @@
 import Foundation
+import SwitchboardCore
 
 /// A reply as the outbox records it, already checked and encoded by the caller (the daemon knows the
 /// Cloud API's shapes; the store only knows rows).
@@ -21,9 +22,10 @@ public struct ReplyDraft: Sendable {
     public var file: Int64?
 
     /// A person's answer to the customer, which is what SLA clocks wait for: not an automatic
-    /// message (no author, or `automation:…`), not a reaction or a read receipt.
+    /// message (no author, or `automation:…`), not a reaction or a read receipt
+    /// (`ConversationTurn`).
     public var isAgentReply: Bool {
-        guard isMessage, kind != "reaction", let author, !author.isEmpty else { return false }
+        guard isMessage, ConversationTurn.saysSomething(type: kind), let author, !author.isEmpty else { return false }
         return !author.hasPrefix("automation:")
     }
 

@@ -105,7 +105,9 @@ public enum WebhookDecoder {
             }
             // The customer is `to`; some payloads carry the two numbers the other way round.
             var waID = echo["to"]?.text
-            if let display = number.displayPhoneNumber, waID == display { waID = echo["from"]?.text }
+            // Compared by their digits: a display number may come formatted ("+1 555-…").
+            let digits = { (text: String?) in text.map { String($0.filter(\.isNumber)) } }
+            if let display = digits(number.displayPhoneNumber), !display.isEmpty, digits(waID) == display { waID = echo["from"]?.text }
             let userID = echo["to_user_id"]?.text
             let contact = contacts.first { ($0["wa_id"]?.text).map { $0 == waID } ?? false }
                 ?? contacts.first { userID != nil && $0["user_id"]?.text == userID }

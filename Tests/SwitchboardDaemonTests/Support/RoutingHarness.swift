@@ -43,10 +43,10 @@ struct RoutingHarness {
     /// The business answers from the WhatsApp Business app on the same number: its echo, stored
     /// and told to routing as the webhook path does.
     @discardableResult
-    func businessAppSends(_ waID: String, _ text: String) async throws -> [IngestResult.StoredMessage] {
+    func businessAppSends(_ waID: String, _ text: String, type: String = "text", details: String = "{}") async throws -> [IngestResult.StoredMessage] {
         let wamid = "wamid.echo.\(UUID().uuidString)"
         let echo = IncomingMessage(wamid: wamid, businessNumberID: "106540352242922", businessDisplayNumber: "15550783881", customerWaID: waID,
-                                   type: "text", body: text, payloadJSON: #"{"id": "\#(wamid)"}"#, isEcho: true)
+                                   type: type, body: text, detailsJSON: details, payloadJSON: #"{"id": "\#(wamid)"}"#, isEcho: true)
         let stored = try await ingest.store([IncomingDelivery(body: Array("{}".utf8), messages: [echo], statuses: [], decodeProblem: nil, receivedAt: timers.now)])
             .flatMap(\.stored)
         await router.committed(stored)

@@ -1,0 +1,10 @@
+/// What a message is in the conversation, whoever sent it: a reaction, an edit or a deletion
+/// changes an earlier message; anything else says something new. A customer's message that says
+/// something asks for an answer (`TicketThreading.asksForAnswer`); one of ours, or of the WhatsApp
+/// Business app on the same number, that says something answers (the SLA's response clocks,
+/// `tickets.first_response_at`).
+public enum ConversationTurn {
+    public static func saysSomething(type: String) -> Bool {
+        !["reaction", "revoke", "edit"].contains(type)
+    }
+}
