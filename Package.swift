@@ -108,7 +108,7 @@ let package = Package(
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],
-            resources: [.copy("Control/io.switchboard.Control.varlink")],
+            resources: [.copy("Control/io.switchboard.Control.varlink"), .copy("Web/Assets")],
             swiftSettings: strict
         ),
         // The control client starts in a few milliseconds: no Foundation (ArgumentParser needs only

@@ -68,7 +68,7 @@ struct DaemonServices {
                            logger: Logger(label: "api"))
         let database = self.database, router = self.router, readiness = self.readiness
         let signIn = WebSignIn(store: controlStore, settings: configuration.api, logger: Logger(label: "api"))
-        let routes = HTTPServer.makeRouter(readiness: readiness, pool: database.pool, webhook: whatsapp.webhook, api: api, signIn: signIn,
+        let routes = HTTPServer.makeRouter(readiness: readiness, pool: database.pool, webhook: whatsapp.webhook, api: api, signIn: signIn, pages: try WebPages(),
                                            metrics: MetricsEndpoint(metrics: metrics, router: router, pool: database.pool, eventLog: eventLog,
                                                                     database: { database.status }))
         if let descriptor = SystemdListenFDs.httpSocket(in: passed) {

@@ -6,13 +6,14 @@ import Postgres
 /// The HTTP face of the daemon: health endpoints, metrics, the WhatsApp webhook and the agents' API.
 public enum HTTPServer {
     public static func makeRouter(readiness: Readiness, pool: PostgresPool, webhook: WebhookEndpoint?, api: AgentAPI? = nil, signIn: WebSignIn? = nil,
-                                  metrics: MetricsEndpoint? = nil) -> Router<BasicRequestContext> {
+                                  pages: WebPages? = nil, metrics: MetricsEndpoint? = nil) -> Router<BasicRequestContext> {
         let router = Router()
         if let metrics {
             router.get("/metrics") { _, _ in await metrics.respond() }
         }
         api?.register(on: router)
         signIn?.register(on: router)
+        pages?.register(on: router)
         if let webhook {
             router.get("/webhooks/whatsapp") { request, _ in webhook.handshake(request) }
             router.post("/webhooks/whatsapp") { request, context in try await webhook.receive(request, context: context) }
