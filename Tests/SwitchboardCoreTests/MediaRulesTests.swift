@@ -102,3 +102,35 @@ struct MediaRulesTests {
         #expect(throttle.admit(1, now: t0 + 125) == (true, t0 + 145))
     }
 }
+
+@Suite("Signing in: wrong passwords slow the next attempt down")
+struct SignInThrottleTests {
+    let t0 = Date(timeIntervalSince1970: 1_790_000_000)
+
+    @Test func attemptsAreCountedAsTheyBeginSoParallelGuessesAreHeldToo() {
+        var throttle = SignInThrottle()
+        // Five guesses sent at once all begin before any is checked; the sixth waits.
+        for _ in 0..<5 { #expect(throttle.begin(handle: "ben", address: nil, now: t0) == .allowed) }
+        #expect(throttle.begin(handle: "Ben", address: nil, now: t0) == .wait(until: t0 + 30))
+        // Each further failure doubles the wait, up to fifteen minutes.
+        throttle.failed(handle: "ben", address: nil, now: t0 + 31)
+        #expect(throttle.decide(handle: "ben", address: nil, now: t0 + 32) == .wait(until: t0 + 31 + 60))
+        for second in 0..<10 { throttle.failed(handle: "ben", address: nil, now: t0 + 100 + Double(second)) }
+        #expect(throttle.decide(handle: "ben", address: nil, now: t0 + 110) == .wait(until: t0 + 109 + 900))
+        // Others are not held up; past the window, failures are forgotten.
+        #expect(throttle.decide(handle: "ana", address: nil, now: t0 + 110) == .allowed)
+        #expect(throttle.decide(handle: "ben", address: nil, now: t0 + 109 + 901) == .allowed)
+    }
+
+    @Test func aRightPasswordClearsTheHandleAndAnAddressHasMoreRoom() {
+        var throttle = SignInThrottle()
+        for _ in 0..<4 { _ = throttle.begin(handle: "ana", address: "198.51.100.1", now: t0) }
+        #expect(throttle.begin(handle: "ana", address: "198.51.100.1", now: t0) == .allowed)
+        throttle.succeeded(handle: "ana", address: "198.51.100.1")
+        #expect(throttle.begin(handle: "ana", address: "198.51.100.1", now: t0) == .allowed)
+        // One office, many handles: twenty failures from the address before it waits.
+        for index in 0..<15 { _ = throttle.begin(handle: "agent\(index)", address: "198.51.100.1", now: t0) }
+        #expect(throttle.decide(handle: "someone", address: "198.51.100.1", now: t0) == .wait(until: t0 + 30))
+        #expect(throttle.decide(handle: "someone", address: "203.0.113.9", now: t0) == .allowed)
+    }
+}

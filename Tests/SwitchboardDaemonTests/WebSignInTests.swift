@@ -104,6 +104,13 @@ struct WebSignInTests {
         #expect(stored == 0)
         let listed = try await store.sessions(of: "ben", includingEnded: true, now: t0 + 3 * 3600, idle: 3600)
         #expect(listed.first?.endedWhy == "idle" && listed.first?.address == "203.0.113.7")
+
+        // A removed agent's sessions end with them; added again, their old cookie stays dead.
+        let fresh = try await store.startSession(agentID: "ben", address: nil, userAgent: nil, now: t0, lifetime: 10 * 3600)
+        #expect(try await AgentStore(pool: harness.routing.pool).deactivate("ben", at: t0 + 60, actor: "test"))
+        #expect(try await store.sessions(of: "ben", includingEnded: true, now: t0 + 60, idle: 3600).first?.endedWhy == "agent removed")
+        try await harness.routing.pool.query("UPDATE switchboard.agents SET active = true WHERE id = 'ben'")
+        #expect(try await store.authenticate(fresh.text, now: t0 + 120, idle: 3600) == nil)
     }
 
     @Test func fiveWrongPasswordsSlowTheNextAttemptDownEvenWithTheRightOne() async throws {

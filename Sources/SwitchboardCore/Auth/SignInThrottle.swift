@@ -54,14 +54,29 @@ public struct SignInThrottle: Sendable {
         return .wait(until: latest)
     }
 
+    /// An attempt begins: allowed ones are counted as failures at once, before the password is
+    /// checked (which takes a good part of a second), so that guesses sent in parallel are counted
+    /// as they arrive, not after; `succeeded` takes a right one back.
+    public mutating func begin(handle: String, address: String?, now: Date) -> Decision {
+        let decision = decide(handle: handle, address: address, now: now)
+        if decision == .allowed { failed(handle: handle, address: address, now: now) }
+        return decision
+    }
+
     public mutating func failed(handle: String, address: String?, now: Date) {
         if failures.count > 10_000 { failures = failures.filter { now.timeIntervalSince($0.value.last) < policy.window } }
         count(.handle(handle.lowercased()), now: now)
         if let address { count(.address(address), now: now) }
     }
 
-    public mutating func succeeded(handle: String) {
+    /// The password was right: the handle's failures are forgotten, and this attempt is no longer
+    /// counted against the address.
+    public mutating func succeeded(handle: String, address: String?) {
         failures[.handle(handle.lowercased())] = nil
+        if let address, var known = failures[.address(address)] {
+            known.count -= 1
+            failures[.address(address)] = known.count > 0 ? known : nil
+        }
     }
 
     private mutating func count(_ key: Key, now: Date) {

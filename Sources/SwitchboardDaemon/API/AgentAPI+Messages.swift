@@ -16,7 +16,7 @@ extension AgentAPI {
         guard let outbox else { throw APIFailure(status: .serviceUnavailable, code: "sending_not_configured", message: ReplyRefusal.sendingNotConfigured.description) }
         var file: Int64?
         if carriesUpload { (content, file) = try await uploadedFileContent(body, ticketID: id, reference: reference) }
-        guard let content else { preconditionFailure("a reply's content is read from its body or its upload") }
+        guard let content else { throw APIFailure.invalid("type", "a reply needs content") }
         let queued: QueuedReply
         do {
             queued = try await outbox.send(content, ticket: reference, author: caller.agentID, file: file)

@@ -29,6 +29,12 @@ public final class WebSignIn: Sendable {
     let now: @Sendable () -> Date
     let logger: Logger
     private let throttle: Mutex<SignInThrottle>
+    /// Password checks run here, one at a time, never on the cooperative pool or the shared thread
+    /// pool (which the control socket uses): a flood of sign-ins slows sign-ins only.
+    private let hashing: NIOThreadPool
+    /// Checks waiting or running; past `maxChecks` a sign-in is answered `429` at once.
+    private let checks = Mutex(0)
+    static let maxChecks = 8
 
     public init(store: ControlStore, settings: SwitchboardConfiguration.API, policy: SignInThrottle.Policy = .init(),
                 now: @escaping @Sendable () -> Date = { Date() }, logger: Logger) {
@@ -38,6 +44,12 @@ public final class WebSignIn: Sendable {
         self.now = now
         self.logger = logger
         throttle = Mutex(SignInThrottle(policy: policy))
+        hashing = NIOThreadPool(numberOfThreads: 1)
+        hashing.start()
+    }
+
+    deinit {
+        hashing.shutdownGracefully { _ in }
     }
 
     public func register(on router: Router<BasicRequestContext>) {
@@ -52,7 +64,7 @@ public final class WebSignIn: Sendable {
             try body.only(["handle", "password"])
             let handle = try body.string("handle"), password = try body.string("password")
             let address = Self.address(request)
-            if case .wait(let until) = throttle.withLock({ $0.decide(handle: handle, address: address, now: now()) }) {
+            if case .wait(let until) = throttle.withLock({ $0.begin(handle: handle, address: address, now: now()) }) {
                 let seconds = max(1, Int(until.timeIntervalSince(now()).rounded(.up)))
                 var response = APIFailure(status: .tooManyRequests, code: "slowed_down",
                                           message: "too many wrong passwords; try again in \(seconds) s", extra: ["retry_after_seconds": .number(Double(seconds))]).response
@@ -62,13 +74,27 @@ public final class WebSignIn: Sendable {
             let stored = try await store.signIn.password(of: handle)
             // The same work whether the handle exists or not, so timing tells nothing.
             let hash = stored ?? Self.decoy
-            let matches = try await NIOThreadPool.singleton.runIfActive { hash.verify(password) }
+            let admitted = checks.withLock { waiting in
+                guard waiting < Self.maxChecks else { return false }
+                waiting += 1
+                return true
+            }
+            guard admitted else {
+                var response = APIFailure(status: .tooManyRequests, code: "busy", message: "too many sign-ins at once; try again in a moment").response
+                response.headers[.retryAfter] = "1"
+                return response
+            }
+            let matches: Bool
+            do {
+                defer { checks.withLock { $0 -= 1 } }
+                matches = try await hashing.runIfActive { hash.verify(password) }
+            }
+            // The attempt was counted as a failure when it began (`SignInThrottle.begin`).
             guard stored != nil, matches, let record = try await store.agent(id: handle) else {
-                throttle.withLock { $0.failed(handle: handle, address: address, now: now()) }
-                logger.notice("sign-in refused", metadata: ["handle": "\(handle)", "address": "\(address ?? "-")"])
+                logger.notice("sign-in refused", metadata: ["handle": "\(handle.prefix(64))", "address": "\(address ?? "-")"])
                 throw APIFailure(status: .unauthorized, code: "invalid_credentials", message: "wrong handle or password")
             }
-            throttle.withLock { $0.succeeded(handle: handle) }
+            throttle.withLock { $0.succeeded(handle: handle, address: address) }
             let token = try await store.signIn.startSession(agentID: record.id, address: address, userAgent: request.headers[.userAgent],
                                                              now: now(), lifetime: lifetime)
             logger.info("signed in", metadata: ["agent": "\(record.id)", "address": "\(address ?? "-")"])
@@ -116,12 +142,13 @@ public final class WebSignIn: Sendable {
         return nil
     }
 
-    /// A request from the inbox's own pages: its `Origin` names the host it was sent to (browsers
-    /// send it with every POST), or, without one, the browser says `Sec-Fetch-Site: same-origin`.
+    /// A request from the inbox's own pages: its `Origin` is the scheme and host (with port) it was
+    /// sent to — `https` behind the TLS proxy, whose `Host` carries the port (browsers send Origin
+    /// with every POST) — or, without one, the browser says `Sec-Fetch-Site: same-origin`.
     static func sameOrigin(_ request: Request) -> Bool {
         if let origin = request.headers[Self.origin] {
             guard let host = request.head.authority else { return false }
-            return origin == "http://\(host)" || origin == "https://\(host)"
+            return origin == "\(overTLS(request) ? "https" : "http")://\(host)"
         }
         if let site = request.headers[fetchSite] { return site == "same-origin" || site == "none" }
         // Neither: not a browser (curl, a script): it cannot have been made to act by another site.

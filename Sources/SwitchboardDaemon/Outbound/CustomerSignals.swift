@@ -45,6 +45,12 @@ public final class CustomerSignals: Service, Sendable {
     /// The clock the customer service window is read on (routing's, in tests a virtual one).
     private let now: @Sendable () -> Date
     private let throttle = Mutex(TypingThrottle())
+    /// Tickets with a read receipt waiting to be looked at: an agent's client reading the ticket
+    /// again and again queues one, not one per read.
+    private let pendingReads = Mutex(Set<Int64>())
+    private let stopped = Mutex(false)
+    /// Signals in flight at once (each a query and a Graph API call).
+    static let concurrency = 4
     private let jobs: AsyncStream<Job>
     private let jobsContinuation: AsyncStream<Job>.Continuation
 
@@ -59,13 +65,13 @@ public final class CustomerSignals: Service, Sendable {
 
     /// The ticket's agent opened it: their customer's last message is marked read, once.
     public func opened(_ ticketID: Int64) {
-        guard settings.markReadOnOpen else { return }
+        guard settings.markReadOnOpen, pendingReads.withLock({ $0.insert(ticketID).inserted }) else { return }
         jobsContinuation.yield(.read(ticketID: ticketID))
     }
 
     /// The ticket's agent is writing.
     public func typing(_ ticketID: Int64) async throws -> Typing {
-        guard settings.typingIndicator else { return .disabled }
+        guard settings.typingIndicator, !stopped.withLock({ $0 }) else { return .disabled }
         let now = now()
         guard let last = try await store.lastInbound(ofTicket: ticketID), let closes = last.customerWindowExpiresAt, closes > now else {
             return .nothingToAnswer
@@ -78,12 +84,19 @@ public final class CustomerSignals: Service, Sendable {
 
     public func run() async throws {
         await withGracefulShutdownHandler {
-            await withDiscardingTaskGroup { group in
+            await withTaskGroup(of: Void.self) { group in
+                var running = 0
                 for await job in jobs {
+                    if running == Self.concurrency {
+                        await group.next()
+                        running -= 1
+                    }
                     group.addTask { await self.perform(job) }
+                    running += 1
                 }
             }
         } onGracefulShutdown: {
+            self.stopped.withLock { $0 = true }
             self.jobsContinuation.finish()
         }
     }
@@ -92,6 +105,7 @@ public final class CustomerSignals: Service, Sendable {
         do {
             switch job {
             case .read(let ticketID):
+                pendingReads.withLock { _ = $0.remove(ticketID) }
                 guard let last = try await store.lastInbound(ofTicket: ticketID), last.readReceiptSentAt == nil,
                       let closes = last.customerWindowExpiresAt, closes > now() else { return }
                 try await send(last, ticketID: ticketID, typing: false)

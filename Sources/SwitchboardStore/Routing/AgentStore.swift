@@ -62,6 +62,11 @@ public struct AgentStore: Sendable {
                     UPDATE switchboard.agents SET active = false, presence = 'offline', presence_since = $2, updated_at = $2
                     WHERE from_config AND active AND NOT (id = ANY($1::text[]))
                     """, [agents.map(\.id), now]),
+                // A removed agent's web sessions end with them: added again later, they sign in again.
+                PostgresStatement("""
+                    UPDATE switchboard.web_sessions s SET ended_at = $1, ended_why = 'agent removed'
+                    FROM switchboard.agents a WHERE a.id = s.agent_id AND NOT a.active AND s.ended_at IS NULL
+                    """, [now]),
                 PostgresStatement("DELETE FROM switchboard.agent_skills WHERE agent_id = ANY($1::text[])", [ids]),
                 PostgresStatement("""
                     INSERT INTO switchboard.agent_skills (agent_id, skill, proficiency)
@@ -136,6 +141,9 @@ public struct AgentStore: Sendable {
                 WHERE id = $1 AND active RETURNING id, presence
             ), logged AS (
                 INSERT INTO switchboard.agent_presence_changes (agent_id, presence, at, actor) SELECT id, 'offline', $2, $3 FROM a
+            ), signedOut AS (
+                -- Their web sessions end with them: added again later, they sign in again.
+                UPDATE switchboard.web_sessions s SET ended_at = $2, ended_why = 'agent removed' FROM a WHERE s.agent_id = a.id AND s.ended_at IS NULL
             )
             SELECT id FROM a
             """, [agentID, now, actor])
