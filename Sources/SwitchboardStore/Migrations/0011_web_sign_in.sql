@@ -17,7 +17,7 @@ CREATE TABLE web_sessions (
     agent_id     text NOT NULL REFERENCES agents (id),
     created_at   timestamptz NOT NULL,
     last_seen_at timestamptz NOT NULL,
-    -- The absolute end; an idle one ends earlier (api.sessionIdleMinutes after last_seen_at).
+    -- The absolute end; an idle one ends earlier (web.sessionIdleMinutes after last_seen_at).
     expires_at   timestamptz NOT NULL,
     address      text,
     user_agent   text,
