@@ -26,6 +26,7 @@ parser.add_argument("--base", required=True)
 parser.add_argument("--app-secret-file", required=True)
 parser.add_argument("--password", required=True)
 parser.add_argument("--screenshot", default=None)
+parser.add_argument("--standin-log", required=True, help="what dev/graph-api-standin.py printed: the reply's wamid is there")
 args = parser.parse_args()
 secret = open(args.app_secret_file, "rb").read().strip()
 
@@ -38,6 +39,17 @@ def webhook(wamid, text):
         "messaging_product": "whatsapp", "metadata": {"display_phone_number": "15550783881", "phone_number_id": "106540352242922"},
         "contacts": [{"profile": {"name": NAME}, "wa_id": "447700900777"}],
         "messages": [{"from": "447700900777", "id": wamid, "timestamp": str(int(time.time())), "type": "text", "text": {"body": text}}]}}]}]}).encode()
+    signature = "sha256=" + hmac.new(secret, body, hashlib.sha256).hexdigest()
+    request = urllib.request.Request(args.base + "/webhooks/whatsapp", data=body, method="POST",
+                                     headers={"Content-Type": "application/json", "X-Hub-Signature-256": signature})
+    with urllib.request.urlopen(request) as response:
+        assert response.status == 200, response.status
+
+
+def delivered(wamid):
+    body = json.dumps({"object": "whatsapp_business_account", "entry": [{"id": "419561257915477", "changes": [{"field": "messages", "value": {
+        "messaging_product": "whatsapp", "metadata": {"display_phone_number": "15550783881", "phone_number_id": "106540352242922"},
+        "statuses": [{"id": wamid, "status": "delivered", "timestamp": str(int(time.time())), "recipient_id": "447700900777"}]}}]}]}).encode()
     signature = "sha256=" + hmac.new(secret, body, hashlib.sha256).hexdigest()
     request = urllib.request.Request(args.base + "/webhooks/whatsapp", data=body, method="POST",
                                      headers={"Content-Type": "application/json", "X-Hub-Signature-256": signature})
@@ -91,6 +103,11 @@ try:
         return any(m["direction"] == "outbound" and m["status"] in ("sent", "delivered", "read") for m in ticket["messages"])
     wait.until(sent)
     step("the Graph API stand-in took the reply (status sent)")
+    # Meta's status webhook says the reply was delivered: the open page shows it without a reload.
+    wamid = next(line.split()[1] for line in open(args.standin_log) if line.startswith("send ") and "Hi, it ships today." in line)
+    delivered(wamid)
+    wait.until(lambda d: any("delivered" in m.find_element(By.CSS_SELECTOR, ".when").text for m in d.find_elements(By.CSS_SELECTOR, ".message.outbound")))
+    step("the delivered tick appeared after the status webhook")
     if args.screenshot:
         driver.save_screenshot(args.screenshot)
 

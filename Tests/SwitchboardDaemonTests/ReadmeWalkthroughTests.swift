@@ -21,7 +21,8 @@ struct ReadmeWalkthroughTests {
 
     @Test func eachWalkthroughWorksAfterThePreviousOne() async throws {
         let sends = try Self.sends()
-        #expect(sends.map(\.section) == ["See a message arrive", "See tickets routed", "Watch an SLA breach", "Run it from the shell", "Answer from the API"])
+        #expect(sends.map(\.section) == ["See a message arrive", "See tickets routed", "Watch an SLA breach", "Run it from the shell", "Answer from the API",
+                                          "Work in the browser"])
         // Every section that sends anything sends someone not sent before.
         var sent: Set<String> = []
         for (section, files) in sends where !files.isEmpty {
@@ -73,6 +74,17 @@ struct ReadmeWalkthroughTests {
                 #expect(try await assignee(of: "Oliver Smith") == "ben")
             case "Run it from the shell": #expect(try await assignee(of: "Emma Brown") == "eva", "log:\n\(daemon.log)")
             case "Answer from the API": #expect(try await assignee(of: "Noah Wilson") == "ben", "log:\n\(daemon.log)")
+            case "Work in the browser":
+                // set-password asks on a terminal; here it reads the line a script would give it.
+                let set = try await runCommand(started.switchboardctl, ["--socket", socket, "set-password", "ben"], input: "Ben's own passphrase\n")
+                #expect(set.status == 0, "\(set.output)")
+                let page = try await httpExchange(port: started.port, path: "/")
+                #expect(page.status == 200 && String(decoding: page.body, as: UTF8.self).contains("<title>Switchboard</title>"))
+                let signedIn = try await httpExchange(port: started.port, method: "POST", path: "/auth/sign-in", headers: ["Content-Type": "application/json"],
+                                                      body: Array(#"{"handle": "ben", "password": "Ben's own passphrase"}"#.utf8))
+                let cookie = try #require(signedIn.headers["set-cookie"]?.split(separator: ";").first.map(String.init), "\(signedIn.status)")
+                let tickets = try await httpExchange(port: started.port, path: "/api/v1/tickets?assignee=me&status=open", headers: ["Cookie": cookie])
+                #expect(tickets.status == 200 && String(decoding: tickets.body, as: UTF8.self).contains("Noah Wilson"))
             default: break
             }
         }

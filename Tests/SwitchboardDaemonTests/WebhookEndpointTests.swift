@@ -183,6 +183,7 @@ struct WebhookEndpointTests {
 
 private struct NoSink: TicketActivitySink {
     func committed(_ messages: [IngestResult.StoredMessage]) async {}
+    func statusesChanged(_ changes: [IngestResult.StatusChange]) async {}
 }
 
 extension WebhookEndpointTests {

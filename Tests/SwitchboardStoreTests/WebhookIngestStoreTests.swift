@@ -191,10 +191,15 @@ struct WebhookIngestStoreTests {
         func current() async throws -> String? {
             try await pool.query("SELECT status FROM switchboard.messages WHERE wamid = 'out.1'").first?.decode(0, as: String?.self)
         }
-        #expect(try await store.store(delivery([], statuses: [status("read", 3)])).statusesRecorded == 1)
+        let read = try await store.store(delivery([], statuses: [status("read", 3)]))
+        #expect(read.statusesRecorded == 1)
         #expect(try await current() == "read")
+        // Followers hear of the change (delivery ticks): which message, on which ticket, now what.
+        let outID = try #require(try await pool.query("SELECT id FROM switchboard.messages WHERE wamid = 'out.1'").first?.decode(0, as: Int64.self))
+        #expect(read.statusChanges == [.init(messageID: outID, ticketID: ticket, status: "read")])
         // Late and skipped steps are recorded in the history but do not move the message back.
-        #expect(try await store.store(delivery([], statuses: [status("delivered", 2), status("read", 3)])).statusesRecorded == 1)
+        let late = try await store.store(delivery([], statuses: [status("delivered", 2), status("read", 3)]))
+        #expect(late.statusesRecorded == 1 && late.statusChanges.isEmpty)
         #expect(try await current() == "read")
         _ = try await store.store(delivery([], statuses: [status("failed", 4, code: 131026)]))
         _ = try await store.store(delivery([], statuses: [status("played", 5)]))

@@ -19,6 +19,8 @@ public struct DaemonEvent: Sendable, Equatable {
         case noteAdded = "note_added"
         /// A message on the ticket, in or out (details: direction, type).
         case message
+        /// One of our messages was sent, delivered, read or failed (details: message, status).
+        case messageStatus = "message_status"
         case statusChanged = "status_changed"
         /// An agent's presence (no ticket).
         case presence

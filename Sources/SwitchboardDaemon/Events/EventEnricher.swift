@@ -54,7 +54,8 @@ public struct EventEnricher: Service {
     /// Each message event with the message as the API shows it (and the one it changes), read in
     /// one query per batch.
     func withMessages(_ batch: [DaemonEvent]) async -> [DaemonEvent] {
-        let ids = batch.compactMap { $0.kind == .message ? $0.details["message"].flatMap { Int64($0) } : nil }
+        let carriesMessage: Set<DaemonEvent.Kind> = [.message, .messageStatus]
+        let ids = batch.compactMap { carriesMessage.contains($0.kind) ? $0.details["message"].flatMap { Int64($0) } : nil }
         guard !ids.isEmpty else { return batch }
         let found: [Int64: [TicketDetailRow.Message]]
         do {
@@ -64,7 +65,7 @@ public struct EventEnricher: Service {
             return batch
         }
         return batch.map { event in
-            guard event.kind == .message, let id = event.details["message"].flatMap({ Int64($0) }), let rows = found[id],
+            guard carriesMessage.contains(event.kind), let id = event.details["message"].flatMap({ Int64($0) }), let rows = found[id],
                   let asked = rows.first(where: { $0.id == id }) else { return event }
             var event = event
             let views = zip(rows, APIRepresentation.messages(rows))

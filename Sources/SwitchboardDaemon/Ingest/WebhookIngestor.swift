@@ -7,6 +7,8 @@ import SwitchboardStore
 /// from here. Called after commit, never before.
 public protocol TicketActivitySink: Sendable {
     func committed(_ messages: [IngestResult.StoredMessage]) async
+    /// Our messages' delivery statuses moved forward (for followers' ticks).
+    func statusesChanged(_ changes: [IngestResult.StatusChange]) async
 }
 
 /// Group commit for webhook deliveries: while transactions are in flight, deliveries that arrive wait
@@ -84,6 +86,8 @@ public actor WebhookIngestor {
                 for (waiter, outcome) in zip(batch, outcomes) { waiter.continuation.resume(with: outcome) }
                 self.completed()
                 if !results.isEmpty { await sink.committed(results.flatMap(\.stored)) }
+                let changes = results.flatMap(\.statusChanges)
+                if !changes.isEmpty { await sink.statusesChanged(changes) }
             }
         }
     }

@@ -364,4 +364,8 @@ struct MediaWakingSink: TicketActivitySink {
         if !messages.isEmpty { media.wake() }
         await next.committed(messages)
     }
+
+    func statusesChanged(_ changes: [IngestResult.StatusChange]) async {
+        await next.statusesChanged(changes)
+    }
 }

@@ -28,6 +28,16 @@ extension TicketRouter {
         }
     }
 
+    /// Delivery ticks to followers: the message (as the API shows it) is filled in by the enricher.
+    public func statusesChanged(_ changes: [IngestResult.StatusChange]) async {
+        guard let events else { return }
+        let now = timers.now
+        for change in changes {
+            events.publish(DaemonEvent(kind: .messageStatus, ticketID: change.ticketID, reference: nil, at: now, audience: [],
+                                       details: ["message": "\(change.messageID)", "status": change.status, "direction": "outbound"]))
+        }
+    }
+
     /// Each message to followers. A new ticket's first message: routing has not placed it yet, so
     /// nobody but an admin sees it; its assignment is what agents hear of.
     private func announce(_ messages: [IngestResult.StoredMessage]) {

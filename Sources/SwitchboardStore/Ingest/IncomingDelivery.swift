@@ -47,4 +47,18 @@ public struct IngestResult: Sendable, Equatable {
     /// Echoes from the business app to a customer with no ticket on that number: kept in the raw
     /// delivery only (no conversation of the support team to put them on).
     public var unplacedEchoes: [String] = []
+    /// Our messages whose delivery status moved forward (sent, delivered, read, failed).
+    public var statusChanges: [StatusChange] = []
+
+    public struct StatusChange: Sendable, Equatable {
+        public var messageID: Int64
+        public var ticketID: Int64
+        public var status: String
+
+        public init(messageID: Int64, ticketID: Int64, status: String) {
+            self.messageID = messageID
+            self.ticketID = ticketID
+            self.status = status
+        }
+    }
 }

@@ -497,15 +497,22 @@ public struct WebhookIngestStore: Sendable {
             }
         }
         guard !changed.isEmpty else { return }
-        try await transaction.query(
+        let updated = try await transaction.query(
             """
             UPDATE switchboard.messages AS m SET status = u.status, status_at = to_timestamp(u.at), wamid = coalesce(m.wamid, u.wamid),
                 error_code = coalesce(u.error_code, m.error_code), error_title = coalesce(u.error_title, m.error_title)
             FROM jsonb_to_recordset($1::jsonb) AS u(id bigint, wamid text, status text, at float8, error_code int, error_title text)
             WHERE m.id = u.id AND m.id = ANY($2::bigint[])
+            RETURNING m.id, m.ticket_id, m.status
             """,
             [try IngestRows.json(Array(changed.values)), changed.values.map(\.id)]
         )
+        // Told to followers (delivery ticks), with the delivery that brought each status.
+        let owners = Dictionary(changed.values.map { ($0.id, plan.owner["\($0.wamid)|\($0.status)"] ?? 0) }, uniquingKeysWith: { first, _ in first })
+        for row in updated {
+            let id = try row.decode(0, as: Int64.self)
+            results[owners[id] ?? 0].statusChanges.append(.init(messageID: id, ticketID: try row.decode(1), status: try row.decode(2)))
+        }
     }
 }
 

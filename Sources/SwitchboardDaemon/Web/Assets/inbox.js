@@ -105,8 +105,20 @@ async function openTicket(reference) {
   for (const message of ticket.messages) addMessage(message);
 }
 
+function sentLine(message) {
+  const sender = message.direction === "outbound" ? ` · ${message.sent_by ?? ""} · ${message.status ?? ""}` : "";
+  const failed = message.error ? ` · ${message.error.title ?? "failed"}` : "";
+  return `${time(message.at)}${sender}${failed}`;
+}
+
+// A message shown already changed (delivery ticks): its line says so.
+function updateMessage(message) {
+  const line = document.querySelector(`.message[data-id="${message.id}"] .when`);
+  if (line) line.textContent = sentLine(message);
+}
+
 function addMessage(message) {
-  if (shown.has(message.id)) return;
+  if (shown.has(message.id)) return updateMessage(message);
   shown.add(message.id);
   const box = element("div", `message ${message.direction}`);
   box.dataset.id = message.id;
@@ -124,8 +136,7 @@ function addMessage(message) {
     box.append(element("em", null, `[${media.kind}: ${media.state}]`));
   }
   if (message.body) box.append(element("span", "body", message.body));
-  const sender = message.direction === "outbound" ? ` · ${message.sent_by ?? ""} · ${message.status ?? ""}` : "";
-  box.append(element("span", "when", `${time(message.at)}${sender}`));
+  box.append(element("span", "when", sentLine(message)));
   const list = $("messages");
   list.append(box);
   list.scrollTop = list.scrollHeight;
@@ -182,6 +193,10 @@ function follow() {
     const data = JSON.parse(event.data);
     if (data.ticket === current && data.message) addMessage(data.message);
     if (data.ticket && !markUnread(data.ticket)) loadTickets();
+  });
+  stream.addEventListener("message_status", (event) => {
+    const data = JSON.parse(event.data);
+    if (data.ticket === current && data.message) updateMessage(data.message);
   });
   for (const kind of ["assigned", "unassigned", "moved", "status_changed"]) stream.addEventListener(kind, () => loadTickets());
   stream.addEventListener("reset", () => loadTickets());
