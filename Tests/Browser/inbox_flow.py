@@ -66,7 +66,7 @@ options.binary_location = "/usr/bin/chromium"
 for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1280,800"):
     options.add_argument(flag)
 driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
-wait = WebDriverWait(driver, 20)
+wait = WebDriverWait(driver, 60)  # a deadline for a loaded machine, not a measure of speed
 try:
     driver.get(args.base + "/")
     wait.until(EC.visibility_of_element_located((By.ID, "sign-in-form")))

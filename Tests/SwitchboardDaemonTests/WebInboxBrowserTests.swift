@@ -8,27 +8,13 @@ import TestSupport
 @Suite("Web inbox in a real browser (Chromium through Selenium)")
 struct WebInboxBrowserTests {
     @Test func benSignsInSeesACustomersMessageLiveAndAnswersIt() async throws {
-        let directory = try makeTemporaryDirectory("inbox-browser")
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        let repository = ExampleDaemon.repository
-        let graphPort = try MediaEndToEndTests.freePort()
-        let standIn = Process()
-        standIn.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        standIn.arguments = ["python3", repository.appendingPathComponent("dev/graph-api-standin.py").path, "\(graphPort)"]
-        let standInLog = directory + "/standin.log"
-        #expect(FileManager.default.createFile(atPath: standInLog, contents: nil))
-        standIn.standardOutput = FileHandle(forWritingAtPath: standInLog)
-        try standIn.run()
-        defer { kill(standIn.processIdentifier, SIGKILL) }
-        let configPath = try ExampleDaemon.writeConfiguration(in: directory) { config in
-            var whatsapp = config["whatsapp"] as? [String: Any] ?? [:]
-            whatsapp["accessToken"] = ["file": repository.appendingPathComponent("dev/graph-access-token").path]
-            whatsapp["graphAPI"] = ["baseURL": "http://127.0.0.1:\(graphPort)", "version": "v24.0", "timeoutSeconds": 5]
-            config["whatsapp"] = whatsapp
-        }
-        let started = try await ExampleDaemon.start(configPath: configPath, directory: directory)
+        // The stage the media tests use: the README's Graph API stand-in, its output kept.
+        let stage = try await MediaStage.start("inbox-browser")
+        defer { stage.stop() }
+        let repository = MediaStage.repository, directory = stage.directory, standInLog = directory + "/standin.out"
+        let started = try await stage.startDaemon(try stage.writeConfiguration(), run: "browser")
         let password = "Ben's long password"
-        let set = try await runCommand(started.switchboardctl, ["set-password", "ben", "--socket", directory + "/control.sock"], input: password + "\n")
+        let set = try await runCommand(started.switchboardctl, ["set-password", "ben", "--socket", stage.socket], input: password + "\n")
         #expect(set.status == 0, "\(set.output)")
 
         let run = try await runCommand("/usr/bin/env", ["python3", repository.appendingPathComponent("Tests/Browser/inbox_flow.py").path,
@@ -41,7 +27,7 @@ struct WebInboxBrowserTests {
             #expect(run.output.contains(step), "missing step: \(step)\n\(run.output)")
         }
         // The stand-in saw the reply the page sent, to the customer who wrote.
-        let sends = (try? String(contentsOfFile: standInLog, encoding: .utf8)) ?? ""
+        let sends = stage.standInOutput
         #expect(sends.contains("to 447700900777") && sends.contains("Hi, it ships today."), "\(sends)")
         started.process.signal(SIGTERM)
         #expect(await started.process.waitForExit() == 0)

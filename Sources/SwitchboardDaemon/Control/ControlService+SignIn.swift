@@ -13,9 +13,9 @@ extension ControlService {
     func setPassword(_ request: ControlRequest) async throws -> [String: JSONValue] {
         let agent = try request.string("agent")
         let password = try request.string("password")
+        try request.require(.manageAgents)
         guard password.count >= Self.shortestPassword else { throw ControlFailure.invalid("password", "at least \(Self.shortestPassword) characters") }
         guard password.utf8.count <= 1024 else { throw ControlFailure.invalid("password", "at most 1024 bytes") }
-        try request.require(.manageAgents)
         // PBKDF2 at its cost takes a good part of a second: not on the cooperative pool.
         let hash = try await NIOThreadPool.singleton.runIfActive { PasswordHash.make(password) }
         guard let ended = try await store.signIn.setPassword(agentID: agent, hash: hash, by: request.actor, now: Date()) else {
