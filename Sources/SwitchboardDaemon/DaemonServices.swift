@@ -64,7 +64,7 @@ struct DaemonServices {
         let api = AgentAPI(router: router, store: controlStore, outbox: whatsapp.client == nil ? nil : outbox, events: events, log: eventLog,
                            timers: timers, settings: configuration.api,
                            uploads: whatsapp.client.map { MediaUploader(store: MediaStore(pool: pool), client: $0, logger: Logger(label: "media")) },
-                           signals: signals,
+                           signals: signals, templates: configuration.whatsapp?.templates ?? [],
                            logger: Logger(label: "api"))
         let database = self.database, router = self.router, readiness = self.readiness
         let signIn = WebSignIn(store: controlStore, settings: configuration.api, logger: Logger(label: "api"))

@@ -162,16 +162,23 @@ public enum Permissions {
         public var agent: String?
         /// Agents it is addressed to.
         public var audience: [String]
+        /// For an event about a queue (paused, resumed): the queue.
+        public var queue: String?
 
-        public init(ticket: TicketPlace?, agent: String?, audience: [String]) {
+        public init(ticket: TicketPlace?, agent: String?, audience: [String], queue: String? = nil) {
             self.ticket = ticket
             self.agent = agent
             self.audience = audience
+            self.queue = queue
         }
     }
 
     public static func canSee(_ caller: Caller, event: EventPlace) -> Bool {
-        guard let ticket = event.ticket else { return event.agent.map { canSee(caller, agent: $0) } ?? (caller.role == .admin) }
+        guard let ticket = event.ticket else {
+            if let agent = event.agent { return canSee(caller, agent: agent) }
+            if let queue = event.queue { return canSee(caller, queue: queue) }
+            return caller.role == .admin
+        }
         if let me = caller.agentID, event.audience.contains(me) { return true }
         return canSee(caller, ticket)
     }

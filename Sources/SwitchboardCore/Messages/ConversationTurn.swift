@@ -5,6 +5,10 @@
 /// `tickets.first_response_at`).
 public enum ConversationTurn {
     public static func saysSomething(type: String) -> Bool {
-        !["reaction", "revoke", "edit"].contains(type)
+        !silentTypes.contains(type)
     }
+
+    /// The types that change another message rather than say something (for SQL that needs the
+    /// same rule: `type <> ALL(silentTypes)`).
+    public static let silentTypes = ["reaction", "revoke", "edit"]
 }

@@ -31,6 +31,8 @@ public enum TicketEventKind: String, CaseIterable, Sendable, Codable {
     case priorityChanged = "priority_changed"
     /// A tag was added (`tag`, `reason`).
     case tagged
+    /// A tag was removed (`tag`).
+    case untagged
     /// An internal note was added (`note`: its id).
     case noteAdded = "note_added"
     /// A reply was recorded in the outbox (`outbound_id`, `type`).

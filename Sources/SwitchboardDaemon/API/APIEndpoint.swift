@@ -23,10 +23,20 @@ struct APIEndpoint: Sendable {
         APIEndpoint(.put, "me/presence") { api, caller, request, _ in try await api.setPresence(caller, request) },
         APIEndpoint(.post, "me/heartbeat") { _, _, _, _ in Response(status: .noContent) },
         APIEndpoint(.get, "queues") { api, caller, _, _ in try await api.queues(caller) },
-        APIEndpoint(.get, "tickets", query: ["status", "queue", "assignee", "priority", "limit", "cursor"]) { api, caller, request, _ in
+        APIEndpoint(.get, "agents") { api, caller, _, _ in try await api.agents(caller) },
+        APIEndpoint(.put, "agents/:ref/presence") { api, caller, request, id in try await api.setPresence(caller, of: id, request) },
+        APIEndpoint(.post, "agents/:ref/drain") { api, caller, request, id in try await api.drain(caller, id, request) },
+        APIEndpoint(.post, "queues/:ref/pause") { api, caller, _, name in try await api.pauseQueue(caller, name, paused: true) },
+        APIEndpoint(.post, "queues/:ref/resume") { api, caller, _, name in try await api.pauseQueue(caller, name, paused: false) },
+        APIEndpoint(.get, "dashboard") { api, caller, _, _ in try await api.dashboard(caller) },
+        APIEndpoint(.get, "templates") { api, caller, _, _ in try await api.templates(caller) },
+        APIEndpoint(.get, "tickets", query: ["view", "status", "queue", "assignee", "priority", "tag", "q", "limit", "cursor"]) { api, caller, request, _ in
             try await api.tickets(caller, request)
         },
-        APIEndpoint(.get, "tickets/:ref") { api, caller, _, ref in try await api.ticket(caller, ref) },
+        APIEndpoint(.get, "tickets/:ref", query: ["messages"]) { api, caller, request, ref in try await api.ticket(caller, ref, request) },
+        APIEndpoint(.get, "tickets/:ref/messages", query: ["before", "limit"]) { api, caller, request, ref in try await api.messagePage(caller, ref, request) },
+        APIEndpoint(.post, "tickets/:ref/transfer") { api, caller, request, ref in try await api.transfer(caller, ref, request) },
+        APIEndpoint(.delete, "tickets/:ref/tags/:tag") { api, caller, request, ref in try await api.removeTag(caller, ref, request) },
         APIEndpoint(.post, "tickets/:ref/take") { api, caller, _, ref in try await api.take(caller, ref) },
         APIEndpoint(.post, "tickets/:ref/accept") { api, caller, _, ref in try await api.accept(caller, ref) },
         APIEndpoint(.post, "tickets/:ref/assign") { api, caller, request, ref in try await api.assign(caller, ref, request) },

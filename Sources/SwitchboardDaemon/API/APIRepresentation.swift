@@ -16,6 +16,24 @@ enum APIRepresentation {
                 "open_tickets": R.int(state.tickets.count), "draining": .bool(state.draining)]
     }
 
+    /// A row of the inbox's list: the summary with what the row shows.
+    static func inboxRow(_ row: InboxRow) -> JSONValue {
+        guard case .object(var fields) = summary(row.summary) else { preconditionFailure("a summary is an object") }
+        fields["customer_phone"] = R.optional(row.phone)
+        fields["tags"] = R.strings(row.tags)
+        fields["last_message"] = row.lastMessage.map { last in
+            ["id": .number(Double(last.id)), "at": R.timestamp(last.at), "direction": .string(last.direction), "type": .string(last.type),
+             "preview": R.optional(last.preview)]
+        } ?? .null
+        fields["unread"] = R.int(row.unread)
+        fields["window_expires_at"] = R.timestamp(row.windowExpiresAt)
+        fields["sla"] = row.clock.map { clock in
+            ["clock": .string(clock.clock), "deadline": R.timestamp(clock.deadline), "warned": .bool(clock.warned), "breached": .bool(clock.breached),
+             "paused": .bool(clock.paused)]
+        } ?? .null
+        return .object(fields)
+    }
+
     static func summary(_ row: TicketSummaryRow) -> JSONValue {
         ["reference": .string(row.reference), "status": .string(row.status), "priority": .string(row.priority), "queue": R.optional(row.queue),
          "assignee": R.optional(row.assignee), "customer": R.optional(row.customer), "updated_at": R.timestamp(row.updatedAt)]
@@ -27,7 +45,8 @@ enum APIRepresentation {
         fields["created_at"] = R.timestamp(ticket.createdAt)
         fields["customer_window_expires_at"] = R.timestamp(ticket.customerWindowExpiresAt)
         fields["customer_window_open"] = .bool(ticket.customerWindowExpiresAt.map { $0 > now } ?? false)
-        fields["messages"] = .array(Self.messages(ticket.messages))
+        fields["messages"] = .array(Self.messages(ticket.messages, changes: ticket.messageChanges))
+        fields["more_messages"] = .bool(ticket.moreMessages)
         fields["notes"] = .array(ticket.notes.map(note))
         fields["events"] = .array(ticket.events.map { event in
             ["at": R.timestamp(event.at), "kind": .string(event.kind), "actor": R.optional(event.actor),
@@ -42,9 +61,11 @@ enum APIRepresentation {
 
     /// A ticket's messages as the customer sees the conversation (`MessageThread`): each with what
     /// later edits, revokes and reactions did to it.
-    static func messages(_ messages: [TicketDetailRow.Message]) -> [JSONValue] {
+    /// `changes`: later messages (not shown) that edit, delete or react to these.
+    static func messages(_ messages: [TicketDetailRow.Message], changes: [TicketDetailRow.Message] = []) -> [JSONValue] {
         let details = messages.map { (try? JSONParser.parse(Array($0.details.utf8))) ?? [:] }
-        let views = MessageThread.views(zip(messages, details).map { message, details in
+        let changeDetails = changes.map { (try? JSONParser.parse(Array($0.details.utf8))) ?? [:] }
+        let views = MessageThread.views(zip(messages + changes, details + changeDetails).map { message, details in
             MessageThread.Entry(id: message.id, wamid: message.wamid, type: message.type, body: message.body, targetWamid: message.targetWamid,
                                 reactionTarget: details["reaction"]?["message_id"]?.string, reactionRemoved: details["reaction"]?["removed"]?.bool ?? false,
                                 at: message.at)

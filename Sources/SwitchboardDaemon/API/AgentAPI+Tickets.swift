@@ -6,8 +6,10 @@ import SwitchboardStore
 
 /// Tickets: list, show, take, assign, status, priority, tags, notes.
 extension AgentAPI {
-    /// A page of tickets. Filters are exact words or names; `assignee=me` is the caller. A `limit`
-    /// above `api.maxPageSize` gives a page of that size (the document cannot know the setting).
+    /// A page of tickets as the inbox lists them. Filters are exact words or names; `assignee=me`
+    /// is the caller; `view` is mine, waiting (no agent) or all; `q` searches references, phone
+    /// numbers, customers' names and messages' text. A `limit` above `api.maxPageSize` gives a
+    /// page of that size (the document cannot know the setting).
     func tickets(_ caller: APICaller, _ request: Request) async throws -> Response {
         let query = request.uri.queryParameters
         func word(_ name: String, _ allowed: [String]) throws -> String? {
@@ -17,6 +19,7 @@ extension AgentAPI {
         }
         let status = try word("status", ["open", "pending", "resolved"])
         let priority = try word("priority", ["low", "normal", "high", "urgent"])
+        let view = try word("view", ["mine", "waiting", "all"]) ?? "all"
         var limit = 50
         if let text = query.get("limit") {
             guard let value = Int(text), value >= 1 else { throw APIFailure.invalid("limit", "a whole number from 1 (at most \(maxPageSize) are returned)") }
@@ -27,14 +30,26 @@ extension AgentAPI {
             guard let cursor = Self.cursor(text) else { throw APIFailure.invalid("cursor", "not a cursor this API returned (next_cursor of a page)") }
             after = cursor
         }
-        let assignee = query.get("assignee").map { $0 == "me" ? caller.agentID : $0 }
-        let filter = ControlStore.TicketFilter(status: status, queue: query.get("queue"), assignee: assignee, priority: priority,
-                                               limit: limit + 1, after: after)
-        var rows = try await store.tickets(filter, visibleTo: caller.permissions)
+        var assignee = query.get("assignee").map { $0 == "me" ? caller.agentID : $0 }
+        if view == "mine" {
+            if let assignee, assignee != caller.agentID { throw APIFailure.invalid("assignee", "view=mine lists your own tickets; leave assignee out") }
+            assignee = caller.agentID
+        }
+        if view == "waiting", assignee != nil { throw APIFailure.invalid("assignee", "view=waiting lists tickets without an agent; leave assignee out") }
+        var search: TicketSearch?
+        if let text = query.get("q") {
+            guard let parsed = TicketSearch(text) else { throw APIFailure.invalid("q", "at least 3 characters (a reference, a phone number, a name or words of a message)") }
+            search = parsed
+        }
+        var filter = ControlStore.TicketFilter(status: status, queue: query.get("queue"), assignee: assignee, priority: priority, limit: limit + 1, after: after)
+        filter.unassigned = view == "waiting"
+        filter.tag = query.get("tag")
+        filter.search = search
+        var rows = try await store.inbox(filter, visibleTo: caller.permissions, reader: caller.agentID)
         let more = rows.count > limit
         if more { rows.removeLast() }
-        return APIResponse.json(["tickets": .array(rows.map(APIRepresentation.summary)),
-                                 "next_cursor": more ? rows.last.map { .string(Self.cursorText($0.cursor)) } ?? .null : .null])
+        return APIResponse.json(["tickets": .array(rows.map(APIRepresentation.inboxRow)),
+                                 "next_cursor": more ? rows.last.map { .string(Self.cursorText($0.summary.cursor)) } ?? .null : .null])
     }
 
     /// `<microseconds since 1970>.<ticket id>`: opaque to clients, exact for the database.
@@ -57,12 +72,39 @@ extension AgentAPI {
         return found.id
     }
 
-    func ticket(_ caller: APICaller, _ reference: String) async throws -> Response {
+    /// The ticket with its history; `messages=N`: only the latest N messages (older ones page in
+    /// through `GET …/messages?before=`). Opening it is reading it: the caller's unread count
+    /// goes to zero.
+    func ticket(_ caller: APICaller, _ reference: String, _ request: Request) async throws -> Response {
+        var latest: Int?
+        if let text = request.uri.queryParameters.get("messages") {
+            guard let value = Int(text), (1...500).contains(value) else { throw APIFailure.invalid("messages", "a whole number from 1 to 500") }
+            latest = value
+        }
         let id = try await ticketID(reference, caller, Permissions.Operation.viewTicket)
-        guard let detail = try await store.ticket(id) else { throw APIFailure.notFound("ticket", reference) }
+        guard let detail = try await store.ticket(id, latestMessages: latest) else { throw APIFailure.notFound("ticket", reference) }
         // Its agent opening it is the customer's blue ticks; anyone else looking is not.
         if detail.summary.assignee == caller.agentID { signals?.opened(id) }
+        if let newest = detail.messages.last?.id { try await store.markRead(agentID: caller.agentID, ticketID: id, through: newest, now: Date()) }
         return APIResponse.json(APIRepresentation.ticket(detail, now: Date()))
+    }
+
+    /// `GET /tickets/{ref}/messages?before=&limit=`: older messages, a page at a time, oldest first.
+    func messagePage(_ caller: APICaller, _ reference: String, _ request: Request) async throws -> Response {
+        let query = request.uri.queryParameters
+        var before: Int64?
+        if let text = query.get("before") {
+            guard let value = Int64(text), value > 0 else { throw APIFailure.invalid("before", "a message id (a whole number)") }
+            before = value
+        }
+        var limit = 50
+        if let text = query.get("limit") {
+            guard let value = Int(text), (1...500).contains(value) else { throw APIFailure.invalid("limit", "a whole number from 1 to 500") }
+            limit = value
+        }
+        let id = try await ticketID(reference, caller, Permissions.Operation.viewTicket)
+        let page = try await store.messagePage(ticketID: id, before: before, limit: limit)
+        return APIResponse.json(["messages": .array(APIRepresentation.messages(page.messages, changes: page.changes)), "more": .bool(page.more)])
     }
 
     /// The ticket as it is now, after a change.
@@ -136,16 +178,51 @@ extension AgentAPI {
         return try await current(id, reference)
     }
 
+    /// `DELETE /tickets/{ref}/tags/{tag}`: the ticket as it is now (unchanged if it had no such tag).
+    func removeTag(_ caller: APICaller, _ reference: String, _ request: Request) async throws -> Response {
+        let encoded = request.uri.path.split(separator: "/").last.map(String.init) ?? ""
+        guard let tag = encoded.removingPercentEncoding, !tag.isEmpty else { throw APIFailure.invalid("tag", "the tag to remove, percent-encoded") }
+        let id = try await ticketID(reference, caller, Permissions.Operation.changeTicket)
+        _ = try await router.removeTag(id, tag, actor: caller.agentID)
+        return try await current(id, reference)
+    }
+
+    /// An internal note. Each `@handle` naming an agent who may see the ticket tells them at once
+    /// (a `mentioned` event addressed to them); the answer lists who was told and who was not, and
+    /// why.
     func note(_ caller: APICaller, _ reference: String, _ request: Request) async throws -> Response {
         let body = try await APIBody.read(request)
         try body.only(["text"])
         let text = try body.text("text", limit: 10_000)
-        let id = try await ticketID(reference, caller, Permissions.Operation.addNote)
+        guard let found = try await store.place(of: reference) else { throw APIFailure.notFound("ticket", reference) }
+        try caller.require(.addNote(found.place), ticket: reference)
+        var mentioned: [String] = [], notNotified: [JSONValue] = []
+        for handle in Mentions.handles(in: text) where handle != caller.agentID {
+            guard router.roster.agent(handle) != nil, let record = try await store.agent(id: handle) else {
+                notNotified.append(["agent": .string(handle), "reason": "no such agent"])
+                continue
+            }
+            guard Permissions.canSee(record.caller, found.place) else {
+                notNotified.append(["agent": .string(handle), "reason": .string("\(handle) cannot see \(reference) (a supervisor can assign it to them)")])
+                continue
+            }
+            mentioned.append(handle)
+        }
         let now = Date()
-        guard let noteID = try await store.addNote(ticketID: id, agentID: caller.agentID, author: caller.agentID, body: text, now: now) else {
+        guard let noteID = try await store.addNote(ticketID: found.id, agentID: caller.agentID, author: caller.agentID, body: text, now: now, mentions: mentioned) else {
             throw APIFailure.notFound("ticket", reference)
         }
-        events.publish(DaemonEvent(kind: .noteAdded, ticketID: id, reference: reference, at: now, audience: [], details: ["author": caller.agentID, "note": "\(noteID)"]))
-        return APIResponse.json(APIRepresentation.note(.init(id: noteID, at: now, author: caller.agentID, body: text)), status: .created)
+        events.publish(DaemonEvent(kind: .noteAdded, ticketID: found.id, reference: reference, queue: found.place.queue, agent: found.place.assignee, at: now,
+                                   audience: [], details: ["author": caller.agentID, "note": "\(noteID)"]))
+        for handle in mentioned {
+            events.publish(DaemonEvent(kind: .mentioned, ticketID: found.id, reference: reference, queue: found.place.queue, agent: found.place.assignee, at: now,
+                                       audience: [handle], details: ["author": caller.agentID, "note": "\(noteID)", "mentioned": handle, "text": text]))
+        }
+        guard case .object(var fields) = APIRepresentation.note(.init(id: noteID, at: now, author: caller.agentID, body: text)) else {
+            preconditionFailure("a note is an object")
+        }
+        fields["mentioned"] = APIResponse.strings(mentioned)
+        fields["not_notified"] = .array(notNotified)
+        return APIResponse.json(.object(fields), status: .created)
     }
 }

@@ -23,11 +23,15 @@ public struct AgentAPI: Sendable {
     let timers: any RoutingTimers
     let maxPageSize: Int
     let sessionIdle: TimeInterval
+    /// `whatsapp.templates`: what the reply box offers when the window has closed.
+    let templates: [MessageTemplate]
     let logger: Logger
 
     public init(router: TicketRouter, store: ControlStore, outbox: OutboxService?, events: EventStream, log: EventLog, timers: any RoutingTimers,
-                settings: SwitchboardConfiguration.API, uploads: MediaUploader? = nil, signals: CustomerSignals? = nil, logger: Logger) {
+                settings: SwitchboardConfiguration.API, uploads: MediaUploader? = nil, signals: CustomerSignals? = nil,
+                templates: [MessageTemplate] = [], logger: Logger) {
         self.router = router
+        self.templates = templates
         self.signals = signals
         self.uploads = uploads
         self.store = store

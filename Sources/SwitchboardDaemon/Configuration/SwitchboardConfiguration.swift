@@ -104,6 +104,8 @@ public struct SwitchboardConfiguration: Sendable, Equatable {
         /// The system-user access token for sending; absent: replies are refused.
         public var accessToken: SecretReference?
         public var graphAPI: GraphAPI
+        /// The approved templates agents may send once the customer service window has closed.
+        public var templates: [MessageTemplate] = []
 
         public struct GraphAPI: Sendable, Equatable {
             /// `https://graph.facebook.com`; tests point it at a local stand-in.
@@ -240,9 +242,10 @@ public struct SwitchboardConfiguration: Sendable, Equatable {
             }
             let graphAPI = WhatsApp.GraphAPI(baseURL: baseURL, version: version, timeoutSeconds: graphObject.number("timeoutSeconds", in: 1...120, default: 15))
             graphObject.finish()
+            let templates = Self.templates(whatsappObject)
             whatsappObject.finish()
             if let appSecret, let verifyToken {
-                whatsapp = WhatsApp(appSecret: appSecret, verifyToken: verifyToken, accessToken: accessToken, graphAPI: graphAPI)
+                whatsapp = WhatsApp(appSecret: appSecret, verifyToken: verifyToken, accessToken: accessToken, graphAPI: graphAPI, templates: templates)
             }
         }
         let ticketsObject = object.object("tickets") ?? ConfigObject(.object([:]), path: "tickets", diagnostics: diagnostics)
@@ -383,6 +386,33 @@ public struct SwitchboardConfiguration: Sendable, Equatable {
     }
 
     /// A secret file named by a relative path is found next to the configuration file.
+    /// `whatsapp.templates`: each with a valid name, language and a non-empty text; a name and
+    /// language given twice is refused.
+    private static func templates(_ whatsapp: ConfigObject) -> [MessageTemplate] {
+        var templates: [MessageTemplate] = []
+        var seen: [String: String] = [:]
+        for (path, value) in whatsapp.array("templates") {
+            let object = ConfigObject(value, path: path, diagnostics: whatsapp.diagnosticsSink)
+            let name = object.string("name", default: "")
+            let language = object.string("language", default: "")
+            let text = object.string("text", default: "")
+            var valid = true
+            if !MessageTemplate.isValidName(name) { object.report("name", "the template's name as approved by Meta: lower-case letters, digits and _, got \"\(name)\""); valid = false }
+            if !MessageTemplate.isValidLanguage(language) { object.report("language", "a language code as Meta lists them (en, en_US, pt_BR), got \"\(language)\""); valid = false }
+            if text.isEmpty { object.report("text", "the template's body text, with {{1}}, {{2}}… where its parameters go"); valid = false }
+            object.finish()
+            guard valid else { continue }
+            let key = "\(name)/\(language)"
+            if let first = seen[key] {
+                whatsapp.diagnosticsSink.report(path, "template \(name) in \(language) is defined twice (first at \(first))")
+                continue
+            }
+            seen[key] = path
+            templates.append(MessageTemplate(name: name, language: language, text: text))
+        }
+        return templates
+    }
+
     private static func resolve(_ reference: SecretReference, relativeTo base: String) -> SecretReference {
         if case .file(let path) = reference { return .file(absolute(path, relativeTo: base)) }
         return reference

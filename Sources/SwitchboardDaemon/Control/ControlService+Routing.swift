@@ -19,7 +19,7 @@ extension ControlService {
         let draining = !(try request.optionalBool("undo") ?? false)
         if let agent {
             try request.require(.drainAgent(agent))
-            guard let changed = try await router.setDraining(agent: agent, draining) else { throw ControlFailure.notFound("agent", agent) }
+            guard let changed = try await router.setDraining(agent: agent, draining, actor: request.actor) else { throw ControlFailure.notFound("agent", agent) }
             return ["draining": .bool(draining), "changed": .bool(changed)]
         }
         try request.require(.drainDaemon)

@@ -26,6 +26,19 @@ public struct DaemonEvent: Sendable, Equatable {
         case presence
         case slaWarning = "sla_warning"
         case slaBreach = "sla_breach"
+        /// A tag was removed (details: tag, by).
+        case untagged
+        /// A note's `@handle` named the agent it is addressed to (details: author, note, text).
+        case mentioned
+        /// A queue was paused or resumed (no ticket; the event's queue; details: paused, by).
+        case queuePaused = "queue_paused"
+        /// An agent stopped (or resumed) taking new tickets (no ticket; details: draining, by).
+        case agentDraining = "agent_draining"
+
+        /// Kinds about an agent or a queue rather than a ticket.
+        var concernsNoTicket: Bool { isAboutAnAgent || self == .queuePaused }
+        /// Kinds about an agent: those who watch everyone's presence hear of them.
+        var isAboutAnAgent: Bool { self == .presence || self == .agentDraining }
     }
 
     public var kind: Kind
@@ -62,6 +75,7 @@ public struct DaemonEvent: Sendable, Equatable {
 extension DaemonEvent {
     /// What `Permissions.canSee(_:event:)` needs to decide who may see it.
     public var place: Permissions.EventPlace {
-        .init(ticket: kind == .presence ? nil : .init(assignee: agent, queue: queue), agent: agent, audience: audience)
+        .init(ticket: kind.concernsNoTicket ? nil : .init(assignee: agent, queue: queue), agent: agent, audience: audience,
+              queue: kind.concernsNoTicket ? queue : nil)
     }
 }

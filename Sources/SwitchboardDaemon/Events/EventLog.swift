@@ -82,7 +82,7 @@ public final class EventLog: Sendable {
             if let agent = event.agent, let ids = byAgent[agent] { found.formUnion(ids) }
             for agent in event.audience { if let ids = byAgent[agent] { found.formUnion(ids) } }
             if let queue = event.queue, let ids = byQueue[queue] { found.formUnion(ids) }
-            if event.kind == .presence { found.formUnion(presenceWatchers) }
+            if event.kind.isAboutAnAgent { found.formUnion(presenceWatchers) }
             return found
         }
     }

@@ -28,10 +28,14 @@ extension TicketRouter {
 
     /// Stops (or resumes) new assignments to one agent; what they hold stays with them. Nil:
     /// unknown agent; else whether anything changed.
-    public func setDraining(agent agentID: String, _ draining: Bool) async throws -> Bool? {
+    public func setDraining(agent agentID: String, _ draining: Bool, actor: String = "control") async throws -> Bool? {
         await untilRebuilt()
         guard let changed = try await agentStore.setDraining(agentID, draining, at: timers.now), let agent = roster.agent(agentID) else { return nil }
         await agent.setDraining(draining)
+        if changed {
+            events?.publish(DaemonEvent(kind: .agentDraining, ticketID: nil, reference: nil, agent: agentID, at: timers.now, audience: [],
+                                        details: ["draining": "\(draining)", "by": actor]))
+        }
         if !draining { await matchQueues(of: agentID) }
         return changed
     }
@@ -60,6 +64,8 @@ extension TicketRouter {
                 throw error
             }
             await perform(coordinator.pauseStored(name))
+            events?.publish(DaemonEvent(kind: .queuePaused, ticketID: nil, reference: nil, queue: name, at: timers.now, audience: [],
+                                        details: ["paused": "\(paused)", "by": actor]))
             return true
         }
     }

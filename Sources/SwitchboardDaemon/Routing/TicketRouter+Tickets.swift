@@ -181,3 +181,64 @@ extension TicketRouter {
         }
     }
 }
+
+/// What a supervisor's transfer of a ticket to another queue came to.
+public enum TransferOutcome: Sendable, Equatable {
+    case transferred
+    case unknownQueue
+    case alreadyThere
+    /// Resolved, unknown, not routed yet, or being placed by a round right now.
+    case notMovable(String)
+}
+
+extension TicketRouter {
+    /// Removes a tag by hand. False: it did not have it (or the ticket is unknown).
+    public func removeTag(_ ticketID: Int64, _ tag: String, actor: String) async throws -> Bool {
+        guard try await store.removeTag(ticketID, tag, actor: actor, now: timers.now) else { return false }
+        events?.publish(DaemonEvent(kind: .untagged, ticketID: ticketID, reference: nil, at: timers.now, audience: [], details: ["tag": tag, "by": actor]))
+        return true
+    }
+
+    /// Sends a ticket to another queue without an agent. An agent's ticket is filed under the new
+    /// queue first and then taken back, so it goes straight there (routing in its old queue never
+    /// sees it); a waiting one leaves its queue's actor and moves.
+    public func transfer(_ ticketID: Int64, toQueue name: String, actor: String) async throws -> TransferOutcome {
+        await untilRebuilt()
+        guard queues[name] != nil else { return .unknownQueue }
+        guard let placement = try await store.placement(ticketID) else { return .notMovable("the ticket is resolved") }
+        if placement.queue == name && placement.assignee == nil { return .alreadyThere }
+        if placement.assignee != nil {
+            if placement.queue != name {
+                let moved = try await underLock(ticketID) { try await store.moveAssigned(ticketID, to: name, actor: actor, now: timers.now) }
+                if let from = moved {
+                    events?.publish(DaemonEvent(kind: .moved, ticketID: ticketID, reference: nil, queue: name, agent: placement.assignee, at: timers.now,
+                                                audience: [], details: ["from": from, "by": actor, "why": "transferred by \(actor)"]))
+                }
+            }
+            guard try await unassign(ticketID, actor: actor) else { return .notMovable("the ticket changed meanwhile; look again") }
+            return .transferred
+        }
+        guard let from = placement.queue else { return .notMovable("the ticket has not been routed to a queue yet") }
+        guard let queue = queues[from], await queue.removeIfWaiting(ticketID) else {
+            return .notMovable("the ticket is being assigned right now; look again")
+        }
+        let moved: StoredWaitingTicket?
+        do {
+            moved = try await underLock(ticketID) {
+                try await store.move(ticketID, from: from, to: name, reason: "transferred by \(actor)", actor: actor,
+                                     stickySeconds: configuration.stickySeconds, now: timers.now)
+            }
+        } catch {
+            try? await enqueueStored([ticketID])
+            throw error
+        }
+        guard let moved else {
+            try await enqueueStored([ticketID])
+            return .notMovable("the ticket changed meanwhile; look again")
+        }
+        events?.publish(DaemonEvent(kind: .moved, ticketID: ticketID, reference: nil, queue: name, agent: nil, at: timers.now, audience: [],
+                                    details: ["from": from, "by": actor, "why": "transferred by \(actor)"]))
+        await enqueue([moved])
+        return .transferred
+    }
+}

@@ -42,6 +42,7 @@ public struct WebPages: Sendable {
 
     public func register(on router: Router<BasicRequestContext>) {
         router.get("/") { request, _ in self.respond("index.html", request) }
+        router.get("/dashboard") { request, _ in self.respond("dashboard.html", request) }
         router.get("/assets/:name") { request, context in self.respond(context.parameters.get("name") ?? "", request) }
     }
 

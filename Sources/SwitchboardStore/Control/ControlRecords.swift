@@ -94,6 +94,10 @@ public struct TicketDetailRow: Sendable {
     public var notes: [Note]
     public var events: [Event]
     public var sla: [SLAClockRow]
+    /// With only the latest messages: the later messages that change them (not shown themselves),
+    /// and whether older messages remain.
+    public var messageChanges: [Message] = []
+    public var moreMessages = false
 }
 
 /// An open SLA clock (`bi.sla_open_clocks`), for `AtRisk` and `ShowTicket`.

@@ -101,6 +101,10 @@ public struct ControlStore: Sendable {
         /// Only tickets after this one in the order (the previous page's last): pagination that
         /// neither skips nor repeats when tickets change between pages.
         public var after: TicketCursor?
+        /// Only tickets without an agent (the inbox's "waiting" view).
+        public var unassigned: Bool = false
+        public var tag: String? = nil
+        public var search: TicketSearch? = nil
 
         public init(status: String? = nil, queue: String? = nil, assignee: String? = nil, priority: String? = nil, limit: Int = 50, after: TicketCursor? = nil) {
             self.status = status
@@ -175,7 +179,7 @@ public struct ControlStore: Sendable {
         return found
     }
 
-    private static func message(_ row: PostgresRow) throws -> TicketDetailRow.Message {
+    static func message(_ row: PostgresRow) throws -> TicketDetailRow.Message {
         try message(row, from: 0)
     }
 
@@ -221,15 +225,22 @@ public struct ControlStore: Sendable {
 
     /// A ticket with its messages, events in time order (then as written: a late SLA event or one
     /// stamped by another clock is shown where it happened) and open SLA clocks.
-    public func ticket(_ id: Int64) async throws -> TicketDetailRow? {
+    /// `latestMessages`: only that many of the newest messages (with the later changes to them and
+    /// whether older ones remain), for a client that pages back through a long history.
+    public func ticket(_ id: Int64, latestMessages: Int? = nil) async throws -> TicketDetailRow? {
         let rows = try await pool.query("""
             SELECT t.reference, t.status, t.priority, t.queue, t.assignee, c.profile_name, t.updated_at, t.id, t.tags, t.created_at, t.customer_window_expires_at
             FROM switchboard.tickets t JOIN switchboard.customers c ON c.id = t.customer_id WHERE t.id = $1
             """, [id])
         guard let row = rows.first else { return nil }
         let summary = try Self.summary(row)
-        let messages = try await pool.query("SELECT \(Self.messageColumns) FROM \(Self.messageTables) WHERE m.ticket_id = $1 ORDER BY m.id", [id])
-            .map(Self.message)
+        var messages: [TicketDetailRow.Message], changes: [TicketDetailRow.Message] = [], more = false
+        if let latestMessages {
+            (messages, changes, more) = try await messagePage(ticketID: id, before: nil, limit: latestMessages)
+        } else {
+            messages = try await pool.query("SELECT \(Self.messageColumns) FROM \(Self.messageTables) WHERE m.ticket_id = $1 ORDER BY m.id", [id])
+                .map(Self.message)
+        }
         let events = try await pool.query(
             "SELECT at, kind, actor, data::text FROM switchboard.ticket_events WHERE ticket_id = $1 ORDER BY at, id", [id]
         ).map { TicketDetailRow.Event(at: try $0.decode(0), kind: try $0.decode(1), actor: try $0.decode(2), data: try $0.decode(3)) }
@@ -237,14 +248,14 @@ public struct ControlStore: Sendable {
             .map { TicketDetailRow.Note(id: try $0.decode(0), at: try $0.decode(1), author: try $0.decode(2), body: try $0.decode(3)) }
         let sla = try await clocks(where: "o.ticket = $1", [summary.reference])
         return TicketDetailRow(id: id, summary: summary, tags: try row.decode(8), createdAt: try row.decode(9), customerWindowExpiresAt: try row.decode(10),
-                               messages: messages, notes: notes, events: events, sla: sla)
+                               messages: messages, notes: notes, events: events, sla: sla, messageChanges: changes, moreMessages: more)
     }
 
     // MARK: Notes
 
     /// Adds an internal note with a `note_added` event (the event names the note, not its text).
     /// Nil: no such ticket.
-    public func addNote(ticketID: Int64, agentID: String?, author: String, body: String, now: Date) async throws -> Int64? {
+    public func addNote(ticketID: Int64, agentID: String?, author: String, body: String, now: Date, mentions: [String] = []) async throws -> Int64? {
         let rows = try await pool.query("""
             WITH n AS (
                 INSERT INTO switchboard.notes (ticket_id, at, agent_id, author, body)
@@ -253,9 +264,10 @@ public struct ControlStore: Sendable {
             ),
             t AS (UPDATE switchboard.tickets SET updated_at = $2 WHERE id IN (SELECT ticket_id FROM n)),
             e AS (INSERT INTO switchboard.ticket_events (ticket_id, at, kind, actor, data)
-                  SELECT ticket_id, $2, $6, $4, jsonb_build_object('note', id) FROM n)
+                  SELECT ticket_id, $2, $6, $4, jsonb_build_object('note', id)
+                         || CASE WHEN cardinality($7::text[]) > 0 THEN jsonb_build_object('mentions', $7::text[]) ELSE '{}'::jsonb END FROM n)
             SELECT id FROM n
-            """, [ticketID, now, agentID, author, body, TicketEventKind.noteAdded.rawValue])
+            """, [ticketID, now, agentID, author, body, TicketEventKind.noteAdded.rawValue, mentions])
         return try rows.first?.decode(0, as: Int64.self)
     }
 

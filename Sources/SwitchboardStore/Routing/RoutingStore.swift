@@ -383,4 +383,36 @@ public struct RoutingStore: Sendable {
             """, [ticketID, tag, now, actor, reason, TicketEventKind.tagged.rawValue])
         return !rows.isEmpty
     }
+
+    /// Removes a tag with an `untagged` event. False when the ticket did not have it (or is unknown).
+    public func removeTag(_ ticketID: Int64, _ tag: String, actor: String, now: Date) async throws -> Bool {
+        let rows = try await pool.query("""
+            WITH u AS (
+                UPDATE switchboard.tickets SET tags = array_remove(tags, $2), updated_at = $3
+                WHERE id = $1 AND $2 = ANY(tags) RETURNING id
+            ),
+            e AS (INSERT INTO switchboard.ticket_events (ticket_id, at, kind, actor, data)
+                  SELECT id, $3, $5, $4, jsonb_build_object('tag', $2::text) FROM u)
+            SELECT id FROM u
+            """, [ticketID, tag, now, actor, TicketEventKind.untagged.rawValue])
+        return !rows.isEmpty
+    }
+
+    /// Files an agent's ticket under another queue (a `moved` event), before it goes back to that
+    /// queue: a supervisor's transfer. Nil when the ticket has no agent, is resolved, or is there
+    /// already; else the queue it was in.
+    public func moveAssigned(_ ticketID: Int64, to queue: String, actor: String, now: Date) async throws -> String? {
+        let rows = try await pool.query("""
+            WITH old AS (SELECT id, queue FROM switchboard.tickets WHERE id = $1 FOR UPDATE),
+            u AS (
+                UPDATE switchboard.tickets t SET queue = $2, updated_at = $3 FROM old
+                WHERE t.id = old.id AND t.assignee IS NOT NULL AND t.status <> 'resolved' AND old.queue IS DISTINCT FROM $2
+                RETURNING t.id, old.queue AS previous
+            ),
+            e AS (INSERT INTO switchboard.ticket_events (ticket_id, at, kind, actor, data)
+                  SELECT id, $3, $5, $4, jsonb_build_object('from', previous, 'to', $2::text, 'reason', 'transferred by ' || $4) FROM u)
+            SELECT coalesce(previous, '') FROM u
+            """, [ticketID, queue, now, actor, TicketEventKind.moved.rawValue])
+        return try rows.first?.decode(0, as: String.self)
+    }
 }

@@ -48,7 +48,7 @@ struct APIHarness {
         let api = AgentAPI(router: routing.router, store: store, outbox: outbox, events: events, log: log, timers: routing.timers,
                            settings: .init(presenceSilenceSeconds: silence, eventRetentionCount: 1000, eventRetentionSeconds: 3600, maxPageSize: 200),
                            uploads: graph.map { _ in MediaUploader(store: MediaStore(pool: routing.pool), client: client, logger: TestDatabase.quietLogger) },
-                           signals: signals,
+                           signals: signals, templates: [MessageTemplate(name: "order_update", language: "en_US", text: "Hello {{1}}, your order {{2}} is on its way")],
                            logger: TestDatabase.quietLogger)
         // The enricher follows the stream once it has subscribed.
         while events.subscriberCount == 0 { await Task.yield() }
