@@ -46,7 +46,8 @@ struct DaemonServices {
         let mediaState = MediaFetchState()
         let whatsapp = try Self.whatsapp(configuration, pool: database.pool, sink: MediaWakingSink(next: router, media: mediaState), metrics: metrics,
                                          logger: logger)
-        outbox = Self.outbox(configuration.outbound, pool: database.pool, client: whatsapp.client, replies: sla, metrics: metrics)
+        outbox = Self.outbox(configuration.outbound, pool: database.pool, client: whatsapp.client, replies: sla, metrics: metrics,
+                             statuses: { [router] in await router.statusesChanged($0) })
         mediaFetcher = MediaFetchService(store: MediaStore(pool: database.pool), client: whatsapp.client,
                                          settings: .init(concurrency: configuration.media.fetchConcurrency,
                                                          lease: TimeInterval(configuration.media.fetchLeaseSeconds)),
@@ -165,14 +166,14 @@ struct DaemonServices {
     }
 
     private static func outbox(_ outbound: SwitchboardConfiguration.Outbound, pool: PostgresPool, client: GraphAPIClient?, replies: SLAEngine,
-                               metrics: SwitchboardMetrics) -> OutboxService {
+                               metrics: SwitchboardMetrics, statuses: @escaping @Sendable ([IngestResult.StatusChange]) async -> Void) -> OutboxService {
         OutboxService(
             store: OutboxStore(pool: pool), client: client,
             settings: .init(
                 messagesPerSecond: outbound.messagesPerSecond,
                 limits: .init(customerInterval: outbound.perCustomerIntervalSeconds, maxInFlight: outbound.maxConcurrentSends),
                 retryPolicy: RetryPolicy(baseDelay: outbound.retryBaseSeconds, maxDelay: outbound.retryMaxSeconds, maxAttempts: outbound.maxAttempts)),
-            replies: replies, metrics: metrics, logger: Logger(label: "outbound"))
+            replies: replies, metrics: metrics, statuses: statuses, logger: Logger(label: "outbound"))
     }
 
     /// SIGHUP (or the control command) reads the file again: routing and SLA policies apply at once.

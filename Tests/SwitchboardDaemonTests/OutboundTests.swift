@@ -1,5 +1,6 @@
 import Foundation
 import Postgres
+import Synchronization
 import SwitchboardCore
 import SwitchboardDaemon
 import SwitchboardStore
@@ -45,6 +46,30 @@ struct OutboundTests {
             "SELECT e.kind, e.actor FROM switchboard.ticket_events e JOIN switchboard.tickets t ON t.id = e.ticket_id WHERE t.reference = $1 ORDER BY e.id", [reference])
             .map { "\(try $0.decode(0, as: String.self)) by \(try $0.decode(1, as: String.self))" }
         #expect(events == ["reply_queued by agent:ana", "reply_sent by agent:ana"])
+    }
+
+    @Test("followers are told when a reply's message is sent and when one fails, with the message")
+    func sentAndFailedAreTold() async throws {
+        let harness = try await OutboundHarness.start("outbound_told")
+        defer { Task { await harness.finish() } }
+        let good = try await harness.ticket(waID: "4915112340001")
+        let bad = try await harness.ticket(waID: "4915112340002")
+        harness.standIn.fail("4915112340002", with: .undeliverable)
+        let told = Mutex<[IngestResult.StatusChange]>([])
+        let service = harness.service(maxAttempts: 1, statuses: { changes in told.withLock { $0 += changes } })
+        try await harness.running(service) {
+            _ = try await service.send(.text(body: "Hello"), ticket: good, author: "agent:ana")
+            _ = try await service.send(.text(body: "Hello too"), ticket: bad, author: "agent:ana")
+            try await harness.eventually("both told") { told.withLock { $0.count } == 2 }
+        }
+        let messages = try await harness.pool.query("""
+            SELECT m.id, m.ticket_id, t.reference FROM switchboard.messages m JOIN switchboard.tickets t ON t.id = m.ticket_id
+            """).map { (try $0.decode(0, as: Int64.self), try $0.decode(1, as: Int64.self), try $0.decode(2, as: String.self)) }
+        let byReference = Dictionary(uniqueKeysWithValues: messages.map { ($0.2, ($0.0, $0.1)) })
+        let changes = told.withLock { $0 }.sorted { $0.status > $1.status }
+        #expect(changes.map(\.status) == ["sent", "failed"])
+        #expect(changes.first?.messageID == byReference[good]?.0 && changes.first?.ticketID == byReference[good]?.1)
+        #expect(changes.last?.messageID == byReference[bad]?.0)
     }
 
     @Test("only a person's reply stops the first-response clock: an automatic message does not")

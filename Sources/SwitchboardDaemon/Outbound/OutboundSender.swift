@@ -17,6 +17,8 @@ actor OutboundSender {
     private let now: @Sendable () -> Date
     private let logger: Logger
     private let metrics: SwitchboardMetrics?
+    /// Told when a reply's message becomes sent or failed (followers' ticks).
+    private let statuses: (@Sendable ([IngestResult.StatusChange]) async -> Void)?
     private let wake = WakeSignal()
     private let reloadRequested = Atomic<Bool>(true)
     /// Sends whose `beginAttempt` answer was lost, with the time it asked for (see `beginAttempt`).
@@ -31,8 +33,10 @@ actor OutboundSender {
     private static let loadLimit = 1000
 
     init(businessNumber: String, store: OutboxStore, client: GraphAPIClient, messagesPerSecond: Double, limits: OutboundSchedule.Limits,
-         retryPolicy: RetryPolicy, now: @escaping @Sendable () -> Date, metrics: SwitchboardMetrics? = nil, logger: Logger) {
+         retryPolicy: RetryPolicy, now: @escaping @Sendable () -> Date, metrics: SwitchboardMetrics? = nil,
+         statuses: (@Sendable ([IngestResult.StatusChange]) async -> Void)? = nil, logger: Logger) {
         self.metrics = metrics
+        self.statuses = statuses
         self.businessNumber = businessNumber
         self.schedule = OutboundSchedule(limits: limits)
         self.rate = RateWindow(perSecond: messagesPerSecond)
@@ -124,7 +128,7 @@ actor OutboundSender {
         if let refusal = CustomerServiceWindow.refusal(freeForm: attempt.isFreeForm, expiresAt: attempt.customerWindowExpiresAt, now: started) {
             logger.warning("reply not sent: \(refusal)", metadata: metadata)
             metrics?.send(.windowClosed)
-            await record { try await $0.recordFailure(item.id, errorCode: nil, error: refusal.description, at: self.now()) }
+            await recordOutcome { try await $0.recordFailure(item.id, errorCode: nil, error: refusal.description, at: self.now()) }
             return .done
         }
 
@@ -135,7 +139,7 @@ actor OutboundSender {
         let error: GraphAPIError
         do {
             let accepted = try await client.send(from: businessNumber, requestJSON: attempt.requestJSON)
-            await record { try await $0.recordSent(item.id, wamid: accepted.wamid, at: self.now()) }
+            await recordOutcome { try await $0.recordSent(item.id, wamid: accepted.wamid, at: self.now()) }
             metrics?.send(.sent)
             metadata["wamid"] = "\(accepted.wamid ?? "-")"
             logger.debug("sent", metadata: metadata)
@@ -152,7 +156,7 @@ actor OutboundSender {
         case .fail:
             logger.warning("reply failed", metadata: metadata)
             metrics?.send(.failed)
-            await record { try await $0.recordFailure(item.id, errorCode: error.code, error: error.title ?? error.message, at: finished) }
+            await recordOutcome { try await $0.recordFailure(item.id, errorCode: error.code, error: error.title ?? error.message, at: finished) }
             return .done
         case .retry(let delay):
             let at = finished.addingTimeInterval(delay)
@@ -192,17 +196,24 @@ actor OutboundSender {
         return true
     }
 
+    /// Writes a final outcome (as `record`) and tells followers what became of the message.
+    private func recordOutcome(_ write: @Sendable (OutboxStore) async throws -> IngestResult.StatusChange?) async {
+        guard let written = await record(write), let change = written, let statuses else { return }
+        await statuses([change])
+    }
+
     /// Writes an outcome, retrying while the database is unreachable: an outcome that is not
     /// recorded would leave the send in `sending`, and a restart would send it again.
-    private func record(_ write: @Sendable (OutboxStore) async throws -> Void) async {
+    /// Nil when cancelled before it could.
+    @discardableResult
+    private func record<Result: Sendable>(_ write: @Sendable (OutboxStore) async throws -> Result) async -> Result? {
         var pause = 0.2
         while true {
             do {
-                try await write(store)
-                return
+                return try await write(store)
             } catch {
                 logger.warning("could not record a send's outcome; will try again", metadata: ["error": "\(error)"])
-                guard (try? await Task.sleep(for: .milliseconds(Int64(pause * 1000)))) != nil else { return }
+                guard (try? await Task.sleep(for: .milliseconds(Int64(pause * 1000)))) != nil else { return nil }
                 pause = min(pause * 2, 5)
             }
         }

@@ -35,6 +35,8 @@ public final class OutboxService: Service, Sendable {
     private let metrics: SwitchboardMetrics?
     /// Told of each agent's reply once recorded (the SLA engine stops its response clocks).
     private let replies: (any SLAActivitySink)?
+    /// Told when a reply's message is sent or failed (followers' delivery ticks).
+    private let statuses: (@Sendable ([IngestResult.StatusChange]) async -> Void)?
     private let senders = Mutex<[String: OutboundSender]>([:])
     /// Senders created by `send` for numbers that had none, for `run` to start.
     private let started: AsyncStream<OutboundSender>
@@ -42,8 +44,10 @@ public final class OutboxService: Service, Sendable {
 
     /// - Parameter client: nil when no access token is configured: replies are refused.
     public init(store: OutboxStore, client: GraphAPIClient?, settings: Settings, now: @escaping @Sendable () -> Date = { Date() },
-                replies: (any SLAActivitySink)? = nil, metrics: SwitchboardMetrics? = nil, logger: Logger) {
+                replies: (any SLAActivitySink)? = nil, metrics: SwitchboardMetrics? = nil,
+                statuses: (@Sendable ([IngestResult.StatusChange]) async -> Void)? = nil, logger: Logger) {
         self.metrics = metrics
+        self.statuses = statuses
         self.store = store
         self.replies = replies
         self.client = client
@@ -135,7 +139,7 @@ public final class OutboxService: Service, Sendable {
         let (sender, isNew) = senders.withLock { senders -> (OutboundSender, Bool) in
             if let existing = senders[number] { return (existing, false) }
             let sender = OutboundSender(businessNumber: number, store: store, client: client, messagesPerSecond: settings.messagesPerSecond, limits: settings.limits,
-                                        retryPolicy: settings.retryPolicy, now: now, metrics: metrics, logger: logger)
+                                        retryPolicy: settings.retryPolicy, now: now, metrics: metrics, statuses: statuses, logger: logger)
             senders[number] = sender
             return (sender, true)
         }

@@ -130,13 +130,16 @@ public struct OutboxStore: Sendable {
 
     /// Meta accepted the send: the outbox row, the message (with any status that arrived first), the
     /// ticket's response times and an event, in one transaction.
-    public func recordSent(_ id: UUID, wamid: String?, at now: Date) async throws {
+    /// Nil when the send was not ours to record (already recorded) or carried no message (a read
+    /// receipt); else the message's status now, for followers' ticks.
+    @discardableResult
+    public func recordSent(_ id: UUID, wamid: String?, at now: Date) async throws -> IngestResult.StatusChange? {
         try await pool.withTransaction { transaction in
             try await markSent(id, wamid: wamid, at: now, in: transaction)
         }
     }
 
-    private func markSent(_ id: UUID, wamid: String?, at now: Date, in transaction: PostgresTransaction) async throws {
+    private func markSent(_ id: UUID, wamid: String?, at now: Date, in transaction: PostgresTransaction) async throws -> IngestResult.StatusChange? {
         let rows = try await transaction.query(
             """
             WITH o AS (
@@ -159,15 +162,16 @@ public struct OutboxStore: Sendable {
                        jsonb_build_object('outbound_id', $1::text, 'wamid', $2::text, 'type', kind)
                 FROM o RETURNING id
             )
-            SELECT (SELECT message_id FROM o), (SELECT count(*) FROM e), (SELECT status FROM m)
+            SELECT (SELECT message_id FROM o), (SELECT count(*) FROM e), (SELECT status FROM m), (SELECT ticket_id FROM o)
             """,
             [id, wamid, now, TicketEventKind.readReceiptSent.rawValue, TicketEventKind.replySent.rawValue]
         )
-        guard let row = rows.first, try row.decode(1, as: Int.self) == 1 else { return }
+        guard let row = rows.first, try row.decode(1, as: Int.self) == 1 else { return nil }
         // Meta's "sent" (or later) status may have arrived before this commit, keyed by a wamid no
         // message had yet: apply the furthest one now.
-        guard let messageID = try row.decode(0, as: Int64?.self), let wamid else { return }
+        guard let messageID = try row.decode(0, as: Int64?.self), let ticketID = try row.decode(3, as: Int64?.self) else { return nil }
         let current = try row.decode(2, as: String?.self) ?? "sent"
+        guard let wamid else { return IngestResult.StatusChange(messageID: messageID, ticketID: ticketID, status: current) }
         var status = current
         var statusAt = now
         var errorCode: Int?
@@ -188,6 +192,7 @@ public struct OutboxStore: Sendable {
                 [messageID, status, statusAt, errorCode, errorTitle]
             )
         }
+        return IngestResult.StatusChange(messageID: messageID, ticketID: ticketID, status: status)
     }
 
     /// The send failed in a way worth retrying: queued again for `nextAttempt`.
@@ -200,8 +205,10 @@ public struct OutboxStore: Sendable {
 
     /// The send failed for good: the outbox row and the message are failed with Meta's code and title,
     /// and the ticket gets an event.
-    public func recordFailure(_ id: UUID, errorCode: Int?, error: String, at now: Date) async throws {
-        try await pool.query(
+    /// Nil when it was not ours to record or carried no message; else the message, now failed.
+    @discardableResult
+    public func recordFailure(_ id: UUID, errorCode: Int?, error: String, at now: Date) async throws -> IngestResult.StatusChange? {
+        let rows = try await pool.query(
             """
             WITH o AS (
                 UPDATE switchboard.outbox SET state = 'failed', finished_at = $4, last_error_code = $2, last_error = $3
@@ -209,13 +216,17 @@ public struct OutboxStore: Sendable {
                 RETURNING ticket_id, message_id, kind, created_by
             ), m AS (
                 UPDATE switchboard.messages m SET status = 'failed', status_at = $4, error_code = $2, error_title = $3 FROM o WHERE m.id = o.message_id RETURNING m.id
+            ), e AS (
+                INSERT INTO switchboard.ticket_events (ticket_id, at, kind, actor, data)
+                SELECT ticket_id, $4, $5, created_by, jsonb_build_object('outbound_id', $1::text, 'type', kind, 'error_code', $2::int, 'error', $3::text)
+                FROM o
             )
-            INSERT INTO switchboard.ticket_events (ticket_id, at, kind, actor, data)
-            SELECT ticket_id, $4, $5, created_by, jsonb_build_object('outbound_id', $1::text, 'type', kind, 'error_code', $2::int, 'error', $3::text)
-            FROM o
+            SELECT message_id, ticket_id FROM o WHERE message_id IS NOT NULL
             """,
             [id, errorCode, error, now, TicketEventKind.replyFailed.rawValue]
         )
+        guard let row = rows.first else { return nil }
+        return IngestResult.StatusChange(messageID: try row.decode(0), ticketID: try row.decode(1), status: "failed")
     }
 
     /// Sending through `businessNumber` cannot work until a person acts: the send goes back to the
@@ -276,7 +287,7 @@ public struct OutboxStore: Sendable {
             for row in interrupted {
                 let id = try row.decode(0, as: UUID.self)
                 if let wamid = try row.decode(1, as: String?.self) {
-                    try await markSent(id, wamid: wamid, at: now, in: transaction)
+                    _ = try await markSent(id, wamid: wamid, at: now, in: transaction)
                     confirmed += 1
                 } else {
                     try await transaction.query("UPDATE switchboard.outbox SET state = 'queued' WHERE id = $1", [id])

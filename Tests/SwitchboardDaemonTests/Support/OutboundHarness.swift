@@ -47,7 +47,8 @@ struct OutboundHarness {
 
     func service(
         messagesPerSecond: Double = 80, customerInterval: TimeInterval = 0, maxInFlight: Int = 16, maxAttempts: Int = 5,
-        accessToken: String? = "test-access-token", replies: (any SLAActivitySink)? = nil
+        accessToken: String? = "test-access-token", replies: (any SLAActivitySink)? = nil,
+        statuses: (@Sendable ([IngestResult.StatusChange]) async -> Void)? = nil
     ) -> OutboxService {
         let client = accessToken.map {
             GraphAPIClient(configuration: .init(baseURL: standIn.baseURL, version: "v24.0", accessToken: $0, timeout: .seconds(10)), httpClient: .shared)
@@ -60,7 +61,7 @@ struct OutboundHarness {
                 limits: .init(customerInterval: customerInterval, maxInFlight: maxInFlight),
                 retryPolicy: RetryPolicy(baseDelay: 0.02, maxDelay: 0.1, maxAttempts: maxAttempts)
             ),
-            replies: replies,
+            replies: replies, statuses: statuses,
             logger: Self.silent
         )
     }
