@@ -80,6 +80,20 @@ struct ConfigurationTests {
         #expect(issues(#"{"api": {"eventRetention": 5}}"#).first?.hasPrefix("api.eventRetention: unknown key") == true)
     }
 
+    @Test func templatesAreReadAndBadOnesNameTheirKeyPath() throws {
+        let secrets = #""appSecret": {"file": "s"}, "verifyToken": {"file": "v"}"#
+        let good = try parse(#"{"whatsapp": {\#(secrets), "templates": [{"name": "order_update", "language": "en_US", "text": "Hi {{1}}, order {{2}}"}]}}"#).get()
+        #expect(good.whatsapp?.templates == [MessageTemplate(name: "order_update", language: "en_US", text: "Hi {{1}}, order {{2}}")])
+        #expect(good.whatsapp?.templates.first?.parameters == 2)
+        let bad = issues(#"{"whatsapp": {\#(secrets), "templates": [{"name": "Order Update", "language": "english", "text": ""}, {"name": "a", "language": "en", "text": "x", "body": 1}]}}"#)
+        #expect(bad == [#"whatsapp.templates[0].name: the template's name as approved by Meta: lower-case letters, digits and _, got "Order Update""#,
+                        #"whatsapp.templates[0].language: a language code as Meta lists them (en, en_US, pt_BR), got "english""#,
+                        "whatsapp.templates[0].text: the template's body text, with {{1}}, {{2}}… where its parameters go",
+                        #"whatsapp.templates[1].body: unknown key (known keys here: "language", "name", "text")"#], "\(bad)")
+        let twice = issues(#"{"whatsapp": {\#(secrets), "templates": [{"name": "a", "language": "en", "text": "x"}, {"name": "a", "language": "en", "text": "y"}]}}"#)
+        #expect(twice == ["whatsapp.templates[1]: template a in en is defined twice (first at whatsapp.templates[0])"], "\(twice)")
+    }
+
     @Test func outboundSettingsAreChecked() throws {
         let whatsapp = #""whatsapp": {"appSecret": {"file": "s"}, "verifyToken": {"file": "v"}, "graphAPI": {"baseURL": "graph.facebook.com", "version": "24"}}"#
         #expect(issues("{\(whatsapp)}") == [

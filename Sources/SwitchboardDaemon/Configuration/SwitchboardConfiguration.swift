@@ -393,13 +393,13 @@ public struct SwitchboardConfiguration: Sendable, Equatable {
         var seen: [String: String] = [:]
         for (path, value) in whatsapp.array("templates") {
             let object = ConfigObject(value, path: path, diagnostics: whatsapp.diagnosticsSink)
-            let name = object.string("name", default: "")
-            let language = object.string("language", default: "")
-            let text = object.string("text", default: "")
+            let name = object.string("name", default: "", allowEmpty: true)
+            let language = object.string("language", default: "", allowEmpty: true)
+            let text = object.string("text", default: "", allowEmpty: true)
             var valid = true
             if !MessageTemplate.isValidName(name) { object.report("name", "the template's name as approved by Meta: lower-case letters, digits and _, got \"\(name)\""); valid = false }
             if !MessageTemplate.isValidLanguage(language) { object.report("language", "a language code as Meta lists them (en, en_US, pt_BR), got \"\(language)\""); valid = false }
-            if text.isEmpty { object.report("text", "the template's body text, with {{1}}, {{2}}… where its parameters go"); valid = false }
+            if text.allSatisfy(\.isWhitespace) { object.report("text", "the template's body text, with {{1}}, {{2}}… where its parameters go"); valid = false }
             object.finish()
             guard valid else { continue }
             let key = "\(name)/\(language)"
