@@ -200,8 +200,11 @@ struct WebInboxAPITests {
             let unknown = try await harness.call(client, .post, "/api/v1/tickets/{ref}/transfer", "/api/v1/tickets/\(waitingRef)/transfer", token: sam,
                                                  body: ["queue": "nowhere"])
             #expect(unknown.status == 400 && unknown.body?["error"]?["field"]?.string == "queue")
+            // From the waiting list of the supervisors' queue, Sam gives it to Ben.
+            let given = try await harness.call(client, .post, "/api/v1/tickets/{ref}/assign", "/api/v1/tickets/\(heldRef)/assign", token: sam, body: ["agent": "ben"])
+            #expect(given.status == 200 && given.body?["assignee"]?.string == "ben")
         }
-        #expect(try await harness.routing.assignee(held) == nil)
+        #expect(try await harness.routing.assignee(held) == "ben")
         #expect(await harness.routing.router.roster.agent("ana")?.current.draining == true)
         // The same audit as the control socket's, with the API caller as the user.
         let audit = try await harness.routing.pool.query("""
@@ -211,7 +214,8 @@ struct WebInboxAPITests {
                           "api:sam io.switchboard.Control.ResumeQueue ok", "api:sam io.switchboard.Control.Drain ok",
                           "api:sam io.switchboard.Control.SetPresence ok", "api:sam io.switchboard.Control.Drain not_found",
                           "api:ana io.switchboard.Control.Drain not_found", "api:ana io.switchboard.Control.Transfer PermissionDenied",
-                          "api:sam io.switchboard.Control.Transfer ok", "api:sam io.switchboard.Control.Transfer invalid"])
+                          "api:sam io.switchboard.Control.Transfer ok", "api:sam io.switchboard.Control.Transfer invalid",
+                          "api:sam io.switchboard.Control.Assign ok"])
         let moves = try await harness.routing.events(held, "moved")
         #expect(moves.count == 1)
     }

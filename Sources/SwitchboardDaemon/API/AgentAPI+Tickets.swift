@@ -138,11 +138,14 @@ extension AgentAPI {
         let body = try await APIBody.read(request)
         try body.only(["agent"])
         let agent = try body.string("agent")
-        let id = try await ticketID(reference, caller) { .assignTicket($0, to: agent) }
-        switch try await router.assign(id, to: agent, actor: caller.agentID) {
-        case .assigned, .alreadyHeld: return try await current(id, reference)
-        case .unknownAgent: throw APIFailure.invalid("agent", "no active agent \(agent)")
-        case .notAssignable(let why): throw APIFailure.conflict("not_assignable", "\(reference): \(why)")
+        // A supervisor's lever: audited as the control socket's Assign.
+        return try await audited(caller, "Assign", ["reference": .string(reference), "agent": .string(agent)]) {
+            let id = try await ticketID(reference, caller) { .assignTicket($0, to: agent) }
+            switch try await router.assign(id, to: agent, actor: caller.agentID) {
+            case .assigned, .alreadyHeld: return try await current(id, reference)
+            case .unknownAgent: throw APIFailure.invalid("agent", "no active agent \(agent)")
+            case .notAssignable(let why): throw APIFailure.conflict("not_assignable", "\(reference): \(why)")
+            }
         }
     }
 
