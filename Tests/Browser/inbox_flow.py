@@ -1,134 +1,177 @@
-"""The web inbox in a real browser (Debian's chromium and chromium-driver, driven by Selenium).
+"""The web inbox and the dashboard in a real browser (Debian's chromium and chromium-driver, driven by Selenium).
 
-Run by WebInboxBrowserTests with a daemon already started: signs Ben in through the page, sends a
-customer's message by signed webhook and waits for it to appear in the open page without a reload
-(list, then thread), checks that what the customer wrote (an <img onerror> name, a <script> text)
-is shown as text and runs nothing, replies from the reply box and waits for the Graph API stand-in
-to have taken it, and slows down a guesser after five wrong passwords. Prints one line per step;
-exits 1 on the first failure.
+Run by WebInboxBrowserTests with a daemon already started. Ben signs in; a customer's message
+(whose name and text try HTML) appears in his open page without a reload, as text; he replies and
+the Graph API stand-in takes it; Meta's delivered status shows the tick. A second customer's window
+is closed: the reply box offers only templates, and a template goes out. Ben's note mentions Sam,
+whose own page (a second browser) shows it; Ben resolves from the keyboard. Sam's dashboard
+(dashboard_flow.py) sees a queue's waiting count change live and reassigns a ticket. Olu, of another
+team, gets nothing from a ticket's URL; five wrong passwords slow the next attempt down. Prints one
+line per step; exits 1 on the first failure, with what the pages showed.
 """
-import argparse
-import hashlib
-import hmac
-import json
 import sys
-import time
-import urllib.request
 
-from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions as EC
-from selenium.webdriver.support.ui import WebDriverWait
+from selenium.webdriver.support.ui import Select
 
-parser = argparse.ArgumentParser()
-parser.add_argument("--base", required=True)
-parser.add_argument("--app-secret-file", required=True)
-parser.add_argument("--password", required=True)
-parser.add_argument("--screenshot", default=None)
-parser.add_argument("--standin-log", required=True, help="what dev/graph-api-standin.py printed: the reply's wamid is there")
-args = parser.parse_args()
-secret = open(args.app_secret_file, "rb").read().strip()
+import dashboard_flow
+from support import Stage, arguments, row, step, wait
 
 NAME = "<img src=x onerror=\"window.pwned=1\">"
 TEXT = "Hello, where is my parcel? <script>window.pwned=2</script><b>not bold</b>"
+CUSTOMER, OLGA, NOOR = "447700900777", "447700900778", "447700900779"
+
+args = arguments()
+stage = Stage(args)
 
 
-def webhook(wamid, text):
-    body = json.dumps({"object": "whatsapp_business_account", "entry": [{"id": "419561257915477", "changes": [{"field": "messages", "value": {
-        "messaging_product": "whatsapp", "metadata": {"display_phone_number": "15550783881", "phone_number_id": "106540352242922"},
-        "contacts": [{"profile": {"name": NAME}, "wa_id": "447700900777"}],
-        "messages": [{"from": "447700900777", "id": wamid, "timestamp": str(int(time.time())), "type": "text", "text": {"body": text}}]}}]}]}).encode()
-    signature = "sha256=" + hmac.new(secret, body, hashlib.sha256).hexdigest()
-    request = urllib.request.Request(args.base + "/webhooks/whatsapp", data=body, method="POST",
-                                     headers={"Content-Type": "application/json", "X-Hub-Signature-256": signature})
-    with urllib.request.urlopen(request) as response:
-        assert response.status == 200, response.status
+def press(driver, keys):
+    """Keys typed with nothing focused, as a user does after clicking the page."""
+    driver.execute_script("document.activeElement && document.activeElement.blur()")
+    ActionChains(driver).send_keys(keys).perform()
 
 
-def delivered(wamid):
-    body = json.dumps({"object": "whatsapp_business_account", "entry": [{"id": "419561257915477", "changes": [{"field": "messages", "value": {
-        "messaging_product": "whatsapp", "metadata": {"display_phone_number": "15550783881", "phone_number_id": "106540352242922"},
-        "statuses": [{"id": wamid, "status": "delivered", "timestamp": str(int(time.time())), "recipient_id": "447700900777"}]}}]}]}).encode()
-    signature = "sha256=" + hmac.new(secret, body, hashlib.sha256).hexdigest()
-    request = urllib.request.Request(args.base + "/webhooks/whatsapp", data=body, method="POST",
-                                     headers={"Content-Type": "application/json", "X-Hub-Signature-256": signature})
-    with urllib.request.urlopen(request) as response:
-        assert response.status == 200, response.status
+def open_row(driver, customer):
+    found = wait(driver).until(lambda d: row(d, customer))
+    reference = found.get_attribute("data-reference")
+    found.click()
+    wait(driver).until(lambda d: d.find_element(By.CSS_SELECTOR, ".thread-head .ref").text == reference)
+    return reference
 
 
-def step(text):
-    print(f"ok: {text}", flush=True)
-
-
-options = webdriver.ChromeOptions()
-options.binary_location = "/usr/bin/chromium"
-for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1280,800"):
-    options.add_argument(flag)
-driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
-wait = WebDriverWait(driver, 60)  # a deadline for a loaded machine, not a measure of speed
-try:
-    driver.get(args.base + "/")
-    wait.until(EC.visibility_of_element_located((By.ID, "sign-in-form")))
-    driver.find_element(By.ID, "handle").send_keys("ben")
-    driver.find_element(By.ID, "password").send_keys(args.password)
-    driver.find_element(By.CSS_SELECTOR, "#sign-in-form button").click()
-    wait.until(EC.visibility_of_element_located((By.ID, "inbox")))
-    wait.until(lambda d: "Ben" in d.find_element(By.ID, "me").text)
-    wait.until(lambda d: "on" in d.find_element(By.ID, "live").get_attribute("class"))
+def agent_flow(ben):
+    stage.sign_in(ben, "ben", "Ben")
     step("Ben signed in; the event stream is open")
 
-    webhook("wamid.BROWSER-1", TEXT)
-    row = wait.until(lambda d: next((li for li in d.find_elements(By.CSS_SELECTOR, "#tickets li")
-                                     if li.find_element(By.CSS_SELECTOR, ".customer").text == NAME), None))
+    stage.message("wamid.BROWSER-1", CUSTOMER, NAME, TEXT)
+    wait(ben).until(lambda d: row(d, NAME))
     step("the new ticket appeared in the list without a reload, its customer's name as text")
-    row.click()
-    wait.until(lambda d: any(TEXT == m.text for m in d.find_elements(By.CSS_SELECTOR, ".message .body")))
+    first = open_row(ben, NAME)
+    wait(ben).until(lambda d: any(TEXT == m.text for m in d.find_elements(By.CSS_SELECTOR, ".message .body")))
     step("the thread shows the message exactly as written")
-    assert driver.execute_script("return window.pwned === undefined"), "customer text ran as script"
-    assert not driver.find_elements(By.CSS_SELECTOR, "#tickets img, .messages script, .messages b"), "customer text became HTML"
+    assert ben.execute_script("return window.pwned === undefined"), "customer text ran as script"
+    assert not ben.find_elements(By.CSS_SELECTOR, "#tickets img, .messages script, .messages b, .thread-head img"), "customer text became HTML"
     step("nothing the customer wrote ran or became markup")
 
-    webhook("wamid.BROWSER-2", "And the invoice, please")
-    wait.until(lambda d: any(m.text == "And the invoice, please" for m in d.find_elements(By.CSS_SELECTOR, ".message .body")))
+    stage.message("wamid.BROWSER-2", CUSTOMER, NAME, "And the invoice, please")
+    wait(ben).until(lambda d: any(m.text == "And the invoice, please" for m in d.find_elements(By.CSS_SELECTOR, ".message .body")))
     step("a second message appeared in the open thread without a reload")
 
-    driver.find_element(By.ID, "reply-text").send_keys("Hi, it ships today.")
-    driver.find_element(By.CSS_SELECTOR, ".reply button").click()
-    wait.until(lambda d: any(m.text == "Hi, it ships today." for m in d.find_elements(By.CSS_SELECTOR, ".message.outbound .body")))
+    wait(ben).until(lambda d: "Window" in d.find_element(By.CSS_SELECTOR, ".window-note").text)
+    ben.find_element(By.ID, "reply-text").send_keys("Hi, it ships today.")
+    ben.find_element(By.ID, "reply-send").click()
+    wait(ben).until(lambda d: any(m.text == "Hi, it ships today." for m in d.find_elements(By.CSS_SELECTOR, ".message.outbound .body")))
     step("the reply appeared in the thread")
-    reference = row.get_attribute("data-reference")
-    def sent(d):
-        ticket = d.execute_async_script("fetch('/api/v1/tickets/' + arguments[0]).then(r => r.json()).then(arguments[1])", reference)
-        return any(m["direction"] == "outbound" and m["status"] in ("sent", "delivered", "read") for m in ticket["messages"])
-    wait.until(sent)
-    step("the Graph API stand-in took the reply (status sent)")
-    # Meta's status webhook says the reply was delivered: the open page shows it without a reload.
-    wamid = next(line.split()[1] for line in open(args.standin_log) if line.startswith("send ") and "Hi, it ships today." in line)
-    delivered(wamid)
-    wait.until(lambda d: any("delivered" in m.find_element(By.CSS_SELECTOR, ".when").text for m in d.find_elements(By.CSS_SELECTOR, ".message.outbound")))
+    wait(ben).until(lambda d: any(request.get("text", {}).get("body") == "Hi, it ships today." for _, _, request in stage.sends()))
+    step("the Graph API stand-in took the reply")
+    wait(ben).until(lambda d: d.find_elements(By.CSS_SELECTOR, ".message.outbound .tick.sent"))
+    step("the sent tick appeared once Meta accepted the reply")
+    wamid = next(w for w, _, request in stage.sends() if request.get("text", {}).get("body") == "Hi, it ships today.")
+    stage.delivered(wamid, CUSTOMER)
+    wait(ben).until(lambda d: d.find_elements(By.CSS_SELECTOR, ".message.outbound .tick.delivered"))
     step("the delivered tick appeared after the status webhook")
-    if args.screenshot:
-        driver.save_screenshot(args.screenshot)
+    stage.screenshot(ben, "inbox.png")
+    return first
 
+
+def template_flow(ben):
+    stage.message("wamid.BROWSER-OLGA-1", OLGA, "Olga Petrova", "Can I still return the blue jacket?")
+    reference = wait(ben).until(lambda d: row(d, "Olga Petrova")).get_attribute("data-reference")
+    stage.close_window(reference)
+    open_row(ben, "Olga Petrova")
+    wait(ben).until(EC.visibility_of_element_located((By.ID, "template")))
+    assert not ben.find_elements(By.ID, "reply-text") and not ben.find_elements(By.ID, "reply-send"), "free text offered with the window closed"
+    assert "only an approved template" in ben.find_element(By.CSS_SELECTOR, ".window-note").text
+    step("with the window closed the reply box offers only templates, no free text")
+    choose = wait(ben).until(lambda d: len(Select(d.find_element(By.ID, "template")).options) > 1 and Select(d.find_element(By.ID, "template")))
+    choose.select_by_visible_text("order_update (en)")
+    ben.find_element(By.ID, "template-param-1").send_keys("Olga")
+    ben.find_element(By.ID, "template-param-2").send_keys("#4471")
+    wait(ben).until(lambda d: "Hello Olga, your order #4471" in d.find_element(By.ID, "template-preview").text)
+    stage.screenshot(ben, "template.png")
+    ben.find_element(By.ID, "template-send").click()
+    wait(ben).until(lambda d: any(to == OLGA and request.get("type") == "template" and request["template"]["name"] == "order_update"
+                                  for _, to, request in stage.sends()))
+    step("a template reply went out to the stand-in")
+    return reference
+
+
+def mention_flow(ben, sam, first):
+    stage.sign_in(sam, "sam", "Sam")
+    Select(sam.find_element(By.ID, "presence")).select_by_value("online")
+    wait(sam).until(lambda d: "online" in d.find_element(By.ID, "presence-dot").get_attribute("class"))
+    open_row(ben, NAME)
+    press(ben, "n")
+    wait(ben).until(lambda d: d.switch_to.active_element.get_attribute("id") == "note-text")
+    ben.switch_to.active_element.send_keys("@sam can you look at the customs form? @ana FYI")
+    ben.find_element(By.ID, "note-send").click()
+    wait(ben).until(lambda d: any("customs form" in n.text for n in d.find_elements(By.CSS_SELECTOR, ".messages .note")))
+    step("Ben's note with a mention is in the thread, set apart")
+    wait(ben).until(lambda d: "@ana not notified" in d.find_element(By.CSS_SELECTOR, ".compose-status").text)
+    step("the page says whom the note could not notify (Ana cannot see Ben's ticket)")
+    toast = wait(sam).until(lambda d: next((t for t in d.find_elements(By.CSS_SELECTOR, ".toast.mention")
+                                            if first in t.text and "customs form" in t.text), None))
+    step("the mention reached Sam's page live")
+    toast.find_element(By.CSS_SELECTOR, ".toast-body").click()
+    wait(sam).until(lambda d: d.find_element(By.CSS_SELECTOR, ".thread-head .ref").text == first)
+    step("the toast opened the ticket for Sam")
+
+    press(ben, "e")
+    wait(ben).until(lambda d: d.find_element(By.ID, "ticket-status").text == "resolved")
+    step("Ben resolved the ticket from the keyboard")
+
+
+def other_team_flow(olu, first):
+    olu.find_element(By.ID, "sign-out").click()
+    wait(olu).until(EC.visibility_of_element_located((By.ID, "sign-in-form")))
+    stage.sign_in(olu, "olu", "Olu")
+    olu.get(f"{args.base}/#{first}")
+    wait(olu).until(lambda d: "not found" in d.find_element(By.ID, "thread").text)
+    assert not olu.find_elements(By.CSS_SELECTOR, ".message, .thread-head"), "another team's ticket was shown"
+    assert not olu.find_elements(By.CSS_SELECTOR, f'#tickets li[data-reference="{first}"]')
+    assert "parcel" not in olu.find_element(By.TAG_NAME, "body").text
+    step("an agent of another team gets nothing from a ticket's URL")
+
+
+def slowdown_flow(driver):
     driver.find_element(By.ID, "sign-out").click()
-    wait.until(EC.visibility_of_element_located((By.ID, "sign-in-form")))
+    wait(driver).until(EC.visibility_of_element_located((By.ID, "sign-in-form")))
     for attempt in range(5):
         driver.find_element(By.ID, "handle").clear()
-        driver.find_element(By.ID, "handle").send_keys("ana")
+        driver.find_element(By.ID, "handle").send_keys("olu")
         driver.find_element(By.ID, "password").clear()
         driver.find_element(By.ID, "password").send_keys(f"wrong password {attempt}")
         driver.find_element(By.CSS_SELECTOR, "#sign-in-form button").click()
-        wait.until(lambda d: "wrong handle or password" in d.find_element(By.ID, "sign-in-error").text)
+        wait(driver).until(lambda d: "wrong handle or password" in d.find_element(By.ID, "sign-in-error").text)
         driver.execute_script("document.getElementById('sign-in-error').textContent = ''")
     driver.find_element(By.ID, "password").clear()
     driver.find_element(By.ID, "password").send_keys("wrong password 6")
     driver.find_element(By.CSS_SELECTOR, "#sign-in-form button").click()
-    wait.until(lambda d: "too many wrong passwords" in d.find_element(By.ID, "sign-in-error").text)
+    wait(driver).until(lambda d: "too many wrong passwords" in d.find_element(By.ID, "sign-in-error").text)
     step("after five wrong passwords the page says to wait")
-except Exception as error:  # noqa: BLE001 - every failure is reported with what the page showed
+
+
+ben = sam = None
+try:
+    ben = stage.browser()
+    first = agent_flow(ben)
+    olga = template_flow(ben)
+    sam = stage.browser()
+    mention_flow(ben, sam, first)
+    dashboard_flow.supervise(stage, sam, ben, moved=olga, customer=(NOOR, "Noor Haddad"))
+    other_team_flow(ben, first)
+    slowdown_flow(ben)
+except Exception as error:  # noqa: BLE001 - every failure is reported with what the pages showed
     print(f"FAILED: {type(error).__name__}: {error}", flush=True)
-    print(driver.page_source[:4000], flush=True)
+    for name, driver in (("ben's window", ben), ("sam's window", sam)):
+        if driver is not None:
+            print(f"--- {name}: {driver.current_url}\n{driver.find_element(By.TAG_NAME, 'body').text[:3000]}", flush=True)
+            logs = driver.get_log("browser") if hasattr(driver, "get_log") else []
+            for entry in logs[-20:]:
+                print(f"console: {entry.get('level')} {entry.get('message')}", flush=True)
     sys.exit(1)
 finally:
-    driver.quit()
+    stage.quit()

@@ -1,40 +1,18 @@
-// The agents' inbox: signs in, lists the agent's tickets, shows a thread, sends replies, and follows
-// the event stream so that new messages and assignments appear without a reload. Everything a
-// customer wrote is put in the page as text (textContent), never as HTML.
+// The agent's inbox page: sign-in, header and presence, the list and the thread wired to the event stream, deep links (#T-1042), keyboard, mention toasts.
+import { API, call, h, problem, toast, onUnauthorized } from "./api.js";
+import { follow } from "./live.js";
+import * as list from "./list.js";
+import * as thread from "./thread.js";
 
-const api = "/api/v1";
 const $ = (id) => document.getElementById(id);
-let current = null;       // the open ticket's reference
-let shown = new Set();    // message ids shown in the open thread
-let lastTyping = 0;
-
-async function call(method, path, body) {
-  const init = { method, headers: {}, credentials: "same-origin" };
-  if (body !== undefined) {
-    init.headers["Content-Type"] = "application/json";
-    init.body = JSON.stringify(body);
-  }
-  const response = await fetch(path, init);
-  const text = await response.text();
-  const json = text ? JSON.parse(text) : null;
-  if (response.status === 401 && path !== "/auth/sign-in") showSignIn();
-  return { status: response.status, json };
-}
-
-function element(tag, className, text) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text !== undefined && text !== null) node.textContent = String(text);
-  return node;
-}
-
-function time(iso) {
-  return iso ? new Date(iso).toLocaleString() : "";
-}
+let me = null, stream = null, heartbeat = null, started = false;
 
 // Signing in and out.
 
 function showSignIn() {
+  stream?.close();
+  stream = null;
+  clearInterval(heartbeat);
   $("inbox").hidden = true;
   $("sign-in").hidden = false;
   $("handle").focus();
@@ -42,180 +20,150 @@ function showSignIn() {
 
 async function signIn(event) {
   event.preventDefault();
+  const button = event.target.querySelector("button");
   $("sign-in-error").textContent = "";
-  const answer = await call("POST", "/auth/sign-in", { handle: $("handle").value, password: $("password").value });
-  if (answer.status === 200) {
+  button.disabled = true;
+  const result = await call("POST", "/auth/sign-in", { handle: $("handle").value.trim(), password: $("password").value });
+  button.disabled = false;
+  if (result.ok) {
     $("password").value = "";
     await start();
   } else {
-    $("sign-in-error").textContent = answer.json?.error?.message ?? `sign-in failed (${answer.status})`;
+    $("sign-in-error").textContent = problem(result, "Sign-in failed");
   }
 }
 
 async function signOut() {
   await call("POST", "/auth/sign-out");
-  stream?.close();
+  history.replaceState(null, "", "/");
+  thread.empty();
   showSignIn();
 }
 
-// The list of tickets.
+// Presence: chosen in the header, kept alive by a heartbeat, changed by others (a supervisor, silence) through the stream.
 
-async function loadTickets() {
-  const answer = await call("GET", `${api}/tickets?assignee=me&status=open`);
-  if (answer.status !== 200) return;
-  const list = $("tickets");
-  list.replaceChildren(...answer.json.tickets.map(row));
+function showPresence(presence) {
+  $("presence").value = presence;
+  $("presence-dot").className = `presence-dot ${presence}`;
 }
 
-function row(ticket) {
-  const item = element("li");
-  item.dataset.reference = ticket.reference;
-  if (ticket.reference === current) item.classList.add("open");
-  item.append(element("span", "customer", ticket.customer ?? ticket.reference),
-              element("span", "meta", `${ticket.reference} · ${ticket.status} · ${ticket.priority} · ${time(ticket.updated_at)}`));
-  item.addEventListener("click", () => openTicket(ticket.reference));
-  return item;
-}
-
-function markUnread(reference) {
-  const item = document.querySelector(`#tickets li[data-reference="${CSS.escape(reference)}"]`);
-  if (item && reference !== current) item.classList.add("unread");
-  if (item) item.parentNode.prepend(item);
-  return item !== null;
-}
-
-// A thread.
-
-async function openTicket(reference) {
-  const answer = await call("GET", `${api}/tickets/${encodeURIComponent(reference)}`);
-  if (answer.status !== 200) return;
-  current = reference;
-  shown = new Set();
-  for (const item of document.querySelectorAll("#tickets li")) {
-    item.classList.toggle("open", item.dataset.reference === reference);
-    if (item.dataset.reference === reference) item.classList.remove("unread");
+async function setPresence() {
+  const wanted = $("presence").value;
+  const result = await call("PUT", `${API}/me/presence`, { presence: wanted });
+  if (result.ok) { me.presence = result.json?.presence ?? wanted; showPresence(me.presence); } else {
+    toast(problem(result, "Presence not changed"), { tone: "error" });
+    showPresence(me.presence);
   }
-  const ticket = answer.json;
-  const head = element("div", "thread-head");
-  head.append(element("strong", null, ticket.customer ?? ""), document.createTextNode(` ${ticket.reference} · ${ticket.status}`));
-  const messages = element("div", "messages");
-  messages.id = "messages";
-  const form = replyBox(ticket);
-  $("thread").replaceChildren(head, messages, form);
-  for (const message of ticket.messages) addMessage(message);
 }
 
-function sentLine(message) {
-  const sender = message.direction === "outbound" ? ` · ${message.sent_by ?? ""} · ${message.status ?? ""}` : "";
-  const failed = message.error ? ` · ${message.error.title ?? "failed"}` : "";
-  return `${time(message.at)}${sender}${failed}`;
+// Opening tickets: the URL's hash names the open ticket, so a link or the back button opens it.
+
+function openTicket(reference) {
+  if (location.hash.slice(1) !== reference) location.hash = reference;
+  else show(reference);
 }
 
-// A message shown already changed (delivery ticks): its line says so.
-function updateMessage(message) {
-  const line = document.querySelector(`.message[data-id="${message.id}"] .when`);
-  if (line) line.textContent = sentLine(message);
+async function show(reference) {
+  if (!reference) return thread.empty();
+  list.select(reference);
+  await thread.open(reference);
 }
 
-function addMessage(message) {
-  if (shown.has(message.id)) return updateMessage(message);
-  shown.add(message.id);
-  const box = element("div", `message ${message.direction}`);
-  box.dataset.id = message.id;
-  const media = message.media;
-  if (media && media.state === "stored" && ["image", "sticker"].includes(media.kind)) {
-    const image = element("img");
-    image.src = media.url;
-    image.alt = media.file_name ?? media.kind;
-    box.append(image);
-  } else if (media && media.state === "stored") {
-    const link = element("a", null, media.file_name ?? `${media.kind} (${media.mime_type ?? "file"})`);
-    link.href = media.url;
-    box.append(link);
-  } else if (media) {
-    box.append(element("em", null, `[${media.kind}: ${media.state}]`));
+// Live.
+
+function onEvent(kind, data) {
+  list.event(kind, data);
+  thread.event(kind, data);
+  if (kind === "mentioned") {
+    const d = data.details ?? {};
+    toast(`@${d.author ?? "someone"} mentioned you on ${data.ticket}: ${d.text ?? ""}`,
+          { sticky: true, tone: "mention", action: () => openTicket(data.ticket) });
+  } else if (kind === "presence" && data.agent === me.id && data.details?.presence) {
+    me.presence = data.details.presence;
+    showPresence(me.presence);
+  } else if (kind === "reset" && thread.reference()) {
+    show(thread.reference());
   }
-  if (message.body) box.append(element("span", "body", message.body));
-  box.append(element("span", "when", sentLine(message)));
-  const list = $("messages");
-  list.append(box);
-  list.scrollTop = list.scrollHeight;
 }
 
-function replyBox(ticket) {
-  const form = element("form", "reply");
-  const text = element("textarea");
-  text.id = "reply-text";
-  text.placeholder = "Reply to the customer";
-  const send = element("button", null, "Send");
-  send.type = "submit";
-  const note = element("p", "window");
-  if (!ticket.customer_window_open) {
-    text.disabled = true;
-    send.disabled = true;
-    note.textContent = "The 24-hour window is closed: only a template can be sent.";
-  } else {
-    note.textContent = `Window open until ${time(ticket.customer_window_expires_at)}`;
+// Filters and views.
+
+function wireFilters() {
+  const views = document.querySelectorAll(".views [role=tab]");
+  const chooseView = (view) => {
+    for (const tab of views) tab.setAttribute("aria-selected", String(tab.dataset.view === view));
+    localStorage.setItem("switchboard.view", view);
+    list.set({ view });
+  };
+  for (const tab of views) tab.addEventListener("click", () => chooseView(tab.dataset.view));
+  const saved = localStorage.getItem("switchboard.view");
+  if (saved && saved !== "mine") for (const tab of views) tab.setAttribute("aria-selected", String(tab.dataset.view === saved));
+  $("filters").addEventListener("submit", (event) => event.preventDefault());
+  $("filter-status").addEventListener("change", (event) => list.set({ status: event.target.value }));
+  $("filter-queue").addEventListener("change", (event) => list.set({ queue: event.target.value }));
+  $("filter-priority").addEventListener("change", (event) => list.set({ priority: event.target.value }));
+  $("filter-tag").addEventListener("change", (event) => list.set({ tag: event.target.value.trim() }));
+  let searchTimer = null;
+  $("search").addEventListener("input", (event) => {
+    clearTimeout(searchTimer);
+    const q = event.target.value.trim();
+    if (q.length > 0 && q.length < 3) return;
+    searchTimer = setTimeout(() => list.set({ q }), 300);
+  });
+  return saved || "mine";
+}
+
+// Keyboard: j/k, r, n, e, /, ?, Escape — never while typing in a field (except Escape).
+
+function keyboard(event) {
+  const field = event.target.closest?.("input, textarea, select, [contenteditable=true]");
+  if (event.key === "Escape") {
+    if (field) field.blur();
+    return;
   }
-  text.addEventListener("input", () => {
-    if (Date.now() - lastTyping > 5000) {
-      lastTyping = Date.now();
-      call("POST", `${api}/tickets/${encodeURIComponent(ticket.reference)}/typing`);
-    }
-  });
-  form.addEventListener("submit", async (event) => {
-    event.preventDefault();
-    if (!text.value.trim()) return;
-    send.disabled = true;
-    const answer = await call("POST", `${api}/tickets/${encodeURIComponent(ticket.reference)}/messages`, { type: "text", text: text.value });
-    send.disabled = false;
-    if (answer.status === 202) {
-      text.value = "";
-      note.textContent = "Sent to the outbox.";
-    } else {
-      note.textContent = answer.json?.error?.message ?? `not sent (${answer.status})`;
-    }
-  });
-  form.append(text, send, note);
-  return form;
-}
-
-// Live: the event stream.
-
-let stream = null;
-
-function follow() {
-  stream?.close();
-  stream = new EventSource(`${api}/events`);
-  stream.onopen = () => $("live").classList.add("on");
-  stream.onerror = () => $("live").classList.remove("on");
-  stream.addEventListener("message", (event) => {
-    const data = JSON.parse(event.data);
-    if (data.ticket === current && data.message) addMessage(data.message);
-    if (data.ticket && !markUnread(data.ticket)) loadTickets();
-  });
-  stream.addEventListener("message_status", (event) => {
-    const data = JSON.parse(event.data);
-    if (data.ticket === current && data.message) updateMessage(data.message);
-  });
-  for (const kind of ["assigned", "unassigned", "moved", "status_changed"]) stream.addEventListener(kind, () => loadTickets());
-  stream.addEventListener("reset", () => loadTickets());
+  if (field || event.ctrlKey || event.metaKey || event.altKey || $("inbox").hidden || $("help").open) return;
+  const go = (delta) => { const next = list.neighbour(delta); if (next) openTicket(next); };
+  const keys = { j: () => go(1), k: () => go(-1), r: thread.focusReply, n: thread.focusNote, e: thread.resolve,
+                 "/": () => $("search").focus(), "?": () => $("help").showModal() };
+  const action = keys[event.key];
+  if (!action) return;
+  event.preventDefault();
+  action();
 }
 
 // Start.
 
 async function start() {
-  const me = await call("GET", `${api}/me`);
-  if (me.status !== 200) return showSignIn();
+  const result = await call("GET", `${API}/me`);
+  if (!result.ok) return showSignIn();
+  me = result.json;
   $("sign-in").hidden = true;
   $("inbox").hidden = false;
-  $("me").textContent = `${me.json.name} (${me.json.role})`;
-  $("presence").value = me.json.presence;
-  await loadTickets();
-  follow();
+  $("me").replaceChildren(h("strong", {}, me.name), h("span", { class: "muted" }, ` @${me.id} · ${me.role}`));
+  showPresence(me.presence);
+  $("dashboard-link").hidden = me.role === "agent";
+  const queues = me.role === "agent" ? me.queues.map((name) => ({ name })) : ((await call("GET", `${API}/queues`)).json?.queues ?? []);
+  $("filter-queue").replaceChildren(h("option", { value: "" }, "Queue"), ...queues.map((q) => h("option", { value: q.name }, q.name)));
+  thread.init({ section: $("thread"), me });
+  if (!started) {
+    started = true;
+    list.init({ list: $("tickets"), scroller: $("list-scroll"), status: $("list-status"), onOpen: openTicket });
+    list.set({ view: wireFilters() });
+  } else list.reload();
+  stream?.close();
+  stream = follow(onEvent, (on) => $("live").classList.toggle("on", on));
+  clearInterval(heartbeat);
+  heartbeat = setInterval(() => call("POST", `${API}/me/heartbeat`), 60000);
+  const reference = location.hash.slice(1);
+  if (reference) show(decodeURIComponent(reference)); else thread.empty();
 }
 
+onUnauthorized(showSignIn);
 $("sign-in-form").addEventListener("submit", signIn);
 $("sign-out").addEventListener("click", signOut);
-$("presence").addEventListener("change", (event) => call("PUT", `${api}/me/presence`, { presence: event.target.value }));
+$("presence").addEventListener("change", setPresence);
+$("help-button").addEventListener("click", () => $("help").showModal());
+$("help-close").addEventListener("click", () => $("help").close());
+window.addEventListener("hashchange", () => { if (me) show(decodeURIComponent(location.hash.slice(1))); });
+document.addEventListener("keydown", keyboard);
 start();
