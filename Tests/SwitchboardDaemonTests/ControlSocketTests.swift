@@ -98,10 +98,12 @@ struct ControlSocketTests {
         _ = try await notStreaming.call("io.switchboard.Control.Status")
         let ticket = try await harness.routing.customerWrites("447700900101", "Hello, I need help")
         let reference = try #require(try await harness.routing.pool.query("SELECT reference FROM switchboard.tickets WHERE id = $1", [ticket]).first?.decode(0, as: String.self))
-        // The customer's message comes first; then the assignment.
+        // The customer's message comes first; then its wait in the queue, then the assignment.
         let message = try VarlinkTestClient.object(try #require(try await everything.receive()))
         #expect(message["continues"] as? Bool == true)
         #expect(((message["parameters"] as? [String: Any])?["event"] as? [String: Any])?["kind"] as? String == "message")
+        let queued = try #require(try await everything.nextEvent(skipping: ["message"]))
+        #expect(queued["kind"] as? String == "queued" && (queued["queue"] as? String) == "support")
         let event = try #require(try await everything.nextEvent(skipping: ["message"]))
         #expect(event["kind"] as? String == "assigned")
         #expect(event["ticket"] as? String == reference)

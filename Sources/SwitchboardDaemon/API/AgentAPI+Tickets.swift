@@ -85,7 +85,7 @@ extension AgentAPI {
         guard let detail = try await store.ticket(id, latestMessages: latest) else { throw APIFailure.notFound("ticket", reference) }
         // Its agent opening it is the customer's blue ticks; anyone else looking is not.
         if detail.summary.assignee == caller.agentID { signals?.opened(id) }
-        if let newest = detail.messages.last?.id { try await store.markRead(agentID: caller.agentID, ticketID: id, through: newest, now: Date()) }
+        if let newest = detail.messages.last?.id { _ = try await store.markRead(agentID: caller.agentID, ticketID: id, through: newest, now: Date()) }
         return APIResponse.json(APIRepresentation.ticket(detail, now: Date()))
     }
 
@@ -216,7 +216,7 @@ extension AgentAPI {
             throw APIFailure.notFound("ticket", reference)
         }
         events.publish(DaemonEvent(kind: .noteAdded, ticketID: found.id, reference: reference, queue: found.place.queue, agent: found.place.assignee, at: now,
-                                   audience: [], details: ["author": caller.agentID, "note": "\(noteID)"]))
+                                   audience: [], details: ["author": caller.agentID, "note": "\(noteID)", "text": text]))
         for handle in mentioned {
             events.publish(DaemonEvent(kind: .mentioned, ticketID: found.id, reference: reference, queue: found.place.queue, agent: found.place.assignee, at: now,
                                        audience: [handle], details: ["author": caller.agentID, "note": "\(noteID)", "mentioned": handle, "text": text]))

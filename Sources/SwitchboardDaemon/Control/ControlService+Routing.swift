@@ -79,7 +79,7 @@ extension ControlService {
             throw ControlFailure.notFound("ticket", try request.string("reference"))
         }
         events.publish(DaemonEvent(kind: .noteAdded, ticketID: id, reference: try request.string("reference"), at: now, audience: [],
-                                   details: ["author": author, "note": "\(noteID)"]))
+                                   details: ["author": author, "note": "\(noteID)", "text": text]))
         return ["note": Self.noteValue(.init(id: noteID, at: now, author: author, body: text))]
     }
 

@@ -26,6 +26,8 @@ public struct DaemonEvent: Sendable, Equatable {
         case presence
         case slaWarning = "sla_warning"
         case slaBreach = "sla_breach"
+        /// A ticket waits in a queue for an agent: routed there, or back from its agent (details: why).
+        case queued
         /// A tag was removed (details: tag, by).
         case untagged
         /// A note's `@handle` named the agent it is addressed to (details: author, note, text).

@@ -72,7 +72,18 @@ extension TicketRouter {
         }
         let waiting = try await store.recordRouting(decisions, stickySeconds: configuration.stickySeconds, now: timers.now)
         await sla?.ticketsStarted(waiting.map(\.waiting.ticket.id), reopened: reopened)
+        announceWaiting(waiting, why: "routed")
         await enqueue(waiting)
+    }
+
+    /// Followers hear that these tickets wait in their queues (an agent of the queue may take one;
+    /// a supervisor's waiting count changed).
+    func announceWaiting(_ waiting: [StoredWaitingTicket], why: String) {
+        guard let events else { return }
+        for ticket in waiting {
+            events.publish(DaemonEvent(kind: .queued, ticketID: ticket.waiting.ticket.id, reference: nil, queue: ticket.queue, agent: nil, at: timers.now,
+                                       audience: [], details: ["why": why]))
+        }
     }
 
     /// The customer wrote to pending tickets: their agents count them as open again, and one whose

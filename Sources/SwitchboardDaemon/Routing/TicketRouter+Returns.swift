@@ -89,6 +89,7 @@ extension TicketRouter {
             announceReturn(.init(ticketIDs: [ticket.waiting.ticket.id], agentID: tickets.agentID, kind: tickets.kind, reason: tickets.reason,
                                  actor: tickets.actor), queue: ticket.queue)
         }
+        announceWaiting(waiting, why: tickets.reason)
         await enqueue(waiting)
     }
 

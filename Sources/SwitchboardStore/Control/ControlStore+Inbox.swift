@@ -118,14 +118,21 @@ extension ControlStore {
         }
     }
 
-    /// The reader has seen the ticket's messages up to `through` (never moves back).
-    public func markRead(agentID: String, ticketID: Int64, through: Int64, now: Date) async throws {
-        try await pool.query("""
-            INSERT INTO switchboard.ticket_reads (agent_id, ticket_id, read_through, read_at)
-            SELECT $1, $2, $3, $4 WHERE EXISTS (SELECT 1 FROM switchboard.agents WHERE id = $1)
-            ON CONFLICT (agent_id, ticket_id) DO UPDATE
-            SET read_through = greatest(ticket_reads.read_through, excluded.read_through), read_at = excluded.read_at
+    /// The reader has seen the ticket's messages up to `through` (never moves back). False when
+    /// `through` is not a message of the ticket.
+    @discardableResult
+    public func markRead(agentID: String, ticketID: Int64, through: Int64, now: Date) async throws -> Bool {
+        let rows = try await pool.query("""
+            WITH known AS (SELECT 1 FROM switchboard.messages WHERE id = $3 AND ticket_id = $2),
+            w AS (
+                INSERT INTO switchboard.ticket_reads (agent_id, ticket_id, read_through, read_at)
+                SELECT $1, $2, $3, $4 WHERE EXISTS (SELECT 1 FROM switchboard.agents WHERE id = $1) AND EXISTS (SELECT 1 FROM known)
+                ON CONFLICT (agent_id, ticket_id) DO UPDATE
+                SET read_through = greatest(ticket_reads.read_through, excluded.read_through), read_at = excluded.read_at
+            )
+            SELECT count(*)::int FROM known
             """, [agentID, ticketID, through, now])
+        return try rows.first?.decode(0, as: Int.self) == 1
     }
 
     /// One page of a ticket's messages, older than `before` (the newest when nil), oldest first;

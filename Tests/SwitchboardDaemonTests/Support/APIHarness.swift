@@ -35,7 +35,7 @@ struct APIHarness {
         let task = Task { try await enricher.run() }
         let timers = routing.timers
         let client = GraphAPIClient(configuration: .init(baseURL: graph?.baseURL ?? "http://127.0.0.1:9", version: "v24.0",
-                                                         accessToken: graph?.accessToken ?? "unused", timeout: .seconds(5)),
+                                                         accessToken: graph?.accessToken ?? "unused", timeout: .seconds(60)),
                                     httpClient: .shared)
         let outbox = OutboxService(store: OutboxStore(pool: routing.pool), client: client,
                                    settings: .init(messagesPerSecond: 80, limits: .init(customerInterval: 0, maxInFlight: 4),
