@@ -70,7 +70,7 @@ private func connectAndSend(host: String, port: Int, method: String, path: Strin
         close(fd)
         throw POSIXError(.ECONNREFUSED)
     }
-    var head = "\(method) \(path) HTTP/1.1\r\nHost: \(host)\r\nConnection: close\r\n"
+    var head = "\(method) \(path) HTTP/1.1\r\nHost: \(host):\(port)\r\nConnection: close\r\n"
     for (name, value) in headers.sorted(by: { $0.key < $1.key }) { head += "\(name): \(value)\r\n" }
     if !body.isEmpty || method != "GET" { head += "Content-Length: \(body.count)\r\n" }
     let request = Array((head + "\r\n").utf8) + body
