@@ -68,6 +68,11 @@ struct WebInboxAPITests {
             #expect(try await found("0900412", sam) == [invoiceRef])
             #expect(try await found("Customer%20447700900411", sam) == [parcelRef])
             #expect(try await found(invoiceRef.lowercased(), sam) == [invoiceRef])
+            // Rows asked about again by reference, within the view: Ben's waiting view has only the waiting one.
+            let asked = try await harness.call(client, .get, "/api/v1/tickets", "/api/v1/tickets?view=waiting&references=\(parcelRef),\(invoiceRef),T-999999", token: ben)
+            #expect((asked.body?["tickets"]?.array ?? []).compactMap { $0["reference"]?.string } == [invoiceRef])
+            let tooMany = try await harness.call(client, .get, "/api/v1/tickets", "/api/v1/tickets?references=\(Array(repeating: "T-1", count: 101).joined(separator: ","))", token: ben)
+            #expect(tooMany.status == 400 && tooMany.body?["error"]?["field"]?.string == "references")
             // LIKE's wildcards are the text they are.
             #expect(try await found("50%25", sam) == [invoiceRef])
             #expect(try await found("5_%25", sam).isEmpty)
@@ -96,7 +101,10 @@ struct WebInboxAPITests {
         let harness = try await APIHarness.start("inbox_pages", configuration: Config.configuration())
         defer { harness.stop() }
         let ticket = try await harness.routing.customerWrites("447700900421", "message 1", wamid: "wamid.page.1")
-        for number in 2...7 { _ = try await harness.routing.customerWrites("447700900421", "message \(number)", wamid: "wamid.page.\(number)") }
+        for number in 2...7 {
+            await harness.routing.advance(by: 60)
+            _ = try await harness.routing.customerWrites("447700900421", "message \(number)", wamid: "wamid.page.\(number)")
+        }
         let reference = try await harness.reference(ticket)
         let sam = try await harness.token("sam")
         try await harness.application().test(.router) { client async throws in
@@ -112,6 +120,12 @@ struct WebInboxAPITests {
             let last = try await harness.call(client, .get, "/api/v1/tickets/{ref}/messages", "/api/v1/tickets/\(reference)/messages?before=\(Int(first))", token: sam)
             #expect((last.body?["messages"]?.array ?? []).compactMap { $0["body"]?.string } == ["message 1"])
             #expect(last.body?["more"]?.bool == false)
+            // The history's events come with the stretch of time they belong to, each once.
+            let eventIDs = [latest, page, last].flatMap { ($0.body?["events"]?.array ?? []).compactMap { $0["id"]?.number } }
+            let all = try #require(try await harness.store.ticket(ticket)).events.map { Double($0.id) }
+            #expect(eventIDs.sorted() == all.sorted() && Set(eventIDs).count == eventIDs.count, "\(eventIDs) of \(all)")
+            #expect((last.body?["events"]?.array ?? []).contains { $0["kind"]?.string == "created" })
+            #expect(!(latest.body?["events"]?.array ?? []).contains { $0["kind"]?.string == "created" })
             let bad = try await harness.call(client, .get, "/api/v1/tickets/{ref}/messages", "/api/v1/tickets/\(reference)/messages?before=x", token: sam)
             #expect(bad.status == 400 && bad.body?["error"]?["field"]?.string == "before")
             // Ben may not see Ana's ticket: its pages are not found either.

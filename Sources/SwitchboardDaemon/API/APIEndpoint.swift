@@ -30,7 +30,7 @@ struct APIEndpoint: Sendable {
         APIEndpoint(.post, "queues/:ref/resume") { api, caller, _, name in try await api.pauseQueue(caller, name, paused: false) },
         APIEndpoint(.get, "dashboard") { api, caller, _, _ in try await api.dashboard(caller) },
         APIEndpoint(.get, "templates") { api, caller, _, _ in try await api.templates(caller) },
-        APIEndpoint(.get, "tickets", query: ["view", "status", "queue", "assignee", "priority", "tag", "q", "limit", "cursor"]) { api, caller, request, _ in
+        APIEndpoint(.get, "tickets", query: ["view", "status", "queue", "assignee", "priority", "tag", "q", "references", "limit", "cursor"]) { api, caller, request, _ in
             try await api.tickets(caller, request)
         },
         APIEndpoint(.get, "tickets/:ref", query: ["messages"]) { api, caller, request, ref in try await api.ticket(caller, ref, request) },

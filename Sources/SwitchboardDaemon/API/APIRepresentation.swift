@@ -48,10 +48,7 @@ enum APIRepresentation {
         fields["messages"] = .array(Self.messages(ticket.messages, changes: ticket.messageChanges))
         fields["more_messages"] = .bool(ticket.moreMessages)
         fields["notes"] = .array(ticket.notes.map(note))
-        fields["events"] = .array(ticket.events.map { event in
-            ["at": R.timestamp(event.at), "kind": .string(event.kind), "actor": R.optional(event.actor),
-             "data": (try? JSONParser.parse(Array(event.data.utf8))) ?? [:]]
-        })
+        fields["events"] = .array(ticket.events.map(event))
         fields["sla"] = .array(ticket.sla.map { clock in
             ["policy": .string(clock.policy), "clock": .string(clock.clock), "paused": .bool(clock.paused), "warn_at": R.timestamp(clock.warnAt),
              "deadline": R.timestamp(clock.deadline), "warned_at": R.timestamp(clock.warnedAt), "breached_at": R.timestamp(clock.breachedAt)]
@@ -100,6 +97,12 @@ enum APIRepresentation {
                                "url": .string("/api/v1/media/\(media.id)")]
         }
         return .object(fields)
+    }
+
+    /// A ticket's history entry (not a follower's `DaemonEvent`).
+    static func event(_ event: TicketDetailRow.Event) -> JSONValue {
+        ["id": .number(Double(event.id)), "at": R.timestamp(event.at), "kind": .string(event.kind), "actor": R.optional(event.actor),
+         "data": (try? JSONParser.parse(Array(event.data.utf8))) ?? [:]]
     }
 
     static func note(_ note: TicketDetailRow.Note) -> JSONValue {

@@ -45,6 +45,13 @@ extension AgentAPI {
         filter.unassigned = view == "waiting"
         filter.tag = query.get("tag")
         filter.search = search
+        if let text = query.get("references") {
+            let references = text.split(separator: ",", omittingEmptySubsequences: false).map { String($0) }
+            guard (1...100).contains(references.count), references.allSatisfy({ !$0.isEmpty && $0.count <= 32 }) else {
+                throw APIFailure.invalid("references", "1 to 100 ticket references separated by commas (T-1042,T-1043)")
+            }
+            filter.references = references
+        }
         var rows = try await store.inbox(filter, visibleTo: caller.permissions, reader: caller.agentID)
         let more = rows.count > limit
         if more { rows.removeLast() }
@@ -89,7 +96,8 @@ extension AgentAPI {
         return APIResponse.json(APIRepresentation.ticket(detail, now: Date()))
     }
 
-    /// `GET /tickets/{ref}/messages?before=&limit=`: older messages, a page at a time, oldest first.
+    /// `GET /tickets/{ref}/messages?before=&limit=`: older messages, a page at a time, oldest first,
+    /// with the ticket's events of that stretch of time.
     func messagePage(_ caller: APICaller, _ reference: String, _ request: Request) async throws -> Response {
         let query = request.uri.queryParameters
         var before: Int64?
@@ -103,8 +111,9 @@ extension AgentAPI {
             limit = value
         }
         let id = try await ticketID(reference, caller, Permissions.Operation.viewTicket)
-        let page = try await store.messagePage(ticketID: id, before: before, limit: limit)
-        return APIResponse.json(["messages": .array(APIRepresentation.messages(page.messages, changes: page.changes)), "more": .bool(page.more)])
+        let page = try await store.historyPage(ticketID: id, before: before, limit: limit)
+        return APIResponse.json(["messages": .array(APIRepresentation.messages(page.messages, changes: page.changes)),
+                                 "events": .array(page.events.map(APIRepresentation.event)), "more": .bool(page.more)])
     }
 
     /// The ticket as it is now, after a change.

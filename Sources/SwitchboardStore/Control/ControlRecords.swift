@@ -63,6 +63,7 @@ public struct TicketDetailRow: Sendable {
     }
 
     public struct Event: Sendable, Equatable {
+        public var id: Int64 = 0
         public var at: Date
         public var kind: String
         public var actor: String?

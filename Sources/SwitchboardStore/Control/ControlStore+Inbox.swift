@@ -44,6 +44,11 @@ public struct TicketSearch: Sendable, Equatable {
     /// `-` and parentheses: matched against the phone number.
     public var phonePattern: String?
 
+    /// Whether the text is a ticket reference (`T-1042`): then only the reference is looked up.
+    public var isReference: Bool {
+        reference.hasPrefix("T-") && reference.count > 2 && reference.dropFirst(2).allSatisfy(\.isASCIIDigitCharacter)
+    }
+
     /// Nil when the text is shorter than three characters (a trigram index cannot narrow it).
     public init?(_ text: String) {
         let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
@@ -69,11 +74,17 @@ extension ControlStore {
     /// The web inbox's list: tickets matching the filter that the caller may see, newest activity
     /// first, each with what a row shows, unread counted for `reader`.
     public func inbox(_ filter: TicketFilter, visibleTo caller: Permissions.Caller, reader: String?) async throws -> [InboxRow] {
+        var filter = filter
+        // A reference is looked up by its unique index, not searched for in every message.
+        if let search = filter.search, search.isReference {
+            filter.references = (filter.references ?? [search.reference]).filter { $0 == search.reference }
+            filter.search = nil
+        }
         var parameters: [(any PostgresEncodable)?] = [filter.status, filter.queue, filter.assignee, filter.priority, filter.limit]
         parameters += Self.scopeParameters(Permissions.ticketScope(caller))
         parameters += [filter.after?.updatedAt, filter.after?.id]
         parameters += [filter.unassigned, filter.tag, filter.search?.reference, filter.search?.pattern, filter.search?.phonePattern,
-                       reader, ConversationTurn.silentTypes]
+                       reader, ConversationTurn.silentTypes, filter.references]
         let rows = try await pool.query("""
             SELECT t.reference, t.status, t.priority, t.queue, t.assignee, c.profile_name, t.updated_at, t.id,
                    c.wa_id, t.tags, t.customer_window_expires_at, lm.id, lm.received_at, lm.direction, lm.type, lm.preview,
@@ -97,6 +108,7 @@ extension ControlStore {
               AND ($10::timestamptz IS NULL OR (t.updated_at, t.id) < ($10::timestamptz, $11::bigint))
               AND (NOT $12::boolean OR t.assignee IS NULL)
               AND ($13::text IS NULL OR $13 = ANY(t.tags))
+              AND ($19::text[] IS NULL OR t.reference = ANY($19::text[]))
               AND ($15::text IS NULL OR t.id IN (
                     SELECT m.ticket_id FROM switchboard.messages m WHERE m.body ILIKE $15
                     UNION SELECT r.id FROM switchboard.tickets r WHERE r.reference = $14
@@ -139,6 +151,26 @@ extension ControlStore {
     /// with the later messages that change them (edits, deletions, reactions), which a client
     /// needs to show them as they now stand; and whether older messages remain.
     public func messagePage(ticketID: Int64, before: Int64?, limit: Int) async throws
+        -> (messages: [TicketDetailRow.Message], changes: [TicketDetailRow.Message], more: Bool) {
+        let page = try await olderMessages(ticketID: ticketID, before: before, limit: limit)
+        return (page.messages, page.changes, page.more)
+    }
+
+    /// `messagePage` with the ticket's events of the same stretch of time: from the page's oldest
+    /// message (from the beginning, on the first page of the history) up to the message `before`.
+    public func historyPage(ticketID: Int64, before: Int64?, limit: Int) async throws
+        -> (messages: [TicketDetailRow.Message], changes: [TicketDetailRow.Message], events: [TicketDetailRow.Event], more: Bool) {
+        let page = try await olderMessages(ticketID: ticketID, before: before, limit: limit)
+        var upper: Date?
+        if let before {
+            upper = try await pool.query("SELECT received_at FROM switchboard.messages WHERE id = $1 AND ticket_id = $2", [before, ticketID])
+                .first?.decode(0, as: Date.self)
+        }
+        let events = try await events(ofTicket: ticketID, from: page.more ? page.messages.first?.at : nil, before: upper)
+        return (page.messages, page.changes, events, page.more)
+    }
+
+    private func olderMessages(ticketID: Int64, before: Int64?, limit: Int) async throws
         -> (messages: [TicketDetailRow.Message], changes: [TicketDetailRow.Message], more: Bool) {
         var page = try await pool.query("""
             SELECT \(Self.messageColumns) FROM \(Self.messageTables)

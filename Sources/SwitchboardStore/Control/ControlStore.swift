@@ -105,6 +105,8 @@ public struct ControlStore: Sendable {
         public var unassigned: Bool = false
         public var tag: String? = nil
         public var search: TicketSearch? = nil
+        /// Only these tickets (a client asking again about the rows events named).
+        public var references: [String]? = nil
 
         public init(status: String? = nil, queue: String? = nil, assignee: String? = nil, priority: String? = nil, limit: Int = 50, after: TicketCursor? = nil) {
             self.status = status
@@ -226,7 +228,8 @@ public struct ControlStore: Sendable {
     /// A ticket with its messages, events in time order (then as written: a late SLA event or one
     /// stamped by another clock is shown where it happened) and open SLA clocks.
     /// `latestMessages`: only that many of the newest messages (with the later changes to them and
-    /// whether older ones remain), for a client that pages back through a long history.
+    /// whether older ones remain), and only the events from the oldest of them on, for a client
+    /// that pages back through a long history (`messagePage` brings the rest).
     public func ticket(_ id: Int64, latestMessages: Int? = nil) async throws -> TicketDetailRow? {
         let rows = try await pool.query("""
             SELECT t.reference, t.status, t.priority, t.queue, t.assignee, c.profile_name, t.updated_at, t.id, t.tags, t.created_at, t.customer_window_expires_at
@@ -241,14 +244,21 @@ public struct ControlStore: Sendable {
             messages = try await pool.query("SELECT \(Self.messageColumns) FROM \(Self.messageTables) WHERE m.ticket_id = $1 ORDER BY m.id", [id])
                 .map(Self.message)
         }
-        let events = try await pool.query(
-            "SELECT at, kind, actor, data::text FROM switchboard.ticket_events WHERE ticket_id = $1 ORDER BY at, id", [id]
-        ).map { TicketDetailRow.Event(at: try $0.decode(0), kind: try $0.decode(1), actor: try $0.decode(2), data: try $0.decode(3)) }
+        let events = try await events(ofTicket: id, from: more ? messages.first?.at : nil, before: nil)
         let notes = try await pool.query("SELECT id, at, author, body FROM switchboard.notes WHERE ticket_id = $1 ORDER BY id", [id])
             .map { TicketDetailRow.Note(id: try $0.decode(0), at: try $0.decode(1), author: try $0.decode(2), body: try $0.decode(3)) }
         let sla = try await clocks(where: "o.ticket = $1", [summary.reference])
         return TicketDetailRow(id: id, summary: summary, tags: try row.decode(8), createdAt: try row.decode(9), customerWindowExpiresAt: try row.decode(10),
                                messages: messages, notes: notes, events: events, sla: sla, messageChanges: changes, moreMessages: more)
+    }
+
+    /// A ticket's events in time order (then as written), from `from` on and before `before`.
+    func events(ofTicket id: Int64, from: Date?, before: Date?) async throws -> [TicketDetailRow.Event] {
+        try await pool.query("""
+            SELECT id, at, kind, actor, data::text FROM switchboard.ticket_events
+            WHERE ticket_id = $1 AND ($2::timestamptz IS NULL OR at >= $2) AND ($3::timestamptz IS NULL OR at < $3) ORDER BY at, id
+            """, [id, from, before]
+        ).map { TicketDetailRow.Event(id: try $0.decode(0), at: try $0.decode(1), kind: try $0.decode(2), actor: try $0.decode(3), data: try $0.decode(4)) }
     }
 
     // MARK: Notes

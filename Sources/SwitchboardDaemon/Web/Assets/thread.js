@@ -37,6 +37,7 @@ export async function open(reference) {
     return false;
   }
   ticket = result.json;
+  timeline = null;   // the previous ticket's: nothing of it may be taken as already shown
   held = [];
   const messages = ticket.messages.filter((m) => m.applies_to == null);
   oldestId = ticket.messages.length ? Math.min(...ticket.messages.map((m) => m.id)) : null;
@@ -63,9 +64,9 @@ export async function open(reference) {
 }
 
 function storedEvents(events) {
-  return events.map((e, index) => {
+  return events.map((e) => {
     const text = eventText(e.kind, e.data ?? {}, e.actor);
-    return text ? system(e.kind, text, e.at, `e${index}`) : null;
+    return text && !find(`e${e.id}`) ? system(e.kind, text, e.at, `e${e.id}`) : null;
   }).filter(Boolean);
 }
 
@@ -95,7 +96,8 @@ async function loadOlder() {
   more = Boolean(result.json.more) && page.length > 0;
   if (page.length) oldestId = Math.min(oldestId, ...page.map((m) => m.id));
   const since = more ? Math.min(...page.map((m) => Date.parse(m.at))) : -Infinity;
-  const nodes = page.filter((m) => m.applies_to == null && !find(`m${m.id}`)).map(message);
+  // The page's messages and the ticket's events of the same stretch of time.
+  const nodes = [...page.filter((m) => m.applies_to == null && !find(`m${m.id}`)).map(message), ...storedEvents(result.json.events ?? [])];
   held = held.filter((entry) => (Number(entry.dataset.at) >= since ? (nodes.push(entry), false) : true));
   const before = timeline.scrollHeight, top = timeline.scrollTop;
   older.after(sorted(nodes));
