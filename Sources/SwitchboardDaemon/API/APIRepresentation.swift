@@ -20,6 +20,7 @@ enum APIRepresentation {
     static func inboxRow(_ row: InboxRow) -> JSONValue {
         guard case .object(var fields) = summary(row.summary) else { preconditionFailure("a summary is an object") }
         fields["customer_phone"] = R.optional(row.phone)
+        fields["cursor"] = .string(AgentAPI.cursorText(row.summary.cursor))
         fields["tags"] = R.strings(row.tags)
         fields["last_message"] = row.lastMessage.map { last in
             ["id": .number(Double(last.id)), "at": R.timestamp(last.at), "direction": .string(last.direction), "type": .string(last.type),

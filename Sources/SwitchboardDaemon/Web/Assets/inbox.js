@@ -72,8 +72,9 @@ async function show(reference) {
 // Live.
 
 function onEvent(kind, data) {
-  list.event(kind, data);
+  // The thread first: it reads where its view is before the list's changes need a layout.
   thread.event(kind, data);
+  list.event(kind, data);
   if (kind === "mentioned") {
     const d = data.details ?? {};
     toast(`@${d.author ?? "someone"} mentioned you on ${data.ticket}: ${d.text ?? ""}`,

@@ -2,6 +2,8 @@
 import { API, call, h, query, shortTime, slaText, duration, secondsUntil, problem } from "./api.js";
 
 const PAGE = 50;
+/** Rows kept while the agent is at the top of the list: a busy queue's new activity must not grow it without end. */
+const KEEP = 200;
 const rows = new Map();          // reference -> { data, li }
 const visible = new Set();       // rows on screen: the only ones whose clocks tick
 let list, scroller, sentinel, status, onOpen = () => {};
@@ -204,6 +206,17 @@ export function event(kind, data) {
   refreshSoon(reference);
 }
 
+/** At the top of the list, rows past KEEP go; scrolling down fetches them again from the last row kept. */
+function trim() {
+  if (rows.size <= KEEP || scroller.scrollTop > 200) return;
+  const items = list.querySelectorAll("li.ticket");
+  const last = rows.get(items[KEEP - 1]?.dataset.reference);
+  if (!last?.data.cursor) return;
+  for (let i = items.length - 1; i >= KEEP; i -= 1) remove(items[i].dataset.reference);
+  cursor = last.data.cursor;
+  summarise();
+}
+
 /**
  * Rows events named are asked about again together: one request (`references=`) for every ticket
  * named in the last half second, never one per event, so a busy queue costs the server little.
@@ -227,4 +240,5 @@ async function flush() {
     if (!data) remove(reference);
     else if (!(params.q && !rows.has(reference))) upsert(data);   // a search's results are not grown by events
   }
+  trim();
 }

@@ -107,14 +107,22 @@ async function loadOlder() {
 
 const find = (key) => timeline?.querySelector(`[data-key="${key}"]`) ?? null;
 
-/** Puts an entry in time order (almost always at the end), keeping the view at the bottom if it was there. */
+/**
+ * Puts an entry in time order (almost always at the end), keeping the view at the bottom if it was
+ * there. Where the view is, is read before the insert and the scroll waits for the next frame, so
+ * an arriving message costs one layout, not two forced ones.
+ */
+let scrollFrame = 0;
 function place(node, follow = false) {
-  const atBottom = timeline.scrollHeight - timeline.scrollTop - timeline.clientHeight < 120;
+  const atBottom = follow || timeline.scrollHeight - timeline.scrollTop - timeline.clientHeight < 120;
   const when = Number(node.dataset.at);
   let after = timeline.lastElementChild;
   while (after && after !== older && Number(after.dataset.at) > when) after = after.previousElementSibling;
   (after ?? older).after(node);
-  if (atBottom || follow) timeline.scrollTop = timeline.scrollHeight;
+  if (atBottom && !scrollFrame) {
+    const shown = timeline;
+    scrollFrame = requestAnimationFrame(() => { scrollFrame = 0; shown.scrollTop = shown.scrollHeight; });
+  }
 }
 
 function upsert(m) {
