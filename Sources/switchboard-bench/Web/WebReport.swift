@@ -77,8 +77,8 @@ struct Report {
                 + "page main thread (CDP, share of wall time): \(browser); page \(run.visibility); page clock − Date.now() \(format(run.clockSkew, 2)) ms; "
                 + "machine CPU in use \(format(run.machineBusy * 100, 0)) % of all cores, load average after \(run.loadAverage); \(run.notes)")
         }
-        Swift.print("a row refreshed by reference as the page does for an event about a ticket not in its list "
-            + "(GET /api/v1/tickets?view=all&status=open&q=T-…&limit=20): \(Self.spread(Self.numbers(list["api_refresh_ms"])))")
+        Swift.print("a row asked about again as the page does for an event about a ticket not in its list "
+            + "(GET /api/v1/tickets?view=all&status=open&references=T-…&limit=100): \(Self.spread(Self.numbers(list["api_refresh_ms"])))")
         Swift.print("list: \(Self.numbers(list["rows_all"]).map { String(Int($0)) }.joined(separator: ", ")) rows at first render; API answer \(format(Self.number(list["api_bytes"]) / 1000, 1)) KB; "
             + "thread: API answer \(format(Self.number(thread["api_bytes"]) / 1000, 1)) KB; next frame after the list \(Self.spread(Self.numbers(list["frame_ms"]))), "
             + "after the thread \(Self.spread(Self.numbers(thread["frame_ms"])))")
