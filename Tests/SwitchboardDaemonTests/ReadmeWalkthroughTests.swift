@@ -59,6 +59,14 @@ struct ReadmeWalkthroughTests {
                                                   body: Array(#"{"handle": "\#(handle)", "password": "\#(password)"}"#.utf8))
             return try #require(signedIn.headers["set-cookie"]?.split(separator: ";").first.map(String.init), "\(handle): \(signedIn.status)")
         }
+        /// Each agent's presence, draining and open tickets, for a failure's message.
+        func agents() async throws -> String {
+            try await database.query("""
+                SELECT a.id || ' ' || a.presence || CASE WHEN a.draining THEN ' draining' ELSE '' END || ' holds ' ||
+                       (SELECT count(*) FROM switchboard.tickets t WHERE t.assignee = a.id AND t.status <> 'resolved')
+                FROM switchboard.agents a WHERE a.active ORDER BY a.id
+                """).map { try $0.decode(0, as: String.self) }.joined(separator: ", ")
+        }
         for (section, files) in sends {
             if section == "Run it from the shell" {
                 try await ctl("add-agent", "eva", "--name", "Eva Novak", "--queue", "support", "--skill", "lang:en=5", "--skill", "lang:de=4", "--capacity", "3")
@@ -95,7 +103,10 @@ struct ReadmeWalkthroughTests {
                 #expect(try await assignee(of: "Lucía Fernández") == "ana")
                 #expect(try await assignee(of: "Oliver Smith") == "ben")
             case "Run it from the shell": #expect(try await assignee(of: "Emma Brown") == "eva", "log:\n\(daemon.log)")
-            case "Answer from the API": #expect(try await assignee(of: "Noah Wilson") == "ben", "log:\n\(daemon.log)")
+            case "Answer from the API":
+                let noah = try await assignee(of: "Noah Wilson")
+                let state = noah == "ben" ? "" : try await agents()
+                #expect(noah == "ben", "Noah's ticket went to \(noah ?? "nobody"); agents: \(state)\nlog:\n\(daemon.log)")
             case "Work in the browser":
                 let page = try await httpExchange(port: started.port, path: "/")
                 #expect(page.status == 200 && String(decoding: page.body, as: UTF8.self).contains("<title>Switchboard</title>"))
