@@ -94,8 +94,14 @@ struct ControlSocketTests {
         let notStreaming = try await harness.connect()
         let refused = try await notStreaming.call("io.switchboard.Control.Watch")
         #expect(refused["error"] as? String == "org.varlink.service.ExpectedMore")
-        // Let both subscriptions register before the assignment happens.
-        _ = try await notStreaming.call("io.switchboard.Control.Status")
+        // Both subscriptions registered before the customer writes (a reply on another connection
+        // does not say the server has handled these two: count the followers).
+        var waited = 0
+        while harness.events.subscriberCount < 2, waited < 1200 {
+            try await Task.sleep(for: .milliseconds(50))
+            waited += 1
+        }
+        #expect(harness.events.subscriberCount == 2)
         let ticket = try await harness.routing.customerWrites("447700900101", "Hello, I need help")
         let reference = try #require(try await harness.routing.pool.query("SELECT reference FROM switchboard.tickets WHERE id = $1", [ticket]).first?.decode(0, as: String.self))
         // The customer's message comes first; then its wait in the queue, then the assignment.

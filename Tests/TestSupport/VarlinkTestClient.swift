@@ -38,6 +38,10 @@ public final class VarlinkTestClient: @unchecked Sendable {
                 close(fd)
                 throw Failure(description: "connect \(path): \(String(cString: strerror(errno)))")
             }
+            // A reply or event that never comes ends the wait after two minutes (receive answers
+            // nil) instead of hanging the test run.
+            var patience = timeval(tv_sec: 120, tv_usec: 0)
+            setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &patience, socklen_t(MemoryLayout<timeval>.size))
             return VarlinkTestClient(fd: fd)
         }
     }
