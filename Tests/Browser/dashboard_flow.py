@@ -7,7 +7,7 @@ and the queue's waiting count goes up without a reload. He reassigns one of Ben'
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select
 
-from support import step, wait
+from support import click, step, wait
 
 
 def queue_row(driver, name):
@@ -28,7 +28,7 @@ def supervise(stage, sam, ben, moved, customer):
     wait(sam).until(lambda d: "on" in d.find_element(By.ID, "live").get_attribute("class"))
     step("Sam opened the dashboard from the inbox's header")
 
-    lever(sam, "support").click()
+    click(sam, lambda d: lever(d, "support"))
     wait(sam).until(lambda d: lever(d, "support").text == "Resume")
     before = waiting(sam, "support")
     step("Sam paused the support queue from the dashboard")
@@ -38,8 +38,7 @@ def supervise(stage, sam, ben, moved, customer):
     step("the queue's waiting count changed live on the dashboard")
     stage.screenshot(sam, "dashboard.png")
 
-    chip = wait(sam).until(lambda d: d.find_element(By.CSS_SELECTOR, f'#agents tr[data-agent="ben"] .ticket-chip[data-ticket="{moved}"]'))
-    chip.find_element(By.CSS_SELECTOR, "button.reassign").click()
+    click(sam, lambda d: d.find_element(By.CSS_SELECTOR, f'#agents tr[data-agent="ben"] .ticket-chip[data-ticket="{moved}"] button.reassign'))
     wait(sam).until(lambda d: d.find_element(By.ID, "reassign").is_displayed())
     Select(sam.find_element(By.ID, "reassign-agent")).select_by_value("ana")
     sam.find_element(By.ID, "reassign-submit").click()
@@ -48,7 +47,7 @@ def supervise(stage, sam, ben, moved, customer):
     wait(ben).until(lambda d: not d.find_elements(By.CSS_SELECTOR, f'#tickets li[data-reference="{moved}"]'))
     step("the reassigned ticket left Ben's list without a reload")
 
-    lever(sam, "support").click()
+    click(sam, lambda d: lever(d, "support"))
     wait(sam).until(lambda d: lever(d, "support").text == "Pause")
     wait(sam).until(lambda d: waiting(d, "support") == before)
     step("resuming the queue let routing take the waiting ticket")

@@ -117,6 +117,15 @@ def wait(driver):
     return WebDriverWait(driver, DEADLINE, ignored_exceptions=[StaleElementReferenceException])
 
 
+def click(driver, locate):
+    """Clicks what `locate(driver)` finds, finding it again if the page replaced it in between
+    (a live page redraws a row when its figures change)."""
+    def attempt(d):
+        locate(d).click()
+        return True
+    wait(driver).until(attempt)
+
+
 def row(driver, customer):
     """The list's row whose customer is `customer`, or None."""
     for li in driver.find_elements(By.CSS_SELECTOR, "#tickets li.ticket"):

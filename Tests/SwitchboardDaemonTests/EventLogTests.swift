@@ -85,4 +85,17 @@ struct EventLogTests {
         #expect(await later.next() == nil)
         #expect(log.followerCount == 0)
     }
+
+    /// A follower fills in an event from its ticket as it stands when it looks: a ticket that
+    /// waited (or had just begun) and was taken since must not read as the new agent's then.
+    @Test func fillingInFromTheTicketLaterNeverCreditsAWaitToItsLaterAgent() {
+        let waited = DaemonEvent(kind: .queued, ticketID: 7, reference: nil, queue: "support", agent: nil, at: Self.t0, audience: [], details: [:])
+        #expect(waited.filling(reference: "T-7", queue: "support", assignee: "ben").agent == nil)
+        #expect(waited.filling(reference: "T-7", queue: "support", assignee: "ben").reference == "T-7")
+        let began = DaemonEvent(kind: .message, ticketID: 7, reference: nil, queue: nil, agent: nil, at: Self.t0, audience: [], details: ["new_ticket": "true"])
+        #expect(began.filling(reference: "T-7", queue: "support", assignee: "ben").agent == nil)
+        let later = DaemonEvent(kind: .message, ticketID: 7, reference: nil, queue: nil, agent: nil, at: Self.t0, audience: [], details: [:])
+        #expect(later.filling(reference: "T-7", queue: "support", assignee: "ben").agent == "ben")
+        #expect(later.filling(reference: "T-7", queue: "support", assignee: "ben").queue == "support")
+    }
 }

@@ -400,12 +400,8 @@ public struct ControlService: VarlinkHandler {
         let task = Task {
             for await event in subscription {
                 var event = event
-                if let ticketID = event.ticketID, event.reference == nil || event.queue == nil {
-                    if let found = try? await store.summary(ofTicket: ticketID) {
-                        event.reference = event.reference ?? found.reference
-                        event.queue = event.queue ?? found.queue
-                        event.agent = event.agent ?? found.assignee
-                    }
+                if event.needsTicketLookup, let ticketID = event.ticketID, let found = try? await store.summary(ofTicket: ticketID) {
+                    event = event.filling(reference: found.reference, queue: found.queue, assignee: found.assignee)
                 }
                 if let queue, event.queue != queue { continue }
                 if let agent, event.agent != agent, !event.audience.contains(agent) { continue }

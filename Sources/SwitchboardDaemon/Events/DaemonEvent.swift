@@ -75,6 +75,31 @@ public struct DaemonEvent: Sendable, Equatable {
 }
 
 extension DaemonEvent {
+    /// The event with what the publisher left out taken from its ticket as it stands now: the
+    /// reference and queue, and the agent unless the event says the ticket had none.
+    public func filling(reference: String, queue: String?, assignee: String?) -> DaemonEvent {
+        var event = self
+        event.reference = event.reference ?? reference
+        event.queue = event.queue ?? queue
+        if !saysTicketHadNoAgent { event.agent = event.agent ?? assignee }
+        return event
+    }
+
+    /// The ticket had no agent when this happened (it waits in a queue, or it just began): a
+    /// follower looking the ticket up later must not credit it to whoever took it since.
+    var saysTicketHadNoAgent: Bool {
+        kind == .queued || (kind == .message && details["new_ticket"] == "true")
+    }
+
+    /// Whether a follower should look its ticket up to fill it in: a ticket event missing its
+    /// reference, queue or agent — except a new ticket's first message (no queue or agent yet)
+    /// and a waiting ticket (no agent).
+    var needsTicketLookup: Bool {
+        guard ticketID != nil else { return false }
+        if kind == .message, details["new_ticket"] == "true" { return reference == nil }
+        return reference == nil || queue == nil || (agent == nil && !saysTicketHadNoAgent)
+    }
+
     /// What `Permissions.canSee(_:event:)` needs to decide who may see it.
     public var place: Permissions.EventPlace {
         .init(ticket: kind.concernsNoTicket ? nil : .init(assignee: agent, queue: queue), agent: agent, audience: audience,

@@ -97,21 +97,11 @@ public struct EventEnricher: Service {
         return batch.map { event in
             guard Self.needsLookup(event), let id = event.ticketID, let ticket = found[id] else { return event }
             references.remember(id, ticket.reference)
-            var event = event
-            event.reference = event.reference ?? ticket.reference
-            event.queue = event.queue ?? ticket.queue
-            event.agent = event.agent ?? ticket.assignee
-            return event
+            return event.filling(reference: ticket.reference, queue: ticket.queue, assignee: ticket.assignee)
         }
     }
 
-    /// A ticket event missing its reference, queue or agent — except a new ticket's first message,
-    /// which has no queue or agent yet.
-    static func needsLookup(_ event: DaemonEvent) -> Bool {
-        guard event.ticketID != nil else { return false }
-        if event.kind == .message, event.details["new_ticket"] == "true" { return event.reference == nil }
-        return event.reference == nil || event.queue == nil || event.agent == nil
-    }
+    static func needsLookup(_ event: DaemonEvent) -> Bool { event.needsTicketLookup }
 }
 
 /// Ticket references by id, bounded: forgotten all at once past the limit (they are looked up again).

@@ -29,7 +29,8 @@ async function refresh() {
   $("dash-error").textContent = "";
   data = result.json;
   $("updated").textContent = `Updated ${new Date(data.generated_at ?? Date.now()).toLocaleTimeString()}`;
-  rows($("queues").tBodies[0], data.queues, (q) => q.name, queueRow);
+  rows($("queues").tBodies[0], data.queues, (q) => q.name, queueRow, null,
+       ({ longest_wait_seconds, ...q }) => ({ ...q, waitingSince: q.waiting > 0 ? Math.round((Date.parse(data.generated_at) / 1000 - longest_wait_seconds) / 5) : null }));
   rows($("agents").tBodies[0], data.agents, (a) => a.id, agentRow);
   rows($("at-risk"), data.at_risk, (r) => `${r.ticket}/${r.clock}`, riskRow, h("li", { class: "muted none" }, "Nothing at risk."));
   const chart = JSON.stringify(data.arrivals);
@@ -37,12 +38,15 @@ async function refresh() {
   tick();
 }
 
-/** Replaces only the rows whose data changed, so a control being used elsewhere keeps its focus. */
+/**
+ * Replaces only the rows whose data changed, so a control being used elsewhere keeps its focus and a
+ * click on it is not lost. `same` leaves out what moves with time alone (the tick shows that).
+ */
 const built = new WeakMap();
-function rows(parent, items = [], key, build, empty = null) {
+function rows(parent, items = [], key, build, empty = null, same = (item) => item) {
   const known = built.get(parent) ?? new Map(), next = new Map();
   items.forEach((item, index) => {
-    const id = key(item), json = JSON.stringify(item);
+    const id = key(item), json = JSON.stringify(same(item));
     let entry = known.get(id);
     if (!entry || entry.json !== json) {
       const node = build(item);
@@ -69,7 +73,8 @@ function queueRow(q) {
   return h("tr", { data: { queue: q.name }, class: q.paused ? "paused" : "" },
     h("th", { scope: "row" }, q.name, q.paused ? h("span", { class: "chip paused-chip" }, "paused") : null),
     h("td", { class: `num waiting ${q.waiting > 0 ? "busy" : ""}` }, String(q.waiting)),
-    h("td", { class: "num", data: { waitBase: q.waiting > 0 ? String(q.longest_wait_seconds) : "" } }, q.waiting > 0 ? duration(q.longest_wait_seconds) : "—"),
+    h("td", { class: "num", data: { waitingSince: q.waiting > 0 ? String(Date.parse(data.generated_at) - q.longest_wait_seconds * 1000) : "" } },
+      q.waiting > 0 ? duration(q.longest_wait_seconds) : "—"),
     h("td", { class: "num" }, String(q.agents_online)),
     h("td", { class: "num" }, String(q.agents_free)),
     h("td", { class: `num ${q.at_risk ? "warn" : ""}` }, String(q.at_risk)),
@@ -117,15 +122,14 @@ function riskRow(r) {
 
 /** Every second: countdowns, waits and presence durations move without asking the server. */
 function tick() {
-  const age = data?.generated_at ? (Date.now() - Date.parse(data.generated_at)) / 1000 : 0;
   for (const node of document.querySelectorAll("[data-deadline]")) {
     const left = secondsUntil(node.dataset.deadline);
     node.textContent = node.dataset.breached || left <= 0 ? `${node.dataset.clock} breached ${duration(-left)} ago` : `${node.dataset.clock} ${preciseDuration(left)}`;
     node.classList.toggle("breach", Boolean(node.dataset.breached) || left <= 0);
     node.classList.toggle("warn", !node.dataset.breached && left > 0 && left < 300);
   }
-  for (const node of document.querySelectorAll("[data-wait-base]")) {
-    if (node.dataset.waitBase) node.textContent = duration(Number(node.dataset.waitBase) + age);
+  for (const node of document.querySelectorAll("[data-waiting-since]")) {
+    if (node.dataset.waitingSince) node.textContent = duration((Date.now() - Number(node.dataset.waitingSince)) / 1000);
   }
   for (const node of document.querySelectorAll("[data-since]")) {
     if (node.dataset.since) node.textContent = `for ${duration(-secondsUntil(node.dataset.since))}`;
