@@ -20,6 +20,7 @@ struct DaemonServices {
     let router: TicketRouter
     let sla: SLAEngine
     let outbox: OutboxService
+    let automation: AutomationEngine
     let mediaFetcher: MediaFetchService
     /// Read receipts and typing indicators; nil when sending is not configured.
     let signals: CustomerSignals?
@@ -48,6 +49,8 @@ struct DaemonServices {
                                          logger: logger)
         outbox = Self.outbox(configuration.outbound, pool: database.pool, client: whatsapp.client, replies: sla, metrics: metrics,
                              statuses: { [router] in await router.statusesChanged($0) })
+        automation = AutomationEngine(configuration: configuration.automation, store: AutomationStore(pool: database.pool),
+                                      outbox: whatsapp.client == nil ? nil : outbox, timers: timers, logger: Logger(label: "automation"))
         mediaFetcher = MediaFetchService(store: MediaStore(pool: database.pool), client: whatsapp.client,
                                          settings: .init(concurrency: configuration.media.fetchConcurrency,
                                                          lease: TimeInterval(configuration.media.fetchLeaseSeconds)),
@@ -59,14 +62,14 @@ struct DaemonServices {
         }
         eventLog = EventLog(capacity: configuration.api.eventRetentionCount, maxAge: configuration.api.eventRetentionSeconds)
         controlStore = ControlStore(pool: database.pool)
-        reloader = Self.reloader(configurationPath, configuration, levelControl, notifier, router: router, sla: sla, logger: logger)
+        reloader = Self.reloader(configurationPath, configuration, levelControl, notifier, router: router, sla: sla, automation: automation, logger: logger)
         let passed = SystemdListenFDs.take()
         if !passed.isEmpty { logger.info("sockets passed by systemd", metadata: ["names": "\(passed.keys.sorted().joined(separator: ","))"]) }
         let api = AgentAPI(router: router, store: controlStore, outbox: whatsapp.client == nil ? nil : outbox, events: events, log: eventLog,
                            timers: timers, settings: configuration.api,
                            uploads: whatsapp.client.map { MediaUploader(store: MediaStore(pool: pool), client: $0, logger: Logger(label: "media")) },
                            signals: signals, templates: configuration.whatsapp?.templates ?? [],
-                           logger: Logger(label: "api"))
+                           automation: { [reloader = self.reloader] in reloader.configuration.automation }, logger: Logger(label: "api"))
         let database = self.database, router = self.router, readiness = self.readiness
         let signIn = WebSignIn(store: controlStore, settings: configuration.api, logger: Logger(label: "api"))
         let routes = HTTPServer.makeRouter(readiness: readiness, pool: database.pool, webhook: whatsapp.webhook, api: api, signIn: signIn, pages: try WebPages(),
@@ -99,7 +102,7 @@ struct DaemonServices {
                                           .media(MediaStore(pool: database.pool), days: configuration.media.retentionDays),
                                           .abandonedUploads(MediaStore(pool: database.pool))],
                                          logger: Logger(label: "retention"))
-        let routing = RoutingService(router: router, sla: sla, timers: timers, readiness: readiness, logger: Logger(label: "routing"))
+        let routing = RoutingService(router: router, sla: sla, automation: automation, timers: timers, readiness: readiness, logger: Logger(label: "routing"))
         let signals: [ServiceGroupConfiguration.ServiceConfiguration] = self.signals.map {
             [.init(service: StartsAfter(afterMigrations, readiness, $0), serviceName: "signals")]
         } ?? []
@@ -176,9 +179,9 @@ struct DaemonServices {
             replies: replies, metrics: metrics, statuses: statuses, logger: Logger(label: "outbound"))
     }
 
-    /// SIGHUP (or the control command) reads the file again: routing and SLA policies apply at once.
+    /// SIGHUP (or the control command) reads the file again: routing, SLA policies and automation apply at once.
     private static func reloader(_ path: String, _ configuration: SwitchboardConfiguration, _ levelControl: LogLevelControl, _ notifier: SystemdNotifier,
-                                 router: TicketRouter, sla: SLAEngine, logger: Logger) -> ConfigurationReloader {
+                                 router: TicketRouter, sla: SLAEngine, automation: AutomationEngine, logger: Logger) -> ConfigurationReloader {
         ConfigurationReloader(path: path, initial: configuration, levelControl: levelControl, notifier: notifier, logger: logger) { fresh in
             do {
                 try await router.reconfigure(fresh.routing)
@@ -190,6 +193,7 @@ struct DaemonServices {
             } catch {
                 logger.error("SLA policies not applied; the previous ones stay in force", metadata: ["error": "\(error)"])
             }
+            await automation.reconfigure(fresh.automation)
         }
     }
 }

@@ -14,7 +14,7 @@ struct Switchboardctl: ParsableCommand {
         subcommands: [Status.self, Agents.self, Agent.self, AddAgent.self, UpdateAgent.self, RemoveAgent.self, Presence.self, Drain.self,
                       Queues.self, PauseQueue.self, ResumeQueue.self, Tickets.self, Ticket.self, Take.self, Accept.self, Assign.self, Unassign.self,
                       Priority.self, Note.self, AtRisk.self, IssueToken.self, RevokeToken.self, Tokens.self, SetPassword.self, Sessions.self,
-                      EndSessions.self, Reload.self, Watch.self, Call.self]
+                      EndSessions.self, Canned.self, CustomerTag.self, Reload.self, Watch.self, Call.self]
     )
 
     /// `--socket` and `--json` before the subcommand (`switchboardctl --socket PATH status`): parsed

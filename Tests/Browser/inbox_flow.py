@@ -2,8 +2,11 @@
 
 Run by WebInboxBrowserTests with a daemon already started. Ben signs in; a customer's message
 (whose name and text try HTML) appears in his open page without a reload, as text; he replies and
-the Graph API stand-in takes it; Meta's delivered status shows the tick. A second customer's window
-is closed: the reply box offers only templates, and a template goes out. Ben's note mentions Sam,
+the Graph API stand-in takes it; Meta's delivered status shows the tick; he types / and picks a
+canned response, which goes out with the customer's name filled in. A second customer's window
+closes while her ticket is open: Ben's text is refused, the page offers the queue's fallback
+template, and once he confirms it goes out and his text stays as a note; then the reply box offers
+only templates, and a template goes out. Ben's note mentions Sam,
 whose own page (a second browser) shows it; Ben resolves from the keyboard. Sam's dashboard
 (dashboard_flow.py) sees a queue's waiting count change live and reassigns a ticket. Olu, of another
 team, gets nothing from a ticket's URL; five wrong passwords slow the next attempt down. Prints one
@@ -74,14 +77,59 @@ def agent_flow(ben):
     wait(ben).until(lambda d: d.find_elements(By.CSS_SELECTOR, ".message.outbound .tick.delivered"))
     step("the delivered tick appeared after the status webhook")
     stage.screenshot(ben, "inbox.png")
+    canned_flow(ben, first)
     return first
+
+
+def canned_flow(ben, reference):
+    text = ben.find_element(By.ID, "reply-text")
+    text.send_keys("/")
+
+    def offered(d):
+        options = d.find_elements(By.CSS_SELECTOR, "#canned-picker .canned-option")
+        return [o.get_attribute("data-shortcut") for o in options] if options and options[0].is_displayed() else None
+    shown = wait(ben).until(offered)
+    assert "thanks" in shown and "sales-deal" not in shown, f"offered {shown}"
+    text.send_keys("tha")
+    wait(ben).until(lambda d: offered(d) == ["thanks"])
+    step("typing / offered the canned responses Ben may use (not another queue's), filtered as he typed")
+    text.send_keys(Keys.ENTER)
+    expected = f"Hi {NAME}, thanks for waiting. Ben Carter ({reference})"
+    wait(ben).until(lambda d: expected in d.find_element(By.ID, "canned-preview").text)
+    assert ben.execute_script("return window.pwned === undefined"), "the customer's name ran as script in the preview"
+    stage.screenshot(ben, "canned.png")
+    ben.find_element(By.ID, "reply-send").click()
+    wait(ben).until(lambda d: any(request.get("text", {}).get("body") == expected for _, _, request in stage.sends()))
+    wait(ben).until(lambda d: d.find_element(By.ID, "reply-text").is_displayed())
+    step("the canned response went out filled in with the customer's name")
+
+
+def template_parameters(request):
+    """A template request's body parameters, as texts."""
+    components = request.get("template", {}).get("components") or [{}]
+    return [p.get("text") for p in components[0].get("parameters", [])]
 
 
 def template_flow(ben):
     stage.message("wamid.BROWSER-OLGA-1", OLGA, "Olga Petrova", "Can I still return the blue jacket?")
     reference = wait(ben).until(lambda d: row(d, "Olga Petrova")).get_attribute("data-reference")
-    stage.close_window(reference)
     open_row(ben, "Olga Petrova")
+    # The window closes while the page still offers free text: the reply is refused, and the page
+    # offers the support queue's fallback template with what Olga would read.
+    wait(ben).until(lambda d: "Window" in d.find_element(By.CSS_SELECTOR, ".window-note").text)
+    stage.close_window(reference)
+    ben.find_element(By.ID, "reply-text").send_keys("Yes, within 30 days.")
+    ben.find_element(By.ID, "reply-send").click()
+    dialog = wait(ben).until(EC.visibility_of_element_located((By.ID, "fallback-dialog")))
+    assert "order_update" in dialog.text, dialog.text
+    assert f"Hello Olga Petrova, your order {reference} has an update" in ben.find_element(By.ID, "fallback-preview").text
+    step("a text into the closed window offered the queue's fallback template, with what Olga would read")
+    stage.screenshot(ben, "fallback.png")
+    ben.find_element(By.ID, "fallback-confirm").click()
+    wait(ben).until(lambda d: any(to == OLGA and request.get("type") == "template" and template_parameters(request) == ["Olga Petrova", reference]
+                                  for _, to, request in stage.sends()))
+    wait(ben).until(lambda d: any("Yes, within 30 days." in n.text for n in d.find_elements(By.CSS_SELECTOR, ".messages .note")))
+    step("confirmed, the fallback template went out and Ben's text stayed as a note")
     wait(ben).until(EC.visibility_of_element_located((By.ID, "template")))
     assert not ben.find_elements(By.ID, "reply-text") and not ben.find_elements(By.ID, "reply-send"), "free text offered with the window closed"
     assert "only an approved template" in ben.find_element(By.CSS_SELECTOR, ".window-note").text
@@ -94,7 +142,7 @@ def template_flow(ben):
     stage.screenshot(ben, "template.png")
     ben.find_element(By.ID, "template-send").click()
     wait(ben).until(lambda d: any(to == OLGA and request.get("type") == "template" and request["template"]["name"] == "order_update"
-                                  for _, to, request in stage.sends()))
+                                  and template_parameters(request) == ["Olga", "#4471"] for _, to, request in stage.sends()))
     step("a template reply went out to the stand-in")
     return reference
 

@@ -49,6 +49,9 @@ struct AgentAPITests {
         _ = try await harness.store.tokens.revoke(revokedID, by: "test", now: Date())
 
         let text: JSONValue = ["type": "text", "text": "We are on it"]
+        let thanks = try await harness.store.cannedResponses.add(shortcut: "thanks", title: "Thanks", body: "Thanks, {{customer.name|there}}!", scope: .everyone,
+                                                                 by: "test", now: Date())
+        let canned: JSONValue = ["type": "canned", "canned": .number(Double(thanks.id))]
         // Each row for: no token, agent Ben (T-2 waits in his queue), agent Ana (holds T-1, full),
         // supervisor Sam (their team's queue), admin Ada. In order: some rows change what follows.
         let rows: [(HTTPRequest.Method, String, String, JSONValue?, [Int])] = [
@@ -64,6 +67,12 @@ struct AgentAPITests {
             (.post, "/api/v1/tickets/{ref}/tags", "/api/v1/tickets/\(r2)/tags", ["tag": "vip"], [401, 403, 403, 200, 200]),
             (.post, "/api/v1/tickets/{ref}/priority", "/api/v1/tickets/\(r1)/priority", ["priority": "high"], [401, 404, 403, 200, 200]),
             (.post, "/api/v1/tickets/{ref}/messages", "/api/v1/tickets/\(r1)/messages", text, [401, 404, 202, 202, 202]),
+            (.post, "/api/v1/tickets/{ref}/messages", "/api/v1/tickets/\(r1)/messages", canned, [401, 404, 202, 202, 202]),
+            (.get, "/api/v1/canned-responses", "/api/v1/canned-responses", nil, [401, 200, 200, 200, 200]),
+            (.get, "/api/v1/canned-responses", "/api/v1/canned-responses?ticket=\(r1)", nil, [401, 404, 200, 200, 200]),
+            // A customer's tags take what the ticket's own tags take.
+            (.post, "/api/v1/tickets/{ref}/customer/tags", "/api/v1/tickets/\(r2)/customer/tags", ["tag": "vip"], [401, 403, 403, 200, 200]),
+            (.delete, "/api/v1/tickets/{ref}/customer/tags/{tag}", "/api/v1/tickets/\(r1)/customer/tags/vip", nil, [401, 404, 200, 200, 200]),
             (.post, "/api/v1/tickets/{ref}/messages", "/api/v1/tickets/\(r2)/messages", text, [401, 403, 403, 202, 202]),
             (.post, "/api/v1/tickets/{ref}/status", "/api/v1/tickets/\(r1)/status", ["status": "pending"], [401, 404, 200, 200, 200]),
             // Ben serves the queue T-1 waited in: he is told it is taken (409 already_assigned), not that it does not exist.
@@ -103,7 +112,7 @@ struct AgentAPITests {
             ORDER BY id
             """, [t1]).map { "\(try $0.decode(0, as: String.self)) \(try $0.decode(1, as: String.self))" }
         #expect(actors == ["note_added ana", "note_added sam", "note_added ada", "priority_changed sam", "reply_queued ana", "reply_queued sam",
-                           "reply_queued ada", "status_changed ana"])
+                           "reply_queued ada", "reply_queued ana", "reply_queued sam", "reply_queued ada", "status_changed ana"])
         #expect(try await harness.routing.assignee(t2) == "ben")
     }
 

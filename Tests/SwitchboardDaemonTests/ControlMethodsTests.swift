@@ -76,6 +76,8 @@ struct ControlMethodsTests {
             ("AtRisk", [:], [denied, ok, ok, ok]),
             ("SetPriority", ["reference": ref, "priority": "high"], [denied, denied, ok, ok]),
             ("AddNote", ["reference": ref, "text": "Customer called too"], [denied, ok, ok, ok]),
+            // Ana holds it: she may tag its customer, as she may tag it.
+            ("TagCustomer", ["reference": ref, "add": .array(["vip"])], [denied, ok, ok, ok]),
             // Ana holds it: she takes (again) and accepts it; the supervisor's agent record is not its
             // agent (a conflict); the admin acts as no agent at all.
             ("Take", ["reference": ref], [denied, ok, "Conflict", denied]),
@@ -86,6 +88,15 @@ struct ControlMethodsTests {
             // Now Ben's: Ana may no longer know of it.
             ("ShowTicket", ["reference": ref], [denied, "NotFound", ok, ok]),
             ("AddNote", ["reference": ref, "text": "Handed to Ben"], [denied, "NotFound", ok, ok]),
+            ("TagCustomer", ["reference": ref, "remove": .array(["vip"])], [denied, "NotFound", ok, ok]),
+            // For everyone: admins only. For a queue of the supervisor's teams: the supervisor (the
+            // admin's same shortcut in the same scope is then taken).
+            ("AddCannedResponse", ["shortcut": "hello", "title": "Hello", "body": "Hi {{customer.name|there}}"], [denied, denied, denied, ok]),
+            ("AddCannedResponse", ["shortcut": "refund", "title": "Refund", "body": "Refunds take 5 days", "queue": "support"],
+             [denied, denied, ok, "InvalidArgument"]),
+            ("ListCannedResponses", [:], [denied, ok, ok, ok]),
+            ("EditCannedResponse", ["id": .integer(2), "title": "Refund policy"], [denied, denied, ok, ok]),
+            ("RemoveCannedResponse", ["id": .integer(1)], [denied, denied, denied, ok]),
             ("IssueToken", ["agent": "ana"], [denied, denied, denied, ok]),
             ("ListTokens", [:], [denied, denied, denied, ok]),
             ("RevokeToken", ["id": .integer(1)], [denied, denied, denied, ok]),
@@ -117,6 +128,14 @@ struct ControlMethodsTests {
         #expect(notes == ["ana: Customer called too", "sam: Customer called too", "control:operator: Customer called too",
                           "sam: Handed to Ben", "control:operator: Handed to Ben"])
         #expect(try await harness.routing.pool.query("SELECT id FROM switchboard.agents WHERE id = 'zed' AND active").isEmpty)
+        // Tagged once (again is no change), untagged once; the canned response for everyone removed.
+        let tagEvents = try await harness.routing.pool.query(
+            "SELECT kind, actor FROM switchboard.ticket_events WHERE ticket_id = $1 AND kind LIKE 'customer_%' ORDER BY id", [ticket]
+        ).map { "\(try $0.decode(0, as: String.self)) \(try $0.decode(1, as: String.self))" }
+        #expect(tagEvents == ["customer_tagged control:ana", "customer_untagged control:sam"])
+        let canned = try await harness.routing.pool.query("SELECT shortcut || ' ' || title || ' ' || scope || ' ' || scope_name FROM switchboard.canned_responses ORDER BY id")
+            .map { try $0.decode(0, as: String.self) }
+        #expect(canned == ["refund Refund policy queue support"])
     }
 
     @Test func aDrainedAgentKeepsHerTicketsGetsNoNewOnesAndStaysDrainedAcrossARestart() async throws {

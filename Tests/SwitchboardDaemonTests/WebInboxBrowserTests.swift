@@ -5,8 +5,8 @@ import TestSupport
 /// The web inbox and the supervisors' dashboard in a real browser: the release path's daemon with
 /// the README's Graph API stand-in, passwords set with `switchboardctl set-password`, and
 /// `Tests/Browser/inbox_flow.py` (Selenium driving Debian's headless Chromium, two windows at once)
-/// signing in, receiving, answering, sending a template into a closed window, mentioning a
-/// colleague, resolving, watching and steering the queues, and trying what must fail.
+/// signing in, receiving, answering (also with a canned response picked by /shortcut), sending the
+/// queue's fallback template and then a template into a closed window, mentioning a colleague, resolving, watching and steering the queues, and trying what must fail.
 /// Screenshots go to `$SWITCHBOARD_SCREENSHOTS` when set (the README's come from there:
 /// `SWITCHBOARD_SCREENSHOTS=docs/screenshots`), else to the test's directory.
 @Suite("Web inbox and dashboard in a real browser (Chromium through Selenium)")
@@ -23,6 +23,9 @@ struct WebInboxBrowserTests {
             whatsapp["templates"] = [["name": "order_update", "language": "en",
                                       "text": "Hello {{1}}, your order {{2}} has an update. Reply here and we will help."]]
             config["whatsapp"] = whatsapp
+            // The support queue's fallback for a text that meets a closed window.
+            config["automation"] = ["templateFallbacks": [["queues": ["support"], "template": "order_update",
+                                                           "parameters": ["{{customer.name|there}}", "{{ticket.reference}}"]]]]
             var routing = config["routing"] as? [String: Any] ?? [:]
             routing["queues"] = (routing["queues"] as? [[String: Any]] ?? []) + [["name": "sales", "strategy": "least-loaded", "steps": [["skills": [:]]]]]
             routing["agents"] = (routing["agents"] as? [[String: Any]] ?? []) + [[
@@ -37,6 +40,13 @@ struct WebInboxBrowserTests {
             let set = try await runCommand(started.switchboardctl, ["set-password", agent, "--socket", stage.socket], input: password + "\n")
             #expect(set.status == 0, "\(agent): \(set.output)")
         }
+        // Canned responses, written as a supervisor would on the shell: one for everyone, one for
+        // the sales queue that Ben, of support, must not be offered.
+        for arguments in [["thanks", "--title", "Thanks for waiting", "--body", "Hi {{customer.name|there}}, thanks for waiting. {{agent.name}} ({{ticket.reference}})"],
+                          ["sales-deal", "--title", "Sales deal", "--body", "Our best offer, {{customer.name|there}}", "--queue", "sales"]] {
+            let added = try await runCommand(started.switchboardctl, ["canned", "add"] + arguments + ["--socket", stage.socket])
+            #expect(added.status == 0 && added.output.contains("canned response"), "\(added.output)")
+        }
         let screenshots = ProcessInfo.processInfo.environment["SWITCHBOARD_SCREENSHOTS"].map {
             $0.hasPrefix("/") ? $0 : repository.appendingPathComponent($0).path
         } ?? directory
@@ -48,6 +58,8 @@ struct WebInboxBrowserTests {
         #expect(run.status == 0, "\(run.output)\ndaemon log:\n\(started.process.log.suffix(20000))")
         for step in ["Ben signed in", "appeared in the list without a reload", "nothing the customer wrote ran", "second message appeared",
                      "stand-in took the reply", "sent tick appeared", "delivered tick appeared",
+                     "offered the canned responses Ben may use", "canned response went out filled in",
+                     "offered the queue's fallback template", "template went out and Ben's text stayed as a note",
                      "offers only templates, no free text", "template reply went out",
                      "note with a mention is in the thread", "whom the note could not notify", "mention reached Sam's page live", "toast opened the ticket", "resolved the ticket",
                      "opened the dashboard", "paused the support queue", "waiting count changed live", "reassigned a ticket from the dashboard",
@@ -59,6 +71,7 @@ struct WebInboxBrowserTests {
         let sends = stage.standInOutput
         #expect(sends.contains("to 447700900777") && sends.contains("Hi, it ships today."), "\(sends)")
         #expect(sends.contains("to 447700900778") && sends.contains("order_update"), "\(sends)")
+        #expect(sends.contains("thanks for waiting. Ben Carter"), "\(sends)")
         started.process.signal(SIGTERM)
         #expect(await started.process.waitForExit() == 0)
     }

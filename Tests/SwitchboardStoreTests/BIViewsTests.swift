@@ -30,7 +30,7 @@ struct BIViewsTests {
         let examples = try Self.exampleQueries()
         #expect(examples.map(\.name) == ["first-response-by-queue", "sla-compliance-by-agent-per-week", "volume-by-hour-of-day",
                                          "utilization-per-agent", "messages-per-day", "queue-waiting-times",
-                                         "sla-attainment-per-policy", "sla-at-risk"])
+                                         "sla-attainment-per-policy", "sla-at-risk", "csat-per-agent"])
         let d = Self.dateText(day)
         let expected: [String: [[String?]]] = [
             // billing: T-1001 10 min (business 10), T-1002 30 min (business 25); T-1004 never answered.
@@ -52,6 +52,8 @@ struct BIViewsTests {
             // first response: business 300, 600, 960, 1500 s → p90 960 + 0.7 × 540 = 1338 s = 22.3 min.
             "sla-attainment-per-policy": [["standard", "first_response", "50.0", "22.3"], ["standard", "resolution", "100.0", "60.0"]],
             "sla-at-risk": [["T-1005", "billing", nil, "standard", "first_response", Self.timestampText(dueSoon)]],
+            // ana: 5 and 2 → 3.50, one of two satisfied (4 or 5); ben's survey went unanswered.
+            "csat-per-agent": [["ana", "2", "2", "3.50", "50.0"], ["ben", "1", "0", nil, nil]],
         ]
         for example in examples {
             let rows = try await analyst.query(example.sql)
@@ -76,7 +78,7 @@ struct BIViewsTests {
 
         // Every view, every row: no phone number, WhatsApp user id, name, message text or note.
         let views = try await analyst.query("SELECT table_name FROM information_schema.views WHERE table_schema = 'bi' ORDER BY 1").map { try $0.decode(0, as: String.self) }
-        #expect(views.count == 10)
+        #expect(views.count == 11)
         for view in views {
             let dump = try await analyst.query("SELECT coalesce(json_agg(v)::text, '') FROM bi.\(view) v")
             let text = try #require(dump.first?.text(0))
@@ -217,6 +219,12 @@ struct BIViewsTests {
               (2, 1, 'first_response', 'breached', 900, \(at("11:00")), \(at("11:15")), \(at("11:30")), 1500, 1800),
               (3, 1, 'first_response', 'met', 900, \(at("14:00")), \(at("14:15")), \(at("14:05")), 300, 300),
               (6, 1, 'first_response', 'breached', 900, \(at("15:30")), \(at("15:45")), \(at("15:48")), 960, 1080);
+            -- Surveys: ana's two tickets rated 5 and 2 (with a comment BI must not show); ben's unanswered.
+            INSERT INTO csat_surveys (ticket_id, agent_id, queue, resolved_at, auto_resolved, channel, sent_at, expires_at, open_until,
+                                      rating, rated_at, comment, commented_at) VALUES
+              (1, 'ana', 'billing', \(at("10:00")), false, 'interactive', \(at("10:00")), \(at("22:00")), NULL, 5, \(at("10:03")), NULL, NULL),
+              (2, 'ana', 'billing', \(at("12:00")), false, 'interactive', \(at("12:00")), \(at("23:59")), NULL, 2, \(at("12:10")), 'my invoice is wrong', \(at("12:11"))),
+              (3, 'ben', 'tech', \(at("15:00")), false, 'template', \(at("15:00")), \(at("23:59")), NULL, NULL, NULL, NULL, NULL);
             """
     }
 

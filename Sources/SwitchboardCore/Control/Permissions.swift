@@ -12,12 +12,17 @@ public enum Permissions {
         /// The agents who share a team with them (themselves included): the agents a supervisor
         /// oversees. Nil: every agent (admins, and a supervisor without an agent record).
         public var team: Set<String>?
+        /// The names of the teams they are in (canned responses scoped to a team). Nil: every team —
+        /// only for a caller who sees every queue (admins, a supervisor without an agent record), so
+        /// a caller built without it who sees some queues is in no team rather than in all.
+        public var teams: Set<String>?
 
-        public init(role: Role, agentID: String?, visibleQueues: Set<String>?, team: Set<String>? = nil) {
+        public init(role: Role, agentID: String?, visibleQueues: Set<String>?, team: Set<String>? = nil, teams: Set<String>? = nil) {
             self.role = role
             self.agentID = agentID
             self.visibleQueues = visibleQueues
             self.team = team
+            self.teams = teams ?? (visibleQueues == nil ? nil : [])
         }
     }
 
@@ -52,6 +57,13 @@ public enum Permissions {
         case changeTicket(TicketPlace)
         /// Internal notes: anyone who may see the ticket.
         case addNote(TicketPlace)
+        /// Add, change or remove a canned response of this scope.
+        case manageCannedResponse(CannedScope)
+        /// Send (or preview) a canned response of this scope; `ticket`: the ticket it answers, whose
+        /// queue's responses its viewers may use too.
+        case useCannedResponse(CannedScope, ticket: TicketPlace?)
+        /// Tag or untag the customer of this ticket.
+        case tagCustomer(TicketPlace)
     }
 
     public enum Decision: Sendable, Equatable {
@@ -92,7 +104,32 @@ public enum Permissions {
             guard canSee(caller, place) else { return .hidden }
             if caller.role >= .supervisor || (place.assignee != nil && place.assignee == caller.agentID) { return .allowed }
             return .denied("only the ticket's agent or a supervisor may change it")
+        case .manageCannedResponse(let scope):
+            if caller.role == .admin { return .allowed }
+            guard caller.role >= .supervisor else { return .denied("needs the supervisor role") }
+            switch scope {
+            case .everyone: return .denied("only admins manage canned responses for everyone")
+            case .team(let team):
+                return inTeam(caller, team) ? .allowed : .denied("supervisors may manage canned responses only for their teams")
+            case .queue(let queue):
+                return canSee(caller, queue: queue) ? .allowed : .denied("supervisors may manage canned responses only for their teams' queues")
+            }
+        case .useCannedResponse(let scope, let ticket):
+            if let ticket, !canSee(caller, ticket) { return .hidden }
+            return cannedScope(caller, answering: ticket).contains(scope) ? .allowed : .hidden
+        case .tagCustomer(let place):
+            // Stricter than seeing the ticket: a customer's tags outlive the ticket and steer the
+            // routing of every later one (`customerTags` rules), so it takes what changing the
+            // ticket's own tags takes.
+            guard canSee(caller, place) else { return .hidden }
+            if caller.role >= .supervisor || (place.assignee != nil && place.assignee == caller.agentID) { return .allowed }
+            return .denied("only the ticket's agent or a supervisor may tag its customer")
         }
+    }
+
+    /// Whether the caller is in the team (admins and callers who see every queue: every team).
+    static func inTeam(_ caller: Caller, _ team: String) -> Bool {
+        caller.role == .admin || (caller.teams?.contains(team) ?? true)
     }
 
     private static func outsideTeam(_ caller: Caller, _ forAgents: String, _ forSupervisors: String) -> String {

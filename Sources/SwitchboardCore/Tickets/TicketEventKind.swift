@@ -49,4 +49,21 @@ public enum TicketEventKind: String, CaseIterable, Sendable, Codable {
     case slaWarning = "sla_warning"
     /// An SLA clock passed its deadline (`policy`, `clock`, `due_at`, `late`).
     case slaBreach = "sla_breach"
+    /// A tag was added to the ticket's customer (`tag`, `customer`: their id, `reason`); routing
+    /// rules' `customerTags` see it from the customer's next ticket on.
+    case customerTagged = "customer_tagged"
+    /// A tag was removed from the ticket's customer (`tag`, `customer`, `reason`).
+    case customerUntagged = "customer_untagged"
+    /// A triage menu was sent instead of routing at once (`rule`).
+    case triageStarted = "triage_started"
+    /// Triage ended (`rule`, `outcome`: chosen, unanswered or timed_out; `choice`; `why`).
+    case triageEnded = "triage_ended"
+    /// Auto-close resolved the ticket: the customer was silent too long (`quiet_since`, `after_seconds`).
+    case autoResolved = "auto_resolved"
+    /// A satisfaction survey went out (`channel`: interactive or template; `expires_at`).
+    case csatSent = "csat_sent"
+    /// The customer rated the ticket (`rating` 1–5; `agent`, `queue` credited).
+    case csatRated = "csat_rated"
+    /// An automatic message was decided but not sent (`reason`, `rule`, `why`).
+    case automationSkipped = "automation_skipped"
 }

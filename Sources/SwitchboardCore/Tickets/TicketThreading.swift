@@ -11,11 +11,15 @@ public enum TicketThreading {
         public var id: Int64
         public var status: TicketStatus
         public var resolvedAt: Date?
+        /// Until when the customer's messages answer this resolved ticket's satisfaction survey
+        /// (`CSATSurvey.openUntil`): they are attached to it instead of reopening it.
+        public var surveyOpenUntil: Date?
 
-        public init(id: Int64, status: TicketStatus, resolvedAt: Date?) {
+        public init(id: Int64, status: TicketStatus, resolvedAt: Date?, surveyOpenUntil: Date? = nil) {
             self.id = id
             self.status = status
             self.resolvedAt = resolvedAt
+            self.surveyOpenUntil = surveyOpenUntil
         }
     }
 
@@ -53,6 +57,7 @@ public enum TicketThreading {
         case .pending:
             return .wakeUp(latest.id)
         case .resolved:
+            if let open = latest.surveyOpenUntil, receivedAt < open { return .attach(to: latest.id) }
             guard let resolvedAt = latest.resolvedAt, reopenWithin > 0,
                   receivedAt.timeIntervalSince(resolvedAt) <= reopenWithin
             else { return .newTicket }

@@ -1,5 +1,6 @@
 import Hummingbird
 import JSON
+import SwitchboardCore
 
 /// A request's JSON object body, with typed access that names the field when it is wrong. What it
 /// accepts is what `docs/openapi.json` declares: a field the call does not take, a null, an empty
@@ -91,11 +92,6 @@ struct APIBody: Sendable {
 
 /// Text rules shared by bodies and query strings, written as the OpenAPI document's schemas say them.
 enum APIText {
-    /// ECMAScript's `\s` (what a JSON Schema `pattern` means by whitespace).
-    static func isWhitespace(_ scalar: Unicode.Scalar) -> Bool {
-        switch scalar.value {
-        case 0x09...0x0D, 0x20, 0xA0, 0x1680, 0x2000...0x200A, 0x2028, 0x2029, 0x202F, 0x205F, 0x3000, 0xFEFF: return true
-        default: return false
-        }
-    }
+    /// ECMAScript's `\s` (what a JSON Schema `pattern` means by whitespace): the core's rule.
+    static func isWhitespace(_ scalar: Unicode.Scalar) -> Bool { TagRule.isWhitespace(scalar) }
 }

@@ -30,6 +30,7 @@ struct APIEndpoint: Sendable {
         APIEndpoint(.post, "queues/:ref/resume") { api, caller, _, name in try await api.pauseQueue(caller, name, paused: false) },
         APIEndpoint(.get, "dashboard") { api, caller, _, _ in try await api.dashboard(caller) },
         APIEndpoint(.get, "templates") { api, caller, _, _ in try await api.templates(caller) },
+        APIEndpoint(.get, "canned-responses", query: ["q", "ticket"]) { api, caller, request, _ in try await api.cannedResponses(caller, request) },
         APIEndpoint(.get, "tickets", query: ["view", "status", "queue", "assignee", "priority", "tag", "q", "references", "limit", "cursor"]) { api, caller, request, _ in
             try await api.tickets(caller, request)
         },
@@ -46,6 +47,8 @@ struct APIEndpoint: Sendable {
         APIEndpoint(.post, "tickets/:ref/notes") { api, caller, request, ref in try await api.note(caller, ref, request) },
         APIEndpoint(.post, "tickets/:ref/messages") { api, caller, request, ref in try await api.reply(caller, ref, request) },
         APIEndpoint(.post, "tickets/:ref/typing") { api, caller, _, ref in try await api.typing(caller, ref) },
+        APIEndpoint(.post, "tickets/:ref/customer/tags") { api, caller, request, ref in try await api.tagCustomer(caller, ref, request) },
+        APIEndpoint(.delete, "tickets/:ref/customer/tags/:tag") { api, caller, request, ref in try await api.untagCustomer(caller, ref, request) },
         APIEndpoint(.get, "events", query: ["last_event_id"]) { api, caller, request, _ in try await api.follow(caller, request) },
         APIEndpoint(.post, "media", query: ["ticket", "filename"]) { api, caller, request, _ in try await api.upload(caller, request) },
         APIEndpoint(.get, "media/:ref") { api, caller, request, id in try await api.media(caller, request, id) },

@@ -22,6 +22,7 @@ enum APIRepresentation {
         fields["customer_phone"] = R.optional(row.phone)
         fields["cursor"] = .string(AgentAPI.cursorText(row.summary.cursor))
         fields["tags"] = R.strings(row.tags)
+        fields["customer_tags"] = R.strings(row.customerTags)
         fields["last_message"] = row.lastMessage.map { last in
             ["id": .number(Double(last.id)), "at": R.timestamp(last.at), "direction": .string(last.direction), "type": .string(last.type),
              "preview": R.optional(last.preview)]
@@ -43,6 +44,7 @@ enum APIRepresentation {
     static func ticket(_ ticket: TicketDetailRow, now: Date) -> JSONValue {
         guard case .object(var fields) = summary(ticket.summary) else { preconditionFailure("a summary is an object") }
         fields["tags"] = R.strings(ticket.tags)
+        fields["customer_tags"] = R.strings(ticket.customerTags)
         fields["created_at"] = R.timestamp(ticket.createdAt)
         fields["customer_window_expires_at"] = R.timestamp(ticket.customerWindowExpiresAt)
         fields["customer_window_open"] = .bool(ticket.customerWindowExpiresAt.map { $0 > now } ?? false)
@@ -108,6 +110,12 @@ enum APIRepresentation {
 
     static func note(_ note: TicketDetailRow.Note) -> JSONValue {
         ["id": .number(Double(note.id)), "at": R.timestamp(note.at), "author": .string(note.author), "text": .string(note.body)]
+    }
+
+    /// A canned response (the picker adds `preview` when it answers a ticket).
+    static func canned(_ canned: CannedResponse) -> JSONValue {
+        ["id": .number(Double(canned.id)), "shortcut": .string(canned.shortcut), "title": .string(canned.title), "body": .string(canned.body),
+         "scope": .string(canned.scope.kind), "scope_name": canned.scope == .everyone ? .null : .string(canned.scope.name)]
     }
 
     static func queue(_ queue: QueueFigures) -> JSONValue {

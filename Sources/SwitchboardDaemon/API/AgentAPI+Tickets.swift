@@ -182,9 +182,7 @@ extension AgentAPI {
         let body = try await APIBody.read(request)
         try body.only(["tag"])
         let tag = try body.string("tag")
-        guard tag.unicodeScalars.count <= 64, !tag.unicodeScalars.contains(where: APIText.isWhitespace) else {
-            throw APIFailure.invalid("tag", "at most 64 characters, no spaces")
-        }
+        if let problem = TagRule.problem(tag) { throw APIFailure.invalid("tag", problem) }
         let id = try await ticketID(reference, caller, Permissions.Operation.changeTicket)
         _ = try await router.addTag(id, tag, actor: caller.agentID)
         return try await current(id, reference)

@@ -25,13 +25,18 @@ public struct AgentAPI: Sendable {
     let sessionIdle: TimeInterval
     /// `whatsapp.templates`: what the reply box offers when the window has closed.
     let templates: [MessageTemplate]
+    /// The `automation` section in force (reloadable: read at each call), for the queues'
+    /// fallback templates.
+    let automation: @Sendable () -> AutomationConfiguration
     let logger: Logger
 
     public init(router: TicketRouter, store: ControlStore, outbox: OutboxService?, events: EventStream, log: EventLog, timers: any RoutingTimers,
                 settings: SwitchboardConfiguration.API, uploads: MediaUploader? = nil, signals: CustomerSignals? = nil,
-                templates: [MessageTemplate] = [], logger: Logger) {
+                templates: [MessageTemplate] = [], automation: @escaping @Sendable () -> AutomationConfiguration = { AutomationConfiguration() },
+                logger: Logger) {
         self.router = router
         self.templates = templates
+        self.automation = automation
         self.signals = signals
         self.uploads = uploads
         self.store = store

@@ -61,6 +61,9 @@ public struct SwitchboardConfiguration: Sendable, Equatable {
     public var control: Control
     /// The agents' HTTP API.
     public var api: API
+    /// Greetings, out-of-hours replies, triage menus, auto-close, CSAT, template fallbacks
+    /// (reloadable).
+    public var automation: AutomationConfiguration = AutomationConfiguration()
 
     public struct API: Sendable, Equatable {
         /// An agent online through the API whose client sends nothing (no call, no heartbeat) for
@@ -283,6 +286,9 @@ public struct SwitchboardConfiguration: Sendable, Equatable {
         let routing = RoutingConfiguration.read(object.object("routing"))
         let calendars = SLAConfigurationReader.calendars(object.object("calendars"))
         let slaPolicies = SLAConfigurationReader.policies(object.object("sla"), calendars: calendars, queues: Set(routing.queues.map(\.name)))
+        let automation = AutomationConfiguration.read(object.object("automation"), references: .init(
+            calendars: calendars, queues: Set(routing.queues.map(\.name)), routingRules: Set(routing.rules.map(\.name)),
+            templates: whatsapp?.templates ?? []))
 
         let controlObject = object.object("control") ?? ConfigObject(.object([:]), path: "control", diagnostics: diagnostics)
         func grant(_ key: String) -> ControlAccess.Grant {
@@ -337,7 +343,8 @@ public struct SwitchboardConfiguration: Sendable, Equatable {
             calendars: calendars,
             slaPolicies: slaPolicies,
             control: control,
-            api: api
+            api: api,
+            automation: automation
         )
     }
 

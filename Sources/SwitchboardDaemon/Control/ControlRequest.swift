@@ -6,7 +6,8 @@ struct ControlRequest: Sendable {
     /// Methods that change something: each call is audited, allowed or not.
     static let mutating: Set<String> = ["SetPresence", "Reload", "AddAgent", "UpdateAgent", "RemoveAgent", "PauseQueue", "ResumeQueue", "Drain",
                                         "Assign", "Unassign", "SetPriority", "AddNote", "IssueToken", "RevokeToken", "Take", "Accept",
-                                        "SetPassword", "EndSessions"]
+                                        "SetPassword", "EndSessions", "AddCannedResponse", "EditCannedResponse", "RemoveCannedResponse",
+                                        "TagCustomer"]
     /// Parameters never written to the audit.
     static let secretParameters: Set<String> = ["token", "password"]
 

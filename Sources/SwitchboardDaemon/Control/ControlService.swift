@@ -158,6 +158,11 @@ public struct ControlService: VarlinkHandler {
         case "SetPassword": return try await setPassword(request)
         case "ListSessions": return try await listSessions(request)
         case "EndSessions": return try await endSessions(request)
+        case "ListCannedResponses": return try await listCannedResponses(request)
+        case "AddCannedResponse": return try await addCannedResponse(request)
+        case "EditCannedResponse": return try await editCannedResponse(request)
+        case "RemoveCannedResponse": return try await removeCannedResponse(request)
+        case "TagCustomer": return try await tagCustomer(request)
         default: throw ControlFailure.methodNotFound(request.call.method)
         }
     }

@@ -36,6 +36,8 @@ public struct DaemonEvent: Sendable, Equatable {
         case queuePaused = "queue_paused"
         /// An agent stopped (or resumed) taking new tickets (no ticket; details: draining, by).
         case agentDraining = "agent_draining"
+        /// The ticket's customer's tags changed (details: tags, added, removed — comma-joined — and by).
+        case customerTags = "customer_tags"
 
         /// Kinds about an agent or a queue rather than a ticket.
         var concernsNoTicket: Bool { isAboutAnAgent || self == .queuePaused }

@@ -62,11 +62,15 @@ public final class OutboxService: Service, Sendable {
     /// - Throws: `ReplyRefusal` when the reply is refused (nothing is written), or a database error.
     /// - Parameter file: the uploaded file (`POST /api/v1/media`) the content carries, which becomes
     ///   the message's file on the ticket.
-    public func send(_ content: OutboundContent, ticket reference: String, author: String?, file: Int64? = nil) async throws -> QueuedReply {
+    /// - Parameter automation: for an automatic message, its cause's key: a second send with the same
+    ///   key throws `AutomaticMessageAlreadyRecorded` and records nothing.
+    public func send(_ content: OutboundContent, ticket reference: String, author: String?, file: Int64? = nil,
+                     automation: ReplyDraft.Automation? = nil) async throws -> QueuedReply {
         guard client != nil else { throw ReplyRefusal.sendingNotConfigured }
         if let problem = content.problem { throw ReplyRefusal.invalidReply(problem) }
-        let draft = ReplyDraft(ticketReference: reference, kind: content.typeName, isFreeForm: content.isFreeForm, isMessage: content.isMessage,
+        var draft = ReplyDraft(ticketReference: reference, kind: content.typeName, isFreeForm: content.isFreeForm, isMessage: content.isMessage,
                                readableText: content.readableText, detailsJSON: content.detailsJSON, author: author, file: file)
+        draft.automation = automation
         let queued = try await store.enqueue(draft, now: now()) { id, recipient in
             let to: SendRequest.Recipient
             if let waID = recipient.waID {

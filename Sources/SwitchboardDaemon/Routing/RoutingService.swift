@@ -7,13 +7,15 @@ import ServiceLifecycle
 public struct RoutingService: Service {
     let router: TicketRouter
     let sla: SLAEngine?
+    let automation: AutomationEngine?
     let timers: any RoutingTimers
     let readiness: Readiness
     let logger: Logger
 
-    public init(router: TicketRouter, sla: SLAEngine? = nil, timers: any RoutingTimers, readiness: Readiness, logger: Logger) {
+    public init(router: TicketRouter, sla: SLAEngine? = nil, automation: AutomationEngine? = nil, timers: any RoutingTimers, readiness: Readiness, logger: Logger) {
         self.router = router
         self.sla = sla
+        self.automation = automation
         self.timers = timers
         self.readiness = readiness
         self.logger = logger
@@ -26,12 +28,18 @@ public struct RoutingService: Service {
             sla.attach(escalator: router)
             await router.attach(sla: sla)
         }
+        if let automation {
+            await automation.attach(router: router)
+            await router.attach(automation: automation)
+        }
         await cancelWhenGracefulShutdown {
             var delay = Duration.milliseconds(500)
             while !Task.isCancelled {
                 do {
                     try await sla?.rebuild()
                     try await router.rebuild()
+                    // Menus whose time ran out and quiet tickets, while nobody looked, are acted on now.
+                    await automation?.start()
                     readiness.mark(.routing)
                     return
                 } catch {

@@ -12,6 +12,8 @@ public enum TimerKey: Hashable, Sendable {
     case apiSilence(agentID: String)
     /// The SLA scheduler's one wake-up.
     case slaWake
+    /// Automation's sweep: triage deadlines and auto-close.
+    case automationSweep
 }
 
 /// Time for routing: the current instant and keyed one-shot timers. The daemon uses `TaskTimers`;

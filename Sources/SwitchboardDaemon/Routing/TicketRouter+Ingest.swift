@@ -26,6 +26,8 @@ extension TicketRouter {
             logger.error("could not count woken tickets for their agents; reading them again", metadata: ["tickets": "\(followUp.wake.count)", "error": "\(error)"])
             await needRecovery(.init(reconcile: Set(followUp.wake)))
         }
+        // Once placed: answers to menus and surveys, greetings, out-of-hours replies.
+        await automation?.customerMessages(messages)
     }
 
     /// Delivery ticks to followers: the message (as the API shows it) is filled in by the enricher.
@@ -60,11 +62,22 @@ extension TicketRouter {
     /// start (or, reopened, restart) once their queue and priority are known. A ticket routed before
     /// is a reopened one, however it got here (live, or found at start after a crash).
     public func route(_ ticketIDs: [Int64]?) async throws {
-        let unrouted = try await store.unrouted(ticketIDs)
+        var unrouted = try await store.unrouted(ticketIDs)
         guard !unrouted.isEmpty else { return }
+        // A triage rule sends its menu instead; the ticket comes back here when the menu ends.
+        if let automation {
+            let held = await automation.triage(unrouted)
+            if !held.isEmpty { unrouted.removeAll { held.contains($0.ticketID) } }
+        }
+        var hints: [Int64: RoutingCoordinator.TriageResult] = [:]
+        for ticket in unrouted {
+            if let triage = ticket.triage, let automation {
+                hints[ticket.ticketID] = await automation.classificationHint(rule: triage.rule, outcome: triage.outcome, choice: triage.choice)
+            }
+        }
         let reopened = Set(unrouted.filter(\.routedBefore).map(\.ticketID))
         let decisions = unrouted.compactMap { ticket -> RoutingDecision? in
-            guard let found = coordinator.classify(ticket.facts, knownLanguage: ticket.knownLanguage, createdAt: ticket.createdAt) else {
+            guard let found = coordinator.classify(ticket.facts, knownLanguage: ticket.knownLanguage, createdAt: ticket.createdAt, triage: hints[ticket.ticketID]) else {
                 logger.error("no routing rule matched; the configuration's last rule should catch every ticket", metadata: ["ticket": "\(ticket.ticketID)"])
                 return nil
             }

@@ -1,4 +1,5 @@
 import Foundation
+import JSON
 import SwitchboardCore
 import SwitchboardStore
 
@@ -11,10 +12,12 @@ extension TicketRouter {
 
     /// Resolves a ticket, sets it pending or opens it again; freed capacity is matched at once.
     /// False: unknown ticket, or it already had that status.
-    public func setStatus(_ ticketID: Int64, to status: TicketStatus, actor: String) async throws -> Bool {
+    /// `also`: an event saying why, recorded with the change (auto-close's `auto_resolved`, with its data).
+    public func setStatus(_ ticketID: Int64, to status: TicketStatus, actor: String, also: (TicketEventKind, JSONValue)? = nil) async throws -> Bool {
         await untilRebuilt()
         let changed = try await underLock(ticketID) { () -> (RoutingStore.StatusChange, [RoutingCoordinator.Action])? in
-            guard let change = try await store.setStatus(ticketID, to: status, actor: actor, now: timers.now) else { return nil }
+            guard let change = try await store.setStatus(ticketID, to: status, actor: actor, now: timers.now,
+                                                         also: also.map { ($0.0, $0.1.jsonText) }) else { return nil }
             let reaction = coordinator.statusChanged(ticketID, to: status, assignee: change.assignee, queue: change.queue)
             await performUnderLock(reaction.underLock)
             return (change, reaction.then)
@@ -24,6 +27,10 @@ extension TicketRouter {
                                     audience: change.assignee.map { [$0] } ?? [], details: ["status": status.rawValue, "previous": change.previous.rawValue, "by": actor]))
         await sla?.statusChanged(ticketID, from: change.previous, to: status)
         await perform(then)
+        if status == .resolved, let automation {
+            let automatically = actor == AutomationEngine.autoCloseActor
+            work.spawn { await automation.resolved(ticketID, automatically: automatically) }
+        }
         return true
     }
 

@@ -32,6 +32,8 @@ public actor TicketRouter: TicketActivitySink, SLAEscalator {
     var rebuilt = false
     /// Told of starts, customer messages and status changes (the SLA engine).
     var sla: (any SLAActivitySink)?
+    /// Greetings, triage menus, surveys (set once at start, before `rebuild`).
+    var automation: AutomationEngine?
     var rebuildWaiters: [CheckedContinuation<Void, Never>] = []
 
     public init(configuration: RoutingConfiguration, pool: PostgresPool, timers: any RoutingTimers, logger: Logger, observer: (any RoutingObserver)? = nil,
@@ -51,6 +53,11 @@ public actor TicketRouter: TicketActivitySink, SLAEscalator {
     /// Connects the SLA engine (set once at start, before `rebuild`).
     public func attach(sla: any SLAActivitySink) {
         self.sla = sla
+    }
+
+    /// Connects automation (set once at start, before `rebuild`).
+    public func attach(automation: AutomationEngine) {
+        self.automation = automation
     }
 
     // MARK: Performing the coordinator's actions

@@ -99,6 +99,8 @@ public struct TicketDetailRow: Sendable {
     /// and whether older messages remain.
     public var messageChanges: [Message] = []
     public var moreMessages = false
+    /// The customer's tags (routing rules' `customerTags`).
+    public var customerTags: [String] = []
 }
 
 /// An open SLA clock (`bi.sla_open_clocks`), for `AtRisk` and `ShowTicket`.

@@ -31,6 +31,8 @@ public struct InboxRow: Sendable, Equatable {
     public var unread: Int
     public var windowExpiresAt: Date?
     public var clock: Clock?
+    /// The customer's tags (routing rules' `customerTags`).
+    public var customerTags: [String] = []
 }
 
 /// The list's search: a reference, a phone number, or text in the customer's name or messages.
@@ -95,7 +97,8 @@ extension ControlStore {
                              AND u.id > coalesce((SELECT r.read_through FROM switchboard.ticket_reads r
                                                   WHERE r.agent_id = $17 AND r.ticket_id = t.id), 0)
                            LIMIT 100) unread) END,
-                   k.clock, k.deadline, k.warned_at IS NOT NULL, k.breached_at IS NOT NULL, k.clock IS NOT NULL AND k.running_since IS NULL
+                   k.clock, k.deadline, k.warned_at IS NOT NULL, k.breached_at IS NOT NULL, k.clock IS NOT NULL AND k.running_since IS NULL,
+                   c.tags
             FROM switchboard.tickets t JOIN switchboard.customers c ON c.id = t.customer_id
             LEFT JOIN LATERAL (SELECT m.id, m.received_at, m.direction, m.type, left(m.body, 140) AS preview
                                FROM switchboard.messages m WHERE m.ticket_id = t.id ORDER BY m.id DESC LIMIT 1) lm ON true
@@ -126,7 +129,7 @@ extension ControlStore {
                 InboxRow.Clock(clock: name, deadline: try row.decode(18), warned: try row.decode(19), breached: try row.decode(20), paused: try row.decode(21))
             }
             return InboxRow(summary: summary, phone: try row.decode(8), tags: try row.decode(9), lastMessage: last, unread: try row.decode(16),
-                            windowExpiresAt: try row.decode(10), clock: clock)
+                            windowExpiresAt: try row.decode(10), clock: clock, customerTags: try row.decode(22))
         }
     }
 

@@ -33,13 +33,16 @@ public struct ControlStore: Sendable {
         public var ownQueues: Set<String>
         public var team: Set<String>
         public var teamQueues: Set<String>
+        /// The names of their teams (canned responses scoped to a team).
+        public var teams: Set<String>
 
-        public init(id: String, role: Role, ownQueues: Set<String>, team: Set<String>, teamQueues: Set<String>) {
+        public init(id: String, role: Role, ownQueues: Set<String>, team: Set<String>, teamQueues: Set<String>, teams: Set<String> = []) {
             self.id = id
             self.role = role
             self.ownQueues = ownQueues
             self.team = team
             self.teamQueues = teamQueues
+            self.teams = teams
         }
 
         /// What `Permissions` decides with, in the record's own role (the API).
@@ -49,9 +52,9 @@ public struct ControlStore: Sendable {
         /// agents; an admin everything.
         public func caller(as role: Role) -> Permissions.Caller {
             switch role {
-            case .agent: .init(role: .agent, agentID: id, visibleQueues: ownQueues, team: [id])
-            case .supervisor: .init(role: .supervisor, agentID: id, visibleQueues: ownQueues.union(teamQueues), team: team)
-            case .admin: .init(role: .admin, agentID: id, visibleQueues: nil, team: nil)
+            case .agent: .init(role: .agent, agentID: id, visibleQueues: ownQueues, team: [id], teams: teams)
+            case .supervisor: .init(role: .supervisor, agentID: id, visibleQueues: ownQueues.union(teamQueues), team: team, teams: teams)
+            case .admin: .init(role: .admin, agentID: id, visibleQueues: nil, team: nil, teams: nil)
             }
         }
     }
@@ -71,13 +74,15 @@ public struct ControlStore: Sendable {
             SELECT a.id, a.role, a.queues,
                    coalesce((SELECT array_agg(DISTINCT q) FROM switchboard.agents o, unnest(o.queues) AS q
                              WHERE o.active AND o.teams && a.teams), '{}'),
-                   coalesce((SELECT array_agg(o.id) FROM switchboard.agents o WHERE o.active AND o.teams && a.teams), '{}')
+                   coalesce((SELECT array_agg(o.id) FROM switchboard.agents o WHERE o.active AND o.teams && a.teams), '{}'),
+                   a.teams
             FROM switchboard.agents a WHERE \(condition.description) AND a.active
             """, [value])
         guard let row = rows.first else { return nil }
         let id: String = try row.decode(0)
         return CallerRecord(id: id, role: Role(rawValue: try row.decode(1, as: String.self)) ?? .agent, ownQueues: Set(try row.decode(2, as: [String].self)),
-                            team: Set(try row.decode(4, as: [String].self)).union([id]), teamQueues: Set(try row.decode(3, as: [String].self)))
+                            team: Set(try row.decode(4, as: [String].self)).union([id]), teamQueues: Set(try row.decode(3, as: [String].self)),
+                            teams: Set(try row.decode(5, as: [String].self)))
     }
 
     public func accounts() async throws -> [String: AgentAccountRow] {
@@ -232,7 +237,8 @@ public struct ControlStore: Sendable {
     /// that pages back through a long history (`messagePage` brings the rest).
     public func ticket(_ id: Int64, latestMessages: Int? = nil) async throws -> TicketDetailRow? {
         let rows = try await pool.query("""
-            SELECT t.reference, t.status, t.priority, t.queue, t.assignee, c.profile_name, t.updated_at, t.id, t.tags, t.created_at, t.customer_window_expires_at
+            SELECT t.reference, t.status, t.priority, t.queue, t.assignee, c.profile_name, t.updated_at, t.id, t.tags, t.created_at, t.customer_window_expires_at,
+                   c.tags
             FROM switchboard.tickets t JOIN switchboard.customers c ON c.id = t.customer_id WHERE t.id = $1
             """, [id])
         guard let row = rows.first else { return nil }
@@ -249,7 +255,8 @@ public struct ControlStore: Sendable {
             .map { TicketDetailRow.Note(id: try $0.decode(0), at: try $0.decode(1), author: try $0.decode(2), body: try $0.decode(3)) }
         let sla = try await clocks(where: "o.ticket = $1", [summary.reference])
         return TicketDetailRow(id: id, summary: summary, tags: try row.decode(8), createdAt: try row.decode(9), customerWindowExpiresAt: try row.decode(10),
-                               messages: messages, notes: notes, events: events, sla: sla, messageChanges: changes, moreMessages: more)
+                               messages: messages, notes: notes, events: events, sla: sla, messageChanges: changes, moreMessages: more,
+                               customerTags: try row.decode(11))
     }
 
     /// A ticket's events in time order (then as written), from `from` on and before `before`.

@@ -139,7 +139,8 @@ public struct WebhookIngestStore: Sendable {
                 FROM jsonb_to_recordset($1::jsonb) AS r(ord int, wa_id text, user_id text)
                 """, [identities]),
             PostgresStatement("""
-                SELECT t.id, t.customer_id, t.business_number, t.status, t.resolved_at
+                SELECT t.id, t.customer_id, t.business_number, t.status, t.resolved_at,
+                       (SELECT s.open_until FROM switchboard.csat_surveys s WHERE s.ticket_id = t.id AND t.status = 'resolved')
                 FROM (SELECT DISTINCT \(customerOfRow) AS customer_id, r.business_number
                       FROM jsonb_to_recordset($1::jsonb) AS r(wa_id text, user_id text, business_number text)) AS k
                 CROSS JOIN LATERAL (SELECT id FROM switchboard.tickets WHERE customer_id = k.customer_id AND business_number = k.business_number
@@ -159,7 +160,8 @@ public struct WebhookIngestStore: Sendable {
                 throw PostgresError.unexpected("a ticket has an unknown status")
             }
             let thread = CustomerThread(customerID: try row.decode(1, as: Int64.self), businessNumber: try row.decode(2, as: String.self))
-            latest[thread] = .init(id: try row.decode(0, as: Int64.self), status: status, resolvedAt: try row.decode(4, as: Date?.self))
+            latest[thread] = .init(id: try row.decode(0, as: Int64.self), status: status, resolvedAt: try row.decode(4, as: Date?.self),
+                                   surveyOpenUntil: try row.decode(5, as: Date?.self))
         }
 
         // Threading, decided here: a thread's first new message may open, wake or reopen a ticket;

@@ -48,15 +48,27 @@ public struct OutboxStore: Sendable {
             }
             let id = UUID()
             let body = try request(id, recipient)
+            if let automation = draft.automation {
+                // Once per cause: the key taken means this decision was carried out before.
+                let claimed = try await transaction.query(
+                    """
+                    INSERT INTO switchboard.automation_sends (key, ticket_id, reason, rule, outbox_id, created_at)
+                    VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (key) DO NOTHING RETURNING key
+                    """, [automation.key, ticketID, automation.reason, automation.rule, id, now])
+                guard !claimed.isEmpty else { throw AutomaticMessageAlreadyRecorded(key: automation.key) }
+            }
             var messageID: Int64?
             if draft.isMessage {
                 messageID = try await transaction.query(
                     """
                     INSERT INTO switchboard.messages (ticket_id, direction, outbound_id, type, body, details, received_at, status, status_at)
-                    VALUES ($1, 'outbound', $2, $3, $4, $5::jsonb, $6, 'queued', $6)
+                    VALUES ($1, 'outbound', $2, $3, $4,
+                            $5::jsonb || CASE WHEN $7::text IS NULL THEN '{}'::jsonb
+                                              ELSE jsonb_build_object('automation', jsonb_build_object('reason', $7::text, 'rule', $8::text, 'key', $9::text)) END,
+                            $6, 'queued', $6)
                     RETURNING id
                     """,
-                    [ticketID, id, draft.kind, draft.readableText, draft.detailsJSON, now]
+                    [ticketID, id, draft.kind, draft.readableText, draft.detailsJSON, now, draft.automation?.reason, draft.automation?.rule, draft.automation?.key]
                 ).first?.decode(0, as: Int64.self)
             }
             if let file = draft.file {

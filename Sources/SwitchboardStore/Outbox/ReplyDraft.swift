@@ -20,6 +20,20 @@ public struct ReplyDraft: Sendable {
     public var author: String?
     /// An uploaded file (`media.id`) the reply carries: it becomes the message's file.
     public var file: Int64?
+    /// For an automatic message: its cause's key (recorded once in `automation_sends`), reason and rule.
+    public var automation: Automation?
+
+    public struct Automation: Sendable, Equatable {
+        public var key: String
+        public var reason: String
+        public var rule: String?
+
+        public init(key: String, reason: String, rule: String?) {
+            self.key = key
+            self.reason = reason
+            self.rule = rule
+        }
+    }
 
     /// A person's answer to the customer, which is what SLA clocks wait for: not an automatic
     /// message (no author, or `automation:…`), not a reaction or a read receipt
@@ -39,6 +53,12 @@ public struct ReplyDraft: Sendable {
         self.author = author
         self.file = file
     }
+}
+
+/// An automatic message whose cause already has a send (or a decision not to send) recorded: the
+/// decision was taken again, and nothing is done twice.
+public struct AutomaticMessageAlreadyRecorded: Error, Equatable {
+    public var key: String
 }
 
 /// The customer a reply goes to, as the ticket knows them.

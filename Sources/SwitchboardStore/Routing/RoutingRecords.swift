@@ -15,6 +15,15 @@ public struct UnroutedTicket: Sendable, Equatable {
     public var lastContactAt: Date?
     /// It had a queue before: a reopened ticket, to be classified again (its SLA clocks restart).
     public var routedBefore: Bool = false
+    /// Its triage menu, when it had one that ended: the rule's name, the outcome (`chosen`,
+    /// `unanswered`, `timed_out`) and the choice. Tickets whose menu still waits are not unrouted.
+    public var triage: (rule: String, outcome: String, choice: String?)?
+
+    public static func == (a: UnroutedTicket, b: UnroutedTicket) -> Bool {
+        a.ticketID == b.ticketID && a.customerID == b.customerID && a.facts == b.facts && a.knownLanguage == b.knownLanguage && a.createdAt == b.createdAt
+            && a.customerWindowExpiresAt == b.customerWindowExpiresAt && a.lastAgent == b.lastAgent && a.lastContactAt == b.lastContactAt
+            && a.routedBefore == b.routedBefore && a.triage?.rule == b.triage?.rule && a.triage?.outcome == b.triage?.outcome && a.triage?.choice == b.triage?.choice
+    }
 }
 
 /// Classification's outcome for one ticket, to store.

@@ -23,7 +23,7 @@ public struct RoutingStore: Sendable {
         let rows = try await pool.query("""
             SELECT t.id, t.customer_id, t.business_number, c.country, c.language, c.tags, fm.body,
                    fm.details->'choice'->>'id', fm.details->'choice'->>'title', t.created_at, t.customer_window_expires_at,
-                   last.last_assignee, last.contact_at, t.routing_rule IS NOT NULL
+                   last.last_assignee, last.contact_at, t.routing_rule IS NOT NULL, ts.rule, ts.state, ts.choice
             FROM \(source)
             JOIN switchboard.customers c ON c.id = t.customer_id
             LEFT JOIN LATERAL (SELECT m.body, m.details FROM switchboard.messages m
@@ -31,16 +31,23 @@ public struct RoutingStore: Sendable {
             LEFT JOIN LATERAL (SELECT p.last_assignee, coalesce(p.resolved_at, p.updated_at) AS contact_at FROM switchboard.tickets p
                                WHERE p.customer_id = t.customer_id AND p.last_assignee IS NOT NULL
                                ORDER BY p.assigned_at DESC NULLS LAST, p.id DESC LIMIT 1) AS last ON true
+            LEFT JOIN switchboard.triage_sessions ts ON ts.ticket_id = t.id
             WHERE t.queue IS NULL AND t.assignee IS NULL AND t.status <> 'resolved'
+              -- A ticket whose triage menu still waits for the customer is not routed yet.
+              AND ts.state IS DISTINCT FROM 'asking'
             ORDER BY t.id
             """, ticketIDs.map { [$0] } ?? [])
         return try rows.map { row in
             let choice = [try row.decode(7, as: String?.self), try row.decode(8, as: String?.self)].compactMap { $0 }
             let facts = TicketFacts(businessNumber: try row.decode(2), country: try row.decode(3), language: try row.decode(4),
                                     firstMessageText: try row.decode(6), menuChoice: choice, customerTags: Set(try row.decode(5, as: [String].self)))
-            return UnroutedTicket(ticketID: try row.decode(0), customerID: try row.decode(1), facts: facts, knownLanguage: try row.decode(4),
-                                  createdAt: try row.decode(9), customerWindowExpiresAt: try row.decode(10),
-                                  lastAgent: try row.decode(11), lastContactAt: try row.decode(12), routedBefore: try row.decode(13))
+            var ticket = UnroutedTicket(ticketID: try row.decode(0), customerID: try row.decode(1), facts: facts, knownLanguage: try row.decode(4),
+                                        createdAt: try row.decode(9), customerWindowExpiresAt: try row.decode(10),
+                                        lastAgent: try row.decode(11), lastContactAt: try row.decode(12), routedBefore: try row.decode(13))
+            if let rule = try row.decode(14, as: String?.self), let outcome = try row.decode(15, as: String?.self) {
+                ticket.triage = (rule, outcome, try row.decode(16, as: String?.self))
+            }
+            return ticket
         }
     }
 
@@ -276,7 +283,9 @@ public struct RoutingStore: Sendable {
 
     /// Sets a ticket's status (an agent resolves it or waits on the customer), with a
     /// `status_changed` event. Nil when the ticket does not exist or already has that status.
-    public func setStatus(_ ticketID: Int64, to status: TicketStatus, actor: String, now: Date) async throws -> StatusChange? {
+    /// `also`: a second event saying why, in the same statement (auto-close's `auto_resolved`).
+    public func setStatus(_ ticketID: Int64, to status: TicketStatus, actor: String, now: Date,
+                          also: (kind: TicketEventKind, data: String)? = nil) async throws -> StatusChange? {
         let rows = try await pool.query("""
             WITH old AS (SELECT id, status FROM switchboard.tickets WHERE id = $1 FOR UPDATE),
             u AS (
@@ -285,9 +294,11 @@ public struct RoutingStore: Sendable {
                 RETURNING t.id, old.status AS previous, t.assignee, t.queue
             ),
             e AS (INSERT INTO switchboard.ticket_events (ticket_id, at, kind, actor, data)
-                  SELECT id, $4, $5, $3, jsonb_build_object('from', previous, 'to', $2::text) FROM u)
+                  SELECT id, $4, $5, $3, jsonb_build_object('from', previous, 'to', $2::text) FROM u
+                  UNION ALL
+                  SELECT id, $4, $6, $3, $7::jsonb FROM u WHERE $6::text IS NOT NULL)
             SELECT previous, assignee, queue FROM u
-            """, [ticketID, status.rawValue, actor, now, TicketEventKind.statusChanged.rawValue])
+            """, [ticketID, status.rawValue, actor, now, TicketEventKind.statusChanged.rawValue, also?.kind.rawValue, also?.data ?? "{}"])
         guard let row = rows.first else { return nil }
         return StatusChange(previous: TicketStatus(rawValue: try row.decode(0, as: String.self)) ?? .open,
                             assignee: try row.decode(1), queue: try row.decode(2))

@@ -52,7 +52,10 @@ public struct SLAStore: Sendable {
     public func startFacts(_ ticketIDs: [Int64], reopened: Set<Int64>) async throws -> [SLAStartFacts] {
         guard !ticketIDs.isEmpty else { return [] }
         let rows = try await pool.query("""
-            SELECT t.id, t.queue, t.priority, t.tags, t.business_number, t.created_at, coalesce(t.last_inbound_at, t.created_at), s.policy_id
+            SELECT t.id, t.queue, t.priority, t.tags, t.business_number,
+                   -- After a triage menu the clocks start when the ticket reached its queue (docs/sla.md).
+                   coalesce((SELECT ts.ended_at FROM switchboard.triage_sessions ts WHERE ts.ticket_id = t.id), t.created_at),
+                   coalesce(t.last_inbound_at, t.created_at), s.policy_id
             FROM switchboard.tickets t LEFT JOIN switchboard.ticket_slas s ON s.ticket_id = t.id
             WHERE t.id = ANY($1::bigint[]) AND t.status <> 'resolved'
             ORDER BY t.id

@@ -26,7 +26,10 @@ struct APIHarness {
     let signals: Task<Void, any Error>?
 
     /// - Parameter graph: a Graph API stand-in that takes agents' uploads (replies are only queued).
-    static func start(_ label: String, configuration: RoutingConfiguration, silence: TimeInterval = 120, graph: GraphAPIStandIn? = nil) async throws -> APIHarness {
+    /// - Parameter automation: the `automation` section in force, read at each call as the daemon's
+    ///   reloadable configuration is (the queues' fallback templates).
+    static func start(_ label: String, configuration: RoutingConfiguration, silence: TimeInterval = 120, graph: GraphAPIStandIn? = nil,
+                      automation: @escaping @Sendable () -> AutomationConfiguration = { AutomationConfiguration() }) async throws -> APIHarness {
         let events = EventStream()
         let routing = try await RoutingHarness.make(label, configuration, events: events)
         let log = EventLog(capacity: 1000, maxAge: 3600)
@@ -49,7 +52,7 @@ struct APIHarness {
                            settings: .init(presenceSilenceSeconds: silence, eventRetentionCount: 1000, eventRetentionSeconds: 3600, maxPageSize: 200),
                            uploads: graph.map { _ in MediaUploader(store: MediaStore(pool: routing.pool), client: client, logger: TestDatabase.quietLogger) },
                            signals: signals, templates: [MessageTemplate(name: "order_update", language: "en_US", text: "Hello {{1}}, your order {{2}} is on its way")],
-                           logger: TestDatabase.quietLogger)
+                           automation: automation, logger: TestDatabase.quietLogger)
         // The enricher follows the stream once it has subscribed.
         while events.subscriberCount == 0 { await Task.yield() }
         return APIHarness(routing: routing, events: events, log: log, api: api, store: store, document: try OpenAPIDocument.load(), enricher: task,

@@ -51,8 +51,8 @@ struct ControlHarness {
     }
 
     /// A peer as the service would admit it, for calls made without a socket.
-    static func peer(_ role: Role, agent: String?, queues: Set<String>?) -> ControlService.Peer {
+    static func peer(_ role: Role, agent: String?, queues: Set<String>?, teams: Set<String>? = nil) -> ControlService.Peer {
         ControlService.Peer(credentials: PeerCredentials(pid: 1, uid: 1000, gid: 1000, user: agent ?? "operator", groups: []),
-                            caller: .init(role: role, agentID: agent, visibleQueues: queues), refusal: nil)
+                            caller: .init(role: role, agentID: agent, visibleQueues: queues, teams: teams), refusal: nil)
     }
 }

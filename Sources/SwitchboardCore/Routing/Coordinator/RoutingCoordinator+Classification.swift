@@ -12,12 +12,36 @@ extension RoutingCoordinator {
     /// one stored for the customer (people write in the language they want help in); without a
     /// business-hours calendar every ticket is within business hours. Nil: no rule matched (the
     /// configuration's last rule catches every ticket, so this is a configuration error).
-    public func classify(_ facts: TicketFacts, knownLanguage: String?, createdAt: Date) -> Classification? {
+    ///
+    /// After a triage menu (`triage`): a choice adds its id to the menu choices and, for a language
+    /// menu, its language wins over any guess (the customer said which one); without a choice, the
+    /// fallback rule named by the menu places the ticket, if it names one.
+    public func classify(_ facts: TicketFacts, knownLanguage: String?, createdAt: Date, triage: TriageResult? = nil) -> Classification? {
         var facts = facts
-        let guessed = facts.firstMessageText.flatMap(LanguageGuess.guess)
-        facts.language = guessed ?? knownLanguage
+        var guessed = facts.firstMessageText.flatMap(LanguageGuess.guess)
+        switch triage {
+        case .chosen(let id, let language)?:
+            facts.menuChoice.append(id)
+            if let language { guessed = nil; facts.language = language } else { facts.language = guessed ?? knownLanguage }
+        case .fallback(let rule?)?:
+            if let index = configuration.rules.firstIndex(where: { $0.name == rule }) {
+                let found = configuration.rules[index]
+                return Classification(rule: .init(index: index, name: found.name, actions: found.actions), guessedLanguage: guessed)
+            }
+            facts.language = guessed ?? knownLanguage
+        case .fallback(nil)?, nil:
+            facts.language = guessed ?? knownLanguage
+        }
         facts.withinBusinessHours = configuration.businessHours?.contains(createdAt) ?? true
         return RoutingRules.classify(facts, rules: configuration.rules).map { Classification(rule: $0, guessedLanguage: guessed) }
+    }
+
+    /// How a triage menu ended, for classification.
+    public enum TriageResult: Sendable, Equatable {
+        /// The option's id, and its language for a language menu.
+        case chosen(String, language: String?)
+        /// No choice: the menu's fallback routing rule, or nil for the rules as usual.
+        case fallback(String?)
     }
 
     /// What routing owes each message ingest committed, by how threading placed it.

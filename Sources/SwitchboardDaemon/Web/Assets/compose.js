@@ -1,12 +1,14 @@
-// The reply box: free text and files while the 24-hour window is open, only templates once it closed; and internal notes with @mentions.
+// The reply box: free text, canned responses (/shortcut) and files while the 24-hour window is open, only templates once it closed
+// (or the queue's fallback template, confirmed, in place of a text the closed window refused); and internal notes with @mentions.
 import { API, call, upload, h, ref, query, problem, duration, secondsUntil } from "./api.js";
+import { attachPicker } from "./canned.js";
 
-let slot, ticket, me, noted = () => {}, mode = "reply", open = null, lastTyping = 0, file = null, templates = null;
+let slot, ticket, me, noted = () => {}, mode = "reply", open = null, lastTyping = 0, file = null, templates = null, canned = null;
 
 const windowOpen = (t) => Boolean(t.customer_window_expires_at) && secondsUntil(t.customer_window_expires_at) > 0;
 
 export function render(container, t, caller, options) {
-  slot = container; ticket = t; me = caller; noted = options.noted; file = null;
+  slot = container; ticket = t; me = caller; noted = options.noted; file = null; canned = null;
   if (mode !== "note") mode = "reply";
   draw();
 }
@@ -72,7 +74,10 @@ function freeText(draft) {
                                                                                     onclick: () => { file = null; picker.value = ""; chip.replaceChildren(); } }, "×")] : []));
   });
   const send = h("button", { type: "submit", id: "reply-send", class: "primary" }, "Send");
-  const form = h("form", { class: "reply", id: "reply-form" }, text,
+  // A chosen canned response stands in for the text until it is sent or dropped.
+  const chosen = h("div", { class: "canned-chosen", id: "canned-chosen", hidden: true });
+  const drop = () => { canned = null; chosen.hidden = true; chosen.replaceChildren(); text.hidden = false; text.focus(); };
+  const form = h("form", { class: "reply", id: "reply-form" }, text, chosen,
     h("div", { class: "compose-bar" },
       h("button", { type: "button", id: "attach", class: "secondary", onclick: () => picker.click() }, "Attach file"), picker, chip,
       h("span", { class: "window-note" }, `Window closes in ${duration(secondsUntil(ticket.customer_window_expires_at))}`), send));
@@ -83,17 +88,28 @@ function freeText(draft) {
     }
   });
   text.addEventListener("keydown", (event) => { if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) { event.preventDefault(); form.requestSubmit(); } });
+  attachPicker(text, () => ticket.reference, (item) => {
+    canned = item;
+    text.hidden = true;
+    chosen.replaceChildren(
+      h("div", { class: "canned-head" }, h("span", { class: "canned-shortcut" }, `/${item.shortcut}`), h("span", { class: "canned-title" }, item.title),
+        h("button", { type: "button", class: "link", id: "canned-drop", "aria-label": "Drop the canned response", onclick: drop }, "×")),
+      h("p", { class: "template-preview", id: "canned-preview" }, h("span", { class: "label" }, "Preview"), item.preview ?? item.body));
+    chosen.hidden = false;
+    send.focus();
+  });
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
-    if (!text.value.trim() && !file) return;
+    if (!canned && !text.value.trim() && !file) return;
     send.disabled = true;
-    const ok = await sendReply(text.value.trim());
+    const ok = canned ? await sendBody({ type: "canned", canned: canned.id }, ticket.reference) : await sendReply(text.value.trim());
     send.disabled = false;
     if (ok) {
       text.value = "";
       file = null;
       picker.value = "";
       chip.replaceChildren();
+      if (canned) drop();
     }
   });
   return form;
@@ -109,15 +125,52 @@ async function sendReply(text) {
     body = { type: "media", media: uploaded.json.id };
     if (text) body.caption = text;
   }
-  const result = await call("POST", `${ref(at)}/messages`, body);
+  return sendBody(body, at);
+}
+
+/** Sends a reply; a text the closed window refuses may go as the queue's fallback template, once the agent confirms it. */
+async function sendBody(body, at) {
+  let result = await call("POST", `${ref(at)}/messages`, body);
+  const fallback = result.json?.error?.fallback_template;
+  if (!result.ok && fallback && await confirmFallback(fallback)) {
+    result = await call("POST", `${ref(at)}/messages`, { ...body, confirm_template_fallback: true });
+    if (result.ok) {
+      closed(null);
+      status(`The window had closed: template ${fallback.name} was sent instead, and your text kept as a note.`);
+      return true;
+    }
+  }
   if (result.ok) { status("Queued for sending."); return true; }
   status(problem(result, "Not sent"), "error");
   if (result.json?.error?.code === "customer_window_closed") {
-    ticket.customer_window_expires_at = result.json.error.window_closed_at ?? new Date(Date.now() - 1000).toISOString();
-    draw();
+    closed(result.json.error.window_closed_at);
     status(problem(result), "error");
   }
   return false;
+}
+
+/** The window turned out closed: the box offers templates from now on. */
+function closed(at) {
+  ticket.customer_window_expires_at = at ?? new Date(Date.now() - 1000).toISOString();
+  canned = null;
+  draw();
+}
+
+/** "Send the template instead?" with what the customer would read; true when the agent confirms. */
+function confirmFallback(fallback) {
+  return new Promise((resolve) => {
+    const answer = (yes) => { dialog.close(); dialog.remove(); resolve(yes); };
+    const dialog = h("dialog", { class: "fallback-dialog", id: "fallback-dialog", "aria-labelledby": "fallback-title" },
+      h("h3", { id: "fallback-title" }, "The 24-hour window has closed"),
+      h("p", {}, `Send the template “${fallback.name}” instead? Your text will be kept as an internal note.`),
+      h("p", { class: "template-preview", id: "fallback-preview" }, h("span", { class: "label" }, "Preview"), fallback.preview),
+      h("div", { class: "compose-bar end" },
+        h("button", { type: "button", class: "secondary", id: "fallback-cancel", onclick: () => answer(false) }, "Cancel"),
+        h("button", { type: "button", class: "primary", id: "fallback-confirm", onclick: () => answer(true) }, "Send template")));
+    dialog.addEventListener("cancel", (event) => { event.preventDefault(); answer(false); });
+    document.body.append(dialog);
+    dialog.showModal();
+  });
 }
 
 function templatePicker() {

@@ -1,7 +1,7 @@
 // The event stream (/api/v1/events): one EventSource per page, each event kind handed to one handler; resumes without losing events.
 
 const KINDS = ["assigned", "accepted", "unassigned", "moved", "tagged", "untagged", "priority_changed", "note_added", "mentioned", "message",
-               "message_status", "status_changed", "presence", "sla_warning", "sla_breach", "queue_paused", "agent_draining", "queued", "reset"];
+               "message_status", "status_changed", "presence", "sla_warning", "sla_breach", "queue_paused", "agent_draining", "queued", "customer_tags", "reset"];
 
 /**
  * Follows the stream: handler(kind, data) for every event, onState(connected) on open and loss.

@@ -157,6 +157,7 @@ function drawHead() {
     h("div", { class: "facts" },
       h("span", {}, "Queue ", h("strong", {}, t.queue ?? "none")),
       h("span", {}, "Agent ", h("strong", { id: "ticket-assignee" }, t.assignee ?? "waiting")),
+      (t.customer_tags ?? []).length ? h("span", {}, "Customer ", h("strong", { id: "customer-tags" }, t.customer_tags.join(", "))) : null,
       h("span", { class: "window-left" }), h("span", { class: "clocks" })),
     tags);
   clocks();
@@ -215,6 +216,7 @@ export function event(kind, data) {
     }
     return;
   }
+  if (kind === "customer_tags") return refreshSoon();
   if (kind === "note_added") {
     const d = data.details ?? {};
     if (d.text !== undefined && d.note) addNote({ id: Number(d.note), at: data.at, author: d.author, text: d.text });

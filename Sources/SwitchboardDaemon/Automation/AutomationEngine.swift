@@ -1,0 +1,327 @@
+import Foundation
+import JSON
+import Logging
+import Synchronization
+import SwitchboardCore
+import SwitchboardStore
+import WhatsApp
+
+/// Carries out what the core's automation decides: greetings and out-of-hours replies as customers
+/// write, triage menus before routing, satisfaction surveys after a resolution, auto-close. It reads
+/// the state each decision needs from the database, asks the pure decision (`ArrivalReplies`,
+/// `TriageStateMachine`, `CSATSurvey`, `AutoClosePolicy`), and performs the actions in one `switch`.
+///
+/// Every message goes through the outbox keyed by its cause (`automation_sends`), so a decision
+/// taken twice — a retried webhook, a restart — sends once; messages carry the author
+/// `automation:<reason>`, which never stops an SLA clock.
+public actor AutomationEngine {
+    let store: AutomationStore
+    let outbox: OutboxService?
+    let timers: any RoutingTimers
+    let logger: Logger
+    var configuration: AutomationConfiguration
+    /// Routes tickets whose triage ended and resolves auto-closed ones (set once at start).
+    var router: TicketRouter?
+    /// How often auto-close looks for quiet tickets (a triage deadline may wake it sooner).
+    let sweepInterval: TimeInterval
+
+    public init(configuration: AutomationConfiguration, store: AutomationStore, outbox: OutboxService?, timers: any RoutingTimers, logger: Logger,
+                sweepInterval: TimeInterval = 60) {
+        self.configuration = configuration
+        self.store = store
+        self.outbox = outbox
+        self.timers = timers
+        self.logger = logger
+        self.sweepInterval = sweepInterval
+    }
+
+    public func attach(router: TicketRouter) {
+        self.router = router
+    }
+
+    /// A reloaded configuration: later decisions follow it (a menu already sent keeps its rule
+    /// by name; if the rule is gone, the ticket is routed by the rules as usual).
+    public func reconfigure(_ configuration: AutomationConfiguration) {
+        self.configuration = configuration
+        scheduleSweep(at: timers.now)
+    }
+
+    /// Starts the sweep (triage deadlines and auto-close fall due while nobody looked, e.g. during a
+    /// restart: they are acted on at once).
+    public func start() {
+        scheduleSweep(at: timers.now)
+    }
+
+    // MARK: Triage, before routing
+
+    /// New tickets about to be routed: those a triage rule catches get its menu instead, and are
+    /// returned (routing leaves them until the menu ends).
+    func triage(_ tickets: [UnroutedTicket]) async -> Set<Int64> {
+        let fresh = tickets.filter { $0.triage == nil && !$0.routedBefore }
+        guard !configuration.triage.isEmpty, !fresh.isEmpty else { return [] }
+        let known: [Int64: AutomationTicket]
+        do {
+            known = try await store.tickets(fresh.map(\.ticketID))
+        } catch {
+            logger.error("triage skipped: tickets could not be read; they are routed at once", metadata: ["error": "\(error)"])
+            return []
+        }
+        var held: Set<Int64> = []
+        for ticket in fresh {
+            guard let context = known[ticket.ticketID], let rule = TriageStateMachine.rule(for: context, in: configuration) else { continue }
+            var machine = TriageStateMachine(rule: rule, ticket: context)
+            let actions = machine.event(.start(now: timers.now))
+            if await perform(actions, machine: machine, routeWhenDone: false) { held.insert(ticket.ticketID) }
+        }
+        if !held.isEmpty { scheduleSweep(at: nil) }
+        return held
+    }
+
+    /// Performs a triage machine's actions; true when the ticket waits on its menu.
+    @discardableResult
+    private func perform(_ actions: [TriageStateMachine.Action], machine: TriageStateMachine, routeWhenDone: Bool) async -> Bool {
+        var waiting = false
+        for action in actions {
+            switch action {
+            case .send(let message):
+                await send(message, to: machine.ticket)
+            case .record(let state):
+                let why: String? = switch state {
+                case .unanswered: "no choice after \(machine.rule.maxAsks) menus"
+                case .timedOut: "no answer in time"
+                default: nil
+                }
+                do {
+                    try await store.saveTriage(ticketID: machine.ticket.id, rule: machine.rule.name, state: state, why: why, now: timers.now)
+                    if case .asking = state { waiting = true }
+                } catch {
+                    logger.error("triage state not saved; the ticket is routed at once", metadata: ["ticket": "\(machine.ticket.reference)", "error": "\(error)"])
+                    waiting = false
+                }
+            case .route(let outcome):
+                if case .chosen(let option) = outcome {
+                    do {
+                        try await store.applyChoice(ticketID: machine.ticket.id, option: option, now: timers.now)
+                    } catch {
+                        logger.error("triage choice not applied to the ticket and customer", metadata: ["ticket": "\(machine.ticket.reference)", "error": "\(error)"])
+                    }
+                }
+                if routeWhenDone { await routeNow(machine.ticket.id) }
+            }
+        }
+        return waiting
+    }
+
+    private func routeNow(_ ticketID: Int64) async {
+        guard let router else { return }
+        do {
+            try await router.route([ticketID])
+        } catch {
+            logger.error("routing after triage failed; recovery routes it", metadata: ["ticket": "\(ticketID)", "error": "\(error)"])
+            await router.needRecovery(.init(routeUnrouted: true))
+        }
+    }
+
+    /// How a ticket's ended menu classifies it: the option's id and language, or the fallback rule.
+    func classificationHint(rule: String, outcome: String, choice: String?) -> RoutingCoordinator.TriageResult {
+        let triageRule = configuration.triage.first { $0.name == rule }
+        if outcome == "chosen", let choice {
+            return .chosen(choice, language: triageRule?.options.first { $0.id == choice }?.language)
+        }
+        return .fallback(triageRule?.fallbackRule)
+    }
+
+    // MARK: Customers' messages
+
+    /// Messages ingest committed (after routing placed new tickets): answers to menus and surveys,
+    /// then greetings and out-of-hours replies.
+    func customerMessages(_ messages: [IngestResult.StoredMessage]) async {
+        let mine = messages.filter { !$0.isEcho }
+        guard !mine.isEmpty, hasWork else { return }
+        let now = timers.now
+        do {
+            let ticketIDs = Array(Set(mine.map(\.ticketID)))
+            var tickets = try await store.tickets(ticketIDs)
+            let inbound = Dictionary(try await store.inbound(mine.map(\.messageID)).map { ($0.messageID, $0) }, uniquingKeysWith: { first, _ in first })
+            let sessions = try await store.triageSessions(ticketIDs)
+            let surveys = configuration.csat == nil ? [:] : try await store.surveys(ticketIDs, now: now)
+            var consumed: Set<Int64> = []
+            for message in mine {
+                guard let context = tickets[message.ticketID], let body = inbound[message.messageID] else { continue }
+                if message.threading != .newTicket, let session = sessions[message.ticketID], case .asking(_, let deadline) = session.state,
+                   let rule = configuration.triage.first(where: { $0.name == session.rule }), body.receivedAt > deadline.addingTimeInterval(-rule.timeout) {
+                    var machine = TriageStateMachine(rule: rule, ticket: context, state: session.state)
+                    let actions = machine.event(.customerWrote(choiceID: body.choiceID, text: body.text, asksForAnswer: message.asksForAnswer, now: body.receivedAt))
+                    await perform(actions, machine: machine, routeWhenDone: true)
+                    consumed.insert(message.messageID)
+                    continue
+                }
+                if context.status == .resolved, let survey = surveys[message.ticketID], let csat = configuration.csat {
+                    var machine = CSATSurvey(configuration: csat, ticket: context, state: survey.state)
+                    let actions = machine.event(.customerWrote(choiceID: body.choiceID, text: body.text, asksForAnswer: message.asksForAnswer, now: body.receivedAt))
+                    await perform(actions, survey: machine, credit: survey)
+                    consumed.insert(message.messageID)
+                    continue
+                }
+            }
+            // Greetings and out-of-hours replies read the ticket after routing placed it.
+            tickets = try await store.tickets(ticketIDs)
+            let inTriage = try await store.triageSessions(ticketIDs).filter { if case .asking = $0.value.state { true } else { false } }
+            for message in mine where !consumed.contains(message.messageID) {
+                guard let context = tickets[message.ticketID], let body = inbound[message.messageID] else { continue }
+                let arrival = ArrivalReplies.Arrival(ticket: context, receivedAt: body.receivedAt, startedTicket: message.threading == .newTicket,
+                                                     asksForAnswer: message.asksForAnswer, inTriage: inTriage[message.ticketID] != nil)
+                for reply in ArrivalReplies.decide(arrival, configuration: configuration, now: now) { await send(reply, to: context) }
+            }
+        } catch {
+            logger.error("automation skipped these messages: the database did not answer", metadata: ["messages": "\(mine.count)", "error": "\(error)"])
+        }
+    }
+
+    private var hasWork: Bool {
+        !configuration.greetings.isEmpty || !configuration.outOfHours.isEmpty || !configuration.triage.isEmpty || configuration.csat != nil
+    }
+
+    // MARK: Resolutions
+
+    /// A ticket was resolved: its survey, if one is due.
+    func resolved(_ ticketID: Int64, automatically: Bool) async {
+        guard let csat = configuration.csat else { return }
+        do {
+            guard let context = try await store.tickets([ticketID])[ticketID], let resolution = try await store.resolution(ofTicket: ticketID) else { return }
+            let existing = try await store.surveys([ticketID], now: timers.now)[ticketID]
+            var machine = CSATSurvey(configuration: csat, ticket: context, state: existing == nil ? .notSent : .finished)
+            let actions = machine.event(.resolved(automatically: automatically, now: timers.now))
+            await perform(actions, survey: machine, credit: .init(state: .notSent, agent: resolution.agent, queue: resolution.queue),
+                          resolvedAt: resolution.resolvedAt, automatically: automatically)
+        } catch {
+            logger.error("no satisfaction survey: the database did not answer", metadata: ["ticket": "\(ticketID)", "error": "\(error)"])
+        }
+    }
+
+    private func perform(_ actions: [CSATSurvey.Action], survey: CSATSurvey, credit: AutomationStore.Survey, resolvedAt: Date? = nil,
+                         automatically: Bool = false) async {
+        let ticket = survey.ticket
+        for action in actions {
+            do {
+                switch action {
+                case .send(let message):
+                    await send(message, to: ticket)
+                case .recordSent(let channel, let expiresAt):
+                    try await store.recordSurveySent(ticketID: ticket.id, agent: credit.agent, queue: credit.queue, resolvedAt: resolvedAt ?? timers.now,
+                                                     automatically: automatically, channel: channel, expiresAt: expiresAt, now: timers.now)
+                case .recordRating(let rating, let at, let commentUntil):
+                    try await store.recordRating(ticketID: ticket.id, rating: rating, at: at, commentUntil: commentUntil)
+                case .recordComment(let text, let at):
+                    try await store.recordComment(ticketID: ticket.id, text: text, at: at)
+                case .skip(let why):
+                    try await store.recordSkip(key: "csat:\(ticket.id)", ticketID: ticket.id, reason: AutomaticMessage.Reason.csatSurvey.rawValue, rule: nil,
+                                               why: why, now: timers.now)
+                }
+            } catch {
+                logger.error("satisfaction survey step not recorded", metadata: ["ticket": "\(ticket.reference)", "error": "\(error)"])
+            }
+        }
+    }
+
+    // MARK: The sweep: triage deadlines, auto-close
+
+    private func scheduleSweep(at date: Date?) {
+        let at = date ?? timers.now
+        timers.schedule(.automationSweep, at: at) { [weak self] in await self?.sweep() }
+    }
+
+    /// Acts on what fell due, then sleeps until the next triage deadline or the sweep interval.
+    func sweep() async {
+        let now = timers.now
+        do {
+            for ticketID in try await store.dueTriage(now: now) {
+                guard let session = try await store.triageSessions([ticketID])[ticketID], let context = try await store.tickets([ticketID])[ticketID] else { continue }
+                guard let rule = configuration.triage.first(where: { $0.name == session.rule }) else {
+                    // The rule was removed by a reload: the menu ends, the rules route the ticket.
+                    try await store.saveTriage(ticketID: ticketID, rule: session.rule, state: .timedOut, why: "triage rule removed from the configuration", now: now)
+                    await routeNow(ticketID)
+                    continue
+                }
+                var machine = TriageStateMachine(rule: rule, ticket: context, state: session.state)
+                await perform(machine.event(.deadlinePassed(now: now)), machine: machine, routeWhenDone: true)
+            }
+            if let autoClose = configuration.autoClose { try await closeQuietTickets(autoClose, now: now) }
+        } catch {
+            logger.error("automation sweep failed; trying again", metadata: ["error": "\(error)"])
+        }
+        var next = now.addingTimeInterval(sweepInterval)
+        if let deadline = try? await store.nextTriageDeadline() { next = min(next, max(deadline, now)) }
+        scheduleSweep(at: next)
+    }
+
+    private func closeQuietTickets(_ autoClose: AutomationConfiguration.AutoClose, now: Date) async throws {
+        guard let router else { return }
+        let candidates = try await store.autoCloseCandidates(pendingQuietBefore: now.addingTimeInterval(-autoClose.pendingAfter),
+                                                             openQueues: autoClose.openAfterByQueue.keys.sorted())
+        let due = candidates.filter { AutoClosePolicy.isDue($0.candidate, configuration: autoClose, now: now) }
+        guard !due.isEmpty else { return }
+        let contexts = try await store.tickets(due.map(\.ticketID))
+        for ticket in due {
+            guard let context = contexts[ticket.ticketID], let dueAt = AutoClosePolicy.dueAt(ticket.candidate, configuration: autoClose) else { continue }
+            let quietSince = dueAt.addingTimeInterval(-(ticket.candidate.status == .pending ? autoClose.pendingAfter : autoClose.openAfterByQueue[ticket.candidate.queue ?? ""] ?? 0))
+            if let closing = AutoClosePolicy.closingMessage(context, quietSince: quietSince, configuration: autoClose, now: now) { await send(closing, to: context) }
+            let resolved = try await router.setStatus(ticket.ticketID, to: .resolved, actor: AutomationEngine.autoCloseActor,
+                                                      also: (.autoResolved, .object(["quiet_since": .string(ISO8601DateFormatter().string(from: quietSince)),
+                                                                                     "after_seconds": .number(now.timeIntervalSince(quietSince).rounded())])))
+            if resolved { logger.info("auto-closed a quiet ticket", metadata: ["ticket": "\(context.reference)"]) }
+        }
+    }
+
+    /// The actor recorded on an auto-close's status change (and how a resolution is told to be one).
+    public static let autoCloseActor = "automation:auto_close"
+
+    // MARK: Sending
+
+    /// Queues an automatic message in the outbox under its key; a refusal (closed window, sending
+    /// off) is recorded under the same key, so it is not retried on every message.
+    private func send(_ message: AutomaticMessage, to ticket: AutomationTicket) async {
+        guard let outbox else {
+            _ = try? await store.recordSkip(key: message.key, ticketID: ticket.id, reason: message.reason.rawValue, rule: message.rule,
+                                        why: "sending is disabled (no whatsapp.accessToken)", now: timers.now)
+            return
+        }
+        do {
+            _ = try await outbox.send(Self.content(message.content, language: ticket.customerLanguage), ticket: ticket.reference, author: message.author,
+                                      automation: .init(key: message.key, reason: message.reason.rawValue, rule: message.rule))
+            logger.info("automatic message queued", metadata: ["ticket": "\(ticket.reference)", "reason": "\(message.reason.rawValue)", "key": "\(message.key)"])
+        } catch is AutomaticMessageAlreadyRecorded {
+            logger.debug("automatic message already recorded", metadata: ["key": "\(message.key)"])
+        } catch let refusal as ReplyRefusal {
+            do {
+                try await store.recordSkip(key: message.key, ticketID: ticket.id, reason: message.reason.rawValue, rule: message.rule, why: "\(refusal)", now: timers.now)
+            } catch {
+                logger.error("automatic message refused and the refusal not recorded", metadata: ["key": "\(message.key)", "error": "\(error)"])
+            }
+            logger.notice("automatic message not sent", metadata: ["ticket": "\(ticket.reference)", "reason": "\(message.reason.rawValue)", "why": "\(refusal)"])
+        } catch {
+            logger.error("automatic message not queued: the database did not answer", metadata: ["key": "\(message.key)", "error": "\(error)"])
+        }
+    }
+
+    /// The Cloud API's shape of an automatic message.
+    static func content(_ content: AutomaticMessage.Content, language: String?) -> OutboundContent {
+        switch content {
+        case .text(let text):
+            return .text(body: text)
+        case .template(let template):
+            return .template(name: template.name, languageCode: template.language)
+        case .menu(let menu):
+            let body: JSONValue = .object(["text": .string(menu.body)])
+            switch menu.style {
+            case .buttons:
+                let buttons = menu.rows.map { JSONValue.object(["type": .string("reply"), "reply": .object(["id": .string($0.id), "title": .string($0.title)])]) }
+                return .interactive(.object(["type": .string("button"), "body": body, "action": .object(["buttons": .array(buttons)])]))
+            case .list:
+                let rows = menu.rows.map { JSONValue.object(["id": .string($0.id), "title": .string($0.title)]) }
+                return .interactive(.object(["type": .string("list"), "body": body,
+                                             "action": .object(["button": .string(menu.button), "sections": .array([.object(["rows": .array(rows)])])])]))
+            }
+        }
+    }
+}
