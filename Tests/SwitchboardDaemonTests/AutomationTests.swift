@@ -219,4 +219,37 @@ struct AutomationTests {
         let outbox = try await harness.routing.pool.query("SELECT count(*)::int FROM switchboard.outbox WHERE ticket_id = $1", [ticket]).first?.decode(0, as: Int.self)
         #expect(outbox == 1)
     }
+
+    @Test func aRestartDecidesWhatACrashCutShortAndOnlyThat() async throws {
+        var automation = AutomationConfiguration()
+        automation.greetings = [.init(name: "hello", text: LocalizedText("Hello!"))]
+        automation.csat = .init(prompt: LocalizedText("Rate us"), button: LocalizedText("Rate"), ratings: ["1", "2", "3", "4", "5"].map(LocalizedText.init))
+        let harness = try await Harness.start("automation_catch_up", automation)
+        // Greeted as usual.
+        let greeted = try await harness.routing.customerWrites("447700900351", "Hi")
+        // Committed by ingest, then the daemon died before routing or automation heard of it.
+        let cut = try #require(try await harness.routing.customerMessageCommitted("447700900352", "Hello").first?.ticketID)
+        #expect(try await harness.automatic(cut).isEmpty)
+        // Resolved by Ana, and the survey's decision lost the same way: the status is stored directly.
+        try await harness.routing.pool.query(
+            "UPDATE switchboard.tickets SET status = 'resolved', resolved_at = $2 WHERE id = $1", [greeted, harness.routing.timers.now])
+        await harness.routing.advance(by: 60)
+        // The restart: a new engine on the same database.
+        let restarted = AutomationEngine(configuration: automation, store: AutomationStore(pool: harness.routing.pool),
+                                         outbox: OutboxService(store: OutboxStore(pool: harness.routing.pool),
+                                                               client: GraphAPIClient(configuration: .init(baseURL: "http://127.0.0.1:9", version: "v24.0",
+                                                                                                            accessToken: "unused", timeout: .seconds(5)),
+                                                                                      httpClient: .shared),
+                                                               settings: .init(messagesPerSecond: 80, limits: .init(customerInterval: 0, maxInFlight: 4),
+                                                                               retryPolicy: RetryPolicy(baseDelay: 1, maxDelay: 1, maxAttempts: 1)),
+                                                               now: { [timers = harness.routing.timers] in timers.now }, logger: TestDatabase.quietLogger),
+                                         timers: harness.routing.timers, logger: TestDatabase.quietLogger)
+        await restarted.start()
+        #expect(try await harness.automatic(cut).map(\.reason) == ["greeting"])
+        #expect(try await harness.automatic(greeted).map(\.reason) == ["greeting", "csat_survey"], "greeted once, surveyed now")
+        // A second restart decides nothing new.
+        await restarted.start()
+        #expect(try await harness.automatic(cut).count == 1)
+        #expect(try await harness.automatic(greeted).count == 2)
+    }
 }

@@ -22,6 +22,7 @@ extension AutomationConfiguration {
     public static func read(_ object: ConfigObject?, references: References) -> AutomationConfiguration {
         var configuration = AutomationConfiguration()
         guard let object else { return configuration }
+        _ = object.optionalString("$comment", allowEmpty: true)  // room for a note to the reader
         let reader = Reader(references: references, defaultLanguage: object.string("defaultLanguage", default: "en"))
         configuration.defaultLanguage = reader.defaultLanguage
         let diagnostics = object.diagnosticsSink
@@ -205,25 +206,27 @@ extension AutomationConfiguration {
         }
 
         func autoClose(_ entry: ConfigObject) -> AutoClose? {
-            let pending = entry.optionalInteger("pendingAfterHours", in: 1...8760)
-            if pending == nil, entry.value("pendingAfterHours") == nil { entry.report("pendingAfterHours", "required: hours without a customer message after which a pending ticket is resolved") }
+            // Hours, fractions allowed (0.25 is a quarter of an hour; tests use seconds' worth).
+            let pending: Double? = entry.value("pendingAfterHours") == nil ? nil : entry.number("pendingAfterHours", in: 0.001...8760, default: -1)
+            if pending == nil { entry.report("pendingAfterHours", "required: hours without a customer message after which a pending ticket is resolved") }
             var open: [String: TimeInterval] = [:]
             for (path, value) in entry.array("openInQueues") {
                 let item = ConfigObject(value, path: path, diagnostics: entry.diagnosticsSink)
                 let queue = item.optionalString("queue")
                 if let queue, !references.queues.contains(queue) { item.report("queue", "unknown queue \"\(queue)\"") }
                 if queue == nil { item.report("queue", "required") }
-                let hours = item.optionalInteger("afterHours", in: 1...8760)
-                if hours == nil, item.value("afterHours") == nil { item.report("afterHours", "required") }
-                if let queue, let hours, references.queues.contains(queue) { open[queue] = TimeInterval(hours * 3600) }
+                let hours: Double? = item.value("afterHours") == nil ? nil : item.number("afterHours", in: 0.001...8760, default: -1)
+                if hours == nil { item.report("afterHours", "required") }
+                if let queue, let hours, hours > 0, references.queues.contains(queue) { open[queue] = hours * 3600 }
                 item.finish()
             }
             let closing = text(entry, "closingText", variables: ["customer.name", "ticket.reference", "agent.name"], required: false)
-            guard let pending else { return nil }
-            return AutoClose(pendingAfter: TimeInterval(pending * 3600), openAfterByQueue: open, closingText: closing)
+            guard let pending, pending > 0 else { return nil }
+            return AutoClose(pendingAfter: pending * 3600, openAfterByQueue: open, closingText: closing)
         }
 
         func csat(_ entry: ConfigObject) -> CSAT? {
+            let scope = scope(entry)
             let afterAgent = entry.bool("afterAgentResolve", default: true)
             let afterAuto = entry.bool("afterAutoClose", default: false)
             let prompt = text(entry, "prompt", variables: ["customer.name", "ticket.reference", "agent.name"])
@@ -253,9 +256,11 @@ extension AutomationConfiguration {
             let comment = entry.integer("commentMinutes", in: 0...1440, default: 10)
             let thanks = text(entry, "thanks", variables: ["customer.name", "ticket.reference", "agent.name"], required: false)
             guard let prompt, ratings.count == 5 else { return nil }
-            return CSAT(afterAgentResolve: afterAgent, afterAutoClose: afterAuto, prompt: prompt, button: button, ratings: ratings,
+            var csat = CSAT(afterAgentResolve: afterAgent, afterAutoClose: afterAuto, prompt: prompt, button: button, ratings: ratings,
                         template: template.flatMap { $0.parameters == 0 ? $0 : nil }, expiresAfter: TimeInterval(expires * 3600),
                         commentWithin: TimeInterval(comment * 60), thanks: thanks)
+            csat.scope = scope
+            return csat
         }
 
         func templateFallback(_ entry: ConfigObject) -> TemplateFallback? {

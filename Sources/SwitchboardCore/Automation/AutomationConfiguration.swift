@@ -150,6 +150,8 @@ public struct AutomationConfiguration: Sendable, Equatable {
 
     /// The satisfaction survey after a resolution.
     public struct CSAT: Sendable, Equatable {
+        /// Which tickets are surveyed (by business number and the queue they were resolved in).
+        public var scope: Scope = Scope()
         public var afterAgentResolve: Bool
         public var afterAutoClose: Bool
         public var prompt: LocalizedText

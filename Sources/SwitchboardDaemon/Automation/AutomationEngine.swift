@@ -47,9 +47,41 @@ public actor AutomationEngine {
     }
 
     /// Starts the sweep (triage deadlines and auto-close fall due while nobody looked, e.g. during a
-    /// restart: they are acted on at once).
-    public func start() {
+    /// restart: they are acted on at once), after catching up on what a crash may have cut short.
+    public func start() async {
+        await catchUp()
         scheduleSweep(at: timers.now)
+    }
+
+    /// How far back a restart looks for decisions a crash may have cut short.
+    static let catchUpWindow: TimeInterval = 900
+
+    /// Decisions taken again for the last minutes' customer messages (greetings, out-of-hours
+    /// replies) and resolutions (surveys): a crash between ingest's commit (or a resolution) and the
+    /// automatic message's record would otherwise lose it. Their keys make a second decision a
+    /// no-op; menus need no catch-up (routing sends them when it places unrouted tickets), and
+    /// answers to menus and surveys are not replayed (an answer must move its machine once).
+    func catchUp() async {
+        let since = timers.now.addingTimeInterval(-Self.catchUpWindow)
+        do {
+            if !configuration.greetings.isEmpty || !configuration.outOfHours.isEmpty {
+                let arrivals = try await store.arrivals(since: since)
+                let tickets = try await store.tickets(Array(Set(arrivals.map(\.ticketID))))
+                let inTriage = try await store.triageSessions(Array(tickets.keys)).filter { if case .asking = $0.value.state { true } else { false } }
+                for arrival in arrivals {
+                    guard let ticket = tickets[arrival.ticketID] else { continue }
+                    let decided = ArrivalReplies.decide(.init(ticket: ticket, receivedAt: arrival.receivedAt, startedTicket: arrival.startedTicket,
+                                                              asksForAnswer: TicketThreading.asksForAnswer(type: arrival.type), inTriage: inTriage[arrival.ticketID] != nil),
+                                                        configuration: configuration, now: timers.now)
+                    for message in decided { await send(message, to: ticket) }
+                }
+            }
+            if configuration.csat != nil {
+                for resolved in try await store.resolvedWithoutSurvey(since: since) { await self.resolved(resolved.ticketID, automatically: resolved.automatically) }
+            }
+        } catch {
+            logger.error("automation could not catch up after the start", metadata: ["error": "\(error)"])
+        }
     }
 
     // MARK: Triage, before routing
@@ -58,7 +90,8 @@ public actor AutomationEngine {
     /// returned (routing leaves them until the menu ends).
     func triage(_ tickets: [UnroutedTicket]) async -> Set<Int64> {
         let fresh = tickets.filter { $0.triage == nil && !$0.routedBefore }
-        guard !configuration.triage.isEmpty, !fresh.isEmpty else { return [] }
+        // Without sending, a menu could never reach the customer: route at once.
+        guard !configuration.triage.isEmpty, !fresh.isEmpty, outbox != nil else { return [] }
         let known: [Int64: AutomationTicket]
         do {
             known = try await store.tickets(fresh.map(\.ticketID))
@@ -80,20 +113,22 @@ public actor AutomationEngine {
     /// Performs a triage machine's actions; true when the ticket waits on its menu.
     @discardableResult
     private func perform(_ actions: [TriageStateMachine.Action], machine: TriageStateMachine, routeWhenDone: Bool) async -> Bool {
-        var waiting = false
+        var waiting = false, menuSent = true
         for action in actions {
             switch action {
             case .send(let message):
-                await send(message, to: machine.ticket)
-            case .record(let state):
+                menuSent = await send(message, to: machine.ticket)
+            case .record(var state):
+                // A menu that could not go out is not waited for: the ticket is routed now.
+                if case .asking = state, !menuSent { state = .timedOut }
                 let why: String? = switch state {
                 case .unanswered: "no choice after \(machine.rule.maxAsks) menus"
-                case .timedOut: "no answer in time"
+                case .timedOut: menuSent ? "no answer in time" : "the menu could not be sent"
                 default: nil
                 }
                 do {
                     try await store.saveTriage(ticketID: machine.ticket.id, rule: machine.rule.name, state: state, why: why, now: timers.now)
-                    if case .asking = state { waiting = true }
+                    if case .asking = state { waiting = true } else if !menuSent, routeWhenDone { await routeNow(machine.ticket.id) }
                 } catch {
                     logger.error("triage state not saved; the ticket is routed at once", metadata: ["ticket": "\(machine.ticket.reference)", "error": "\(error)"])
                     waiting = false
@@ -188,7 +223,8 @@ public actor AutomationEngine {
     func resolved(_ ticketID: Int64, automatically: Bool) async {
         guard let csat = configuration.csat else { return }
         do {
-            guard let context = try await store.tickets([ticketID])[ticketID], let resolution = try await store.resolution(ofTicket: ticketID) else { return }
+            guard let context = try await store.tickets([ticketID])[ticketID], let resolution = try await store.resolution(ofTicket: ticketID),
+                  csat.scope.matches(businessNumber: context.businessNumber, queue: resolution.queue) else { return }
             let existing = try await store.surveys([ticketID], now: timers.now)[ticketID]
             var machine = CSATSurvey(configuration: csat, ticket: context, state: existing == nil ? .notSent : .finished)
             let actions = machine.event(.resolved(automatically: automatically, now: timers.now))
@@ -226,13 +262,25 @@ public actor AutomationEngine {
 
     // MARK: The sweep: triage deadlines, auto-close
 
+    /// When the sweep is due next.
+    private var nextSweepAt: Date?
+
     private func scheduleSweep(at date: Date?) {
         let at = date ?? timers.now
+        nextSweepAt = at
         timers.schedule(.automationSweep, at: at) { [weak self] in await self?.sweep() }
+    }
+
+    /// A ticket was set pending: the sweep looks at it when its quiet time can first be over.
+    func ticketSetPending() {
+        guard let autoClose = configuration.autoClose else { return }
+        let due = timers.now.addingTimeInterval(autoClose.pendingAfter)
+        if due < nextSweepAt ?? .distantFuture { scheduleSweep(at: due) }
     }
 
     /// Acts on what fell due, then sleeps until the next triage deadline or the sweep interval.
     func sweep() async {
+        nextSweepAt = nil
         let now = timers.now
         do {
             for ticketID in try await store.dueTriage(now: now) {
@@ -252,7 +300,10 @@ public actor AutomationEngine {
         }
         var next = now.addingTimeInterval(sweepInterval)
         if let deadline = try? await store.nextTriageDeadline() { next = min(next, max(deadline, now)) }
-        scheduleSweep(at: next)
+        // A wake-up asked for while this sweep ran (a ticket set pending) is kept.
+        if let asked = nextSweepAt { next = min(next, asked) }
+        // Never sooner than a second: what could not be done now (the database is down) waits a little.
+        scheduleSweep(at: max(next, now.addingTimeInterval(1)))
     }
 
     private func closeQuietTickets(_ autoClose: AutomationConfiguration.AutoClose, now: Date) async throws {
@@ -280,18 +331,22 @@ public actor AutomationEngine {
 
     /// Queues an automatic message in the outbox under its key; a refusal (closed window, sending
     /// off) is recorded under the same key, so it is not retried on every message.
-    private func send(_ message: AutomaticMessage, to ticket: AutomationTicket) async {
+    /// True when the message is in the outbox (now, or from an earlier decision of the same cause).
+    @discardableResult
+    private func send(_ message: AutomaticMessage, to ticket: AutomationTicket) async -> Bool {
         guard let outbox else {
             _ = try? await store.recordSkip(key: message.key, ticketID: ticket.id, reason: message.reason.rawValue, rule: message.rule,
                                         why: "sending is disabled (no whatsapp.accessToken)", now: timers.now)
-            return
+            return false
         }
         do {
             _ = try await outbox.send(Self.content(message.content, language: ticket.customerLanguage), ticket: ticket.reference, author: message.author,
                                       automation: .init(key: message.key, reason: message.reason.rawValue, rule: message.rule))
             logger.info("automatic message queued", metadata: ["ticket": "\(ticket.reference)", "reason": "\(message.reason.rawValue)", "key": "\(message.key)"])
+            return true
         } catch is AutomaticMessageAlreadyRecorded {
             logger.debug("automatic message already recorded", metadata: ["key": "\(message.key)"])
+            return true
         } catch let refusal as ReplyRefusal {
             do {
                 try await store.recordSkip(key: message.key, ticketID: ticket.id, reason: message.reason.rawValue, rule: message.rule, why: "\(refusal)", now: timers.now)
@@ -299,8 +354,10 @@ public actor AutomationEngine {
                 logger.error("automatic message refused and the refusal not recorded", metadata: ["key": "\(message.key)", "error": "\(error)"])
             }
             logger.notice("automatic message not sent", metadata: ["ticket": "\(ticket.reference)", "reason": "\(message.reason.rawValue)", "why": "\(refusal)"])
+            return false
         } catch {
             logger.error("automatic message not queued: the database did not answer", metadata: ["key": "\(message.key)", "error": "\(error)"])
+            return false
         }
     }
 

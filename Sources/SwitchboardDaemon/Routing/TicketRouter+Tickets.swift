@@ -31,6 +31,7 @@ extension TicketRouter {
             let automatically = actor == AutomationEngine.autoCloseActor
             work.spawn { await automation.resolved(ticketID, automatically: automatically) }
         }
+        if status == .pending, let automation { await automation.ticketSetPending() }
         return true
     }
 

@@ -58,6 +58,43 @@ public struct AutomationStore: Sendable {
         }
     }
 
+    /// A customer's message received since `since`, for the catch-up after a restart.
+    public struct RecentArrival: Sendable, Equatable {
+        public var messageID: Int64
+        public var ticketID: Int64
+        public var receivedAt: Date
+        /// It is the ticket's first customer message.
+        public var startedTicket: Bool
+        public var type: String
+    }
+
+    public func arrivals(since: Date, limit: Int = 5000) async throws -> [RecentArrival] {
+        try await pool.query("""
+            SELECT m.id, m.ticket_id, m.received_at,
+                   NOT EXISTS (SELECT 1 FROM switchboard.messages p WHERE p.ticket_id = m.ticket_id AND p.direction = 'inbound' AND p.id < m.id), m.type
+            FROM switchboard.messages m
+            WHERE m.direction = 'inbound' AND m.received_at >= $1
+            ORDER BY m.id LIMIT $2
+            """, [since, limit]).map { row in
+            RecentArrival(messageID: try row.decode(0), ticketID: try row.decode(1), receivedAt: try row.decode(2), startedTicket: try row.decode(3),
+                          type: try row.decode(4))
+        }
+    }
+
+    /// Tickets resolved since `since` with no survey decided (sent or skipped), and whether
+    /// auto-close resolved them.
+    public func resolvedWithoutSurvey(since: Date) async throws -> [(ticketID: Int64, automatically: Bool)] {
+        try await pool.query("""
+            SELECT t.id, coalesce((SELECT e.actor = 'automation:auto_close' FROM switchboard.ticket_events e
+                                   WHERE e.ticket_id = t.id AND e.kind = 'status_changed' ORDER BY e.id DESC LIMIT 1), false)
+            FROM switchboard.tickets t
+            WHERE t.status = 'resolved' AND t.resolved_at >= $1
+              AND NOT EXISTS (SELECT 1 FROM switchboard.csat_surveys s WHERE s.ticket_id = t.id)
+              AND NOT EXISTS (SELECT 1 FROM switchboard.automation_sends a WHERE a.key = 'csat:' || t.id)
+            ORDER BY t.id
+            """, [since]).map { (try $0.decode(0), try $0.decode(1)) }
+    }
+
     // MARK: Skips
 
     /// Records that a decision sent nothing, and why, under its key (once); with a ticket event.

@@ -70,8 +70,9 @@ export function message(m) {
     if (m.body && shown) node.append(h("span", { class: "body" }, m.body));
     else if (!m.body && !m.media && shown) node.append(h("span", { class: "body muted" }, m.type === "template" ? "Template message" : `[${m.type}]`));
   }
+  if (m.sent_by?.startsWith("automation:")) node.classList.add("automatic");
   const foot = h("span", { class: "when", title: fullTime(m.at) }, shortTime(m.at));
-  if (m.direction === "outbound" && m.sent_by) foot.append(` · ${m.sent_by}`);
+  if (m.direction === "outbound" && m.sent_by) foot.append(` · ${sender(m.sent_by)}`);
   if (m.edited) foot.append(h("span", { class: "edited" }, " · edited"));
   if (m.direction === "outbound" && m.status && TICKS[m.status]) {
     const [mark, word] = TICKS[m.status];
@@ -113,6 +114,14 @@ export function eventText(kind, d = {}, actor = null) {
     case "sla_warning": return `SLA warning: ${CLOCKS[d.clock] ?? d.clock ?? "a clock"} is close to its deadline`;
     case "sla_breach": return `SLA breached: ${CLOCKS[d.clock] ?? d.clock ?? "a clock"}`;
     case "reply_failed": return `A reply failed${d.error ? `: ${d.error}` : ""}`;
+    case "triage_started": return `Triage menu sent (“${d.rule ?? "menu"}”): waiting for the customer's choice`;
+    case "triage_ended": return d.outcome === "chosen" ? `The customer chose “${d.choice}”` : `No choice from the menu${d.why ? ` · ${d.why}` : ""}`;
+    case "auto_resolved": return "Resolved automatically: the customer was quiet";
+    case "csat_sent": return `Satisfaction survey sent${d.channel === "template" ? " (template)" : ""}`;
+    case "csat_rated": return `The customer rated ${d.rating} of 5`;
+    case "automation_skipped": return `Automatic ${String(d.reason ?? "message").replaceAll("_", " ")} not sent${d.why ? ` · ${d.why}` : ""}`;
+    case "customer_tagged": return `Customer tagged “${d.tag}”${by}`;
+    case "customer_untagged": return `Customer tag “${d.tag}” removed${by}`;
     default: return null;
   }
 }
@@ -120,4 +129,13 @@ export function eventText(kind, d = {}, actor = null) {
 /** A small system line. */
 export function system(kind, text, iso, key) {
   return at(h("div", { class: `system ${kind}`, data: { key } }, h("span", {}, text), h("time", { title: fullTime(iso) }, shortTime(iso))), iso);
+}
+
+/** Automatic messages say what they were (`automation:out_of_hours` → "automatic · out-of-hours reply"). */
+const AUTOMATIC = { greeting: "greeting", out_of_hours: "out-of-hours reply", triage_menu: "triage menu", triage_retry: "triage menu, again",
+                    auto_close: "closing message", csat_survey: "satisfaction survey", csat_thanks: "thanks for the rating" };
+function sender(sentBy) {
+  if (!sentBy.startsWith("automation:")) return sentBy;
+  const reason = sentBy.slice("automation:".length);
+  return `automatic · ${AUTOMATIC[reason] ?? reason}`;
 }
