@@ -137,6 +137,20 @@ struct AutomationDecisionTests {
             == .text("Hi there, this is T-1007."))
     }
 
+    @Test func aConversationTheBusinessStartedIsNotGreeted() {
+        let day = Self.at(7, 10)
+        // Ben sent a template yesterday afternoon on an earlier ticket; the customer answers now, on a new one.
+        let answering = Self.ticket(windowFrom: day, replied: day.addingTimeInterval(-20 * 3600))
+        #expect(ArrivalReplies.decide(.init(ticket: answering, receivedAt: day, startedTicket: true), configuration: Self.configuration, now: day).isEmpty)
+        // Two days later it is a new conversation again.
+        let later = Self.ticket(windowFrom: day, replied: day.addingTimeInterval(-50 * 3600))
+        #expect(ArrivalReplies.decide(.init(ticket: later, receivedAt: day, startedTicket: true), configuration: Self.configuration, now: day).map(\.reason) == [.greeting])
+        // And the agent who wrote at 19:55 from the office is not told "we are closed" at 20:00.
+        let night = Self.at(7, 20)
+        #expect(ArrivalReplies.decide(.init(ticket: Self.ticket(windowFrom: night, replied: night.addingTimeInterval(-300)), receivedAt: night, startedTicket: true),
+                                      configuration: Self.configuration, now: night).isEmpty)
+    }
+
     // MARK: Triage
 
     static let menu = AutomationConfiguration.TriageRule(

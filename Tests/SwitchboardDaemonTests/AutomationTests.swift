@@ -28,6 +28,7 @@ struct AutomationTests {
     struct Harness {
         let routing: RoutingHarness
         let engine: AutomationEngine
+        let outbox: OutboxService
 
         static func start(_ label: String, _ automation: AutomationConfiguration) async throws -> Harness {
             let routing = try await RoutingHarness.make(label, AutomationTests.routing)
@@ -46,7 +47,7 @@ struct AutomationTests {
             await engine.attach(router: routing.router)
             await routing.router.attach(automation: engine)
             await engine.start()
-            return Harness(routing: routing, engine: engine)
+            return Harness(routing: routing, engine: engine, outbox: outbox)
         }
 
         /// The automatic messages queued for a ticket: reason and what a person reads, oldest first.
@@ -251,5 +252,22 @@ struct AutomationTests {
         await restarted.start()
         #expect(try await harness.automatic(cut).count == 1)
         #expect(try await harness.automatic(greeted).count == 2)
+    }
+
+    @Test func aConversationTheBusinessStartedWithATemplateIsNotGreeted() async throws {
+        var automation = AutomationConfiguration()
+        automation.greetings = [.init(name: "hello", text: LocalizedText("Hello!"))]
+        let harness = try await Harness.start("automation_business_started", automation)
+        let old = try await harness.routing.customerWrites("447700900361", "My first question")
+        try await harness.routing.setStatus(old, .resolved)
+        // Three days later Ben reaches out with a template on the old ticket; the customer answers: a new ticket.
+        await harness.routing.advance(by: 3 * 86_400)
+        _ = try await harness.outbox.send(.template(name: "follow_up", languageCode: "en_US"), ticket: try await harness.routing.pool.query(
+            "SELECT reference FROM switchboard.tickets WHERE id = $1", [old]).first?.decode(0, as: String.self) ?? "", author: "ben")
+        await harness.routing.advance(by: 600)
+        let answer = try await harness.routing.customerWrites("447700900361", "Oh thanks, yes please")
+        #expect(answer != old)
+        #expect(try await harness.automatic(answer).isEmpty, "the business started this conversation: no welcome")
+        #expect(try await harness.automatic(old).map(\.reason) == ["greeting"])
     }
 }

@@ -5,7 +5,8 @@ import Foundation
 /// Each is keyed by its cause, so however many messages a customer sends in one closed period the
 /// out-of-hours reply is decided many times and recorded once. Never for our own messages or the
 /// Business app's (they are not the customer writing), never for a reaction or an edit (they ask for
-/// no answer), never while a person answered within the rule's quiet time.
+/// no answer), never while a person answered within the rule's quiet time, and no greeting for a
+/// conversation the business started.
 public enum ArrivalReplies {
     /// One customer message on a ticket.
     public struct Arrival: Sendable, Equatable {
@@ -45,6 +46,8 @@ public enum ArrivalReplies {
             return [AutomaticMessage(key: "out_of_hours:\(ticket.id):\(since)", reason: .outOfHours, rule: rule.name,
                                      content: .text(ticket.say(rule.text, extra: ["team.back": back])))]
         }
+        // A conversation the business started (a person wrote to the customer in the last day) needs no welcome.
+        if let wrote = ticket.lastAgentReplyAt, arrival.receivedAt.timeIntervalSince(wrote) < 86_400 { return [] }
         guard arrival.startedTicket, !arrival.inTriage, ticket.windowIsOpen(at: now),
               let greeting = configuration.greetings.first(where: { $0.scope.matches(businessNumber: ticket.businessNumber, queue: ticket.queue) })
         else { return [] }

@@ -70,7 +70,9 @@ public struct AutomationTicket: Sendable, Equatable {
     /// The agent holding it (their name, for `{{agent.name}}`).
     public var agentName: String?
     public var windowExpiresAt: Date?
-    /// When a person last answered the customer (an agent's reply or the Business app).
+    /// When a person last wrote to the customer on this number (an agent's reply or the Business
+    /// app), on this ticket or an earlier one: a template an agent sent, answered by the customer
+    /// with a new ticket, is a conversation the business started.
     public var lastAgentReplyAt: Date?
 
     public init(id: Int64, reference: String, businessNumber: String, queue: String? = nil, status: TicketStatus = .open, customerName: String? = nil,

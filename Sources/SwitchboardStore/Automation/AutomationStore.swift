@@ -14,14 +14,17 @@ public struct AutomationStore: Sendable {
 
     // MARK: Reading
 
-    /// The tickets as automation sees them (customer, agent, window, the last answer by a person).
+    /// The tickets as automation sees them (customer, agent, window, the last time a person wrote to
+    /// the customer on that number — on this ticket or an earlier one).
     public func tickets(_ ids: [Int64]) async throws -> [Int64: AutomationTicket] {
         guard !ids.isEmpty else { return [:] }
         let rows = try await pool.query("""
             SELECT t.id, t.reference, t.business_number, t.queue, t.status, c.profile_name, c.language, a.name,
                    t.customer_window_expires_at,
-                   (SELECT max(m.received_at) FROM switchboard.messages m
-                    WHERE m.ticket_id = t.id AND m.direction = 'outbound' AND m.type <> 'reaction' AND NOT (m.details ? 'automation'))
+                   -- The last time a person wrote to this customer on this number, on any of their tickets.
+                   (SELECT max(m.received_at) FROM switchboard.tickets p JOIN switchboard.messages m ON m.ticket_id = p.id
+                    WHERE p.customer_id = t.customer_id AND p.business_number = t.business_number
+                      AND m.direction = 'outbound' AND m.type <> 'reaction' AND NOT (m.details ? 'automation'))
             FROM switchboard.tickets t
             JOIN switchboard.customers c ON c.id = t.customer_id
             LEFT JOIN switchboard.agents a ON a.id = coalesce(t.assignee, t.last_assignee)
