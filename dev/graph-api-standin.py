@@ -26,6 +26,15 @@ Any other id is "does not exist" (400, code 100).
 POST /<version>/<phone-number-id>/media takes an upload as Meta does (a multipart form with
 messaging_product, type and file) and answers its new media id, which the lookup then knows. Read
 receipts and typing indicators (status read) are answered {"success": true}.
+
+A send is checked as Meta checks it before answering (400, code 131009 "Parameter value is not
+valid", or code 100 for a missing parameter, with the reason in error_data.details): a text needs
+a body of at most 4,096 characters; a template a name and a language code; interactive reply
+buttons 1 to 3 buttons with distinct titles of 1 to 20 characters and ids of at most 256, and a
+body of at most 1,024 characters; an interactive list a button text of 1 to 20 characters, 1 to 10
+sections with 1 to 10 rows in all, row titles of 1 to 24 characters, row ids of at most 200 and
+distinct, and a body of at most 4,096 characters. What is printed is the request as sent (UTF-8,
+not escaped), so a menu's buttons and a survey's rows read as the customer would see them.
 """
 import email.parser
 import email.policy
@@ -102,6 +111,82 @@ def media(media_id):
     return None
 
 
+def invalid(body):
+    """Why Meta would refuse this send, as (code, message, details), or None."""
+    def missing(parameter):
+        return (100, f"(#100) The parameter {parameter} is required.", f"The parameter {parameter} is required.")
+
+    def not_valid(details):
+        return (131009, "(#131009) Parameter value is not valid", details)
+
+    def length(value, name, low, high):
+        if not isinstance(value, str) or not low <= len(value) <= high:
+            return not_valid(f"{name} length invalid. Min length: {low}, Max length: {high}")
+        return None
+
+    kind = body.get("type", "text")
+    if kind == "text":
+        text = body.get("text")
+        if not isinstance(text, dict) or "body" not in text:
+            return missing("text['body']")
+        return length(text["body"], "Message body", 1, 4096)
+    if kind == "template":
+        template = body.get("template")
+        if not isinstance(template, dict) or not template.get("name"):
+            return missing("template['name']")
+        if not isinstance(template.get("language"), dict) or not template["language"].get("code"):
+            return missing("template['language']['code']")
+        return None
+    if kind != "interactive":
+        return None
+    interactive = body.get("interactive")
+    if not isinstance(interactive, dict):
+        return missing("interactive")
+    action = interactive.get("action") if isinstance(interactive.get("action"), dict) else {}
+    text = (interactive.get("body") or {}).get("text") if isinstance(interactive.get("body"), dict) else None
+    if interactive.get("type") == "button":
+        if text is None:
+            return missing("interactive['body']")
+        buttons = action.get("buttons")
+        if not isinstance(buttons, list) or not 1 <= len(buttons) <= 3:
+            return not_valid("Buttons count invalid. Min: 1, Max: 3")
+        titles = []
+        for button in buttons:
+            reply = button.get("reply") if isinstance(button, dict) else None
+            if not isinstance(reply, dict) or button.get("type") != "reply":
+                return not_valid("Button type invalid. Expected: reply")
+            problem = length(reply.get("title"), "Button title", 1, 20) or length(reply.get("id"), "Button id", 1, 256)
+            if problem:
+                return problem
+            titles.append(reply["title"])
+        if len(set(titles)) != len(titles):
+            return not_valid("Button titles must be unique")
+        return length(text, "Body text", 1, 1024)
+    if interactive.get("type") == "list":
+        if text is None:
+            return missing("interactive['body']")
+        problem = length(action.get("button"), "Button text", 1, 20)
+        if problem:
+            return problem
+        sections = action.get("sections")
+        if not isinstance(sections, list) or not 1 <= len(sections) <= 10:
+            return not_valid("Sections count invalid. Min: 1, Max: 10")
+        rows = [row for section in sections if isinstance(section, dict) for row in (section.get("rows") or [])]
+        if not 1 <= len(rows) <= 10:
+            return not_valid("Total row count invalid. Min: 1, Max: 10")
+        for row in rows:
+            problem = (length(row.get("title") if isinstance(row, dict) else None, "Row title", 1, 24)
+                       or length(row.get("id"), "Row id", 1, 200))
+            if problem:
+                return problem
+        if len({row["id"] for row in rows}) != len(rows):
+            return not_valid("Row ids must be unique")
+        if len(sections) > 1 and not all(isinstance(section, dict) and isinstance(section.get("title"), str) and section["title"] for section in sections):
+            return missing("interactive['action']['sections'][]['title']")
+        return length(text, "Body text", 1, 4096)
+    return None
+
+
 class StandIn(http.server.BaseHTTPRequestHandler):
     def answer(self, status, body):
         data = json.dumps(body).encode()
@@ -168,8 +253,14 @@ class StandIn(http.server.BaseHTTPRequestHandler):
                 return self.answer(400, {"error": {"message": "(#100) Param typing_indicator[type] must be one of {text}", "type": "OAuthException", "code": 100, "fbtrace_id": "dev"}})
             print(f"read {body.get('message_id')}" + (" (typing…)" if typing else ""), flush=True)
             return self.answer(200, {"success": True})
+        problem = invalid(body)
+        if problem:
+            code, message, details = problem
+            print(f"refused ({code}) to {body.get('to') or body.get('recipient')}: {details}", flush=True)
+            return self.answer(400, {"error": {"message": message, "type": "OAuthException", "code": code,
+                                               "error_data": {"messaging_product": "whatsapp", "details": details}, "fbtrace_id": "dev"}})
         wamid = f"wamid.dev{next(COUNTER)}"
-        print(f"send {wamid} to {body.get('to') or body.get('recipient')}: {json.dumps(body)}", flush=True)
+        print(f"send {wamid} to {body.get('to') or body.get('recipient')}: {json.dumps(body, ensure_ascii=False)}", flush=True)
         to = body.get("to") or body.get("recipient") or ""
         self.answer(200, {"messaging_product": "whatsapp", "contacts": [{"input": to, "wa_id": to}], "messages": [{"id": wamid}]})
 
@@ -196,5 +287,7 @@ class StandIn(http.server.BaseHTTPRequestHandler):
 
 
 if __name__ == "__main__":
+    # What it prints is UTF-8 whatever the locale (names and menus are not ASCII).
+    sys.stdout.reconfigure(encoding="utf-8")
     port = int(sys.argv[1]) if len(sys.argv) > 1 else 8081
     http.server.ThreadingHTTPServer(("127.0.0.1", port), StandIn).serve_forever()

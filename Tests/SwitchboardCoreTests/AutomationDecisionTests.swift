@@ -261,6 +261,13 @@ struct AutomationDecisionTests {
         #expect(lost.openUntil == nil, "no survey: the customer's next message reopens the ticket as usual")
     }
 
+    @Test func aTicketNobodyAnsweredIsNotSurveyed() {
+        var unanswered = Self.ticket(status: .resolved)
+        unanswered.personReplied = false
+        var machine = CSATSurvey(configuration: Self.csat, ticket: unanswered)
+        #expect(machine.event(.resolved(automatically: false, now: Self.at(7, 12))) == [.skip("nobody answered the customer on this ticket")])
+    }
+
     @Test func autoClosedTicketsAreSurveyedOnlyWhenConfigured() {
         var machine = CSATSurvey(configuration: Self.csat, ticket: Self.ticket(status: .resolved))
         #expect(machine.event(.resolved(automatically: true, now: Self.at(7, 12))) == [.skip("auto-closed tickets are not surveyed (csat.afterAutoClose)")])

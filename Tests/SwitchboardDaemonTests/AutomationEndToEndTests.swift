@@ -93,10 +93,11 @@ struct AutomationEndToEndTests {
         #expect(reply.count == 1 && reply.first?.hasPrefix("Thanks Amara Okafor, we are closed now. We are back ") == true, "\(sent)")
         let menu = sent.first { $0["type"]?.string == "interactive" }
         #expect(menu?["interactive"]?["action"]?["buttons"]?.array.compactMap { $0["reply"]?["id"]?.string } == ["billing", "technical", "espanol"])
-        let queue = try await database.query("""
-            SELECT t.queue FROM switchboard.tickets t JOIN switchboard.customers c ON c.id = t.customer_id WHERE c.wa_id = $1
-            """, [customer]).first?.decode(0, as: String?.self)
-        #expect(queue == nil, "waiting on the menu, in no queue")
+        let waiting = try #require(try await database.query("""
+            SELECT t.queue, t.first_response_at FROM switchboard.tickets t JOIN switchboard.customers c ON c.id = t.customer_id WHERE c.wa_id = $1
+            """, [customer]).first)
+        #expect(try waiting.decode(0, as: String?.self) == nil, "waiting on the menu, in no queue")
+        #expect(try waiting.decode(1, as: Date?.self) == nil, "sent automatic messages are no first response (BI's first-response times)")
 
         // Free text instead of a choice: the menu once more, and no second out-of-hours reply.
         try await write("Is anyone there?", "wamid.E2E-NIGHT-2")
@@ -153,15 +154,19 @@ struct AutomationEndToEndTests {
             """, [customer]).first?.decode(0, as: String.self))
         // Ben asks a question and sets the ticket pending on the customer.
         let token = try await stage.token("ben", started)
+        let asked = try await httpExchange(port: started.port, method: "POST", path: "/api/v1/tickets/\(ref)/messages",
+                                           headers: ["Authorization": "Bearer \(token)", "Content-Type": "application/json"],
+                                           body: Array(#"{"type": "text", "text": "Could you send me the tracking number?"}"#.utf8))
+        #expect(asked.status == 202, "\(String(decoding: asked.body, as: UTF8.self))")
         let pending = try await httpExchange(port: started.port, method: "POST", path: "/api/v1/tickets/\(ref)/status",
                                              headers: ["Authorization": "Bearer \(token)", "Content-Type": "application/json"],
                                              body: Array(#"{"status": "pending"}"#.utf8))
         #expect(pending.status == 200, "\(String(decoding: pending.body, as: UTF8.self))")
         #expect(try await Self.waitFor(database, "SELECT status FROM switchboard.tickets WHERE reference = $1", [ref], equals: "resolved") == "resolved",
                 "auto-closed; log:\n\(started.process.log.suffix(3000))")
-        let sent = await Self.waitForSends(2, to: customer, in: stage)
-        #expect(sent.first?["text"]?["body"]?.string == "We are closing this conversation for now, Lena Fischer. Write to us any time.")
-        let survey = sent.dropFirst().first
+        let sent = await Self.waitForSends(3, to: customer, in: stage)
+        #expect(sent.dropFirst().first?["text"]?["body"]?.string == "We are closing this conversation for now, Lena Fischer. Write to us any time.")
+        let survey = sent.dropFirst(2).first
         #expect(survey?["interactive"]?["type"]?.string == "list")
         #expect(survey?["interactive"]?["action"]?["sections"]?.array.first?["rows"]?.array.compactMap { $0["id"]?.string }
             == ["csat:1", "csat:2", "csat:3", "csat:4", "csat:5"])
@@ -172,7 +177,7 @@ struct AutomationEndToEndTests {
         #expect(rated == "4 ben support")
         #expect(try await database.query("SELECT status FROM switchboard.tickets WHERE reference = $1", [ref]).first?.decode(0, as: String.self) == "resolved")
         // The thanks went out, inside the window the rating opened.
-        #expect(await Self.waitForSends(3, to: customer, in: stage).last?["text"]?["body"]?.string == "Thank you! Anything you would like to add? Just write it here.")
+        #expect(await Self.waitForSends(4, to: customer, in: stage).last?["text"]?["body"]?.string == "Thank you! Anything you would like to add? Just write it here.")
         await database.close()
         await MediaStage.stop(started)
     }

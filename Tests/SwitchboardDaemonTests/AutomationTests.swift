@@ -174,6 +174,9 @@ struct AutomationTests {
         let ticket = try await harness.routing.customerWrites("447700900331", "Where is my parcel?")
         #expect(try await harness.routing.assignee(ticket) == "ana")
         let open = try await harness.routing.customerWrites("447700900332", "Another question")
+        // Ana answers with a question, and waits on the customer.
+        _ = try await harness.outbox.send(.text(body: "Could you send the tracking number?"), ticket: try await harness.routing.pool.query(
+            "SELECT reference FROM switchboard.tickets WHERE id = $1", [ticket]).first?.decode(0, as: String.self) ?? "", author: "ana")
         try await harness.routing.setStatus(ticket, .pending)
         await harness.routing.advance(by: 11 * 3600)
         #expect(try await harness.ticket(ticket).status == "pending")
@@ -226,8 +229,10 @@ struct AutomationTests {
         automation.greetings = [.init(name: "hello", text: LocalizedText("Hello!"))]
         automation.csat = .init(prompt: LocalizedText("Rate us"), button: LocalizedText("Rate"), ratings: ["1", "2", "3", "4", "5"].map(LocalizedText.init))
         let harness = try await Harness.start("automation_catch_up", automation)
-        // Greeted as usual.
+        // Greeted as usual, and answered by Ana.
         let greeted = try await harness.routing.customerWrites("447700900351", "Hi")
+        _ = try await harness.outbox.send(.text(body: "Hello, how can I help?"), ticket: try await harness.routing.pool.query(
+            "SELECT reference FROM switchboard.tickets WHERE id = $1", [greeted]).first?.decode(0, as: String.self) ?? "", author: "ana")
         // Committed by ingest, then the daemon died before routing or automation heard of it.
         let cut = try #require(try await harness.routing.customerMessageCommitted("447700900352", "Hello").first?.ticketID)
         #expect(try await harness.automatic(cut).isEmpty)

@@ -74,9 +74,12 @@ public struct AutomationTicket: Sendable, Equatable {
     /// app), on this ticket or an earlier one: a template an agent sent, answered by the customer
     /// with a new ticket, is a conversation the business started.
     public var lastAgentReplyAt: Date?
+    /// A person answered the customer on this ticket (its first response): a survey asks how that went.
+    public var personReplied: Bool
 
     public init(id: Int64, reference: String, businessNumber: String, queue: String? = nil, status: TicketStatus = .open, customerName: String? = nil,
-                customerLanguage: String? = nil, agentName: String? = nil, windowExpiresAt: Date? = nil, lastAgentReplyAt: Date? = nil) {
+                customerLanguage: String? = nil, agentName: String? = nil, windowExpiresAt: Date? = nil, lastAgentReplyAt: Date? = nil,
+                personReplied: Bool = true) {
         self.id = id
         self.reference = reference
         self.businessNumber = businessNumber
@@ -87,6 +90,7 @@ public struct AutomationTicket: Sendable, Equatable {
         self.agentName = agentName
         self.windowExpiresAt = windowExpiresAt
         self.lastAgentReplyAt = lastAgentReplyAt
+        self.personReplied = personReplied
     }
 
     /// The values of the variables a text may name (`team.back` is added by out-of-hours).

@@ -57,6 +57,10 @@ public struct CSATSurvey: Sendable, Equatable {
                 state = .finished
                 return [.skip(automatically ? "auto-closed tickets are not surveyed (csat.afterAutoClose)" : "csat.afterAgentResolve is false")]
             }
+            guard ticket.personReplied else {
+                state = .finished
+                return [.skip("nobody answered the customer on this ticket")]
+            }
             let expiresAt = now.addingTimeInterval(configuration.expiresAfter)
             let key = "csat:\(ticket.id)"
             if ticket.windowIsOpen(at: now) {

@@ -101,7 +101,12 @@ public actor AutomationEngine {
         }
         var held: Set<Int64> = []
         for ticket in fresh {
-            guard let context = known[ticket.ticketID], let rule = TriageStateMachine.rule(for: context, in: configuration) else { continue }
+            guard var context = known[ticket.ticketID], let rule = TriageStateMachine.rule(for: context, in: configuration) else { continue }
+            // A new customer's language is not stored yet: the first message tells it (routing would guess the same later).
+            context.customerLanguage = context.customerLanguage ?? ticket.facts.firstMessageText.flatMap(LanguageGuess.guess)
+            // Out of hours, "we are closed" comes before the menu (deciding it again later finds it taken).
+            let arrival = ArrivalReplies.Arrival(ticket: context, receivedAt: ticket.createdAt, startedTicket: true, inTriage: true)
+            for reply in ArrivalReplies.decide(arrival, configuration: configuration, now: timers.now) { await send(reply, to: context) }
             var machine = TriageStateMachine(rule: rule, ticket: context)
             let actions = machine.event(.start(now: timers.now))
             if await perform(actions, machine: machine, routeWhenDone: false) { held.insert(ticket.ticketID) }
@@ -114,6 +119,11 @@ public actor AutomationEngine {
     @discardableResult
     private func perform(_ actions: [TriageStateMachine.Action], machine: TriageStateMachine, routeWhenDone: Bool) async -> Bool {
         var waiting = false, menuSent = true
+        // The core's words for why a menu ended without a choice, for the event.
+        let fallbackWhy = actions.lazy.compactMap { action -> String? in
+            if case .route(.fallback(_, let why)) = action { return why }
+            return nil
+        }.first
         for action in actions {
             switch action {
             case .send(let message):
@@ -122,8 +132,7 @@ public actor AutomationEngine {
                 // A menu that could not go out is not waited for: the ticket is routed now.
                 if case .asking = state, !menuSent { state = .timedOut }
                 let why: String? = switch state {
-                case .unanswered: "no choice after \(machine.rule.maxAsks) menus"
-                case .timedOut: menuSent ? "no answer in time" : "the menu could not be sent"
+                case .unanswered, .timedOut: menuSent ? fallbackWhy : "the menu could not be sent"
                 default: nil
                 }
                 do {
@@ -182,7 +191,8 @@ public actor AutomationEngine {
             let surveys = configuration.csat == nil ? [:] : try await store.surveys(ticketIDs, now: now)
             var consumed: Set<Int64> = []
             for message in mine {
-                guard let context = tickets[message.ticketID], let body = inbound[message.messageID] else { continue }
+                guard var context = tickets[message.ticketID], let body = inbound[message.messageID] else { continue }
+                context.customerLanguage = context.customerLanguage ?? body.text.flatMap(LanguageGuess.guess)
                 if message.threading != .newTicket, let session = sessions[message.ticketID], case .asking(_, let deadline) = session.state,
                    let rule = configuration.triage.first(where: { $0.name == session.rule }), body.receivedAt > deadline.addingTimeInterval(-rule.timeout) {
                     var machine = TriageStateMachine(rule: rule, ticket: context, state: session.state)
@@ -203,7 +213,8 @@ public actor AutomationEngine {
             tickets = try await store.tickets(ticketIDs)
             let inTriage = try await store.triageSessions(ticketIDs).filter { if case .asking = $0.value.state { true } else { false } }
             for message in mine where !consumed.contains(message.messageID) {
-                guard let context = tickets[message.ticketID], let body = inbound[message.messageID] else { continue }
+                guard var context = tickets[message.ticketID], let body = inbound[message.messageID] else { continue }
+                context.customerLanguage = context.customerLanguage ?? body.text.flatMap(LanguageGuess.guess)
                 let arrival = ArrivalReplies.Arrival(ticket: context, receivedAt: body.receivedAt, startedTicket: message.threading == .newTicket,
                                                      asksForAnswer: message.asksForAnswer, inTriage: inTriage[message.ticketID] != nil)
                 for reply in ArrivalReplies.decide(arrival, configuration: configuration, now: now) { await send(reply, to: context) }

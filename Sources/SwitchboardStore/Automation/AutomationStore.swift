@@ -24,7 +24,9 @@ public struct AutomationStore: Sendable {
                    -- The last time a person wrote to this customer on this number, on any of their tickets.
                    (SELECT max(m.received_at) FROM switchboard.tickets p JOIN switchboard.messages m ON m.ticket_id = p.id
                     WHERE p.customer_id = t.customer_id AND p.business_number = t.business_number
-                      AND m.direction = 'outbound' AND m.type <> 'reaction' AND NOT (m.details ? 'automation'))
+                      AND m.direction = 'outbound' AND m.type <> 'reaction' AND NOT (m.details ? 'automation')),
+                   EXISTS (SELECT 1 FROM switchboard.messages m WHERE m.ticket_id = t.id AND m.direction = 'outbound' AND m.type <> 'reaction'
+                           AND NOT (m.details ? 'automation'))
             FROM switchboard.tickets t
             JOIN switchboard.customers c ON c.id = t.customer_id
             LEFT JOIN switchboard.agents a ON a.id = coalesce(t.assignee, t.last_assignee)
@@ -36,7 +38,7 @@ public struct AutomationStore: Sendable {
             tickets[id] = AutomationTicket(id: id, reference: try row.decode(1), businessNumber: try row.decode(2), queue: try row.decode(3),
                                            status: TicketStatus(rawValue: try row.decode(4, as: String.self)) ?? .open, customerName: try row.decode(5),
                                            customerLanguage: try row.decode(6), agentName: try row.decode(7), windowExpiresAt: try row.decode(8),
-                                           lastAgentReplyAt: try row.decode(9))
+                                           lastAgentReplyAt: try row.decode(9), personReplied: try row.decode(10))
         }
         return tickets
     }
@@ -245,7 +247,8 @@ public struct AutomationStore: Sendable {
             WITH s AS (INSERT INTO switchboard.csat_surveys (ticket_id, agent_id, queue, resolved_at, auto_resolved, channel, sent_at, expires_at, open_until)
                        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) ON CONFLICT (ticket_id) DO NOTHING RETURNING ticket_id)
             INSERT INTO switchboard.ticket_events (ticket_id, at, kind, actor, data)
-            SELECT ticket_id, $7, $9, 'automation:csat_survey', jsonb_build_object('channel', $6::text, 'expires_at', $8::timestamptz) FROM s
+            SELECT ticket_id, $7, $9, 'automation:csat_survey',
+                   jsonb_build_object('channel', $6::text, 'expires_at', to_char($8::timestamptz AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')) FROM s
             """, [ticketID, agent, queue, resolvedAt, automatically, channel, now, expiresAt, TicketEventKind.csatSent.rawValue])
     }
 

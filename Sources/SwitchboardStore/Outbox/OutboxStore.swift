@@ -166,7 +166,9 @@ public struct OutboxStore: Sendable {
                     status_at = CASE WHEN m.status IS NULL OR m.status = 'queued' THEN $3 ELSE m.status_at END
                 FROM o WHERE m.id = o.message_id RETURNING m.id, m.status
             ), t AS (
-                UPDATE switchboard.tickets t SET last_outbound_at = $3, first_response_at = COALESCE(t.first_response_at, $3), updated_at = $3
+                -- An automatic message (greeting, menu, survey…) is not the first response: a person's is.
+                UPDATE switchboard.tickets t SET last_outbound_at = $3, updated_at = $3,
+                    first_response_at = CASE WHEN o.created_by LIKE 'automation:%' THEN t.first_response_at ELSE COALESCE(t.first_response_at, $3) END
                 FROM o WHERE t.id = o.ticket_id AND o.message_id IS NOT NULL RETURNING t.id
             ), e AS (
                 INSERT INTO switchboard.ticket_events (ticket_id, at, kind, actor, data)
