@@ -83,11 +83,35 @@ public final class EmbeddedPostgres: Sendable {
 
     /// Initializes the cluster on first use, starts the server and waits until it accepts connections.
     public func start() async throws {
-        try await runOnNewThread(name: "pg-embedded-start") { [self] in try self.prepare() }
+        try await runOnNewThread(name: "pg-embedded-start") { [self] in try self.prepare(replicating: nil) }
         let pidReady = try await spawnServer()
         logger.info("embedded PostgreSQL started", metadata: ["pid": "\(pidReady)", "directory": "\(configuration.directory)"])
         try await runOnNewThread(name: "pg-embedded-wait") { [self] in try self.waitUntilAccepting() }
         try await createDatabaseIfMissing(configuration.database)
+    }
+
+    /// Starts this cluster as a streaming standby of `primary` (a running embedded cluster): copied
+    /// with `pg_basebackup -R` the first time (which writes `standby.signal` and
+    /// `primary_conninfo`), then started; it follows the primary until promoted. For failover tests
+    /// and for trying a primary/standby pair on one machine.
+    public func startAsStandby(of primary: EmbeddedPostgres) async throws {
+        try await runOnNewThread(name: "pg-embedded-start") { [self] in try self.prepare(replicating: primary) }
+        let pid = try await spawnServer()
+        logger.info("embedded PostgreSQL standby started", metadata: ["pid": "\(pid)", "directory": "\(configuration.directory)"])
+        try await runOnNewThread(name: "pg-embedded-wait") { [self] in try self.waitUntilAccepting() }
+    }
+
+    /// Makes a standby the primary (`pg_promote`), waiting until it accepts writes.
+    public func promote() async throws {
+        let admin = try await PostgresConnection.connect(.init(connectionString: connectionString(database: "postgres")), logger: logger)
+        do {
+            let promoted = try await admin.query("SELECT pg_promote(true, 60)").first?.decode(0, as: Bool.self)
+            guard promoted == true else { throw PostgresError.unexpected("pg_promote did not finish within 60 seconds") }
+        } catch {
+            await admin.close()
+            throw error
+        }
+        await admin.close()
     }
 
     /// Waits until the server this process started exits and says how (`exit status 0`, `killed by
@@ -193,7 +217,9 @@ public final class EmbeddedPostgres: Sendable {
 
     // MARK: Preparation (blocking, on a thread of its own)
 
-    private func prepare() throws {
+    /// Creates the directory and, the first time, the cluster: `initdb`, or (`replicating`) a copy
+    /// of that primary with `pg_basebackup`.
+    private func prepare(replicating primary: EmbeddedPostgres?) throws {
         let binaries = try Self.binDirectory(configured: configuration.binDirectory)
         let fm = FileManager.default
         do {
@@ -216,15 +242,30 @@ public final class EmbeddedPostgres: Sendable {
             if let owner, chown(dataDirectory, owner.uid, owner.gid) != 0 {
                 throw Failure.directory("cannot hand \(dataDirectory) to \(configuration.unprivilegedUser): \(String(cString: strerror(errno)))")
             }
-            logger.info("initializing embedded PostgreSQL cluster", metadata: ["directory": "\(dataDirectory)"])
-            let (executable, arguments) = command(binaries + "/initdb", [
-                "-D", dataDirectory, "-U", configuration.user, "--auth-local=trust", "--auth-host=reject",
-                "--encoding=UTF8", "--no-locale", "--no-instructions",
-            ], owner: owner, parentDeathSignal: false)
-            do {
-                try ChildProcess.run(executable, arguments, environment: Self.childEnvironment, logFile: logFile)
-            } catch {
-                throw Failure.initdbFailed("\(error); see \(logFile): \(lastLines(of: logFile))")
+            if let primary {
+                logger.info("copying the primary for a standby", metadata: ["directory": "\(dataDirectory)", "primary": "\(primary.dataDirectory)"])
+                let (executable, arguments) = command(binaries + "/pg_basebackup", [
+                    "-D", dataDirectory, "-h", primary.socketDirectory, "-p", String(Self.port), "-U", primary.configuration.user,
+                    "-R", "-X", "stream", "--checkpoint=fast",
+                ], owner: owner, parentDeathSignal: false)
+                do {
+                    try ChildProcess.run(executable, arguments, environment: Self.childEnvironment, logFile: logFile)
+                } catch {
+                    throw Failure.initdbFailed("pg_basebackup: \(error); see \(logFile): \(lastLines(of: logFile))")
+                }
+                // The primary's socket lives in its data directory: the copy took its lock file too.
+                try? fm.removeItem(atPath: dataDirectory + "/.s.PGSQL.\(Self.port).lock")
+            } else {
+                logger.info("initializing embedded PostgreSQL cluster", metadata: ["directory": "\(dataDirectory)"])
+                let (executable, arguments) = command(binaries + "/initdb", [
+                    "-D", dataDirectory, "-U", configuration.user, "--auth-local=trust", "--auth-host=reject",
+                    "--encoding=UTF8", "--no-locale", "--no-instructions",
+                ], owner: owner, parentDeathSignal: false)
+                do {
+                    try ChildProcess.run(executable, arguments, environment: Self.childEnvironment, logFile: logFile)
+                } catch {
+                    throw Failure.initdbFailed("\(error); see \(logFile): \(lastLines(of: logFile))")
+                }
             }
         }
         state.withLock { $0.binaries = binaries }

@@ -27,6 +27,8 @@ public actor PostgresConnection {
     private var busy = false
     /// The session was inside a transaction block after the last operation.
     private var inTransaction = false
+    /// A statement was refused because the server is read-only: drop the session after this use.
+    private var servesReadOnly = false
     /// The session broke inside a transaction: until the caller ends it (`rollbackIfInTransaction`),
     /// statements fail rather than run on a new session outside the transaction.
     private var transactionLost = false
@@ -150,6 +152,13 @@ public actor PostgresConnection {
                 let status = PQtransactionStatus(handle)
                 inTransaction = status == PQTRANS_INTRANS || status == PQTRANS_INERROR
             }
+            // A server that turned read-only (a failover) keeps no session of ours: the next use
+            // connects again, to whichever host is writable now (once any transaction has ended).
+            if servesReadOnly && !inTransaction {
+                servesReadOnly = false
+                disconnect()
+                logger.notice("the database server is read-only; connecting again to find the writable one")
+            }
             busy = false
             if let next = operationWaiters.popFirst() {
                 next.resume()
@@ -157,7 +166,12 @@ public actor PostgresConnection {
                 disconnect()
             }
         }
-        return try await body()
+        do {
+            return try await body()
+        } catch let error as PostgresError where error.isReadOnlyServer {
+            servesReadOnly = true
+            throw error
+        }
     }
 
     // MARK: Cancellation

@@ -66,6 +66,14 @@ public enum PostgresError: Error, Sendable, Equatable, CustomStringConvertible {
         }
     }
 
+    /// The server refused a write because it is read-only: a standby, or a former primary after a
+    /// failover. The session is no use for writing any more; a new one (libpq's
+    /// `target_session_attrs=read-write` over several hosts) finds the writable server.
+    public var isReadOnlyServer: Bool {
+        guard case .server(let error) = self else { return false }
+        return error.sqlState.code == "25006"
+    }
+
     /// The database could not do the work now, whatever the work was: the server is gone or
     /// shutting down, out of resources, read-only after a failover, the pool is exhausted or
     /// closed, or the caller was cancelled. Trying the same work later may succeed; another

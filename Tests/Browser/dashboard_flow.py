@@ -30,7 +30,8 @@ def supervise(stage, sam, ben, moved, customer):
 
     click(sam, lambda d: lever(d, "support"))
     wait(sam).until(lambda d: lever(d, "support").text == "Resume")
-    before = waiting(sam, "support")
+    # Read where a redrawn row cannot go stale between finding the cell and reading it.
+    before = wait(sam).until(lambda d: (waiting(d, "support"),))[0]
     step("Sam paused the support queue from the dashboard")
 
     stage.message("wamid.BROWSER-NOOR-1", customer[0], customer[1], "Hello, is anyone there?")

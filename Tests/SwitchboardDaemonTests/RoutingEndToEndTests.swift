@@ -46,7 +46,7 @@ struct RoutingEndToEndTests {
         let reasons = try await database.query("""
             SELECT e.data->>'agent', e.data->>'strategy', e.data->>'detail' FROM switchboard.ticket_events e WHERE e.kind = 'assigned' ORDER BY e.data->>'agent'
             """).map { "\(try $0.decode(0, as: String.self)) \(try $0.decode(1, as: String.self)): \(try $0.decode(2, as: String.self))" }
-        #expect(reasons == ["ana best-skill: highest proficiency (lang:es=5); load 0 of 5", "ben best-skill: highest proficiency (lang:en=5); load 0 of 5"])
+        #expect(reasons == ["ana best-skill: highest proficiency (lang:es=5); load 0 of 5", "ben best-skill: highest proficiency (lang:en=5); load 0 of 8"])
         await database.close()
 
         // A forged delivery is refused and counted; then /metrics, read by Prometheus' own parser.

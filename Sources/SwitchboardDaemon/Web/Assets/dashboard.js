@@ -30,7 +30,7 @@ async function refresh() {
   data = result.json;
   $("updated").textContent = `Updated ${new Date(data.generated_at ?? Date.now()).toLocaleTimeString()}`;
   rows($("queues").tBodies[0], data.queues, (q) => q.name, queueRow, null,
-       ({ longest_wait_seconds, ...q }) => ({ ...q, waitingSince: q.waiting > 0 ? Math.round((Date.parse(data.generated_at) / 1000 - longest_wait_seconds) / 5) : null }));
+       ({ longest_wait_seconds, ...q }) => q, (node, q) => { node.querySelector("[data-waiting-since]").dataset.waitingSince = waitingSince(q); });
   rows($("agents").tBodies[0], data.agents, (a) => a.id, agentRow);
   rows($("at-risk"), data.at_risk, (r) => `${r.ticket}/${r.clock}`, riskRow, h("li", { class: "muted none" }, "Nothing at risk."));
   const chart = JSON.stringify(data.arrivals);
@@ -43,7 +43,7 @@ async function refresh() {
  * click on it is not lost. `same` leaves out what moves with time alone (the tick shows that).
  */
 const built = new WeakMap();
-function rows(parent, items = [], key, build, empty = null, same = (item) => item) {
+function rows(parent, items = [], key, build, empty = null, same = (item) => item, refresh = null) {
   const known = built.get(parent) ?? new Map(), next = new Map();
   items.forEach((item, index) => {
     const id = key(item), json = JSON.stringify(same(item));
@@ -53,6 +53,8 @@ function rows(parent, items = [], key, build, empty = null, same = (item) => ite
       node.dataset.key = id;
       if (entry) entry.node.replaceWith(node);
       entry = { json, node };
+    } else if (refresh) {
+      refresh(entry.node, item);
     }
     next.set(id, entry);
     if (parent.children[index] !== entry.node) parent.insertBefore(entry.node, parent.children[index] ?? null);
@@ -65,6 +67,11 @@ function rows(parent, items = [], key, build, empty = null, same = (item) => ite
 
 // Rows.
 
+/** When the queue's oldest ticket started waiting (ms), for the tick; "" when none waits. */
+function waitingSince(q) {
+  return q.waiting > 0 ? String(Date.parse(data.generated_at) - q.longest_wait_seconds * 1000) : "";
+}
+
 function queueRow(q) {
   const attainment = q.first_response_attainment_today;
   const toggle = h("button", { type: "button", class: q.paused ? "primary" : "secondary", "data-lever": "pause",
@@ -73,7 +80,7 @@ function queueRow(q) {
   return h("tr", { data: { queue: q.name }, class: q.paused ? "paused" : "" },
     h("th", { scope: "row" }, q.name, q.paused ? h("span", { class: "chip paused-chip" }, "paused") : null),
     h("td", { class: `num waiting ${q.waiting > 0 ? "busy" : ""}` }, String(q.waiting)),
-    h("td", { class: "num", data: { waitingSince: q.waiting > 0 ? String(Date.parse(data.generated_at) - q.longest_wait_seconds * 1000) : "" } },
+    h("td", { class: "num", data: { waitingSince: waitingSince(q) } },
       q.waiting > 0 ? duration(q.longest_wait_seconds) : "—"),
     h("td", { class: "num" }, String(q.agents_online)),
     h("td", { class: "num" }, String(q.agents_free)),
