@@ -275,4 +275,19 @@ struct AutomationTests {
         #expect(try await harness.automatic(answer).isEmpty, "the business started this conversation: no welcome")
         #expect(try await harness.automatic(old).map(\.reason) == ["greeting"])
     }
+
+    @Test func aRestartAfterAMenuEndedGreetsNobody() async throws {
+        var automation = Self.menu
+        automation.greetings = [.init(name: "hello", text: LocalizedText("Hello!"))]
+        let harness = try await Harness.start("automation_menu_restart", automation)
+        let ticket = try await harness.routing.customerWrites("447700900371", "Hi")
+        await harness.routing.advance(by: 30)
+        try await harness.customerChooses("447700900371", id: "tech", title: "Technical")
+        #expect(try await harness.ticket(ticket).queue == "support")
+        // The restart re-decides the last minutes' arrivals: the menu greeted this customer already.
+        let restarted = AutomationEngine(configuration: automation, store: AutomationStore(pool: harness.routing.pool), outbox: harness.outbox,
+                                         timers: harness.routing.timers, logger: TestDatabase.quietLogger)
+        await restarted.start()
+        #expect(try await harness.automatic(ticket).map(\.reason) == ["triage_menu"])
+    }
 }

@@ -106,6 +106,11 @@ public struct AutomationTicket: Sendable, Equatable {
         TextVariables.render(text.text(for: customerLanguage), values: variables.merging(extra) { $1 })
     }
 
+    /// A new customer's language is not stored until routing guesses it: their text tells it sooner.
+    public mutating func guessLanguage(from text: String?) {
+        if customerLanguage == nil { customerLanguage = text.flatMap(LanguageGuess.guess) }
+    }
+
     public func windowIsOpen(at now: Date) -> Bool {
         CustomerServiceWindow.allowsFreeForm(expiresAt: windowExpiresAt, now: now)
     }

@@ -67,11 +67,12 @@ public actor AutomationEngine {
             if !configuration.greetings.isEmpty || !configuration.outOfHours.isEmpty {
                 let arrivals = try await store.arrivals(since: since)
                 let tickets = try await store.tickets(Array(Set(arrivals.map(\.ticketID))))
-                let inTriage = try await store.triageSessions(Array(tickets.keys)).filter { if case .asking = $0.value.state { true } else { false } }
+                // A ticket that had a menu was greeted by it, whatever became of the menu.
+                let triaged = try await store.triageSessions(Array(tickets.keys))
                 for arrival in arrivals {
                     guard let ticket = tickets[arrival.ticketID] else { continue }
                     let decided = ArrivalReplies.decide(.init(ticket: ticket, receivedAt: arrival.receivedAt, startedTicket: arrival.startedTicket,
-                                                              asksForAnswer: TicketThreading.asksForAnswer(type: arrival.type), inTriage: inTriage[arrival.ticketID] != nil),
+                                                              asksForAnswer: TicketThreading.asksForAnswer(type: arrival.type), inTriage: triaged[arrival.ticketID] != nil),
                                                         configuration: configuration, now: timers.now)
                     for message in decided { await send(message, to: ticket) }
                 }
@@ -103,7 +104,7 @@ public actor AutomationEngine {
         for ticket in fresh {
             guard var context = known[ticket.ticketID], let rule = TriageStateMachine.rule(for: context, in: configuration) else { continue }
             // A new customer's language is not stored yet: the first message tells it (routing would guess the same later).
-            context.customerLanguage = context.customerLanguage ?? ticket.facts.firstMessageText.flatMap(LanguageGuess.guess)
+            context.guessLanguage(from: ticket.facts.firstMessageText)
             // Out of hours, "we are closed" comes before the menu (deciding it again later finds it taken).
             let arrival = ArrivalReplies.Arrival(ticket: context, receivedAt: ticket.createdAt, startedTicket: true, inTriage: true)
             for reply in ArrivalReplies.decide(arrival, configuration: configuration, now: timers.now) { await send(reply, to: context) }
@@ -145,6 +146,7 @@ public actor AutomationEngine {
             case .route(let outcome):
                 if case .chosen(let option) = outcome {
                     do {
+                        for tag in option.tags { _ = try await router?.storeTag(machine.ticket.id, tag, actor: "automation:triage", reason: "triage choice") }
                         try await store.applyChoice(ticketID: machine.ticket.id, option: option, now: timers.now)
                     } catch {
                         logger.error("triage choice not applied to the ticket and customer", metadata: ["ticket": "\(machine.ticket.reference)", "error": "\(error)"])
@@ -189,16 +191,17 @@ public actor AutomationEngine {
             let inbound = Dictionary(try await store.inbound(mine.map(\.messageID)).map { ($0.messageID, $0) }, uniquingKeysWith: { first, _ in first })
             let sessions = try await store.triageSessions(ticketIDs)
             let surveys = configuration.csat == nil ? [:] : try await store.surveys(ticketIDs, now: now)
-            var consumed: Set<Int64> = []
+            var consumed: Set<Int64> = [], answeredMenus: Set<Int64> = []
             for message in mine {
                 guard var context = tickets[message.ticketID], let body = inbound[message.messageID] else { continue }
-                context.customerLanguage = context.customerLanguage ?? body.text.flatMap(LanguageGuess.guess)
+                context.guessLanguage(from: body.text)
                 if message.threading != .newTicket, let session = sessions[message.ticketID], case .asking(_, let deadline) = session.state,
                    let rule = configuration.triage.first(where: { $0.name == session.rule }), body.receivedAt > deadline.addingTimeInterval(-rule.timeout) {
                     var machine = TriageStateMachine(rule: rule, ticket: context, state: session.state)
                     let actions = machine.event(.customerWrote(choiceID: body.choiceID, text: body.text, asksForAnswer: message.asksForAnswer, now: body.receivedAt))
                     await perform(actions, machine: machine, routeWhenDone: true)
                     consumed.insert(message.messageID)
+                    answeredMenus.insert(message.ticketID)
                     continue
                 }
                 if context.status == .resolved, let survey = surveys[message.ticketID], let csat = configuration.csat {
@@ -209,12 +212,15 @@ public actor AutomationEngine {
                     continue
                 }
             }
-            // Greetings and out-of-hours replies read the ticket after routing placed it.
-            tickets = try await store.tickets(ticketIDs)
-            let inTriage = try await store.triageSessions(ticketIDs).filter { if case .asking = $0.value.state { true } else { false } }
+            // Greetings and out-of-hours replies read a ticket a menu answer just routed again (its queue).
+            if !answeredMenus.isEmpty { tickets.merge(try await store.tickets(Array(answeredMenus))) { $1 } }
+            let inTriage = sessions.filter { id, session in
+                guard !answeredMenus.contains(id), case .asking = session.state else { return false }
+                return true
+            }
             for message in mine where !consumed.contains(message.messageID) {
                 guard var context = tickets[message.ticketID], let body = inbound[message.messageID] else { continue }
-                context.customerLanguage = context.customerLanguage ?? body.text.flatMap(LanguageGuess.guess)
+                context.guessLanguage(from: body.text)
                 let arrival = ArrivalReplies.Arrival(ticket: context, receivedAt: body.receivedAt, startedTicket: message.threading == .newTicket,
                                                      asksForAnswer: message.asksForAnswer, inTriage: inTriage[message.ticketID] != nil)
                 for reply in ArrivalReplies.decide(arrival, configuration: configuration, now: now) { await send(reply, to: context) }

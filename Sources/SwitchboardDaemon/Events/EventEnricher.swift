@@ -85,7 +85,7 @@ public struct EventEnricher: Service {
             guard let id = batch[index].ticketID else { continue }
             if let reference = batch[index].reference { references.remember(id, reference) } else { batch[index].reference = references[id] }
         }
-        let missing = batch.filter(Self.needsLookup).compactMap(\.ticketID)
+        let missing = batch.filter(\.needsTicketLookup).compactMap(\.ticketID)
         guard !missing.isEmpty else { return batch }
         let found: [Int64: (reference: String, queue: String?, assignee: String?)]
         do {
@@ -95,13 +95,12 @@ public struct EventEnricher: Service {
             return batch
         }
         return batch.map { event in
-            guard Self.needsLookup(event), let id = event.ticketID, let ticket = found[id] else { return event }
+            guard event.needsTicketLookup, let id = event.ticketID, let ticket = found[id] else { return event }
             references.remember(id, ticket.reference)
             return event.filling(reference: ticket.reference, queue: ticket.queue, assignee: ticket.assignee)
         }
     }
 
-    static func needsLookup(_ event: DaemonEvent) -> Bool { event.needsTicketLookup }
 }
 
 /// Ticket references by id, bounded: forgotten all at once past the limit (they are looked up again).

@@ -180,21 +180,12 @@ public struct AutomationStore: Sendable {
         try await pool.query("SELECT min(deadline) FROM switchboard.triage_sessions WHERE state = 'asking'").first?.decode(0, as: Date?.self)
     }
 
-    /// The chosen option's tags on the ticket (a `tagged` event per new one), its customer tags and
-    /// language on the customer (`customer_tagged` events, through the one customer-tag writer); in
-    /// one transaction.
+    /// The chosen option's customer tags (`customer_tagged` events, through the one customer-tag
+    /// writer) and language on the ticket's customer, in one transaction. (Its ticket tags go
+    /// through routing's tag writer, which tells followers.)
     public func applyChoice(ticketID: Int64, option: AutomationConfiguration.TriageRule.Option, now: Date) async throws {
+        guard !option.customerTags.isEmpty || option.language != nil else { return }
         try await pool.withTransaction { transaction in
-            if !option.tags.isEmpty {
-                try await transaction.query("""
-                    WITH new AS (SELECT DISTINCT x.tag FROM unnest($2::text[]) AS x(tag)
-                                 WHERE NOT EXISTS (SELECT 1 FROM switchboard.tickets t WHERE t.id = $1 AND x.tag = ANY(t.tags))),
-                    u AS (UPDATE switchboard.tickets SET tags = tags || ARRAY(SELECT tag FROM new ORDER BY tag), updated_at = $3
-                          WHERE id = $1 AND EXISTS (SELECT 1 FROM new) RETURNING id)
-                    INSERT INTO switchboard.ticket_events (ticket_id, at, kind, actor, data)
-                    SELECT $1, $3, $4, 'automation:triage', jsonb_build_object('tag', tag, 'reason', 'triage choice') FROM new WHERE EXISTS (SELECT 1 FROM u)
-                    """, [ticketID, option.tags, now, TicketEventKind.tagged.rawValue])
-            }
             guard let customer = try await transaction.query("SELECT customer_id FROM switchboard.tickets WHERE id = $1", [ticketID]).first?
                 .decode(0, as: Int64.self) else { return }
             if !option.customerTags.isEmpty {
