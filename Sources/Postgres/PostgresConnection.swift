@@ -33,6 +33,8 @@ public actor PostgresConnection {
     /// statements fail rather than run on a new session outside the transaction.
     private var transactionLost = false
     private var operationWaiters: Deque<CheckedContinuation<Void, Never>> = []
+    /// The `SessionSetup` generation this session has run (0: none since it connected).
+    private var setupGeneration: UInt64 = 0
 
     private struct StatementKey: Hashable {
         var sql: String
@@ -208,6 +210,20 @@ public actor PostgresConnection {
     }
 
     private func ensureConnected() async throws -> OpaquePointer {
+        let handle = try await openOrReuse()
+        guard let setup = configuration.sessionSetup else { return handle }
+        let (generation, sql) = setup.current
+        // Only between transactions: a transaction that began under the old setup ends under it.
+        guard generation != setupGeneration, PQtransactionStatus(handle) == PQTRANS_IDLE else { return handle }
+        if let sql {
+            if PQsendQuery(handle, sql) != 1 { throw ioFailure(handle) }
+            if let last = try await drainResults(handle) { PQclear(last) }
+        }
+        setupGeneration = generation
+        return handle
+    }
+
+    private func openOrReuse() async throws -> OpaquePointer {
         precondition(loop.isCurrentThread, "libpq called off the connection's event loop")
         if closed { throw PostgresError.poolClosed }
         if let handle {
@@ -248,6 +264,7 @@ public actor PostgresConnection {
             throw PostgresError.poolClosed
         }
         handle = opened.pointer
+        setupGeneration = 0
         preparedStatements.removeAll()
         cancelHandle.install(from: opened.pointer)
         gate.recordSuccess()

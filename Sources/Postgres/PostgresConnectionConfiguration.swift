@@ -9,8 +9,12 @@ public struct PostgresConnectionConfiguration: Sendable, CustomStringConvertible
     /// Seconds libpq waits for a connection to be established.
     public var connectTimeoutSeconds: Int
     public var applicationName: String
+    /// What each session runs before use after it changes (see `SessionSetup`); nil: nothing.
+    public var sessionSetup: SessionSetup?
 
-    public init(connectionString: String, password: String? = nil, connectTimeoutSeconds: Int = 5, applicationName: String = "switchboard") {
+    public init(connectionString: String, password: String? = nil, connectTimeoutSeconds: Int = 5, applicationName: String = "switchboard",
+                sessionSetup: SessionSetup? = nil) {
+        self.sessionSetup = sessionSetup
         self.connectionString = connectionString
         self.password = password
         self.connectTimeoutSeconds = connectTimeoutSeconds

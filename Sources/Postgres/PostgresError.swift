@@ -74,6 +74,13 @@ public enum PostgresError: Error, Sendable, Equatable, CustomStringConvertible {
         return error.sqlState.code == "25006"
     }
 
+    /// The database refused a leader's write because another instance has taken the lease since
+    /// (Switchboard's fence, SQLSTATE SB001): this instance no longer leads.
+    public var isStaleLeader: Bool {
+        guard case .server(let error) = self else { return false }
+        return error.sqlState == .staleLeaderEpoch
+    }
+
     /// The database could not do the work now, whatever the work was: the server is gone or
     /// shutting down, out of resources, read-only after a failover, the pool is exhausted or
     /// closed, or the caller was cancelled. Trying the same work later may succeed; another
@@ -84,7 +91,7 @@ public enum PostgresError: Error, Sendable, Equatable, CustomStringConvertible {
         case .server(let error):
             let code = error.sqlState.code
             return error.sqlState.isConnectionClass || error.sqlState.isTransient || code.hasPrefix("53") || code.hasPrefix("57")
-                || code == "25006" || code == "58000" || code == "58030"
+                || code == "25006" || code == "58000" || code == "58030" || error.sqlState == .staleLeaderEpoch
         case .decoding, .unexpected: return false
         }
     }
@@ -135,6 +142,8 @@ public struct SQLState: Sendable, Hashable, CustomStringConvertible {
     public static let adminShutdown = SQLState("57P01")
     public static let undefinedTable = SQLState("42P01")
     public static let insufficientPrivilege = SQLState("42501")
+    /// Raised by Switchboard's own fence (migration 0014) on a former leader's write.
+    public static let staleLeaderEpoch = SQLState("SB001")
 
     /// Class 08 (connection exception) and the shutdown codes of class 57P.
     var isConnectionClass: Bool {

@@ -16,12 +16,17 @@ struct DaemonServices {
     let metrics = SwitchboardMetrics()
     let timers = TaskTimers()
     let events = EventStream()
+    /// This instance's part in the lease, and the epoch its sessions carry while it leads.
+    let leadership: LeadershipStatus
+    let fence = SessionSetup()
     let database: DatabaseService
     let router: TicketRouter
     let sla: SLAEngine
     let outbox: OutboxService
     let automation: AutomationEngine
     let mediaFetcher: MediaFetchService
+    /// Ingest's news as the leader's router takes it (its own ingest, and what standbys relay).
+    let leaderSink: MediaWakingSink
     /// Read receipts and typing indicators; nil when sending is not configured.
     let signals: CustomerSignals?
     let eventLog: EventLog
@@ -38,17 +43,19 @@ struct DaemonServices {
         let notifier = SystemdNotifier(logger: logger)
         notifier.status("starting: database")
         self.notifier = notifier
-        database = try DatabaseService(configuration, readiness: readiness, logger: Logger(label: "database")) { notifier.status($0) }
+        leadership = LeadershipStatus(node: configuration.cluster.node)
+        database = try DatabaseService(configuration, readiness: readiness, sessionSetup: fence, logger: Logger(label: "database")) { notifier.status($0) }
         router = TicketRouter(configuration: configuration.routing, pool: database.pool, timers: timers, logger: Logger(label: "routing"),
                               observer: metrics, events: events)
         let slaStore = SLAStore(pool: database.pool)
         sla = SLAEngine(policies: configuration.slaPolicies, store: slaStore, ledger: slaStore, clock: timers, events: events, metrics: metrics,
                         logger: Logger(label: "sla"))
         let mediaState = MediaFetchState()
-        let whatsapp = try Self.whatsapp(configuration, pool: database.pool, sink: MediaWakingSink(next: router, media: mediaState), metrics: metrics,
-                                         logger: logger)
+        leaderSink = MediaWakingSink(next: router, media: mediaState)
+        let sink = LeaderRoutedSink(leadership: leadership, leader: leaderSink, relay: ActivityRelayStore(pool: database.pool), logger: Logger(label: "ingest"))
+        let whatsapp = try Self.whatsapp(configuration, pool: database.pool, sink: sink, metrics: metrics, logger: logger)
         outbox = Self.outbox(configuration.outbound, pool: database.pool, client: whatsapp.client, replies: sla, metrics: metrics,
-                             statuses: { [router] in await router.statusesChanged($0) })
+                             mayHandOver: { [leadership] in leadership.mayAct }, statuses: { [router] in await router.statusesChanged($0) })
         automation = AutomationEngine(configuration: configuration.automation, store: AutomationStore(pool: database.pool),
                                       outbox: whatsapp.client == nil ? nil : outbox, timers: timers, logger: Logger(label: "automation"))
         mediaFetcher = MediaFetchService(store: MediaStore(pool: database.pool), client: whatsapp.client,
@@ -71,21 +78,27 @@ struct DaemonServices {
                            signals: signals, templates: configuration.whatsapp?.templates ?? [],
                            automation: { [reloader = self.reloader] in reloader.configuration.automation }, logger: Logger(label: "api"))
         let database = self.database, router = self.router, readiness = self.readiness
+        let reloader = self.reloader
+        let mediaFetcher = self.mediaFetcher
+        let forwardingLogger = Logger(label: "cluster")
+        var handler = ControlService(router: router, store: controlStore, events: events, access: { reloader.configuration.control.access },
+                                     reload: { await reloader.reload() }, database: { database.status }, media: { await mediaFetcher.status() },
+                                     sessionIdle: configuration.api.sessionIdleSeconds, logger: Logger(label: "control"))
+        let controlForwarding = ControlForwarding(leadership: leadership, client: HTTPClient.shared, logger: forwardingLogger)
+        handler.leadership = leadership
+        handler.forwarding = controlForwarding
         let signIn = WebSignIn(store: controlStore, settings: configuration.api, logger: Logger(label: "api"))
         let routes = HTTPServer.makeRouter(readiness: readiness, pool: database.pool, webhook: whatsapp.webhook, api: api, signIn: signIn, pages: try WebPages(),
                                            metrics: MetricsEndpoint(metrics: metrics, router: router, pool: database.pool, eventLog: eventLog,
-                                                                    database: { database.status }))
+                                                                    database: { database.status }),
+                                           leaderForwarding: LeaderForwarding(leadership: leadership, client: HTTPClient.shared, logger: forwardingLogger))
+        controlForwarding.register(on: routes, handler: handler)
         if let descriptor = SystemdListenFDs.httpSocket(in: passed) {
             http = HTTPServer.makePassedSocketServer(router: routes, descriptor: descriptor, readiness: readiness, logger: Logger(label: "http"))
         } else {
             http = HTTPServer.makeApplication(router: routes, host: configuration.http.host, port: configuration.http.port, readiness: readiness,
                                               logger: Logger(label: "http"))
         }
-        let reloader = self.reloader
-        let mediaFetcher = self.mediaFetcher
-        let handler = ControlService(router: router, store: controlStore, events: events, access: { reloader.configuration.control.access },
-                                     reload: { await reloader.reload() }, database: { database.status }, media: { await mediaFetcher.status() },
-                                     sessionIdle: configuration.api.sessionIdleSeconds, logger: Logger(label: "control"))
         let listener: VarlinkServer<ControlService>.Listener = SystemdListenFDs.controlSocket(in: passed).map { .descriptor($0) }
             ?? .path(configuration.control.socketPath)
         control = VarlinkServer(listener: listener, maxMessageBytes: configuration.control.maxMessageBytes, handler: handler,
@@ -103,17 +116,26 @@ struct DaemonServices {
                                           .abandonedUploads(MediaStore(pool: database.pool))],
                                          logger: Logger(label: "retention"))
         let routing = RoutingService(router: router, sla: sla, automation: automation, timers: timers, readiness: readiness, logger: Logger(label: "routing"))
+        // The leader's work starts once this instance holds the lease (at once for a lone daemon).
+        let leading: Set<Readiness.Condition> = [.migrations, .leading]
         let signals: [ServiceGroupConfiguration.ServiceConfiguration] = self.signals.map {
-            [.init(service: StartsAfter(afterMigrations, readiness, $0), serviceName: "signals")]
+            [.init(service: StartsAfter(leading, readiness, $0), serviceName: "signals")]
         } ?? []
+        let lease = LeadershipService(store: LeadershipStore(pool: database.pool), status: leadership, fence: fence, readiness: readiness,
+                                      settings: configuration.cluster, metrics: metrics, logger: Logger(label: "cluster"))
+        let relay = ActivityRelayService(relay: ActivityRelayStore(pool: database.pool), sink: leaderSink, interval: .milliseconds(200),
+                                         logger: Logger(label: "cluster"))
         return [
             .init(service: database, serviceName: "database"),
             .init(service: migrations, successTerminationBehavior: .ignore, serviceName: "migrations"),
-            .init(service: StartsAfter(afterMigrations, readiness, retention), serviceName: "retention"),
-            .init(service: StartsAfter(afterMigrations, readiness, outbox), serviceName: "outbound"),
-            .init(service: StartsAfter(afterMigrations, readiness, mediaFetcher), successTerminationBehavior: .ignore, serviceName: "media"),
+            // Before the leader's work, so it stops after it: the lease is given up last.
+            .init(service: StartsAfter(afterMigrations, readiness, lease), serviceName: "leadership"),
+            .init(service: StartsAfter(leading, readiness, retention), serviceName: "retention"),
+            .init(service: StartsAfter(leading, readiness, outbox), serviceName: "outbound"),
+            .init(service: StartsAfter(leading, readiness, mediaFetcher), successTerminationBehavior: .ignore, serviceName: "media"),
         ] + signals + [
-            .init(service: StartsAfter(afterMigrations, readiness, routing), serviceName: "routing"),
+            .init(service: StartsAfter(leading, readiness, routing), serviceName: "routing"),
+            .init(service: StartsAfter(leading, readiness, relay), serviceName: "relay"),
             .init(service: StartsAfter(afterMigrations, readiness, AnyService(http)), serviceName: "http"),
             // After the HTTP server: stopped before it, it ends the agents' event streams first.
             .init(service: EventEnricher(events: events, log: eventLog, store: controlStore, logger: Logger(label: "events")), serviceName: "events"),
@@ -169,13 +191,14 @@ struct DaemonServices {
     }
 
     private static func outbox(_ outbound: SwitchboardConfiguration.Outbound, pool: PostgresPool, client: GraphAPIClient?, replies: SLAEngine,
-                               metrics: SwitchboardMetrics, statuses: @escaping @Sendable ([IngestResult.StatusChange]) async -> Void) -> OutboxService {
+                               metrics: SwitchboardMetrics, mayHandOver: @escaping @Sendable () -> Bool, statuses: @escaping @Sendable ([IngestResult.StatusChange]) async -> Void) -> OutboxService {
         OutboxService(
             store: OutboxStore(pool: pool), client: client,
             settings: .init(
                 messagesPerSecond: outbound.messagesPerSecond,
                 limits: .init(customerInterval: outbound.perCustomerIntervalSeconds, maxInFlight: outbound.maxConcurrentSends),
-                retryPolicy: RetryPolicy(baseDelay: outbound.retryBaseSeconds, maxDelay: outbound.retryMaxSeconds, maxAttempts: outbound.maxAttempts)),
+                retryPolicy: RetryPolicy(baseDelay: outbound.retryBaseSeconds, maxDelay: outbound.retryMaxSeconds, maxAttempts: outbound.maxAttempts),
+                mayHandOver: mayHandOver),
             replies: replies, metrics: metrics, statuses: statuses, logger: Logger(label: "outbound"))
     }
 

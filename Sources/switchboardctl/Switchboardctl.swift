@@ -62,6 +62,18 @@ struct Status: ParsableCommand {
             var text = "switchboardd \(reply.text("version", "?")), up \(Output.duration(reply["uptime_seconds"]?.number ?? 0)); "
             text += "you are \(reply.text("caller", "?")) (\(reply.text("role", "?")))\n"
             if reply.flag("draining") { text += "DRAINING: no new assignments (switchboardctl drain --undo)\n" }
+            if let lease = reply["leadership"], let role = lease["role"]?.text {
+                switch role {
+                case "leader":
+                    text += "leader: this instance (\(lease.text("node", "?"))) since \(lease.text("since", "?")), epoch \(lease.text("epoch", "?"))\n"
+                case "standby":
+                    let leader = lease["leader"]?.text.map { "\($0) (\(lease.text("leader_address", "no advertised address")))" } ?? "none right now"
+                    text += "STANDBY: this instance (\(lease.text("node", "?"))) takes webhooks and passes the rest to the leader, \(leader)"
+                    text += lease["leader"]?.text == nil ? "\n" : ", leading since \(lease.text("since", "?")), epoch \(lease.text("epoch", "?")); its queues: switchboardctl queues\n"
+                default:
+                    text += "leadership: \(role) (\(lease.text("node", "?")))\n"
+                }
+            }
             if let database = reply["database"], database.text("kind") == "embedded" {
                 let restarts = database["restarts"]?.number.map { Int($0) } ?? 0
                 text += database.flag("running") ? "database: embedded PostgreSQL running" : "DATABASE DOWN: the embedded PostgreSQL is being started again"

@@ -64,6 +64,32 @@ public struct SwitchboardConfiguration: Sendable, Equatable {
     /// Greetings, out-of-hours replies, triage menus, auto-close, CSAT, template fallbacks
     /// (reloadable).
     public var automation: AutomationConfiguration = AutomationConfiguration()
+    /// This instance among the daemons on one database: its name, where the others reach it, the lease.
+    public var cluster: Cluster = Cluster()
+
+    /// Several daemons on one database (issue #21): one leads (routing, SLA timers, sending,
+    /// automation), the others stand by, take webhooks and pass everything else to the leader.
+    public struct Cluster: Sendable, Equatable {
+        /// This instance's name in the lease (`switchboardctl status`); unique per instance. A
+        /// restart under the same name takes its own lease back at once.
+        public var node: String
+        /// The base URL the other instances reach this one's HTTP server at, to pass it API and
+        /// control calls while it leads; nil: calls made on a standby are refused while this one leads.
+        public var advertiseURL: String?
+        /// How long the lease holds unless renewed: the longest a dead leader's work waits.
+        public var leaseSeconds: Double
+        /// How often the leader renews and a standby looks.
+        public var renewSeconds: Double
+
+        public init(node: String = Cluster.defaultNode, advertiseURL: String? = nil, leaseSeconds: Double = 3, renewSeconds: Double = 1) {
+            self.node = node
+            self.advertiseURL = advertiseURL
+            self.leaseSeconds = leaseSeconds
+            self.renewSeconds = renewSeconds
+        }
+
+        public static var defaultNode: String { ProcessInfo.processInfo.hostName }
+    }
 
     public struct API: Sendable, Equatable {
         /// An agent online through the API whose client sends nothing (no call, no heartbeat) for
@@ -324,6 +350,21 @@ public struct SwitchboardConfiguration: Sendable, Equatable {
         )
         apiObject.finish()
 
+        let clusterObject = object.object("cluster") ?? ConfigObject(.object([:]), path: "cluster", diagnostics: diagnostics)
+        let node = clusterObject.string("node", default: Cluster.defaultNode)
+        if node.contains(where: { !($0.isLetter || $0.isNumber || "-_.".contains($0)) }) {
+            clusterObject.report("node", "expected letters, digits, '-', '_' or '.', got \"\(node)\"")
+        }
+        let advertise = clusterObject.optionalString("advertiseURL")
+        if let advertise, URL(string: advertise).flatMap({ ["http", "https"].contains($0.scheme ?? "") && $0.host != nil }) != true {
+            clusterObject.report("advertiseURL", "expected an http:// or https:// URL with a host, such as http://10.0.0.11:8080, got \"\(advertise)\"")
+        }
+        let lease = clusterObject.number("leaseSeconds", in: 1...300, default: 3)
+        let renew = clusterObject.number("renewSeconds", in: 0.1...100, default: min(1, lease / 3))
+        if renew >= lease { clusterObject.report("renewSeconds", "must be less than leaseSeconds (\(lease)): the leader renews before its lease ends") }
+        let cluster = Cluster(node: node, advertiseURL: advertise.map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 }, leaseSeconds: lease, renewSeconds: renew)
+        clusterObject.finish()
+
         let grace = object.number("shutdownGraceSeconds", in: 1...300, default: 10)
         object.finish()
         try diagnostics.check()
@@ -344,7 +385,8 @@ public struct SwitchboardConfiguration: Sendable, Equatable {
             slaPolicies: slaPolicies,
             control: control,
             api: api,
-            automation: automation
+            automation: automation,
+            cluster: cluster
         )
     }
 
@@ -454,6 +496,7 @@ public struct SwitchboardConfiguration: Sendable, Equatable {
         if outbound != new.outbound { keys.append("outbound") }
         if control.socketPath != new.control.socketPath || control.maxMessageBytes != new.control.maxMessageBytes { keys.append("control.socket") }
         if api != new.api { keys.append("api") }
+        if cluster != new.cluster { keys.append("cluster") }
         return keys
     }
 }

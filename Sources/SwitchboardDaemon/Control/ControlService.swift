@@ -36,6 +36,10 @@ public struct ControlService: VarlinkHandler {
     let media: (@Sendable () async -> MediaFetchStatus)?
     /// A web session unused this long has ended (`api.sessionIdleMinutes`), for listing sessions.
     let sessionIdle: TimeInterval
+    /// This instance's part in the lease, and how a standby passes calls to the leader (nil: a
+    /// single instance in tests).
+    var leadership: LeadershipStatus?
+    var forwarding: ControlForwarding?
     let logger: Logger
 
     public init(router: TicketRouter, store: ControlStore, events: EventStream, access: @escaping @Sendable () -> ControlAccess,
@@ -110,6 +114,10 @@ public struct ControlService: VarlinkHandler {
             break
         default:
             return .single(.failure("org.varlink.service.InterfaceNotFound", ["interface": .string(interface)]))
+        }
+        if let forwarding, forwarding.passes(name) {
+            // A standby: the leader does it (and audits it).
+            return .single(await forwarding.forward(call, credentials: credentials))
         }
         let request = ControlRequest(call: call, caller: caller, credentials: credentials)
         if name == "Watch" {
@@ -210,11 +218,20 @@ public struct ControlService: VarlinkHandler {
     private func status(_ request: ControlRequest) async throws -> [String: JSONValue] {
         var mediaValue = JSONValue.null
         if let media { mediaValue = Self.mediaValue(await media()) }
+        let lease = leadership?.snapshot
+        // A standby's routing is not running: its queues would say nothing true.
+        let queues: [JSONValue] = lease.map { $0.role == .leader } ?? true ? try await queues(visibleTo: request.caller) : []
         return ["version": .string(SwitchboardVersion.current), "uptime_seconds": .double(Self.seconds(startedAt.duration(to: .now))),
-         "caller": .string(request.credentials.user), "role": .string(request.caller.role.rawValue), "queues": .array(try await queues(visibleTo: request.caller)),
+         "caller": .string(request.credentials.user), "role": .string(request.caller.role.rawValue), "queues": .array(queues),
+         "leadership": lease.map(Self.leadershipValue) ?? .null,
          "followers": .int(events.subscriberCount), "draining": .bool(await router.isDraining),
          "database": database.map { Self.databaseValue($0()) } ?? .null,
          "media": mediaValue]
+    }
+
+    static func leadershipValue(_ lease: LeadershipStatus.Snapshot) -> JSONValue {
+        ["role": .string(lease.role.rawValue), "node": .string(lease.node), "leader": .optional(lease.leader),
+         "leader_address": .optional(lease.leaderAddress), "since": .timestamp(lease.since), "epoch": .int(Int(lease.epoch))]
     }
 
     static func mediaValue(_ media: MediaFetchStatus) -> JSONValue {

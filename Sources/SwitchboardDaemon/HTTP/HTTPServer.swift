@@ -6,8 +6,11 @@ import Postgres
 /// The HTTP face of the daemon: health endpoints, metrics, the WhatsApp webhook and the agents' API.
 public enum HTTPServer {
     public static func makeRouter(readiness: Readiness, pool: PostgresPool, webhook: WebhookEndpoint?, api: AgentAPI? = nil, signIn: WebSignIn? = nil,
-                                  pages: WebPages? = nil, metrics: MetricsEndpoint? = nil) -> Router<BasicRequestContext> {
+                                  pages: WebPages? = nil, metrics: MetricsEndpoint? = nil,
+                                  leaderForwarding: LeaderForwarding? = nil) -> Router<BasicRequestContext> {
         let router = Router()
+        // First: on a standby, the API is the leader's (routes added after a middleware get it).
+        if let leaderForwarding { router.add(middleware: leaderForwarding) }
         if let metrics {
             router.get("/metrics") { _, _ in await metrics.respond() }
         }

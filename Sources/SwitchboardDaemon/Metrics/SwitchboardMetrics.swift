@@ -66,6 +66,9 @@ public final class SwitchboardMetrics: Sendable {
     private let poolWaiting: Gauge
     private let embeddedUp: Gauge
     private let embeddedRestarts: Gauge
+    private let leader: Gauge
+    private let leaderEpoch: Gauge
+    private let leaderSince: Gauge
     private let agentsByPresence: [String: Gauge]
     private let eventStreamClients: Gauge
     /// Per-queue gauges of the queues seen at the last scrape (a reload may remove queues).
@@ -123,6 +126,11 @@ public final class SwitchboardMetrics: Sendable {
         // A gauge holding a count: the supervisor owns the count; a scrape copies it.
         embeddedRestarts = registry.makeGauge(descriptor: Self.named("switchboard_embedded_postgres_restarts",
                                                                      "How many times the daemon started the embedded PostgreSQL again after it died."))
+        leader = registry.makeGauge(descriptor: Self.named("switchboard_leader", "1 while this instance holds the lease and does the leader's work; 0 on a standby."))
+        leaderEpoch = registry.makeGauge(descriptor: Self.named("switchboard_leader_epoch",
+                                                                "The lease's epoch this instance leads under, or the last one it saw another lead under."))
+        leaderSince = registry.makeGauge(descriptor: Self.named("switchboard_leader_since_seconds",
+                                                                "When this instance began to lead (Unix time); 0 on a standby."))
         let agents = Self.named("switchboard_agents", "Active agents by presence.")
         agentsByPresence = Dictionary(uniqueKeysWithValues: ["online", "away", "offline"].map { presence in
             (presence, registry.makeGauge(descriptor: agents, labels: [("presence", presence)]))
@@ -164,6 +172,13 @@ public final class SwitchboardMetrics: Sendable {
     public func setEmbeddedServer(up: Bool, restarts: Int) {
         embeddedUp.set(Double(up ? 1 : 0))
         embeddedRestarts.set(Double(restarts))
+    }
+
+    /// This instance's part in the lease (issue #21).
+    public func setLeadership(leading: Bool, epoch: Int64, since: Date?) {
+        leader.set(Double(leading ? 1 : 0))
+        leaderEpoch.set(Double(epoch))
+        leaderSince.set(since?.timeIntervalSince1970 ?? 0)
     }
 
     public func setPool(inUse: Int, waiting: Int, size: Int) {

@@ -14,6 +14,7 @@ actor OutboundSender {
     private let store: OutboxStore
     private let client: GraphAPIClient
     private let retryPolicy: RetryPolicy
+    private let mayHandOver: @Sendable () -> Bool
     private let now: @Sendable () -> Date
     private let logger: Logger
     private let metrics: SwitchboardMetrics?
@@ -33,7 +34,7 @@ actor OutboundSender {
     private static let loadLimit = 1000
 
     init(businessNumber: String, store: OutboxStore, client: GraphAPIClient, messagesPerSecond: Double, limits: OutboundSchedule.Limits,
-         retryPolicy: RetryPolicy, now: @escaping @Sendable () -> Date, metrics: SwitchboardMetrics? = nil,
+         retryPolicy: RetryPolicy, mayHandOver: @escaping @Sendable () -> Bool = { true }, now: @escaping @Sendable () -> Date, metrics: SwitchboardMetrics? = nil,
          statuses: (@Sendable ([IngestResult.StatusChange]) async -> Void)? = nil, logger: Logger) {
         self.metrics = metrics
         self.statuses = statuses
@@ -43,6 +44,7 @@ actor OutboundSender {
         self.store = store
         self.client = client
         self.retryPolicy = retryPolicy
+        self.mayHandOver = mayHandOver
         self.now = now
         var logger = logger
         logger[metadataKey: "business_number"] = "\(businessNumber)"
@@ -135,6 +137,12 @@ actor OutboundSender {
         guard await admitted() else {
             // Cancelled (the shutdown grace ran out): left in `sending`; the next start sends it.
             return .retry(at: now())
+        }
+        guard mayHandOver() else {
+            // This instance's lease may have run out (a pause, a cut-off): the message stays
+            // `sending`, for the next leader to resolve as any interrupted send.
+            logger.warning("not sent: this instance may no longer lead", metadata: metadata)
+            return .retry(at: now().addingTimeInterval(1))
         }
         let error: GraphAPIError
         do {

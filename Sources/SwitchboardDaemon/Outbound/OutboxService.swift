@@ -19,8 +19,13 @@ public final class OutboxService: Service, Sendable {
         public var messagesPerSecond: Double
         public var limits: OutboundSchedule.Limits
         public var retryPolicy: RetryPolicy
+        /// Asked just before each message is handed to Meta: false (a leader whose lease may have
+        /// run out, `LeadershipStatus.mayAct`) leaves it unsent, for the next leader.
+        public var mayHandOver: @Sendable () -> Bool
 
-        public init(messagesPerSecond: Double, limits: OutboundSchedule.Limits, retryPolicy: RetryPolicy) {
+        public init(messagesPerSecond: Double, limits: OutboundSchedule.Limits, retryPolicy: RetryPolicy,
+                    mayHandOver: @escaping @Sendable () -> Bool = { true }) {
+            self.mayHandOver = mayHandOver
             self.messagesPerSecond = messagesPerSecond
             self.limits = limits
             self.retryPolicy = retryPolicy
@@ -143,7 +148,7 @@ public final class OutboxService: Service, Sendable {
         let (sender, isNew) = senders.withLock { senders -> (OutboundSender, Bool) in
             if let existing = senders[number] { return (existing, false) }
             let sender = OutboundSender(businessNumber: number, store: store, client: client, messagesPerSecond: settings.messagesPerSecond, limits: settings.limits,
-                                        retryPolicy: settings.retryPolicy, now: now, metrics: metrics, statuses: statuses, logger: logger)
+                                        retryPolicy: settings.retryPolicy, mayHandOver: settings.mayHandOver, now: now, metrics: metrics, statuses: statuses, logger: logger)
             senders[number] = sender
             return (sender, true)
         }

@@ -85,6 +85,15 @@ public final class SLAEngine: SLAActivitySink {
             return state.rebuildWaiters
         }
         waiters.forEach { $0.resume() }
+        if let store {
+            // Routed before a crash, their start never stored: they start now, from when they began
+            // (so what fell due meanwhile fires at once, marked late).
+            let unstarted = try await store.unstarted()
+            if !unstarted.isEmpty {
+                logger.notice("SLAs started for tickets routed just before the last stop", metadata: ["tickets": "\(unstarted.count)"])
+                await ticketsStarted(unstarted, reopened: [])
+            }
+        }
         await scheduler.wake()
         await settle()
         logger.info("SLA timers rebuilt", metadata: ["tickets": "\(timerCount)", "policies": "\(configured.count)"])

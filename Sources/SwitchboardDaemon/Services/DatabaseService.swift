@@ -23,7 +23,7 @@ public final class DatabaseService: Service, Sendable {
 
     /// The pool over the configured server, or over the embedded cluster (in the state directory)
     /// when the configuration names no database. Nothing is started yet: see `start` and `run`.
-    public init(_ configuration: SwitchboardConfiguration, readiness: Readiness? = nil, logger: Logger,
+    public init(_ configuration: SwitchboardConfiguration, readiness: Readiness? = nil, sessionSetup: SessionSetup? = nil, logger: Logger,
                 onWaiting: @escaping @Sendable (String) -> Void = { _ in }) throws {
         migrations = try MigrationCatalog.bundled()
         let connectionString: String
@@ -44,7 +44,8 @@ public final class DatabaseService: Service, Sendable {
         }
         pool = PostgresPool(
             configuration: .init(
-                connection: .init(connectionString: connectionString, password: password, connectTimeoutSeconds: configuration.database.connectTimeoutSeconds),
+                connection: .init(connectionString: connectionString, password: password, connectTimeoutSeconds: configuration.database.connectTimeoutSeconds,
+                                  sessionSetup: sessionSetup),
                 size: configuration.database.poolSize,
                 acquireTimeout: .milliseconds(Int64(configuration.database.acquireTimeoutSeconds * 1000))
             ),

@@ -8,10 +8,14 @@ public final class Readiness: Sendable {
         case database
         case migrations
         case httpListener = "http listener"
-        /// SLA timers, agents, queues, assignments and timers rebuilt from the database.
+        /// SLA timers, agents, queues, assignments and timers rebuilt from the database — or, on a
+        /// standby, known to be the leader's work.
         case routing
         /// The control socket is listening.
         case control = "control socket"
+        /// This instance holds the lease: the leader's work may start. Not needed to be ready: a
+        /// standby is ready too (it takes webhooks).
+        case leading
     }
 
     private struct Waiter {
@@ -29,7 +33,7 @@ public final class Readiness: Sendable {
     private let state = Mutex(State())
     private let required: Set<Condition>
 
-    public init(required: Set<Condition> = Set(Condition.allCases)) {
+    public init(required: Set<Condition> = Set(Condition.allCases).subtracting([.leading])) {
         self.required = required
     }
 

@@ -36,6 +36,18 @@ public struct IngestResult: Sendable, Equatable {
         public var isEcho: Bool = false
         /// An echo that says something (`ConversationTurn`): an answer, for the SLA clocks.
         public var answersCustomer: Bool = false
+
+        public init(wamid: String, messageID: Int64, ticketID: Int64, ticketReference: String, threading: TicketThreading.Decision,
+                    asksForAnswer: Bool = true, isEcho: Bool = false, answersCustomer: Bool = false) {
+            self.wamid = wamid
+            self.messageID = messageID
+            self.ticketID = ticketID
+            self.ticketReference = ticketReference
+            self.threading = threading
+            self.asksForAnswer = asksForAnswer
+            self.isEcho = isEcho
+            self.answersCustomer = answersCustomer
+        }
     }
 
     public var deliveryID: Int64

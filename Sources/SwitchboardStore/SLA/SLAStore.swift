@@ -68,6 +68,17 @@ public struct SLAStore: Sendable {
         }
     }
 
+    /// Open tickets in a queue whose SLA was never stored: routed, then the process died before the
+    /// SLA engine wrote its start (a crash, a leader killed). A rebuild starts them.
+    public func unstarted() async throws -> [Int64] {
+        try await pool.query("""
+            SELECT t.id FROM switchboard.tickets t
+             WHERE t.status <> 'resolved' AND t.queue IS NOT NULL
+               AND NOT EXISTS (SELECT 1 FROM switchboard.ticket_slas s WHERE s.ticket_id = t.id)
+             ORDER BY t.id
+            """).map { try $0.decode(0, as: Int64.self) }
+    }
+
     /// The SLAs of tickets that are not resolved (these, or every one), with their clocks.
     public func load(_ ticketIDs: [Int64]? = nil) async throws -> [StoredSLA] {
         let rows = try await pool.query("""

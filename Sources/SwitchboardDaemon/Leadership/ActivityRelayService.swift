@@ -1,0 +1,37 @@
+import Logging
+import ServiceLifecycle
+import SwitchboardStore
+
+/// The leader's side of the relay: what standbys ingested reaches this instance's router as its own
+/// ingest would, oldest first, then is deleted. It looks every `interval` (a standby's new ticket
+/// waits at most that long to be routed); a row acted on but not yet deleted when this instance
+/// dies is acted on again by the next leader, which routing and the SLA clocks take as the
+/// repetition it is.
+struct ActivityRelayService: Service {
+    let relay: ActivityRelayStore
+    let sink: any TicketActivitySink
+    let interval: Duration
+    let logger: Logger
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                do {
+                    while !Task.isCancelled {
+                        let batch = try await relay.pending()
+                        if batch.isEmpty { break }
+                        for relayed in batch {
+                            if !relayed.messages.isEmpty { await sink.committed(relayed.messages) }
+                            if !relayed.statuses.isEmpty { await sink.statusesChanged(relayed.statuses) }
+                        }
+                        try await relay.forget(batch.map(\.id))
+                        logger.debug("activity relayed by standbys taken", metadata: ["rows": "\(batch.count)"])
+                    }
+                } catch {
+                    logger.warning("relayed activity not read; retrying", metadata: ["error": "\(error)"])
+                }
+                try? await Task.sleep(for: interval)
+            }
+        }
+    }
+}

@@ -1,0 +1,121 @@
+import Foundation
+import Postgres
+import SwitchboardCore
+import SwitchboardStore
+import Testing
+import TestSupport
+
+/// The lease and the fence in a real database (migration 0014): who may claim, what a stale epoch
+/// may still write (nothing on a leader-only table), and what the relay carries.
+@Suite("Leadership in PostgreSQL: the lease, the fence, the relay")
+struct LeadershipStoreTests {
+    private func pools(_ label: String) async throws -> (connectionString: String, a: PostgresPool, aFence: SessionSetup, b: PostgresPool) {
+        let connectionString = try await TestDatabase.freshDatabase(label)
+        let aFence = SessionSetup()
+        let a = PostgresPool(configuration: .init(connection: .init(connectionString: connectionString, sessionSetup: aFence), size: 2), logger: TestDatabase.quietLogger)
+        let b = PostgresPool(configuration: .init(connection: .init(connectionString: connectionString), size: 2), logger: TestDatabase.quietLogger)
+        try await MigrationRunner(pool: b, migrations: MigrationCatalog.bundled(), logger: TestDatabase.quietLogger).migrate()
+        return (connectionString, a, aFence, b)
+    }
+
+    @Test func aLiveLeaseIsRefusedToOthersAndReclaimedByItsOwnNodeWithAHigherEpoch() async throws {
+        let (_, a, _, b) = try await pools("lease_claim")
+        let leaseA = LeadershipStore(pool: a), leaseB = LeadershipStore(pool: b)
+        guard case .claimed(let first, let remaining) = try await leaseA.claim(node: "a", address: "http://a:8080", lease: 30, relayKey: "k1") else {
+            Issue.record("the free lease was not claimed")
+            return
+        }
+        #expect(first == 1 && remaining > 29 && remaining <= 30)
+        guard case .refused(let holder, _) = try await leaseB.claim(node: "b", address: nil, lease: 30, relayKey: "k2") else {
+            Issue.record("b took a live lease")
+            return
+        }
+        #expect(holder == "a")
+        // A restart of a reclaims at once, under a new epoch; the relay key stays the first one.
+        guard case .claimed(let second, _) = try await leaseA.claim(node: "a", address: "http://a:8080", lease: 30, relayKey: "k3") else {
+            Issue.record("a's restart could not reclaim its own lease")
+            return
+        }
+        #expect(second == 2)
+        #expect(try await leaseB.current().relayKey == "k1")
+        #expect(try await leaseA.renew(epoch: 1, node: "a", lease: 30) == nil, "the old epoch cannot renew")
+        #expect(try await leaseA.renew(epoch: 2, node: "a", lease: 30) != nil)
+        // A graceful stop gives it up: b claims at once.
+        try await leaseA.release(epoch: 2)
+        guard case .claimed(let third, _) = try await leaseB.claim(node: "b", address: nil, lease: 30, relayKey: "k2") else {
+            Issue.record("b could not claim a released lease")
+            return
+        }
+        #expect(third == 3)
+        await a.close()
+        await b.close()
+    }
+
+    @Test func aSessionFencedWithAStaleEpochCannotWriteLeaderTablesAndTheNewLeaderEndsItsSessions() async throws {
+        let (_, a, aFence, b) = try await pools("lease_fence")
+        let leaseA = LeadershipStore(pool: a), leaseB = LeadershipStore(pool: b)
+        guard case .claimed(let epoch, _) = try await leaseA.claim(node: "a", address: nil, lease: 1, relayKey: "k") else {
+            Issue.record("not claimed")
+            return
+        }
+        aFence.set("SELECT switchboard.fence_session(\(epoch))")
+        // While a leads, its fenced session writes.
+        try await a.query("UPDATE switchboard.queue_states SET paused = paused")
+        #expect(try await a.query("SELECT current_setting('switchboard.epoch')").first?.decode(0, as: String.self) == "\(epoch)")
+
+        // a's lease runs out unrenewed (a paused leader); b claims, then ends a's sessions.
+        var claimed: Int64?
+        for _ in 0..<100 {
+            if case .claimed(let next, _) = try await leaseB.claim(node: "b", address: nil, lease: 30, relayKey: "k") { claimed = next; break }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        let next = try #require(claimed)
+        #expect(next == epoch + 1)
+        // Before its sessions are ended, a stale-epoch statement on a leader table is refused.
+        do {
+            try await a.query("INSERT INTO switchboard.queue_states (queue, paused, changed_at, changed_by) VALUES ('x', true, now(), 'a')")
+            Issue.record("a stale leader wrote")
+        } catch let error as PostgresError {
+            #expect(error.isStaleLeader, "\(error)")
+            #expect(error.isUnavailability, "a webhook on a deposed leader is answered 503, not 500")
+        }
+        #expect(try await leaseB.endSessions(before: next) >= 1)
+        // Its pool connects again; the fence refuses the stale epoch at once.
+        do {
+            try await a.query("SELECT 1")
+            Issue.record("a stale leader's new session was fenced with its old epoch")
+        } catch let error as PostgresError {
+            #expect(error.isStaleLeader || error.isLostConnection, "\(error)")
+        }
+        do {
+            try await a.query("SELECT 1")
+            Issue.record("a stale leader's new session was fenced with its old epoch")
+        } catch let error as PostgresError {
+            #expect(error.isStaleLeader, "\(error)")
+        }
+        // Sessions without an epoch (a standby's ingest, b before it fences) still write.
+        try await b.query("UPDATE switchboard.queue_states SET paused = paused")
+        await a.close()
+        await b.close()
+    }
+
+    @Test func relayedActivityArrivesAsIngestProducedItAndIsForgottenOnceTaken() async throws {
+        let (_, a, _, b) = try await pools("lease_relay")
+        let relay = ActivityRelayStore(pool: b)
+        let messages = [
+            IngestResult.StoredMessage(wamid: "wamid.1", messageID: 10, ticketID: 7, ticketReference: "T-1007", threading: .newTicket),
+            IngestResult.StoredMessage(wamid: "wamid.2", messageID: 11, ticketID: 8, ticketReference: "T-1008", threading: .reopen(8), asksForAnswer: false,
+                                       isEcho: true, answersCustomer: true),
+        ]
+        let statuses = [IngestResult.StatusChange(messageID: 12, ticketID: 7, status: "read")]
+        try await relay.relay(from: "b", messages: messages, statuses: [])
+        try await relay.relay(from: "b", messages: [], statuses: statuses)
+        let taken = try await ActivityRelayStore(pool: a).pending()
+        #expect(taken.map(\.messages) == [messages, []])
+        #expect(taken.map(\.statuses) == [[], statuses])
+        try await relay.forget(taken.map(\.id))
+        #expect(try await relay.pending().isEmpty)
+        await a.close()
+        await b.close()
+    }
+}
