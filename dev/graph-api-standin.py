@@ -27,6 +27,12 @@ POST /<version>/<phone-number-id>/media takes an upload as Meta does (a multipar
 messaging_product, type and file) and answers its new media id, which the lookup then knows. Read
 receipts and typing indicators (status read) are answered {"success": true}.
 
+With --status-webhook URL (repeatable) and --app-secret FILE, every accepted send is followed, as
+Meta does, by a signed `sent` status webhook (X-Hub-Signature-256 under the app secret) carrying
+the send's wamid and its biz_opaque_callback_data, posted to the first URL that answers 200 (each
+tried again for a few seconds, as Meta retries): how a daemon learns that a send a crash cut short
+had gone out.
+
 A send is checked as Meta checks it before answering (400, code 131009 "Parameter value is not
 valid", or code 100 for a missing parameter, with the reason in error_data.details): a text needs
 a body of at most 4,096 characters; a template a name and a language code; interactive reply
@@ -36,16 +42,20 @@ sections with 1 to 10 rows in all, row titles of 1 to 24 characters, row ids of 
 distinct, and a body of at most 4,096 characters. What is printed is the request as sent (UTF-8,
 not escaped), so a menu's buttons and a survey's rows read as the customer would see them.
 """
+import argparse
 import email.parser
 import email.policy
 import hashlib
+import hmac
 import http.server
 import itertools
 import json
 import pathlib
 import struct
 import sys
+import threading
 import time
+import urllib.request
 import zlib
 
 TOKEN = (pathlib.Path(__file__).parent / "graph-access-token").read_text().strip()
@@ -263,6 +273,9 @@ class StandIn(http.server.BaseHTTPRequestHandler):
         print(f"send {wamid} to {body.get('to') or body.get('recipient')}: {json.dumps(body, ensure_ascii=False)}", flush=True)
         to = body.get("to") or body.get("recipient") or ""
         self.answer(200, {"messaging_product": "whatsapp", "contacts": [{"input": to, "wa_id": to}], "messages": [{"id": wamid}]})
+        if STATUS_WEBHOOKS:
+            line = self.path.rstrip("/").split("/")[-2]
+            threading.Thread(target=post_status, args=(line, wamid, to, body.get("biz_opaque_callback_data")), daemon=True).start()
 
     def upload(self, raw):
         """Meta's upload: a multipart form with messaging_product=whatsapp, type and file; the answer
@@ -286,8 +299,45 @@ class StandIn(http.server.BaseHTTPRequestHandler):
         pass
 
 
+STATUS_WEBHOOKS = []
+APP_SECRET = b""
+
+
+def post_status(line, wamid, to, callback):
+    """Meta's `sent` status webhook for an accepted send, signed, to the first URL that takes it."""
+    status = {"id": wamid, "status": "sent", "timestamp": str(int(time.time())), "recipient_id": to}
+    if callback is not None:
+        status["biz_opaque_callback_data"] = callback
+    payload = json.dumps({"object": "whatsapp_business_account", "entry": [{"id": "dev-waba", "changes": [{"field": "messages", "value": {
+        "messaging_product": "whatsapp", "metadata": {"display_phone_number": "15550783882", "phone_number_id": line},
+        "statuses": [status]}}]}]}).encode()
+    signature = "sha256=" + hmac.new(APP_SECRET, payload, hashlib.sha256).hexdigest()
+    for attempt in range(20):
+        for url in STATUS_WEBHOOKS:
+            request = urllib.request.Request(url, data=payload, method="POST",
+                                             headers={"Content-Type": "application/json", "X-Hub-Signature-256": signature})
+            try:
+                with urllib.request.urlopen(request, timeout=5) as answer:
+                    if answer.status == 200:
+                        print(f"status sent {wamid} delivered to {url}", flush=True)
+                        return
+            except Exception:
+                pass
+        time.sleep(0.25)
+    print(f"status sent {wamid} not delivered", flush=True)
+
+
 if __name__ == "__main__":
     # What it prints is UTF-8 whatever the locale (names and menus are not ASCII).
     sys.stdout.reconfigure(encoding="utf-8")
-    port = int(sys.argv[1]) if len(sys.argv) > 1 else 8081
-    http.server.ThreadingHTTPServer(("127.0.0.1", port), StandIn).serve_forever()
+    arguments = argparse.ArgumentParser(description="Meta's Graph API, on loopback.")
+    arguments.add_argument("port", nargs="?", type=int, default=8081)
+    arguments.add_argument("--status-webhook", action="append", default=[], help="where to post each send's `sent` status webhook")
+    arguments.add_argument("--app-secret", help="a file holding the app secret that signs status webhooks")
+    options = arguments.parse_args()
+    if options.status_webhook and not options.app_secret:
+        arguments.error("--status-webhook needs --app-secret FILE (Meta signs every webhook)")
+    STATUS_WEBHOOKS.extend(options.status_webhook)
+    if options.app_secret:
+        APP_SECRET = pathlib.Path(options.app_secret).read_text().strip().encode()
+    http.server.ThreadingHTTPServer(("127.0.0.1", options.port), StandIn).serve_forever()

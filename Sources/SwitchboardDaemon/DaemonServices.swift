@@ -123,7 +123,9 @@ struct DaemonServices {
         } ?? []
         let lease = LeadershipService(store: LeadershipStore(pool: database.pool), status: leadership, fence: fence, readiness: readiness,
                                       settings: configuration.cluster, metrics: metrics, logger: Logger(label: "cluster"))
+        let router = self.router
         let relay = ActivityRelayService(relay: ActivityRelayStore(pool: database.pool), sink: leaderSink, interval: .milliseconds(200),
+                                         sweepEvery: .seconds(5), sweep: { await router.needRecovery(.init(routeUnrouted: true)) },
                                          logger: Logger(label: "cluster"))
         return [
             .init(service: database, serviceName: "database"),

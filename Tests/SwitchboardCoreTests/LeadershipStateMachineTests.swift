@@ -42,14 +42,21 @@ struct LeadershipStateMachineTests {
         #expect(machine.event(.due(now: Self.t0 + 7)).isEmpty)
     }
 
-    @Test func aLeaderKeepsTryingWhileItsLeaseLastsAndStepsDownWhenItRunsOut() {
+    @Test func aLeaderKeepsAskingWhileTheDatabaseIsAwayGoesOnIfNobodyTookOverAndStepsDownIfSomeoneDid() {
         var machine = LeadershipStateMachine(settings: Self.settings)
         _ = machine.start()
         _ = machine.event(.claimed(epoch: 7, expiresAt: Self.t0 + 3, now: Self.t0))
         #expect(machine.event(.databaseUnavailable(now: Self.t0 + 1)) == [.schedule(at: Self.t0 + 1.5)])
         #expect(machine.event(.databaseUnavailable(now: Self.t0 + 2.8)) == [.schedule(at: Self.t0 + 3)])
-        #expect(machine.isLeading, "until its lease ends nobody else can lead")
-        #expect(machine.event(.databaseUnavailable(now: Self.t0 + 3)) == [.stepDown(reason: "the lease (epoch 7) ran out while the database did not answer")])
+        // The lease ran out while the database was away: no restart, it keeps asking.
+        #expect(machine.event(.databaseUnavailable(now: Self.t0 + 4)) == [.schedule(at: Self.t0 + 4.5)])
+        // The database is back and nobody claimed meanwhile: the renewal succeeds; it goes on.
+        #expect(machine.event(.due(now: Self.t0 + 4.5)) == [.renew(epoch: 7)])
+        #expect(machine.event(.renewed(expiresAt: Self.t0 + 7.5, now: Self.t0 + 4.5)) == [.schedule(at: Self.t0 + 5.5)])
+        #expect(machine.isLeading)
+        // Another time, someone did claim: the renewal is refused, and it steps down.
+        _ = machine.event(.databaseUnavailable(now: Self.t0 + 9))
+        #expect(machine.event(.renewalRefused(now: Self.t0 + 9.5)) == [.stepDown(reason: "another instance took the lease (this one led under epoch 7)")])
     }
 
     @Test func aGracefulStopGivesTheLeaseUp() {

@@ -24,14 +24,15 @@ struct MediaStage {
         }
     }
 
-    static func start(_ label: String) async throws -> MediaStage {
+    /// `standInArguments` go after the port (`--status-webhook URL --app-secret FILE`).
+    static func start(_ label: String, standInArguments: [String] = []) async throws -> MediaStage {
         let directory = try makeTemporaryDirectory(label)
         let graphPort = try MediaEndToEndTests.freePort()
         let output = directory + "/standin.out"
         _ = FileManager.default.createFile(atPath: output, contents: nil)
         let standIn = Process()
         standIn.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        standIn.arguments = ["python3", repository.appendingPathComponent("dev/graph-api-standin.py").path, "\(graphPort)"]
+        standIn.arguments = ["python3", repository.appendingPathComponent("dev/graph-api-standin.py").path, "\(graphPort)"] + standInArguments
         standIn.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: output))
         standIn.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: output))
         try standIn.run()

@@ -30,8 +30,8 @@ public struct LeadershipStateMachine: Sendable, Equatable {
         case standby
         /// Leading under `epoch` until `expiresAt` unless renewed.
         case leading(epoch: Int64, since: Date, expiresAt: Date)
-        /// Stepped down for good (another instance took the lease, or the lease ran out while the
-        /// database could not be reached): this process stops; it comes back as a standby.
+        /// Stepped down for good (another instance took the lease): this process stops; it comes
+        /// back as a standby.
         case deposed(epoch: Int64, reason: String)
         /// Stopping: the lease was given up, nothing more is done.
         case stopped
@@ -100,15 +100,14 @@ public struct LeadershipStateMachine: Sendable, Equatable {
             let reason = "another instance took the lease (this one led under epoch \(epoch))"
             state = .deposed(epoch: epoch, reason: reason)
             return [.stepDown(reason: reason)]
-        case (.leading(let epoch, _, let expiresAt), .databaseUnavailable(let now)):
-            // Until the lease runs out nobody else can lead: keep trying. After, another may have
-            // taken it, and the database refuses this epoch's writes anyway.
-            guard now < expiresAt else {
-                let reason = "the lease (epoch \(epoch)) ran out while the database did not answer"
-                state = .deposed(epoch: epoch, reason: reason)
-                return [.stepDown(reason: reason)]
-            }
-            return [.schedule(at: min(expiresAt, now.addingTimeInterval(settings.interval / 2)))]
+        case (.leading(_, _, let expiresAt), .databaseUnavailable(let now)):
+            // Keep asking. Until the lease runs out nobody else can lead. After, another may take
+            // it: the database then refuses this epoch's writes, the IO layer hands nothing more to
+            // Meta (its own clock says the lease ran out), and the next renewal is refused, which
+            // steps down. If nobody took it — the database was away, not this instance — the
+            // renewal succeeds and it goes on leading, without a restart.
+            let retry = now.addingTimeInterval(settings.interval / 2)
+            return [.schedule(at: now < expiresAt ? min(expiresAt, retry) : retry)]
         case (.leading(let epoch, _, _), .stopping):
             state = .stopped
             return [.release(epoch: epoch)]

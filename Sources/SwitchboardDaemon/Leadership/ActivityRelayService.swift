@@ -6,16 +6,24 @@ import SwitchboardStore
 /// ingest would, oldest first, then is deleted. It looks every `interval` (a standby's new ticket
 /// waits at most that long to be routed); a row acted on but not yet deleted when this instance
 /// dies is acted on again by the next leader, which routing and the SLA clocks take as the
-/// repetition it is.
+/// repetition it is. Every `sweepEvery` it also routes any ticket left unrouted — one a standby
+/// stored but could not relay (it died right after its commit) — so none waits for a restart.
 struct ActivityRelayService: Service {
     let relay: ActivityRelayStore
     let sink: any TicketActivitySink
     let interval: Duration
+    let sweepEvery: Duration
+    let sweep: @Sendable () async -> Void
     let logger: Logger
 
     func run() async throws {
         await cancelWhenGracefulShutdown {
+            var lastSweep = ContinuousClock.now
             while !Task.isCancelled {
+                if lastSweep.duration(to: .now) >= sweepEvery {
+                    lastSweep = .now
+                    await sweep()
+                }
                 do {
                     while !Task.isCancelled {
                         let batch = try await relay.pending()

@@ -40,6 +40,9 @@ public struct LeaderForwarding: RouterMiddleware {
         for field in request.headers where !Self.hopByHop.contains(field.name.canonicalName) {
             forwarded.headers.add(name: field.name.rawName, value: field.value)
         }
+        // `Host` stays as the agent's browser sent it: the leader's same-origin check compares it
+        // with `Origin` (a signed-in agent's changes), and links it builds point where the agent is.
+        if let authority = request.head.authority { forwarded.headers.replaceOrAdd(name: "Host", value: authority) }
         forwarded.headers.add(name: Self.forwardedHeader.rawName, value: snapshot.node)
         if let length = request.headers[.contentLength].flatMap(Int64.init) {
             forwarded.body = .stream(request.body, length: .known(length))

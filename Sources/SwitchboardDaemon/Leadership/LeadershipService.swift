@@ -136,9 +136,12 @@ struct LeadershipService: Service {
         var delay = Duration.milliseconds(100)
         while true {
             do {
-                let ended = try await store.endSessions(before: epoch)
-                logger.notice("leading", metadata: ["epoch": "\(epoch)", "node": "\(settings.node)", "former_sessions_ended": "\(ended)"])
-                break
+                let former = try await store.endSessions(before: epoch)
+                if former.remaining == 0 {
+                    logger.notice("leading", metadata: ["epoch": "\(epoch)", "node": "\(settings.node)", "former_sessions_ended": "\(former.ended)"])
+                    break
+                }
+                logger.warning("a former leader's sessions are not gone yet; asking again", metadata: ["remaining": "\(former.remaining)"])
             } catch let error as PostgresError where error.isStaleLeader {
                 throw Deposed(reason: "another instance claimed the lease while this one was taking over")
             } catch {

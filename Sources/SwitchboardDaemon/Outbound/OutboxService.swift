@@ -22,10 +22,14 @@ public final class OutboxService: Service, Sendable {
         /// Asked just before each message is handed to Meta: false (a leader whose lease may have
         /// run out, `LeadershipStatus.mayAct`) leaves it unsent, for the next leader.
         public var mayHandOver: @Sendable () -> Bool
+        /// How long a send a stop cut short (left `sending`) waits for Meta's `sent` status webhook
+        /// before it is sent again: the status comes within seconds of a send Meta accepted.
+        public var interruptedSendGrace: TimeInterval
 
         public init(messagesPerSecond: Double, limits: OutboundSchedule.Limits, retryPolicy: RetryPolicy,
-                    mayHandOver: @escaping @Sendable () -> Bool = { true }) {
+                    mayHandOver: @escaping @Sendable () -> Bool = { true }, interruptedSendGrace: TimeInterval = 15) {
             self.mayHandOver = mayHandOver
+            self.interruptedSendGrace = interruptedSendGrace
             self.messagesPerSecond = messagesPerSecond
             self.limits = limits
             self.retryPolicy = retryPolicy
@@ -100,9 +104,12 @@ public final class OutboxService: Service, Sendable {
         }
         // A stop while the database is still unreachable ends the wait for it.
         let prepared = await cancelWhenGracefulShutdown { await self.prepare() }
-        guard prepared, !Task.isShuttingDownGracefully else { return }
+        guard let waiting = prepared, !Task.isShuttingDownGracefully else { return }
         await withGracefulShutdownHandler {
             await withDiscardingTaskGroup { group in
+                if waiting > 0 {
+                    group.addTask { await cancelWhenGracefulShutdown { await self.recoverWhenUnconfirmed() } }
+                }
                 for await sender in started {
                     group.addTask { await sender.run() }
                 }
@@ -115,8 +122,9 @@ public final class OutboxService: Service, Sendable {
     }
 
     /// Lifts pauses, recovers interrupted sends and starts a sender for every number with a queue;
-    /// retried until the database answers. False when cancelled first.
-    private func prepare() async -> Bool {
+    /// retried until the database answers. Returns how many interrupted sends wait for their status
+    /// webhook; nil when cancelled first.
+    private func prepare() async -> Int? {
         var pause = 0.5
         while !Task.isCancelled {
             do {
@@ -124,23 +132,49 @@ public final class OutboxService: Service, Sendable {
                 if !resumed.isEmpty {
                     logger.notice("sending resumed after restart", metadata: ["business_numbers": "\(resumed.joined(separator: ","))"])
                 }
-                let recovered = try await store.recoverInterrupted(at: now())
-                if recovered.confirmed + recovered.requeued > 0 {
-                    logger.notice("sends interrupted by a stop recovered", metadata: [
-                        "confirmed_by_status": "\(recovered.confirmed)", "queued_again": "\(recovered.requeued)",
-                    ])
-                }
+                let waiting = try await recoverInterrupted()
                 for number in try await store.numbersWithQueuedSends() {
                     _ = sender(for: number)
                 }
-                return true
+                return waiting
             } catch {
                 logger.warning("outbox not ready; will try again", metadata: ["error": "\(error)"])
                 try? await Task.sleep(for: .milliseconds(Int64(pause * 1000)))
                 pause = min(pause * 2, 10)
             }
         }
-        return false
+        return nil
+    }
+
+    /// Confirms interrupted sends a status webhook vouches for, queues again those older than the
+    /// grace; returns how many still wait.
+    private func recoverInterrupted() async throws -> Int {
+        let now = now()
+        let recovered = try await store.recoverInterrupted(at: now, unconfirmedBefore: now.addingTimeInterval(-settings.interruptedSendGrace))
+        if recovered.confirmed + recovered.requeued + recovered.waiting > 0 {
+            logger.notice("sends interrupted by a stop recovered", metadata: [
+                "confirmed_by_status": "\(recovered.confirmed)", "queued_again": "\(recovered.requeued)",
+                "waiting_for_status": "\(recovered.waiting)",
+            ])
+        }
+        return recovered.waiting
+    }
+
+    /// Looks again at interrupted sends once their grace has passed, until none waits; what was
+    /// queued again goes to its number's sender.
+    private func recoverWhenUnconfirmed() async {
+        var waiting = 1
+        while waiting > 0 && !Task.isCancelled {
+            try? await Task.sleep(for: .milliseconds(Int64(settings.interruptedSendGrace * 1000 / 2)))
+            do {
+                waiting = try await recoverInterrupted()
+                for number in try await store.numbersWithQueuedSends() {
+                    sender(for: number)?.queueChanged()
+                }
+            } catch {
+                logger.warning("interrupted sends not looked at again yet", metadata: ["error": "\(error)"])
+            }
+        }
     }
 
     private func sender(for number: String) -> OutboundSender? {

@@ -38,6 +38,7 @@ public struct RoutingService: Service {
                 do {
                     try await sla?.rebuild()
                     try await router.rebuild()
+                    try await sla?.startUnstarted()
                     // Menus whose time ran out and quiet tickets, while nobody looked, are acted on now.
                     await automation?.start()
                     readiness.mark(.routing)

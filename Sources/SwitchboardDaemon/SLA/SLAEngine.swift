@@ -85,18 +85,20 @@ public final class SLAEngine: SLAActivitySink {
             return state.rebuildWaiters
         }
         waiters.forEach { $0.resume() }
-        if let store {
-            // Routed before a crash, their start never stored: they start now, from when they began
-            // (so what fell due meanwhile fires at once, marked late).
-            let unstarted = try await store.unstarted()
-            if !unstarted.isEmpty {
-                logger.notice("SLAs started for tickets routed just before the last stop", metadata: ["tickets": "\(unstarted.count)"])
-                await ticketsStarted(unstarted, reopened: [])
-            }
-        }
         await scheduler.wake()
         await settle()
         logger.info("SLA timers rebuilt", metadata: ["tickets": "\(timerCount)", "policies": "\(configured.count)"])
+    }
+
+    /// Starts the SLAs of tickets routed just before the last stop whose start was never stored,
+    /// from when they began: what fell due meanwhile fires at once, marked late. After routing's
+    /// rebuild too, not inside this engine's: a breach's escalation waits for routing to be rebuilt.
+    public func startUnstarted() async throws {
+        guard let store else { return }
+        let unstarted = try await store.unstarted()
+        guard !unstarted.isEmpty else { return }
+        logger.notice("SLAs started for tickets routed just before the last stop", metadata: ["tickets": "\(unstarted.count)"])
+        await ticketsStarted(unstarted, reopened: [])
     }
 
     /// New policies apply to tickets that start from now on; running tickets keep theirs.

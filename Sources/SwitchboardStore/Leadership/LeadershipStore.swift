@@ -47,19 +47,20 @@ public struct LeadershipStore: Sendable {
         return .refused(holder: lease.node, remaining: lease.remaining)
     }
 
-    /// Ends the sessions of every earlier epoch and waits until they have ended (up to `wait`), so
-    /// that none of their transactions commits after the new leader read the state. Returns how
-    /// many were ended.
-    @discardableResult
-    public func endSessions(before epoch: Int64, wait: TimeInterval = 5) async throws -> Int {
+    /// Ends the sessions of every earlier epoch, waiting up to `wait` for each to be gone, so that
+    /// none of their transactions commits after the new leader read the state. Returns how many
+    /// were ended and how many are still there (the caller asks again until none is).
+    public func endSessions(before epoch: Int64, wait: TimeInterval = 5) async throws -> (ended: Int, remaining: Int) {
         let rows = try await pool.query("""
-            SELECT count(*) FILTER (WHERE pg_terminate_backend(pid, $2))
-              FROM pg_stat_activity
-             WHERE datname = current_database() AND pid <> pg_backend_pid()
-               AND application_name ~ '^switchboardd leader epoch [0-9]+$'
-               AND substring(application_name FROM 27)::bigint < $1
+            WITH former AS (
+                SELECT pg_terminate_backend(pid, $2) AS ended FROM pg_stat_activity
+                 WHERE datname = current_database() AND pid <> pg_backend_pid()
+                   AND application_name ~ '^switchboardd leader epoch [0-9]+$'
+                   AND substring(application_name FROM 27)::bigint < $1)
+            SELECT count(*) FILTER (WHERE ended), count(*) FILTER (WHERE NOT ended) FROM former
             """, [epoch, Int64(wait * 1000)])
-        return Int(try rows.first?.decode(0, as: Int64.self) ?? 0)
+        guard let row = rows.first else { return (0, 0) }
+        return (Int(try row.decode(0, as: Int64.self)), Int(try row.decode(1, as: Int64.self)))
     }
 
     /// Extends the lease of `epoch`; nil when the lease is no longer this instance's.

@@ -281,13 +281,15 @@ public struct OutboxStore: Sendable {
     }
 
     /// Sends a crash left in `sending`: those that a status webhook confirms (it echoes the send's id
-    /// in `biz_opaque_callback_data`) are marked sent; the others are queued again and will be sent,
-    /// possibly a second time (see docs/outbound.md).
-    public func recoverInterrupted(at now: Date) async throws -> (confirmed: Int, requeued: Int) {
+    /// in `biz_opaque_callback_data`) are marked sent; those whose attempt began before
+    /// `unconfirmedBefore` are queued again and will be sent, possibly a second time (see
+    /// docs/outbound.md); later ones are left `sending` (`waiting`), for their status webhook to
+    /// arrive first — Meta's comes within seconds of a send it accepted.
+    public func recoverInterrupted(at now: Date, unconfirmedBefore: Date? = nil) async throws -> (confirmed: Int, requeued: Int, waiting: Int) {
         try await pool.withTransaction { transaction in
             let interrupted = try await transaction.query(
                 """
-                SELECT o.id, s.wamid FROM switchboard.outbox o
+                SELECT o.id, s.wamid, o.last_attempt_at FROM switchboard.outbox o
                 LEFT JOIN LATERAL (
                     SELECT wamid FROM switchboard.message_statuses
                     WHERE payload ? 'biz_opaque_callback_data' AND payload ->> 'biz_opaque_callback_data' = o.id::text
@@ -297,18 +299,20 @@ public struct OutboxStore: Sendable {
                 FOR UPDATE OF o
                 """
             )
-            var confirmed = 0, requeued = 0
+            var confirmed = 0, requeued = 0, waiting = 0
             for row in interrupted {
                 let id = try row.decode(0, as: UUID.self)
                 if let wamid = try row.decode(1, as: String?.self) {
                     _ = try await markSent(id, wamid: wamid, at: now, in: transaction)
                     confirmed += 1
+                } else if let unconfirmedBefore, let attempted = try row.decode(2, as: Date?.self), attempted >= unconfirmedBefore {
+                    waiting += 1
                 } else {
                     try await transaction.query("UPDATE switchboard.outbox SET state = 'queued' WHERE id = $1", [id])
                     requeued += 1
                 }
             }
-            return (confirmed, requeued)
+            return (confirmed, requeued, waiting)
         }
     }
 }
