@@ -59,6 +59,15 @@ import urllib.request
 import zlib
 
 TOKEN = (pathlib.Path(__file__).parent / "graph-access-token").read_text().strip()
+PRINTING = threading.Lock()
+
+
+def say(line):
+    """One whole line at a time: requests are answered on several threads, and print() writes the
+    text and its newline separately, so two lines could share one."""
+    with PRINTING:
+        sys.stdout.write(line + "\n")
+        sys.stdout.flush()
 COUNTER = itertools.count(1)
 
 
@@ -220,7 +229,7 @@ class StandIn(http.server.BaseHTTPRequestHandler):
             data, mime, _, pause = media(parts[1])
             stall = parts[1].startswith("dev-interrupted-") and parts[1] not in STALLED
             STALLED.add(parts[1])
-            print(f"media download {parts[1]} ({len(data)} bytes)", flush=True)
+            say(f"media download {parts[1]} ({len(data)} bytes)")
             self.send_response(200)
             self.send_header("Content-Type", mime)
             self.send_header("Content-Length", str(len(data)))
@@ -228,7 +237,7 @@ class StandIn(http.server.BaseHTTPRequestHandler):
             for start in range(0, len(data), 16384):
                 if stall and start >= STALL_AFTER:
                     self.wfile.flush()
-                    print(f"media download {parts[1]} stalls after {start} bytes", flush=True)
+                    say(f"media download {parts[1]} stalls after {start} bytes")
                     time.sleep(STALL_SECONDS)
                     stall = False
                 self.wfile.write(data[start:start + 16384])
@@ -261,16 +270,16 @@ class StandIn(http.server.BaseHTTPRequestHandler):
             typing = body.get("typing_indicator")
             if typing is not None and typing != {"type": "text"}:
                 return self.answer(400, {"error": {"message": "(#100) Param typing_indicator[type] must be one of {text}", "type": "OAuthException", "code": 100, "fbtrace_id": "dev"}})
-            print(f"read {body.get('message_id')}" + (" (typing…)" if typing else ""), flush=True)
+            say(f"read {body.get('message_id')}" + (" (typing…)" if typing else ""))
             return self.answer(200, {"success": True})
         problem = invalid(body)
         if problem:
             code, message, details = problem
-            print(f"refused ({code}) to {body.get('to') or body.get('recipient')}: {details}", flush=True)
+            say(f"refused ({code}) to {body.get('to') or body.get('recipient')}: {details}")
             return self.answer(400, {"error": {"message": message, "type": "OAuthException", "code": code,
                                                "error_data": {"messaging_product": "whatsapp", "details": details}, "fbtrace_id": "dev"}})
         wamid = f"wamid.dev{next(COUNTER)}"
-        print(f"send {wamid} to {body.get('to') or body.get('recipient')}: {json.dumps(body, ensure_ascii=False)}", flush=True)
+        say(f"send {wamid} to {body.get('to') or body.get('recipient')}: {json.dumps(body, ensure_ascii=False)}")
         to = body.get("to") or body.get("recipient") or ""
         self.answer(200, {"messaging_product": "whatsapp", "contacts": [{"input": to, "wa_id": to}], "messages": [{"id": wamid}]})
         if STATUS_WEBHOOKS:
@@ -292,7 +301,7 @@ class StandIn(http.server.BaseHTTPRequestHandler):
         media_id = str(7000000000 + next(COUNTER))
         data, mime = fields["file"][1], fields["type"][1].decode()
         MEDIA[media_id] = (data, mime, hashlib.sha256(data).hexdigest(), 0)
-        print(f"upload {media_id}: {fields['file'][0]} ({mime}, {len(data)} bytes)", flush=True)
+        say(f"upload {media_id}: {fields['file'][0]} ({mime}, {len(data)} bytes)")
         self.answer(200, {"id": media_id})
 
     def log_message(self, format, *args):
@@ -319,12 +328,12 @@ def post_status(line, wamid, to, callback):
             try:
                 with urllib.request.urlopen(request, timeout=5) as answer:
                     if answer.status == 200:
-                        print(f"status sent {wamid} delivered to {url}", flush=True)
+                        say(f"status sent {wamid} delivered to {url}")
                         return
             except Exception:
                 pass
         time.sleep(0.25)
-    print(f"status sent {wamid} not delivered", flush=True)
+    say(f"status sent {wamid} not delivered")
 
 
 if __name__ == "__main__":

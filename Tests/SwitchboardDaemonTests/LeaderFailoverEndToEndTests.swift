@@ -132,6 +132,25 @@ struct LeaderFailoverEndToEndTests {
         let token = try #require(issued.output.split(whereSeparator: \.isWhitespace).first { $0.hasPrefix("sbt_") }.map(String.init), "\(issued.output)")
         let viaStandby = try await httpRequest(port: b.port, method: "GET", path: "/api/v1/tickets?assignee=me", headers: ["Authorization": "Bearer \(token)"])
         #expect(viaStandby.status == 200, "the API through the standby: \(viaStandby.body)")
+        // A signed-in agent's browser on the standby: the leader sees the Host the browser used, so its
+        // same-origin check passes for this page's own origin and still refuses another site's.
+        let password = "a password for Ana's shift"
+        #expect(try await runCommand(b.switchboardctl, ["set-password", "ana", "--socket", cluster.socket("b")], input: password + "\n").status == 0)
+        let signedIn = try await httpExchange(port: b.port, method: "POST", path: "/auth/sign-in", headers: ["Content-Type": "application/json"],
+                                              body: Array(JSONWriter.write(["handle": "ana", "password": .string(password)]).utf8))
+        let cookie = try #require(signedIn.headers["set-cookie"]?.split(separator: ";").first.map(String.init), "sign-in on the standby: \(signedIn.status)")
+        let away = Array(JSONWriter.write(["presence": "away"]).utf8)
+        let forged = try await httpExchange(port: b.port, method: "PUT", path: "/api/v1/me/presence",
+                                            headers: ["Cookie": cookie, "Origin": "http://evil.example", "Content-Type": "application/json"], body: away)
+        #expect(forged.status == 403)
+        let own = try await httpExchange(port: b.port, method: "PUT", path: "/api/v1/me/presence",
+                                         headers: ["Cookie": cookie, "Origin": "http://127.0.0.1:\(b.port)", "Content-Type": "application/json"], body: away)
+        #expect(own.status == 200, "\(String(decoding: own.body, as: UTF8.self))")
+        let ana = try await httpExchange(port: a.port, path: "/api/v1/me", headers: ["Cookie": cookie])
+        #expect((try? JSONParser.parse(ana.body))?["presence"]?.string == "away", "the leader set Ana away: \(String(decoding: ana.body, as: UTF8.self))")
+        let online = Array(JSONWriter.write(["presence": "online"]).utf8)
+        #expect(try await httpExchange(port: b.port, method: "PUT", path: "/api/v1/me/presence",
+                                       headers: ["Cookie": cookie, "Origin": "http://127.0.0.1:\(b.port)", "Content-Type": "application/json"], body: online).status == 200)
 
         // Load on both instances: the main line's tickets are routed, the help line's get a menu.
         let answered = Mutex<[(wamid: String, customer: String, line: String, status: Int)]>([])

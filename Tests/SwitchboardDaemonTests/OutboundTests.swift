@@ -48,6 +48,45 @@ struct OutboundTests {
         #expect(events == ["reply_queued by agent:ana", "reply_sent by agent:ana"])
     }
 
+    @Test("a leader whose lease may have run out claims nothing and sends nothing; once renewed, the reply goes once")
+    func noSendWhileTheLeaseMayHaveRunOut() async throws {
+        let harness = try await OutboundHarness.start("outbound_lease")
+        defer { Task { await harness.finish() } }
+        let reference = try await harness.ticket(waID: "4915112345600")
+        // The sender asks before it claims a send and again just before it hands it to Meta.
+        let asked = Atomic<Int>(0), renewed = Atomic<Bool>(false)
+        let service = harness.service(mayHandOver: {
+            asked.add(1, ordering: .relaxed)
+            return renewed.load(ordering: .relaxed)
+        })
+        try await harness.running(service) {
+            _ = try await service.send(.text(body: "Hello"), ticket: reference, author: "agent:ana")
+            try await harness.eventually("the sender asked twice") { asked.load(ordering: .relaxed) >= 2 }
+            #expect(try await harness.outboxStates() == ["queued": 1], "not claimed while this instance may not lead")
+            #expect(harness.standIn.received.isEmpty)
+            renewed.store(true, ordering: .relaxed)
+            try await harness.eventually("sent") { try await harness.outboxStates()["sent"] == 1 }
+        }
+        #expect(harness.standIn.received.count == 1)
+    }
+
+    @Test("a lease that runs out between the claim and the send leaves the reply to the same leader once it renews: sent once, not stuck")
+    func aClaimLeftByARunOutLeaseIsTakenOverOnRenewal() async throws {
+        let harness = try await OutboundHarness.start("outbound_lease_claimed")
+        defer { Task { await harness.finish() } }
+        let reference = try await harness.ticket(waID: "4915112345601")
+        // Yes before the claim, no just before the send (the lease ran out meanwhile), then yes.
+        let asked = Atomic<Int>(0)
+        let service = harness.service(mayHandOver: { asked.add(1, ordering: .relaxed).newValue != 2 })
+        try await harness.running(service) {
+            _ = try await service.send(.text(body: "Hello again"), ticket: reference, author: "agent:ana")
+            try await harness.eventually("sent") { try await harness.outboxStates()["sent"] == 1 }
+        }
+        #expect(asked.load(ordering: .relaxed) >= 4)
+        #expect(harness.standIn.received.count == 1)
+        #expect(try await harness.count("SELECT attempts FROM switchboard.outbox") == 1, "the claim taken over is the same attempt")
+    }
+
     @Test("followers are told when a reply's message is sent and when one fails, with the message")
     func sentAndFailedAreTold() async throws {
         let harness = try await OutboundHarness.start("outbound_told")

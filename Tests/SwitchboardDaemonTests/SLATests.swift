@@ -203,6 +203,51 @@ struct SLATests {
         #expect(versions == 2)
     }
 
+    /// The daemon rebuilds the SLA engine, then routing (`RoutingService`). A breach that fell due
+    /// while stopped and moves the ticket waits for routing's rebuild; the SLA engine's must not wait
+    /// for that escalation, or neither ever ends (a standby taking over after the deadline hung so).
+    @Test func aBreachThatFellDueWhileStoppedAndEscalatesDoesNotHoldUpTheRebuildInTheDaemonsOrder() async throws {
+        let policy = SLAPolicy(name: "escalating", calendarName: "24x7", targets: SLATargets(firstResponse: 60, warningFraction: 0.5, calendar: .alwaysOpen()),
+                               onBreach: [.raisePriority, .moveTo(queue: "supervisors")])
+        let start = Self.beforeLunch
+        let first = try await SLAHarness.make("sla_restart_escalates", routing: Self.routing(anaPresence: .offline), policies: [policy], start: start)
+        let ticket = try await first.routing.customerWrites("447700900031", "Hello?")
+        await first.settle()
+        first.sla.stop()
+
+        // Ten minutes later, in the daemon's order: the SLA engine first, then routing.
+        let routing = try await RoutingHarness.make("sla_restart_escalates", Self.routing(anaPresence: .offline), pool: first.pool,
+                                                    timers: VirtualTimers(start: start.addingTimeInterval(600)), rebuild: false)
+        let store = SLAStore(pool: routing.pool)
+        let sla = SLAEngine(policies: [policy], store: store, ledger: store, clock: routing.timers, events: EventStream(), logger: TestDatabase.quietLogger)
+        sla.attach(escalator: routing.router)
+        await routing.router.attach(sla: sla)
+        // A guard against a hang, not a time budget (the rebuilds take milliseconds): the first of
+        // "both rebuilt" and "two minutes passed" answers, without waiting for a rebuild that hangs.
+        let answer = AsyncStream<Bool>.makeStream()
+        let rebuilding = Task {
+            try await sla.rebuild()
+            try await routing.router.rebuild()
+            answer.continuation.yield(true)
+        }
+        let guardTask = Task {
+            try? await Task.sleep(for: .seconds(120))
+            answer.continuation.yield(false)
+        }
+        var iterator = answer.stream.makeAsyncIterator()
+        let rebuilt = await iterator.next() ?? false
+        guardTask.cancel()
+        if !rebuilt { rebuilding.cancel() }
+        #expect(rebuilt, "the SLA engine's rebuild waited for routing's, which waits for it")
+        guard rebuilt else { return }
+        await sla.settle()
+        await routing.router.settle()
+        #expect(try await routing.events(ticket, "sla_breach").count == 1)
+        #expect(try await routing.pool.query("SELECT queue FROM switchboard.tickets WHERE id = $1", [ticket]).first?.decode(0, as: String.self) == "supervisors",
+                "the late breach moved the ticket once routing was rebuilt")
+        sla.stop()
+    }
+
     @Test func aReopenedTicketStartsItsClocksAgainUnderTheSamePolicy() async throws {
         let policy = SLAPolicy(name: "standard", calendarName: "24x7", targets: SLATargets(firstResponse: 60, resolution: 600, warningFraction: 1, calendar: .alwaysOpen()))
         let start = Self.beforeLunch

@@ -115,6 +115,9 @@ actor OutboundSender {
     /// schedule must do with the item.
     private func attempt(_ item: OutboundSchedule.Item) async -> OutboundSchedule.Completion {
         let started = now()
+        // Not while this instance may no longer lead (its lease not renewed lately): claiming it
+        // would leave it `sending` for nobody. Looked at again shortly; a new leader takes it.
+        guard mayHandOver() else { return .retry(at: started.addingTimeInterval(1)) }
         let attempt: OutboxAttempt?
         do {
             attempt = try await store.beginAttempt(item.id, now: started, unconfirmed: unconfirmedClaims.removeValue(forKey: item.id))
@@ -139,9 +142,12 @@ actor OutboundSender {
             return .retry(at: now())
         }
         guard mayHandOver() else {
-            // This instance's lease may have run out (a pause, a cut-off): the message stays
-            // `sending`, for the next leader to resolve as any interrupted send.
+            // The lease ran out while this send waited its turn (a pause, the database away): it
+            // stays `sending`. If this instance still leads when it renews, its next attempt takes
+            // the claim over (as a claim whose answer was lost); if another took over, that one
+            // resolves it as any interrupted send.
             logger.warning("not sent: this instance may no longer lead", metadata: metadata)
+            unconfirmedClaims[item.id] = started
             return .retry(at: now().addingTimeInterval(1))
         }
         let error: GraphAPIError

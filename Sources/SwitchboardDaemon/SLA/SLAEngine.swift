@@ -86,7 +86,9 @@ public final class SLAEngine: SLAActivitySink {
         }
         waiters.forEach { $0.resume() }
         await scheduler.wake()
-        await settle()
+        // Only the writes: what fell due while stopped may escalate, and an escalation waits for
+        // routing's rebuild, which comes after this one (waiting for it here never ended).
+        await writer.flushed()
         logger.info("SLA timers rebuilt", metadata: ["tickets": "\(timerCount)", "policies": "\(configured.count)"])
     }
 

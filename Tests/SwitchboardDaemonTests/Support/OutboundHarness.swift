@@ -48,7 +48,7 @@ struct OutboundHarness {
     func service(
         messagesPerSecond: Double = 80, customerInterval: TimeInterval = 0, maxInFlight: Int = 16, maxAttempts: Int = 5,
         accessToken: String? = "test-access-token", replies: (any SLAActivitySink)? = nil,
-        statuses: (@Sendable ([IngestResult.StatusChange]) async -> Void)? = nil
+        statuses: (@Sendable ([IngestResult.StatusChange]) async -> Void)? = nil, mayHandOver: @escaping @Sendable () -> Bool = { true }
     ) -> OutboxService {
         let client = accessToken.map {
             GraphAPIClient(configuration: .init(baseURL: standIn.baseURL, version: "v24.0", accessToken: $0, timeout: .seconds(10)), httpClient: .shared)
@@ -59,7 +59,8 @@ struct OutboundHarness {
             settings: .init(
                 messagesPerSecond: messagesPerSecond,
                 limits: .init(customerInterval: customerInterval, maxInFlight: maxInFlight),
-                retryPolicy: RetryPolicy(baseDelay: 0.02, maxDelay: 0.1, maxAttempts: maxAttempts)
+                retryPolicy: RetryPolicy(baseDelay: 0.02, maxDelay: 0.1, maxAttempts: maxAttempts),
+                mayHandOver: mayHandOver
             ),
             replies: replies, statuses: statuses,
             logger: Self.silent

@@ -16,7 +16,7 @@ struct RoutingHarness {
     static let start = Date(timeIntervalSince1970: 1_790_000_000)
 
     static func make(_ label: String, _ configuration: RoutingConfiguration, pool existing: PostgresPool? = nil, timers existingTimers: VirtualTimers? = nil,
-                     events: EventStream? = nil) async throws -> RoutingHarness {
+                     events: EventStream? = nil, rebuild: Bool = true) async throws -> RoutingHarness {
         let pool: PostgresPool
         if let existing {
             pool = existing
@@ -26,7 +26,7 @@ struct RoutingHarness {
         }
         let timers = existingTimers ?? VirtualTimers(start: start)
         let router = TicketRouter(configuration: configuration, pool: pool, timers: timers, logger: TestDatabase.quietLogger, events: events)
-        try await router.rebuild()
+        if rebuild { try await router.rebuild() }
         return RoutingHarness(pool: pool, timers: timers, router: router, ingest: WebhookIngestStore(pool: pool, reopenWithin: 24 * 3600))
     }
 
