@@ -303,7 +303,7 @@ extension LeaderKills.Result {
         announce("'reopened' event in between ends a hold (a reopened ticket is assigned again legitimately). The example's support queue widens its")
         announce("skill steps after 60 s and 600 s and moves a ticket to supervisors only after 1800 s, and only waiting tickets: no reassignment here.")
         announce("A send is repeated only in the window docs/outbound.md describes: the leader was killed after the stand-in accepted it and before")
-        announce("`sent` was committed; with no status webhook (the stand-in sends none), the new leader queues it again after 15 s.")
+        announce("`sent` was committed, and Meta's `sent` status (the stand-in posts it to the daemons) did not arrive within 15 s.")
         for example in verdict.lostExamples { announce("  lost: \(example)") }
         for example in verdict.assignedWhileHeldExamples { announce("  assigned while held: \(example)") }
         for detail in verdict.overCapacityDetails { announce("  over capacity: \(detail)") }
