@@ -79,9 +79,15 @@ struct LeaderFailoverEndToEndTests {
             try await PostgresConnection.connect(.init(connectionString: database.connectionString()))
         }
 
-        func stop() async {
-            await database.stop()
-            stage.stop()
+        /// The stand-in at once (a task could be cut short by the end of the test process), then the
+        /// database, then the files.
+        func stop() {
+            kill(stage.standIn.processIdentifier, SIGKILL)
+            let stage = self.stage, database = self.database
+            Task {
+                await database.stop()
+                stage.stop()
+            }
         }
     }
 
@@ -115,7 +121,7 @@ struct LeaderFailoverEndToEndTests {
 
     @Test func theStandbyServesAndPassesCallsOnThenLeadsWhenTheLeaderIsKilledAndNothingIsLostOrDoneTwice() async throws {
         let cluster = try await Cluster.start("leader-failover")
-        defer { Task { await cluster.stop() } }
+        defer { cluster.stop() }
         let a = try await cluster.start("a")
         #expect(try await cluster.waitUntilLeading("a", a) != nil, "log:\n\(a.process.log.suffix(3000))")
         let b = try await cluster.start("b")
@@ -259,7 +265,7 @@ struct LeaderFailoverEndToEndTests {
 
     @Test func aLeaderPausedWithSIGSTOPAndResumedAfterTheTakeoverChangesNothingAndStops() async throws {
         let cluster = try await Cluster.start("leader-fencing")
-        defer { Task { await cluster.stop() } }
+        defer { cluster.stop() }
         let a = try await cluster.start("a")
         #expect(try await cluster.waitUntilLeading("a", a) != nil)
         let b = try await cluster.start("b")
