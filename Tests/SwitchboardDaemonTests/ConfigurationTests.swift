@@ -59,6 +59,23 @@ struct ConfigurationTests {
         #expect(issues(#"{"media": {"retentionDay": 3}}"#) == [#"media.retentionDay: unknown key; did you mean "retentionDays"?"#])
     }
 
+    @Test func theClusterSectionHasDefaultsAndBadValuesNameTheirKeyPath() throws {
+        let defaults = try parse("{}").get().cluster
+        #expect(defaults.node == ProcessInfo.processInfo.hostName && defaults.advertiseURL == nil)
+        #expect(defaults.leaseSeconds == 3 && defaults.renewSeconds == 1)
+        let set = try parse(#"{"cluster": {"node": "sb2", "advertiseURL": "http://10.0.0.12:8080/", "leaseSeconds": 6}}"#).get().cluster
+        #expect(set.node == "sb2" && set.advertiseURL == "http://10.0.0.12:8080" && set.leaseSeconds == 6 && set.renewSeconds == 1)
+        #expect(issues(#"{"cluster": {"node": "sb 2"}}"#) == [#"cluster.node: expected letters, digits, '-', '_' or '.', got "sb 2""#])
+        #expect(issues(#"{"cluster": {"advertiseURL": "10.0.0.12:8080"}}"#)
+                == [#"cluster.advertiseURL: expected an http:// or https:// URL with a host, such as http://10.0.0.11:8080, got "10.0.0.12:8080""#])
+        #expect(issues(#"{"cluster": {"leaseSeconds": 2, "renewSeconds": 2}}"#)
+                == ["cluster.renewSeconds: must be less than leaseSeconds (2.0): the leader renews before its lease ends"])
+        #expect(issues(#"{"cluster": {"leaseSecond": 3}}"#) == [#"cluster.leaseSecond: unknown key; did you mean "leaseSeconds"?"#])
+        // A node's name and address take a restart, as the lease is claimed once at start.
+        let other = try parse(#"{"cluster": {"node": "sb2"}}"#).get()
+        #expect(try parse("{}").get().changesNeedingRestart(comparedTo: other) == ["cluster"])
+    }
+
     @Test func theFetchLeaseHasADefaultBoundsAndBadValuesNameTheirKeyPath() throws {
         #expect(try parse("{}").get().media.fetchLeaseSeconds == 60)
         #expect(try parse(#"{"media": {"fetchLeaseSeconds": 5}}"#).get().media.fetchLeaseSeconds == 5)

@@ -138,6 +138,21 @@ struct LeaderFailoverEndToEndTests {
         let token = try #require(issued.output.split(whereSeparator: \.isWhitespace).first { $0.hasPrefix("sbt_") }.map(String.init), "\(issued.output)")
         let viaStandby = try await httpRequest(port: b.port, method: "GET", path: "/api/v1/tickets?assignee=me", headers: ["Authorization": "Bearer \(token)"])
         #expect(viaStandby.status == 200, "the API through the standby: \(viaStandby.body)")
+        // The leader runs a passed-on control call only when the lease's key signed it: a forged or
+        // unsigned one is refused and does nothing.
+        let call = Array(JSONWriter.write(["call": ["method": "io.switchboard.Control.SetPresence", "parameters": ["agent": "ana", "presence": "away"]],
+                                           "peer": ["pid": 1, "uid": 0, "gid": 0, "user": "root", "groups": ["root"]],
+                                           "at": .number(Date().timeIntervalSince1970), "via": "b"]).utf8)
+        let unsigned = try await httpExchange(port: a.port, method: "POST", path: "/cluster/v1/control", headers: ["Content-Type": "application/json"], body: call)
+        let forgedCall = try await httpExchange(port: a.port, method: "POST", path: "/cluster/v1/control",
+                                            headers: ["Content-Type": "application/json",
+                                                      "X-Switchboard-Signature": WebhookSignature(appSecret: "not the key").headerValue(for: call)], body: call)
+        #expect(unsigned.status == 403 && forgedCall.status == 403, "\(unsigned.status) \(forgedCall.status)")
+        let audited = try await cluster.connect()
+        #expect(try await audited.query("SELECT count(*)::int FROM switchboard.control_audit WHERE method LIKE '%SetPresence'").first?.decode(0, as: Int.self) == 0)
+        await audited.close()
+        // A passed-on call to an instance that does not lead is refused too (it would not be audited there).
+        #expect(try await httpExchange(port: b.port, method: "POST", path: "/cluster/v1/control", headers: ["Content-Type": "application/json"], body: call).status == 503)
         // A signed-in agent's browser on the standby: the leader sees the Host the browser used, so its
         // same-origin check passes for this page's own origin and still refuses another site's.
         let password = "a password for Ana's shift"

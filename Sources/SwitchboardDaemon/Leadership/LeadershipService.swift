@@ -132,6 +132,7 @@ struct LeadershipService: Service {
     /// waits for that), then lets the leader's work start: it reads a state no former leader can
     /// still change.
     private func lead(_ epoch: Int64) async throws {
+        // An Int64 from the database, so the text is digits only: session set-up has no parameters.
         fence.set("SELECT switchboard.fence_session(\(epoch))")
         var delay = Duration.milliseconds(100)
         while true {
