@@ -97,21 +97,9 @@ struct ControlRequest: Sendable {
     var auditedArguments: [String: JSONValue] {
         var result: [String: JSONValue] = [:]
         for (key, value) in call.parameters {
-            result[key] = Self.secretParameters.contains(key) ? "(secret)" : Self.value(value)
+            result[key] = Self.secretParameters.contains(key) ? "(secret)" : JSONValue(value)
         }
         return result
-    }
-
-    private static func value(_ config: ConfigValue) -> JSONValue {
-        switch config {
-        case .null: return .null
-        case .bool(let value): return .bool(value)
-        case .integer(let value): return .int(value)
-        case .number(let value): return .double(value)
-        case .string(let value): return .string(value)
-        case .array(let values): return .array(values.map(value))
-        case .object(let fields): return .object(fields.mapValues(value))
-        }
     }
 }
 

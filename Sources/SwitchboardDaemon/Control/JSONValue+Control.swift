@@ -1,5 +1,6 @@
 import Foundation
 import JSON
+import SwitchboardCore
 
 /// The control socket's replies are `JSONValue`s, the same type as the API's bodies and the
 /// webhook's payloads; these build the fields replies are made of.
@@ -26,5 +27,20 @@ extension JSONValue {
     public var int: Int? {
         guard case .number(let value) = self, value == value.rounded(), abs(value) < 9e15 else { return nil }
         return Int(value)
+    }
+}
+
+extension JSONValue {
+    /// A call's parameter as the reply and the audit write it (and as a standby passes it on).
+    init(_ config: ConfigValue) {
+        switch config {
+        case .null: self = .null
+        case .bool(let value): self = .bool(value)
+        case .integer(let value): self = .int(value)
+        case .number(let value): self = .double(value)
+        case .string(let value): self = .string(value)
+        case .array(let values): self = .array(values.map(JSONValue.init))
+        case .object(let fields): self = .object(fields.mapValues(JSONValue.init))
+        }
     }
 }

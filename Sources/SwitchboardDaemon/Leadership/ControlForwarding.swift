@@ -44,7 +44,7 @@ struct ControlForwarding: Sendable {
                 "reason": .string("this instance (\(snapshot.node)) stands by: watch on the leader, \(leader)")])
         }
         let body = Array(JSONWriter.write([
-            "call": ["method": .string(call.method), "parameters": .object(call.parameters.mapValues(Self.json))],
+            "call": ["method": .string(call.method), "parameters": .object(call.parameters.mapValues(JSONValue.init))],
             "peer": ["pid": .int(Int(credentials.pid)), "uid": .int(Int(credentials.uid)), "gid": .int(Int(credentials.gid)),
                      "user": .string(credentials.user), "groups": .strings(credentials.groups)],
             "at": .double(Date().timeIntervalSince1970),
@@ -107,18 +107,6 @@ struct ControlForwarding: Sendable {
             if let error = reply.error { answer["error"] = .string(error) }
             return Response(status: .ok, headers: [.contentType: "application/json"],
                             body: .init(byteBuffer: ByteBuffer(string: JSONWriter.write(.object(answer)))))
-        }
-    }
-
-    static func json(_ value: ConfigValue) -> JSONValue {
-        switch value {
-        case .null: return .null
-        case .bool(let flag): return .bool(flag)
-        case .integer(let number): return .int(number)
-        case .number(let number): return .double(number)
-        case .string(let text): return .string(text)
-        case .array(let items): return .array(items.map(json))
-        case .object(let fields): return .object(fields.mapValues(json))
         }
     }
 }
