@@ -138,9 +138,23 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // The routing simulator: replays synthetic scenarios or a recorded trace through the real
+        // queue and agent actors on a virtual clock (a library, so its trace parsing and figures are tested).
+        .target(
+            name: "RoutingSimulation",
+            dependencies: [
+                "SwitchboardCore",
+                "SwitchboardStore",
+                "SwitchboardDaemon",
+                .product(name: "HeapModule", package: "swift-collections"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
         .executableTarget(
             name: "switchboard-bench",
             dependencies: [
+                "RoutingSimulation",
                 "Postgres",
                 "SwitchboardCore",
                 "SwitchboardStore",
@@ -174,6 +188,12 @@ let package = Package(
         .testTarget(
             name: "SwitchboardCoreTests",
             dependencies: ["SwitchboardCore", "Varlink"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "RoutingSimulationTests",
+            dependencies: ["RoutingSimulation", "SwitchboardCore"],
+            resources: [.copy("Fixtures")],
             swiftSettings: strict
         ),
         .testTarget(

@@ -1,17 +1,20 @@
 import ArgumentParser
 import Foundation
+import RoutingSimulation
 import SwitchboardCore
 
-/// `switchboard-bench simulate`: the routing simulator's two reference scenarios.
+/// `switchboard-bench simulate`: the routing simulator's two reference scenarios, or a recorded trace.
 struct SimulateCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "simulate",
-        abstract: "Replay synthetic traffic through the real routing core and actors on a virtual clock.",
+        abstract: "Replay synthetic traffic or a recorded trace through the real routing core and actors on a virtual clock.",
         discussion: """
             erlang: one queue, identical agents, Poisson arrivals, exponential handle times; the mean
             wait is compared with the Erlang C formula for the same λ, μ and servers (agents × capacity).
             mixed: three products × three languages, 24 agents with uneven skills, a daily arrival curve;
             every strategy replays the same trace and is compared with round robin.
+            --trace FILE: a recorded trace (arrivals CSV, with --types and --shifts or --agents; the
+            formats are in docs/simulation.md), replayed with every strategy, figures per type.
             """
     )
 
@@ -21,7 +24,35 @@ struct SimulateCommand: AsyncParsableCommand {
     @Option(help: "Simulated hours of arrivals for the mixed scenario.") var mixedHours = 168.0
     @Option(help: "Random seed (the trace depends only on it).") var seed: UInt64 = 1
 
+    @Option(help: "Replay this arrivals CSV (arrival, handle_seconds, type[, priority, patience_seconds]) instead of a scenario.")
+    var trace: String?
+    @Option(help: "Types CSV (type, skills[, queue]); default: a queue and a skill named like each type.") var types: String?
+    @Option(help: "Shifts CSV (start, skills, agents): agents of each skill group on shift per slot.") var shifts: String?
+    @Option(help: "Without --shifts: this many agents for each skill set the types need, on shift all the time.") var agents: Int?
+    @Option(help: "Tickets an agent holds at once (default 1, right for a voice log; for chat, the desk's own limit).") var capacity: Int?
+    @Option(help: "Seconds within which a ticket counts as answered in time (default 60).") var target: Double?
+    @Option(help: "Minutes one row of the shifts file staffs (default 30).") var slotMinutes: Double?
+
+    func validate() throws {
+        if trace == nil {
+            let traceOnly = [("types", types != nil), ("shifts", shifts != nil), ("agents", agents != nil), ("capacity", capacity != nil),
+                             ("target", target != nil), ("slot-minutes", slotMinutes != nil)]
+            for (name, given) in traceOnly where given { throw ValidationError("--\(name) goes with --trace") }
+            return
+        }
+        guard (shifts == nil) != (agents == nil) else { throw ValidationError("with --trace, say who answers: --shifts FILE or --agents N (not both)") }
+        if let agents, agents < 1 { throw ValidationError("--agents must be at least 1") }
+        if let capacity, capacity < 1 { throw ValidationError("--capacity must be at least 1") }
+        if let target, !(target >= 0 && target.isFinite) { throw ValidationError("--target must be 0 or more seconds") }
+        if let slotMinutes, !(slotMinutes > 0 && slotMinutes.isFinite) { throw ValidationError("--slot-minutes must be more than 0") }
+        if slotMinutes != nil && shifts == nil { throw ValidationError("--slot-minutes goes with --shifts") }
+    }
+
     func run() async throws {
+        if let trace {
+            try await runTrace(trace)
+            return
+        }
         guard ["erlang", "mixed", "all"].contains(scenario) else {
             throw ValidationError("--scenario must be erlang, mixed or all, not \"\(scenario)\"")
         }

@@ -1,4 +1,5 @@
 import Foundation
+import RoutingSimulation
 import SwitchboardCore
 
 /// The two reference scenarios of the routing simulator.
@@ -8,12 +9,12 @@ enum SimulationScenarios {
     static func erlang(agents: Int, capacity: Int, handleSeconds: Double, offeredLoad: Double, hours: Double, seed: UInt64) -> SimulationScenario {
         var random = SeededRandom(seed: seed)
         let perHour = offeredLoad / handleSeconds * 3600
-        let arrivals = ArrivalProcess(peakPerHour: perHour, dailyCurve: ArrivalProcess.flat)
-            .generate(hours: hours, random: &random) { _ in TicketFacts(businessNumber: "1") }
         let routing = RoutingConfiguration(
             queues: [QueueDefinition(name: "support", order: WaitingOrder(windowBoost: 0))],
             rules: [RoutingRule(name: "all", actions: .init(queue: "support"))],
             agents: (0..<agents).map { AgentDefinition(id: String(format: "agent%03d", $0), name: "Agent \($0)", capacity: capacity, queues: ["support"]) })
+        let arrivals = ArrivalProcess(peakPerHour: perHour, dailyCurve: ArrivalProcess.flat)
+            .generate(hours: hours, rules: routing.rules, random: &random) { _ in TicketFacts(businessNumber: "1") }
         return SimulationScenario(name: "erlang", routing: routing, arrivals: arrivals, handleTime: { _, _, work, _ in work * handleSeconds },
                                   slaTarget: 60, warmup: min(24, hours / 10) * 3600)
     }
@@ -60,7 +61,7 @@ enum SimulationScenarios {
         let meanHandle = 480.0
         let slots = Double(agents.count * 3)
         let peakPerHour = peakLoad * slots / meanHandle * 3600
-        let arrivals = ArrivalProcess(peakPerHour: peakPerHour, dailyCurve: ArrivalProcess.supportDay).generate(hours: hours, random: &random) { random in
+        let arrivals = ArrivalProcess(peakPerHour: peakPerHour, dailyCurve: ArrivalProcess.supportDay).generate(hours: hours, rules: rules, random: &random) { random in
             let language = pick(["en": 0.5, "es": 0.35, "pt": 0.15], &random)
             let product = pick(["billing": 0.4, "tech": 0.35, "orders": 0.25], &random)
             return TicketFacts(businessNumber: "1", language: language, firstMessageText: "about my \(productWords[product]!)")

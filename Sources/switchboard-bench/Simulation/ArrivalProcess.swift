@@ -1,16 +1,6 @@
 import Foundation
+import RoutingSimulation
 import SwitchboardCore
-
-/// One simulated ticket as it arrives: when, what classification sees, and how much work it is.
-struct SimulatedArrival: Sendable {
-    var id: Int64
-    /// Seconds from the start of the simulation.
-    var at: Double
-    var facts: TicketFacts
-    /// Exponential with mean 1: the agent's speed scales it into a handle time, so every strategy
-    /// replays the same trace with the same work.
-    var work: Double
-}
 
 /// Poisson arrivals whose rate follows a daily curve, by thinning.
 struct ArrivalProcess {
@@ -24,8 +14,10 @@ struct ArrivalProcess {
     static let supportDay: [Double] = [0.15, 0.1, 0.08, 0.08, 0.1, 0.15, 0.3, 0.55, 0.8, 0.95, 1.0, 0.95,
                                        0.8, 0.85, 0.95, 1.0, 0.95, 0.85, 0.7, 0.55, 0.45, 0.35, 0.25, 0.2]
 
-    /// Arrival times in seconds over `hours`, with facts from `facts`.
-    func generate(hours: Double, random: inout SeededRandom, facts: (inout SeededRandom) -> TicketFacts) -> [SimulatedArrival] {
+    /// Arrival times in seconds over `hours`, each classified by `rules` from the facts `facts` draws;
+    /// `work` is exponential with mean 1: the agent's speed scales it into a handle time, so every
+    /// strategy replays the same trace with the same work.
+    func generate(hours: Double, rules: [RoutingRule], random: inout SeededRandom, facts: (inout SeededRandom) -> TicketFacts) -> [SimulatedArrival] {
         let peak = peakPerHour / 3600
         var arrivals: [SimulatedArrival] = []
         var t = 0.0
@@ -35,7 +27,11 @@ struct ArrivalProcess {
             guard t < end else { break }
             let hour = Int(t / 3600) % 24
             guard Double.random(in: 0..<1, using: &random) < dailyCurve[hour] else { continue }
-            arrivals.append(SimulatedArrival(id: Int64(arrivals.count + 1), at: t, facts: facts(&random), work: exponential(mean: 1, &random)))
+            let drawn = facts(&random)
+            let work = exponential(mean: 1, &random)
+            guard let match = RoutingRules.classify(drawn, rules: rules) else { continue }
+            arrivals.append(SimulatedArrival(id: Int64(arrivals.count + 1), at: t, type: match.actions.queue, queue: match.actions.queue,
+                                             priority: match.actions.priority, requirements: match.actions.requiredSkills, work: work))
         }
         return arrivals
     }
