@@ -138,6 +138,18 @@ public struct PostgresJSON: Sendable, Hashable, PostgresEncodable, PostgresDecod
 /// Element types that can travel inside a one-dimensional array parameter.
 public protocol PostgresArrayElement: PostgresEncodable, PostgresDecodable {
     static var postgresArrayOID: UInt32 { get }
+    /// The element's text inside the array; `nil` is SQL NULL.
+    var postgresArrayElementText: String? { get }
+}
+
+extension PostgresArrayElement {
+    public var postgresArrayElementText: String? { postgresParameter.text }
+}
+
+/// Optional elements: a column of a batch sent as an array (`unnest($1::text[], …)`) may hold NULLs.
+extension Optional: PostgresArrayElement where Wrapped: PostgresArrayElement {
+    public static var postgresArrayOID: UInt32 { Wrapped.postgresArrayOID }
+    public var postgresArrayElementText: String? { self?.postgresArrayElementText }
 }
 
 extension String: PostgresArrayElement { public static var postgresArrayOID: UInt32 { PostgresOID.textArray } }
@@ -151,7 +163,7 @@ extension Date: PostgresArrayElement { public static var postgresArrayOID: UInt3
 
 extension Array: PostgresEncodable where Element: PostgresArrayElement {
     public var postgresParameter: PostgresParameter {
-        .init(oid: Element.postgresArrayOID, text: PostgresText.encodeArray(map { $0.postgresParameter.text }))
+        .init(oid: Element.postgresArrayOID, text: PostgresText.encodeArray(map(\.postgresArrayElementText)))
     }
 }
 

@@ -152,10 +152,14 @@ public enum PostgresText {
     // MARK: Arrays
 
     /// A one-dimensional array literal; every element quoted, so any text survives.
-    static func encodeArray(_ elements: [String]) -> String {
+    static func encodeArray(_ elements: [String?]) -> String {
         var out = "{"
         for (i, element) in elements.enumerated() {
             if i > 0 { out += "," }
+            guard let element else {
+                out += "NULL"
+                continue
+            }
             out += "\""
             for ch in element.unicodeScalars {
                 if ch == "\"" || ch == "\\" { out += "\\" }

@@ -154,6 +154,8 @@ struct RoutingBenchmark: AsyncParsableCommand {
         try await router.rebuild()
         let ingestor = WebhookIngestor(store: WebhookIngestStore(pool: pool, reopenWithin: 0), maxBatch: 64, maxInFlight: 4, linger: .zero, sink: router)
 
+        let serverCPU = db.embedded.flatMap { ServerCPU(dataDirectory: $0.dataDirectory) }
+        let serverBefore = serverCPU?.seconds()
         let cpuBefore = cpuSeconds(), cpuChildrenBefore = cpuSeconds(children: true)
         let interval = 1.0 / Double(rate)
         let start = ContinuousClock.now
@@ -176,6 +178,7 @@ struct RoutingBenchmark: AsyncParsableCommand {
         await router.settle()
         let elapsed = (ContinuousClock.now - start).seconds
         let cpu = cpuSeconds() - cpuBefore, cpuChildren = cpuSeconds(children: true) - cpuChildrenBefore
+        let serverOurs = serverCPU?.seconds()
         var ours = LatencySamples()
         ours.append(contentsOf: observer.latencies)
         let assigned = try await pool.query("SELECT count(*) FROM switchboard.tickets WHERE assignee IS NOT NULL").first?.decode(0, as: Int.self) ?? 0
@@ -195,6 +198,7 @@ struct RoutingBenchmark: AsyncParsableCommand {
         if statementStats { try await StatementStats.print(connectionString: db.connectionString, database: "switchboard") }
         var baseline = LatencySamples()
         baseline.append(contentsOf: try await pgbench.latencies(script: script, rate: rate, clients: 8, seconds: seconds, connection: db.clientArguments))
+        let serverAfter = serverCPU?.seconds()
         await pool.close()
 
         print("Enqueue to committed assignment: \(agents) agents, \(queues) queues, \(rate) new tickets/s through WebhookIngestor for \(warmup) + \(seconds) s")
@@ -203,6 +207,9 @@ struct RoutingBenchmark: AsyncParsableCommand {
             ["routing (arrival at the router → assignment committed)", "\(observer.latencies.count)", format(ours.percentile(50), 2), format(ours.percentile(99), 2), format(ours.percentile(100), 1)],
             ["baseline: pgbench -R \(rate), the same writes in one transaction", "\(baseline.values.count)", format(baseline.percentile(50), 2), format(baseline.percentile(99), 2), format(baseline.percentile(100), 1)],
         ]))
+        if let serverBefore, let serverOurs, let serverAfter {
+            print("database CPU per ticket (ingest and routing): \(format((serverOurs - serverBefore) / Double(totalTickets) * 1e6)) µs; baseline pgbench (routing's writes only): \(format((serverAfter - serverOurs) / Double(max(1, baseline.values.count)) * 1e6)) µs per transaction")
+        }
         print("sent \(totalTickets) tickets in \(format(elapsed, 1)) s; \(assigned) assigned; benchmark process CPU \(format(cpu, 1)) s (\(format(cpu / elapsed * 100, 0)) % of a core), pgbench CPU \(format(cpuChildren, 1)) s; peak RSS \(format(peakResidentMemoryMiB(), 0)) MiB")
     }
 }

@@ -89,6 +89,21 @@ struct TypeRoundTripTests {
         #expect(try row.decode(4, as: [Int].self) == [])
     }
 
+    /// A batch's column sent as an array keeps its NULLs apart from the text "NULL" and from "".
+    @Test func arraysWithNullElements() async throws {
+        let texts: [String?] = ["a", nil, "NULL", "", nil]
+        let numbers: [Double?] = [1.5, nil, -2]
+        let rows = try await pool.query(
+            "SELECT t, t IS NULL, n FROM unnest($1::text[], $2::float8[]) WITH ORDINALITY AS k(t, n, i) ORDER BY i",
+            [texts, numbers]
+        )
+        #expect(try rows.map { try $0.decode(0, as: String?.self) } == texts)
+        #expect(try rows.map { try $0.decode(1, as: Bool.self) } == [false, true, false, false, true])
+        #expect(try rows.map { try $0.decode(2, as: Double?.self) } == [1.5, nil, -2, nil, nil])
+        let back = try #require(try await pool.query("SELECT $1::text[]", [texts]).first)
+        #expect(try back.decode(0, as: [String?].self) == texts)
+    }
+
     @Test func decodingErrorsNameTheColumn() async throws {
         let row = try #require(try await pool.query("SELECT 'abc'::text AS label").first)
         #expect(throws: PostgresError.decoding(column: "label", expected: "Int", reason: "not an integer")) {

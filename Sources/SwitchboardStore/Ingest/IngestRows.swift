@@ -1,109 +1,37 @@
 import Foundation
 
-/// Rows of one ingest batch as JSON documents for `jsonb_to_recordset`: one parameter carries a whole
-/// table's worth of rows, NULLs included, so a batch costs a few statements whatever its size.
+/// Rows of one ingest batch. The hot path's rows travel as one typed array per column
+/// (`unnest($1::int8[], $2::text[], …)`): the server reads them without parsing JSON, and a
+/// message's payload is parsed once, into its `jsonb` column. The rarer echoes and statuses still
+/// travel as JSON documents for `jsonb_to_recordset`.
 enum IngestRows {
-    struct Delivery: Encodable {
-        let ord: Int
-        let receivedAt: Double
-        let bodyHex: String
-        let messages: Int
-        let statuses: Int
-        let decodeProblem: String?
-
-        enum CodingKeys: String, CodingKey {
-            case ord
-            case receivedAt = "received_at"
-            case bodyHex = "body_hex"
-            case messages
-            case statuses
-            case decodeProblem = "decode_problem"
-        }
-    }
-
-    struct Customer: Encodable {
-        let ord: Int
-        let waID: String?
-        let userID: String?
-        let profileName: String?
-        let country: String?
-        let businessNumber: String
-
-        enum CodingKeys: String, CodingKey {
-            case ord
-            case waID = "wa_id"
-            case userID = "user_id"
-            case profileName = "profile_name"
-            case country
-            case businessNumber = "business_number"
-        }
-    }
-
-    struct Number: Encodable {
+    struct Number {
         let id: String
         let display: String?
-
-        enum CodingKeys: String, CodingKey {
-            case id
-            case display
-        }
     }
 
-    struct NewTicket: Encodable {
-        let ord: Int
+    struct NewTicket {
         let customerID: Int64
         let businessNumber: String
-        let createdAt: Double
-        let lastInboundAt: Double
-        let windowCloses: Double
-
-        enum CodingKeys: String, CodingKey {
-            case ord
-            case customerID = "customer_id"
-            case businessNumber = "business_number"
-            case createdAt = "created_at"
-            case lastInboundAt = "last_inbound_at"
-            case windowCloses = "window_closes"
-        }
+        let createdAt: Date
+        let lastInboundAt: Date
+        let windowCloses: Date
     }
 
-    struct TicketUpdate: Encodable {
+    struct TicketUpdate {
         let id: Int64
-        let lastInboundAt: Double
-        let windowCloses: Double
+        let lastInboundAt: Date
+        let windowCloses: Date
         /// For a reopen: the ticket's place in routing as the core decides it (`TicketThreading.placeAfterReopen`).
         var place: Place?
         /// A message that asks for no answer: the ticket keeps its status.
         var keepStatus = false
 
-        struct Place: Encodable {
+        struct Place {
             let assignee: String?
             let queue: String?
-            let waitingSince: Double?
+            let waitingSince: Date?
             let excludedAgents: [String]
-        }
-
-        func encode(to encoder: any Encoder) throws {
-            var container = encoder.container(keyedBy: CodingKeys.self)
-            try container.encode(id, forKey: .id)
-            try container.encode(lastInboundAt, forKey: .lastInboundAt)
-            try container.encode(windowCloses, forKey: .windowCloses)
-            try container.encode(place != nil, forKey: .reopen)
-            try container.encode(keepStatus, forKey: .keepStatus)
-            try container.encode(place?.assignee, forKey: .assignee)
-            try container.encode(place?.queue, forKey: .queue)
-            try container.encode(place?.waitingSince, forKey: .waitingSince)
-            try container.encode(place?.excludedAgents ?? [], forKey: .excludedAgents)
-        }
-
-        enum CodingKeys: String, CodingKey {
-            case id
-            case lastInboundAt = "last_inbound_at"
-            case windowCloses = "window_closes"
-            case reopen, assignee, queue
-            case keepStatus = "keep_status"
-            case waitingSince = "waiting_since"
-            case excludedAgents = "excluded_agents"
         }
     }
 
@@ -138,7 +66,8 @@ enum IngestRows {
         }
     }
 
-    struct Message: Encodable {
+    struct Message {
+        /// Its place among the batch's events: `2 × position + 1`, after its thread's own event.
         let ord: Int
         let customerID: Int64
         let businessNumber: String
@@ -148,50 +77,22 @@ enum IngestRows {
         let details: String
         let targetWamid: String?
         let payload: String
-        let sentAt: Double?
-        let receivedAt: Double
+        let sentAt: Date?
+        let receivedAt: Date
         /// The ticket, when threading attached the message to a resolved one (otherwise: the
         /// customer's one ticket that is not resolved).
         var ticketID: Int64?
-
-        enum CodingKeys: String, CodingKey {
-            case ord
-            case customerID = "customer_id"
-            case businessNumber = "business_number"
-            case ticketID = "ticket_id"
-            case wamid
-            case type
-            case body
-            case details
-            case targetWamid = "target_wamid"
-            case payload
-            case sentAt = "sent_at"
-            case receivedAt = "received_at"
-        }
     }
 
-    struct Event: Encodable {
+    /// A thread's event (created, woken, reopened); its `message_received` events come from the messages.
+    struct Event {
+        /// `2 × position` of the thread's first new message.
         let ord: Int
         let customerID: Int64
         let businessNumber: String
-        let at: Double
+        let at: Date
         let kind: String
         let data: String
-        /// For `message_received`: the message, whose id and type fill the event's data.
-        let wamid: String?
-        /// As for `Message`.
-        var ticketID: Int64?
-
-        enum CodingKeys: String, CodingKey {
-            case ord
-            case customerID = "customer_id"
-            case businessNumber = "business_number"
-            case ticketID = "ticket_id"
-            case at
-            case kind
-            case data
-            case wamid
-        }
     }
 
     struct Status: Encodable {

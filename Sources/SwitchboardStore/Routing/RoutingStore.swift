@@ -52,39 +52,52 @@ public struct RoutingStore: Sendable {
     }
 
     /// Stores each ticket's queue, priority, required skills and tags with a `routed` event, and the
-    /// customer's language when it was unknown. Returns the tickets now waiting, ready for their queues.
+    /// customer's language when it was unknown. Returns the tickets now waiting, ready for their queues,
+    /// read in the same statement (as `waiting` reads them: the sticky agent's contact time of a
+    /// reopened ticket is its new `updated_at`, which the outer query's snapshot does not see yet).
     public func recordRouting(_ decisions: [RoutingDecision], stickySeconds: TimeInterval, now: Date) async throws -> [StoredWaitingTicket] {
         guard !decisions.isEmpty else { return [] }
-        struct Row: Encodable {
-            var ticket: Int64, customer: Int64, queue: String, priority: String, rule: String, skills: [String: Int], tags: [String], language: String?
-            var event: String
-        }
-        let rows = try decisions.map { decision -> Row in
+        var events: [String] = []
+        var skills: [String] = []
+        for decision in decisions {
             let actions = decision.rule.actions
-            let skills = Dictionary(actions.requiredSkills.map { ($0.skill, $0.minimumProficiency) }, uniquingKeysWith: max)
-            let event = try JSONText.encode(RoutedEvent(rule: decision.rule.name, rulePosition: decision.rule.index + 1, queue: actions.queue,
-                                                  priority: actions.priority.name, skills: actions.requiredSkills.map(\.description),
-                                                  tags: actions.tags, language: decision.language))
-            return Row(ticket: decision.ticketID, customer: decision.customerID, queue: actions.queue, priority: actions.priority.name,
-                       rule: decision.rule.name, skills: skills, tags: actions.tags, language: decision.language, event: event)
+            skills.append(try JSONText.encode(Dictionary(actions.requiredSkills.map { ($0.skill, $0.minimumProficiency) }, uniquingKeysWith: max)))
+            events.append(try JSONText.encode(RoutedEvent(rule: decision.rule.name, rulePosition: decision.rule.index + 1, queue: actions.queue,
+                                                          priority: actions.priority.name, skills: actions.requiredSkills.map(\.description),
+                                                          tags: actions.tags, language: decision.language)))
         }
-        let routed = try await pool.query("""
-            WITH r AS (SELECT * FROM jsonb_to_recordset($1::jsonb)
-                       AS r(ticket bigint, customer bigint, queue text, priority text, rule text, skills jsonb, tags text[], language text, event text)),
+        // The classification is not flushed to disk before it returns (`synchronous_commit` off for
+        // this transaction alone): it can be derived again. Only a crash of the database server in
+        // the next fraction of a second could lose it, and then the ticket is unrouted once more and
+        // routed again at start; any later durable commit (its SLA, its assignment) flushes it first.
+        // Its plan is the cached generic one (see `WebhookIngestStore.genericPlans`).
+        let written = try await pool.pipeline([PostgresStatement("SELECT set_config('synchronous_commit', 'off', true), set_config('plan_cache_mode', 'force_generic_plan', true)"), PostgresStatement("""
+            WITH r AS (SELECT * FROM unnest($1::int8[], $2::int8[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[])
+                       AS r(ticket, customer, queue, priority, rule, skills, tags, language, event)),
             u AS (
-                UPDATE switchboard.tickets t SET queue = r.queue, priority = r.priority, routing_rule = r.rule, required_skills = r.skills,
-                    tags = ARRAY(SELECT DISTINCT unnest(t.tags || r.tags)), waiting_since = coalesce(t.waiting_since, t.created_at),
-                    queue_entered_at = $2, updated_at = $2
+                UPDATE switchboard.tickets t SET queue = r.queue, priority = r.priority, routing_rule = r.rule, required_skills = r.skills::jsonb,
+                    -- Each decision's tags travel as one array literal: arrays of arrays cannot be ragged.
+                    tags = ARRAY(SELECT DISTINCT unnest(t.tags || r.tags::text[])), waiting_since = coalesce(t.waiting_since, t.created_at),
+                    queue_entered_at = $10, updated_at = $10
                 FROM r WHERE t.id = r.ticket AND t.queue IS NULL AND t.assignee IS NULL AND t.status <> 'resolved'
-                RETURNING t.id, r.event, r.customer, r.language
+                RETURNING t.id, t.queue, t.priority, t.waiting_since, t.queue_entered_at, t.customer_window_expires_at, t.required_skills::text,
+                          t.excluded_agents, t.created_at, t.customer_id, t.updated_at, r.event, r.customer, r.language
             ),
-            e AS (INSERT INTO switchboard.ticket_events (ticket_id, at, kind, actor, data) SELECT id, $2, $3, 'routing', event::jsonb FROM u),
-            l AS (UPDATE switchboard.customers c SET language = u.language, updated_at = $2 FROM u
+            e AS (INSERT INTO switchboard.ticket_events (ticket_id, at, kind, actor, data) SELECT id, $10, $11, 'routing', event::jsonb FROM u ORDER BY id),
+            l AS (UPDATE switchboard.customers c SET language = u.language, updated_at = $10 FROM u
                   WHERE c.id = u.customer AND u.language IS NOT NULL AND c.language IS DISTINCT FROM u.language)
-            SELECT id FROM u
-            """, [try JSONText.encode(rows), now, TicketEventKind.routed.rawValue])
-        let ids = try routed.map { try $0.decode(0, as: Int64.self) }
-        return try await waiting(ids, stickySeconds: stickySeconds)
+            SELECT u.id, u.queue, u.priority, u.waiting_since, u.queue_entered_at, u.customer_window_expires_at, u.required_skills,
+                   u.excluded_agents, last.last_assignee, last.contact_at, u.created_at
+            FROM u
+            LEFT JOIN LATERAL (SELECT p.last_assignee, coalesce(p.resolved_at, CASE WHEN p.id = u.id THEN u.updated_at ELSE p.updated_at END) AS contact_at
+                               FROM switchboard.tickets p
+                               WHERE p.customer_id = u.customer_id AND p.last_assignee IS NOT NULL
+                               ORDER BY p.assigned_at DESC NULLS LAST, p.id DESC LIMIT 1) AS last ON true
+            ORDER BY u.waiting_since, u.id
+            """, [decisions.map(\.ticketID), decisions.map(\.customerID), decisions.map(\.rule.actions.queue), decisions.map(\.rule.actions.priority.name),
+                  decisions.map(\.rule.name), skills, decisions.map { $0.rule.actions.tags.postgresParameter.text }, decisions.map(\.language), events,
+                  now, TicketEventKind.routed.rawValue])])
+        return try written[1].map { try Self.waitingTicket($0, stickySeconds: stickySeconds) }
     }
 
     struct RoutedEvent: Encodable {
@@ -112,22 +125,26 @@ public struct RoutingStore: Sendable {
             WHERE t.queue IS NOT NULL AND t.assignee IS NULL AND t.status <> 'resolved'
             ORDER BY t.waiting_since, t.id
             """, ticketIDs.map { [$0] } ?? [])
-        return try rows.map { row in
-            let skills = try JSONDecoder().decode([String: Int].self, from: Data((try row.decode(6, as: String.self)).utf8))
-            let requirements = skills.sorted { $0.key < $1.key }.compactMap { skill, level in
-                (1...5).contains(level) ? SkillRequirement(skill, atLeast: level) : nil
-            }
-            let created: Date = try row.decode(10)
-            let waitingSince = try row.decode(3, as: Date?.self) ?? created
-            let sticky = StickyRouting.preference(lastAgent: try row.decode(8), lastContactAt: try row.decode(9), stickySeconds: stickySeconds)
-            let ticket = WaitingOrder.Ticket(id: try row.decode(0), priority: WaitingOrder.Priority(name: try row.decode(2)) ?? .normal,
-                                             waitingSince: waitingSince, customerWindowExpiresAt: try row.decode(5))
-            return StoredWaitingTicket(
-                queue: try row.decode(1),
-                waiting: QueueMatcher.WaitingTicket(ticket: ticket, ruleRequirements: requirements, enteredQueueAt: try row.decode(4, as: Date?.self) ?? waitingSince,
-                                                    stickyAgent: sticky?.agent, stickyUntil: sticky?.until,
-                                                    excludedAgents: Set(try row.decode(7, as: [String].self))))
+        return try rows.map { try Self.waitingTicket($0, stickySeconds: stickySeconds) }
+    }
+
+    /// A waiting ticket from its row: id, queue, priority, waiting since, entered queue at, window
+    /// expiry, required skills (JSON text), excluded agents, sticky agent, last contact, created at.
+    private static func waitingTicket(_ row: PostgresRow, stickySeconds: TimeInterval) throws -> StoredWaitingTicket {
+        let skills = try JSONDecoder().decode([String: Int].self, from: Data((try row.decode(6, as: String.self)).utf8))
+        let requirements = skills.sorted { $0.key < $1.key }.compactMap { skill, level in
+            (1...5).contains(level) ? SkillRequirement(skill, atLeast: level) : nil
         }
+        let created: Date = try row.decode(10)
+        let waitingSince = try row.decode(3, as: Date?.self) ?? created
+        let sticky = StickyRouting.preference(lastAgent: try row.decode(8), lastContactAt: try row.decode(9), stickySeconds: stickySeconds)
+        let ticket = WaitingOrder.Ticket(id: try row.decode(0), priority: WaitingOrder.Priority(name: try row.decode(2)) ?? .normal,
+                                         waitingSince: waitingSince, customerWindowExpiresAt: try row.decode(5))
+        return StoredWaitingTicket(
+            queue: try row.decode(1),
+            waiting: QueueMatcher.WaitingTicket(ticket: ticket, ruleRequirements: requirements, enteredQueueAt: try row.decode(4, as: Date?.self) ?? waitingSince,
+                                                stickyAgent: sticky?.agent, stickyUntil: sticky?.until,
+                                                excludedAgents: Set(try row.decode(7, as: [String].self))))
     }
 
     /// Assigned tickets that are not resolved: every one, the given ones, or one agent's.
