@@ -78,6 +78,18 @@ public actor PostgresConnection {
         try await exclusively { try await self.cancellable { try await self.runQuery(sql, parameters) } }
     }
 
+    /// Runs one statement and turns each row into a `T` with `decode`, reading its cells in place
+    /// (`PostgresCells`): for reads of millions of cells (the rebuild at start), where `query` would
+    /// first make a `String` of each. The rows are decoded by the caller's task, not on the
+    /// connection's loop, which meanwhile serves its other connections (and this one's next read).
+    public nonisolated func query<T>(_ sql: String, _ parameters: [(any PostgresEncodable)?] = [],
+                                     decoding decode: (PostgresCells) throws -> T) async throws -> [T] {
+        let result = try await exclusively {
+            try await self.cancellable { try await self.runQuery(sql, parameters) { PostgresResult(owning: $0) } }
+        }
+        return try result.decodeAll(decode)
+    }
+
     /// Runs SQL text that may hold several statements, without parameters (migrations, session set-up).
     /// Never use it with values from outside: it has no parameters on purpose.
     public func simpleQuery(_ sql: String) async throws {
@@ -397,18 +409,17 @@ public actor PostgresConnection {
         return last
     }
 
-    /// Drains the results and converts the last one to rows.
-    private func rowsOfStatement(_ handle: OpaquePointer) async throws -> PostgresRows {
-        guard let result = try await drainResults(handle) else {
-            throw PostgresError.unexpected("the server sent no result")
-        }
-        defer { PQclear(result) }
-        return Self.rows(of: result)
-    }
-
     // MARK: Statements
 
     private func runQuery(_ sql: String, _ parameters: [(any PostgresEncodable)?]) async throws -> PostgresRows {
+        try await runQuery(sql, parameters) { result in
+            defer { PQclear(result) }
+            return Self.rows(of: result)
+        }
+    }
+
+    /// Sends the statement and hands its result to `take`, which owns it from then on.
+    private func runQuery<R>(_ sql: String, _ parameters: [(any PostgresEncodable)?], _ take: (OpaquePointer) -> R) async throws -> R {
         let handle = try await ensureConnected()
         let bound = parameters.map { $0?.postgresParameter }
         do {
@@ -418,7 +429,10 @@ public actor PostgresConnection {
                 PQsendQueryPrepared(handle, name, Int32(bound.count), values, nil, nil, 0)
             }
             if sent != 1 { throw ioFailure(handle) }
-            return try await rowsOfStatement(handle)
+            guard let result = try await drainResults(handle) else {
+                throw PostgresError.unexpected("the server sent no result")
+            }
+            return take(result)
         } catch let error as PostgresError {
             throw error.redacting(bound)
         }

@@ -38,7 +38,13 @@ public enum PostgresText {
     /// Parses `YYYY-MM-DD[ HH:MM:SS[.ffffff]][+HH[:MM[:SS]]|-HH…]`, the ISO output of date, timestamp
     /// and timestamptz. A value without an offset is taken as UTC.
     static func decodeTimestamp(_ text: String) -> Date? {
-        var scanner = ByteScanner(Array(text.utf8))
+        var text = text
+        return text.withUTF8 { decodeTimestamp(bytes: $0) }
+    }
+
+    /// The same, from the text's bytes (a cell read in place).
+    static func decodeTimestamp(bytes: UnsafeBufferPointer<UInt8>) -> Date? {
+        var scanner = ByteScanner(bytes)
         guard let year = scanner.integer(digits: 4...), scanner.take(UInt8(ascii: "-")),
               let month = scanner.integer(digits: 2...2), scanner.take(UInt8(ascii: "-")),
               let day = scanner.integer(digits: 2...2),
@@ -209,11 +215,11 @@ public enum PostgresText {
     }
 }
 
-/// A cursor over ASCII bytes for the small parsers above.
+/// A cursor over ASCII bytes for the small parsers above, read in place (valid while the buffer is).
 struct ByteScanner {
-    let bytes: [UInt8]
+    let bytes: UnsafeBufferPointer<UInt8>
     var index = 0
-    init(_ bytes: [UInt8]) { self.bytes = bytes }
+    init(_ bytes: UnsafeBufferPointer<UInt8>) { self.bytes = bytes }
 
     var isAtEnd: Bool { index == bytes.count }
     func peek() -> UInt8? { index < bytes.count ? bytes[index] : nil }

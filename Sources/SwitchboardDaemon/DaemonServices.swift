@@ -115,7 +115,8 @@ struct DaemonServices {
                                           .media(MediaStore(pool: database.pool), days: configuration.media.retentionDays),
                                           .abandonedUploads(MediaStore(pool: database.pool))],
                                          logger: Logger(label: "retention"))
-        let routing = RoutingService(router: router, sla: sla, automation: automation, timers: timers, readiness: readiness, logger: Logger(label: "routing"))
+        let routing = RoutingService(router: router, sla: sla, automation: automation, timers: timers, readiness: readiness, logger: Logger(label: "routing"),
+                                     rebuildConcurrently: configuration.database.poolSize >= 4)
         // The leader's work starts once this instance holds the lease (at once for a lone daemon).
         let leading: Set<Readiness.Condition> = [.migrations, .leading]
         let signals: [ServiceGroupConfiguration.ServiceConfiguration] = self.signals.map {

@@ -82,7 +82,7 @@ struct WebhookIngestBenchmark: AsyncParsableCommand {
         await baselinePool.close()
 
         let directory = db.directory ?? "/tmp"
-        let port = try Self.freePort()
+        let port = try freeLoopbackPort()
         let config = directory + "/bench-config.json"
         try "bench-app-secret\n".write(toFile: directory + "/app-secret", atomically: true, encoding: .utf8)
         try "bench-verify\n".write(toFile: directory + "/verify-token", atomically: true, encoding: .utf8)
@@ -225,21 +225,6 @@ struct WebhookIngestBenchmark: AsyncParsableCommand {
         END;
 
         """
-    }
-
-    static func freePort() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = 0
-        inet_pton(AF_INET, "127.0.0.1", &address.sin_addr)
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
-        }
-        guard bound else { throw PgBench.Failure(description: "cannot find a free port") }
-        return Int(UInt16(bigEndian: address.sin_port))
     }
 
     static func waitUntilReady(port: Int) async throws {

@@ -84,7 +84,9 @@ public enum QueueMatcher {
         public var nextChange: Date?
     }
 
-    public static func match(_ waiting: [WaitingTicket], queue: Queue, agents: [AgentSnapshot], lastServed: String?, now: Date) -> Outcome {
+    /// Any collection of waiting tickets: a queue passes its dictionary's values, not a copy of
+    /// them (with a backlog of thousands and nobody free, a round then costs nothing per ticket).
+    public static func match(_ waiting: some Collection<WaitingTicket>, queue: Queue, agents: [AgentSnapshot], lastServed: String?, now: Date) -> Outcome {
         // Online agents with room. Once there are none, the rest of a round only looks for moves and
         // the next change; with no step that moves tickets, nothing can change until an agent event
         // (which starts a round anyway), so a backlog costs nothing per arrival.

@@ -57,6 +57,15 @@ public struct QueueStateMachine: Sendable {
         return startRound()
     }
 
+    /// A ticket read at start: it waits here, and no round starts for it (the rebuild starts one
+    /// once every stored ticket is in, so none is placed before an older one is known). Arriving
+    /// during a round, it is seen by that round's rerun.
+    public mutating func load(_ ticket: QueueMatcher.WaitingTicket) {
+        withdrawn.remove(ticket.ticket.id)
+        waiting[ticket.ticket.id] = ticket
+        if phase != .idle { rerun = true }
+    }
+
     /// The ticket no longer waits here (resolved, assigned by hand, moved). Returns whether it was here.
     @discardableResult
     public mutating func remove(_ ticketID: Int64) -> Bool {
@@ -96,7 +105,7 @@ public struct QueueStateMachine: Sendable {
             wakeAt = nil
             return endRound()
         }
-        let outcome = QueueMatcher.match(Array(waiting.values), queue: queue, agents: agents, lastServed: lastServed, now: now)
+        let outcome = QueueMatcher.match(waiting.values, queue: queue, agents: agents, lastServed: lastServed, now: now)
         wakeAt = outcome.nextChange
         var reservations: [Reservation] = []
         for proposal in outcome.proposals {

@@ -65,6 +65,12 @@ public actor QueueActor {
         await perform(action)
     }
 
+    /// Adds tickets read at start without a round (see `QueueStateMachine.load`); the rebuild calls
+    /// `match()` once every stored ticket is in.
+    public func load(_ tickets: [QueueMatcher.WaitingTicket]) {
+        for ticket in tickets { machine.load(ticket) }
+    }
+
     /// Matches now: an agent came online or freed capacity, a timer fired. Returns once a round that
     /// started after this call has ended.
     public func match() async {

@@ -12,6 +12,9 @@ extension TicketRouter {
     /// Does one batch: hands back departed agents' tickets, reads the agents' holdings of uncertain
     /// tickets again, routes what is unrouted. What fails stays owed.
     func recover(_ owed: RoutingCoordinator.RecoveryWork) async {
+        // Owed work found during the rebuild (a relay sweep routing what is unrouted) waits for it:
+        // queued into half-loaded queues, a new ticket could be placed before older ones are known.
+        await untilRebuilt()
         var left = owed
         do {
             for (agentID, reason) in owed.handBack.sorted(by: { $0.key < $1.key }) {

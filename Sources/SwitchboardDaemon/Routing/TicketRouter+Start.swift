@@ -19,7 +19,7 @@ extension TicketRouter {
             queues[definition.name] = queue
             await queue.setPaused(coordinator.isHeld(definition.name))
         }
-        try await enqueueStored(nil)
+        try await loadStoredWaiting()
         let activeIDs = Set(active.map(\.definition.id))
         await perform(RoutingCoordinator.orphanedHandBacks(assignments, activeAgents: activeIDs))
         try await route(nil)

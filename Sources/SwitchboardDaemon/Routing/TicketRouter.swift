@@ -36,8 +36,14 @@ public actor TicketRouter: TicketActivitySink, SLAEscalator {
     var automation: AutomationEngine?
     var rebuildWaiters: [CheckedContinuation<Void, Never>] = []
 
+    /// Waiting tickets read per chunk at start (see `loadStoredWaiting`).
+    let rebuildChunkSize: Int
+
+    /// - Parameter rebuildChunkSize: waiting tickets read from the database per chunk at start (a
+    ///   test reads a few tickets in many chunks).
     public init(configuration: RoutingConfiguration, pool: PostgresPool, timers: any RoutingTimers, logger: Logger, observer: (any RoutingObserver)? = nil,
-                events: EventStream? = nil) {
+                events: EventStream? = nil, rebuildChunkSize: Int = 10_000) {
+        self.rebuildChunkSize = rebuildChunkSize
         self.events = events
         self.coordinator = RoutingCoordinator(configuration: configuration)
         self.store = RoutingStore(pool: pool)

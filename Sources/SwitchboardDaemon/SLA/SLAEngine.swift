@@ -11,30 +11,34 @@ public protocol SLAFiringObserver: Sendable {
 }
 
 /// The SLA engine: a timer actor per ticket with a running clock, one scheduler for all of them,
-/// one ordered writer. Ticket activity comes in through `SLAActivitySink`; warnings and breaches
-/// are stored (with their events) before they are acted on: supervisors told through the event
-/// stream and the log, routing changes through the escalator (the routing actors).
+/// one ordered writer. After a restart a ticket's actor is made when it first needs one (see
+/// `SLADormantTimers`); until then the rebuild's packed record of its clocks stands for it. Ticket
+/// activity comes in through `SLAActivitySink`; warnings and breaches are stored (with their
+/// events) before they are acted on: supervisors told through the event stream and the log, routing
+/// changes through the escalator (the routing actors).
 public final class SLAEngine: SLAActivitySink {
-    private struct State {
+    struct State {
         /// The configured policies, in order, with their stored version ids.
         var policies: [SLAPolicyVersion] = []
         /// Every policy version a loaded ticket runs under.
         var versions: [Int64: SLAPolicyVersion] = [:]
         var timers: [Int64: SLATimer] = [:]
+        /// Tickets the rebuild loaded whose actor is not made yet.
+        var dormant = SLADormantTimers()
         var rebuilt = false
         var rebuildWaiters: [CheckedContinuation<Void, Never>] = []
         /// The policies of the configuration (registered at rebuild).
         var configured: [SLAPolicy]
     }
 
-    private let state: Mutex<State>
-    private let store: SLAStore?
+    let state: Mutex<State>
+    let store: SLAStore?
     private let writer: SLAWriter
-    private let clock: any RoutingTimers
+    let clock: any RoutingTimers
     private let events: EventStream
     private let escalator: Mutex<(any SLAEscalator)?> = Mutex(nil)
     private let observer: (any SLAFiringObserver)?
-    private let logger: Logger
+    let logger: Logger
     /// Escalations started after a step is stored; `settle()` waits for them.
     public let work = WorkTracker()
     private let schedulerBox = Mutex<SLAScheduler?>(nil)
@@ -58,7 +62,7 @@ public final class SLAEngine: SLAActivitySink {
         schedulerBox.withLock { $0 = scheduler }
     }
 
-    private var scheduler: SLAScheduler {
+    var scheduler: SLAScheduler {
         guard let scheduler = schedulerBox.withLock({ $0 }) else { preconditionFailure("set in init") }
         return scheduler
     }
@@ -75,10 +79,7 @@ public final class SLAEngine: SLAActivitySink {
     public func rebuild() async throws {
         let configured = state.withLock { $0.configured }
         try await register(configured)
-        if let store {
-            let stored = try await store.load()
-            try await restore(stored)
-        }
+        if let store { try await restoreStored(from: store) }
         state.withLock { $0.rebuilt = true }
         let waiters = state.withLock { state -> [CheckedContinuation<Void, Never>] in
             defer { state.rebuildWaiters = [] }
@@ -140,7 +141,11 @@ public final class SLAEngine: SLAActivitySink {
             }
             let timer = SLATimer(ticketID: sla.ticketID, version: version,
                                  startedAt: sla.snapshot.clocks.map(\.startedAt).min() ?? clock.now, snapshot: sla.snapshot)
-            state.withLock { $0.timers[sla.ticketID] = timer }
+            state.withLock { state in
+                state.timers[sla.ticketID] = timer
+                // What was read now replaces what the rebuild read.
+                _ = state.dormant.take(sla.ticketID)
+            }
             if let at = await timer.armAfterRestore() { arms.append((sla.ticketID, at)) }
         }
         for (ticketID, at) in arms { scheduler.schedule(ticketID, at: at) }
@@ -188,14 +193,14 @@ public final class SLAEngine: SLAActivitySink {
     public func customerWrote(_ ticketIDs: [Int64]) async {
         await untilRebuilt()
         for id in ticketIDs {
-            guard let timer = state.withLock({ $0.timers[id] }) else { continue }
+            guard let timer = existingTimer(id) else { continue }
             await step(timer, .customerMessage, at: clock.now)
         }
     }
 
     public func agentReplied(_ ticketID: Int64) async {
         await untilRebuilt()
-        guard let timer = state.withLock({ $0.timers[ticketID] }) else { return }
+        guard let timer = existingTimer(ticketID) else { return }
         await step(timer, .agentReply, at: clock.now)
     }
 
@@ -212,16 +217,28 @@ public final class SLAEngine: SLAActivitySink {
 
     /// The ticket's timer; a resolved ticket's is loaded from the store when asked (it reopens).
     private func timer(_ ticketID: Int64, load: Bool) async throws -> SLATimer? {
-        if let timer = state.withLock({ $0.timers[ticketID] }) { return timer }
+        if let timer = existingTimer(ticketID) { return timer }
         guard load, let store else { return nil }
         try await restore(try await store.load([ticketID]))
         return state.withLock { $0.timers[ticketID] }
     }
 
+    /// The ticket's timer actor: the one in memory, or one made now from what the rebuild read
+    /// (its next deadline is already with the scheduler).
+    private func existingTimer(_ ticketID: Int64) -> SLATimer? {
+        state.withLock { state in
+            if let timer = state.timers[ticketID] { return timer }
+            guard let stored = state.dormant.take(ticketID) else { return nil }
+            let timer = SLATimer(ticketID: ticketID, version: stored.version, startedAt: stored.startedAt, snapshot: stored.snapshot, scheduled: true)
+            state.timers[ticketID] = timer
+            return timer
+        }
+    }
+
     // MARK: Steps
 
     private func fire(_ entries: [SLAScheduler.Entry]) async {
-        let timers = state.withLock { state in entries.map { state.timers[$0.ticketID] } }
+        let timers = entries.map { existingTimer($0.ticketID) }
         await withTaskGroup(of: Void.self) { group in
             var running = 0
             for (entry, timer) in zip(entries, timers) {
@@ -313,12 +330,14 @@ public final class SLAEngine: SLAActivitySink {
         writer.stop()
     }
 
-    public var timerCount: Int { state.withLock { $0.timers.count } }
+    /// Tickets with SLA clocks in memory: timer actors, and what the rebuild read for the others.
+    public var timerCount: Int { state.withLock { $0.timers.count + $0.dormant.count } }
     public var scheduledEntries: Int { scheduler.count }
 
     /// A ticket's clocks as they stand in memory (nil: no running SLA).
     public func clocks(of ticketID: Int64) async -> SLAStateMachine? {
-        guard let timer = state.withLock({ $0.timers[ticketID] }) else { return nil }
-        return await timer.current
+        let (timer, stored) = state.withLock { state in (state.timers[ticketID], state.timers[ticketID] == nil ? state.dormant.peek(ticketID) : nil) }
+        if let timer { return await timer.current }
+        return stored.map { SLAStateMachine(targets: $0.version.policy.targets, snapshot: $0.snapshot) }
     }
 }

@@ -39,6 +39,16 @@ public final class SLAScheduler: Sendable {
         }
     }
 
+    /// Many entries at once (a rebuild): one lock, one heap insertion.
+    public func schedule(_ entries: [Entry]) {
+        guard let earliest = entries.min() else { return }
+        state.withLock { state in
+            state.heap.insert(contentsOf: entries)
+            guard state.armedFor.map({ earliest.deadline < $0 }) ?? true else { return }
+            arm(&state, at: earliest.deadline)
+        }
+    }
+
     /// Sets the one wake-up timer, under the lock: the timer armed last is always the one
     /// `armedFor` names (armed outside the lock, a later wake-up could replace an earlier one).
     private func arm(_ state: inout State, at deadline: Date?) {

@@ -25,12 +25,15 @@ actor SLATimer {
     private var machine: SLAStateMachine
     private var armedAt: Date?
 
-    init(ticketID: Int64, version: SLAPolicyVersion, startedAt: Date, snapshot: SLAStateMachine.Snapshot? = nil) {
+    /// - Parameter scheduled: restored from a stored snapshot whose next deadline the scheduler
+    ///   already has (the rebuild scheduled it), as `armAfterRestore` would have armed it.
+    init(ticketID: Int64, version: SLAPolicyVersion, startedAt: Date, snapshot: SLAStateMachine.Snapshot? = nil, scheduled: Bool = false) {
         self.ticketID = ticketID
         self.version = version
         let policy = version.policy
         self.startedAt = startedAt
         machine = snapshot.map { SLAStateMachine(targets: policy.targets, snapshot: $0) } ?? SLAStateMachine(targets: policy.targets)
+        if scheduled { armedAt = machine.nextDeadline }
     }
 
     /// The deadline to arm right after a restore.

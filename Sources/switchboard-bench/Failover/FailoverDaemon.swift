@@ -4,9 +4,8 @@ import Postgres
 
 /// One `switchboardd` of the failover benchmark: the repository's example configuration pointed at
 /// a database outside it (so a killed daemon takes no database with it), the Graph API stand-in,
-/// its own HTTP port, control socket and state, and a `cluster` section naming it. Its process is
-/// started, killed with SIGKILL and started again as `SoakDaemon`'s is (the same waiting thread and
-/// exit bookkeeping), but any number of them run side by side.
+/// its own HTTP port, control socket and state, and a `cluster` section naming it. Its process
+/// (`DaemonProcess`) is started, killed with SIGKILL and started again; any number run side by side.
 final class FailoverDaemon {
     struct Settings {
         var databaseURL: String
@@ -26,11 +25,9 @@ final class FailoverDaemon {
     let switchboardctl: String
     let port: Int
     let configPath: String
-    /// The running daemon's process id; its exit status lands in `exits` (written by its waiting thread).
-    private var pid: pid_t?
-    private let exits = ExitStatuses()
+    let process: DaemonProcess
     /// Every start appends to the same log, so what a killed instance said stays readable.
-    var logPath: String { directory + "/daemon.log" }
+    var logPath: String { process.logPath }
     var controlSocket: String { directory + "/control.sock" }
 
     init(node: String, directory: String, executable: String, settings: Settings) throws {
@@ -79,65 +76,22 @@ final class FailoverDaemon {
                              "renewSeconds": settings.renewSeconds]
         configPath = directory + "/config.json"
         try JSONSerialization.data(withJSONObject: config, options: [.prettyPrinted, .sortedKeys]).write(to: URL(fileURLWithPath: configPath))
+        process = DaemonProcess(name: node, executable: executable, configPath: configPath, logPath: directory + "/daemon.log", port: port)
     }
 
     /// Starts the daemon and returns how long it took until `/readyz` answered 200.
     @discardableResult
     func start() async throws -> Duration {
-        let started = ContinuousClock.now
-        var environment = ProcessInfo.processInfo.environment
-        for key in ["NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID", "LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES", "CREDENTIALS_DIRECTORY", "JOURNAL_STREAM"] {
-            environment.removeValue(forKey: key)
-        }
-        let pid = try ChildProcess.spawn(executable, ["run", "--config", configPath], environment: environment, logFile: logPath, newSession: true)
-        self.pid = pid
-        exits.watch(pid)
-        try await waitReady(since: started, timeout: .seconds(120))
-        return .now - started
+        let (spawned, ready) = try await process.start()
+        return ready - spawned
     }
 
-    /// Whether the last process started has ended (or none was started).
-    var hasExited: Bool {
-        guard let pid else { return true }
-        return exits.status(of: pid) != nil
-    }
-
-    /// How the last process ended, as "exit status N" or "killed by signal N"; nil while it runs.
-    var exitDescription: String? {
-        guard let pid, let status = exits.status(of: pid) else { return nil }
-        return (status & 0x7F) == 0 ? "exit status \((status >> 8) & 0xFF)" : "killed by signal \(status & 0x7F)"
-    }
-
-    /// Polls `/readyz` until it answers 200.
-    func waitReady(since: ContinuousClock.Instant = .now, timeout: Duration) async throws {
-        while ContinuousClock.now - since < timeout {
-            if (try? await get("/readyz").status) == 200 { return }
-            if hasExited { throw FailoverFailure("daemon \(node) exited (\(exitDescription ?? "?")); see \(logPath)") }
-            try await Task.sleep(for: .milliseconds(20))
-        }
-        throw FailoverFailure("daemon \(node) was not ready after \(timeout); see \(logPath)")
-    }
-
-    /// SIGKILL, and wait until the process is gone (its sockets closed).
-    func kill9() async {
-        guard let pid, !hasExited else { return }
-        kill(pid, SIGKILL)
-        while !hasExited { try? await Task.sleep(for: .milliseconds(2)) }
-    }
+    var hasExited: Bool { process.hasExited }
+    var exitDescription: String? { process.exitDescription }
+    func kill9() async { await process.kill9() }
 
     /// Stops the daemon as systemd would; returns its exit status (128 + signal if one ended it).
-    func stop() async -> Int32 {
-        guard let pid else { return 0 }
-        if !hasExited { kill(pid, SIGTERM) }
-        let deadline = ContinuousClock.now + .seconds(60)
-        while !hasExited && ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(20)) }
-        if !hasExited {
-            kill(pid, SIGKILL)
-            while !hasExited { try? await Task.sleep(for: .milliseconds(20)) }
-        }
-        let status = exits.status(of: pid) ?? 0
-        return (status & 0x7F) == 0 ? (status >> 8) & 0xFF : 128 + (status & 0x7F)
-    }
+    func stop() async -> Int32 { await process.stop(grace: .seconds(60)) }
 
     /// Whether `/metrics` says this instance leads (`switchboard_leader 1`); nil when it does not answer.
     func leads() async -> Bool? {
@@ -149,8 +103,7 @@ final class FailoverDaemon {
     }
 
     func get(_ path: String) async throws -> (status: Int, body: [UInt8]) {
-        let port = self.port
-        return try await onThread { try HTTPLoadClient(port: port).request("GET", path: path, headers: []) }
+        try await process.get(path)
     }
 
     /// Runs `switchboardctl ARGUMENTS --json --socket …` and returns its parsed output.
@@ -160,42 +113,9 @@ final class FailoverDaemon {
         return try JSONSerialization.jsonObject(with: Data(output.stdout.utf8))
     }
 
-    /// The log's lines that contain any of `words`, last `limit` of them.
     func logLines(containing words: [String], limit: Int = 20) -> [String] {
-        guard let text = try? String(contentsOfFile: logPath, encoding: .utf8) else { return [] }
-        return Array(text.split(separator: "\n").filter { line in words.contains { line.contains($0) } }.suffix(limit).map(String.init))
+        process.logLines(containing: words, limit: limit)
     }
-}
-
-extension ExitStatuses {
-    /// Waits for `pid` on a thread of its own and records its status.
-    func watch(_ pid: pid_t) {
-        Thread { [self] in
-            var status: Int32 = 0
-            while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
-            statuses.withLock { $0[pid] = status }
-        }.start()
-    }
-
-    func status(of pid: pid_t) -> Int32? {
-        statuses.withLock { $0[pid] }
-    }
-}
-
-/// A TCP port on 127.0.0.1 that nothing listens on right now.
-func freeLoopbackPort() throws -> Int {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    guard fd >= 0 else { throw FailoverFailure("socket: \(String(cString: strerror(errno)))") }
-    defer { close(fd) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    inet_pton(AF_INET, "127.0.0.1", &address.sin_addr)
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    let bound = withUnsafeMutablePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
-    }
-    guard bound else { throw FailoverFailure("no free port: \(String(cString: strerror(errno)))") }
-    return Int(UInt16(bigEndian: address.sin_port))
 }
 
 struct FailoverFailure: Error, CustomStringConvertible {

@@ -157,7 +157,7 @@ struct MediaPhase {
     func run(_ cluster: EmbeddedPostgres) async throws -> Outcome {
         try await cluster.createDatabaseIfMissing(database)
         let connectionString = cluster.connectionString(database: database)
-        let port = try WebhookIngestBenchmark.freePort()
+        let port = try freeLoopbackPort()
         let config = directory + "/\(database).json"
         try "\(Self.appSecret)\n".write(toFile: directory + "/app-secret", atomically: true, encoding: .utf8)
         try "bench-verify\n".write(toFile: directory + "/verify-token", atomically: true, encoding: .utf8)
@@ -187,7 +187,7 @@ struct MediaPhase {
         let rssReady = Self.status(pid, "VmRSS") ?? 0
         let connection = try await PostgresConnection.connect(.init(connectionString: connectionString))
         let before = try await Self.storage(connection)
-        let cpuBefore = Self.cpuSeconds(pid)
+        let cpuBefore = processCPUSeconds(pid)
 
         let sent = try await send(port: port)
         let deadline = ContinuousClock.now + .seconds(Double(files.count) / rate + 600)
@@ -200,7 +200,7 @@ struct MediaPhase {
             try await Task.sleep(for: .milliseconds(100))
         }
         let peak = Self.status(pid, "VmHWM") ?? 0
-        let cpu = Self.cpuSeconds(pid) - cpuBefore
+        let cpu = processCPUSeconds(pid) - cpuBefore
         let after = try await Self.storage(connection, since: before.lsn)
         var servable = LatencySamples(), ingest = LatencySamples(), fetch = LatencySamples()
         var last = Date.distantPast
@@ -284,14 +284,5 @@ struct MediaPhase {
         return text.split(separator: "\n").first { $0.hasPrefix(field + ":") }.flatMap { line in
             Int(line.split(whereSeparator: \.isWhitespace).dropFirst().first ?? "")
         }
-    }
-
-    /// User and system CPU of a process so far, from `/proc/<pid>/stat`.
-    static func cpuSeconds(_ pid: Int32) -> Double {
-        guard let text = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8), let close = text.lastIndex(of: ")") else { return 0 }
-        let fields = text[text.index(after: close)...].split(separator: " ")
-        // After the command: state is field 3; utime and stime are fields 14 and 15.
-        guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { return 0 }
-        return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
     }
 }

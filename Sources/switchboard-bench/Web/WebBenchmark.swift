@@ -157,7 +157,7 @@ struct WebBenchmark: AsyncParsableCommand {
         guard stream.opened else { throw PgBench.Failure(description: "the event stream did not open") }
         _ = try await driver.call("watch", ["reference": seeded.threadReference, "marker": "webmark-"])
         let metricsBefore = try await driver.call("metrics")
-        let cpuBefore = MediaPhase.cpuSeconds(stage.process.processIdentifier)
+        let cpuBefore = processCPUSeconds(stage.process.processIdentifier)
         let machineBefore = Self.machineCPU()
 
         let warmup = 2.0
@@ -190,7 +190,7 @@ struct WebBenchmark: AsyncParsableCommand {
         try await Task.sleep(for: .seconds(2))
         let collected = try await driver.call("collect")
         let metricsAfter = try await driver.call("metrics")
-        let cpu = MediaPhase.cpuSeconds(stage.process.processIdentifier) - cpuBefore
+        let cpu = processCPUSeconds(stage.process.processIdentifier) - cpuBefore
         let machineAfter = Self.machineCPU()
         let read = stream.take()
         stream.stop()

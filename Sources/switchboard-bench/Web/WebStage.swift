@@ -20,7 +20,7 @@ struct WebStage {
     static func start(cluster: EmbeddedPostgres, daemon: String, directory: String, database: String) async throws -> WebStage {
         try await cluster.createDatabaseIfMissing(database)
         let connectionString = cluster.connectionString(database: database)
-        let port = try WebhookIngestBenchmark.freePort()
+        let port = try freeLoopbackPort()
         try "\(WebTraffic.appSecret)\n".write(toFile: directory + "/app-secret", atomically: true, encoding: .utf8)
         try "bench-verify\n".write(toFile: directory + "/verify-token", atomically: true, encoding: .utf8)
         let user = String(cString: getpwuid(getuid()).pointee.pw_name)

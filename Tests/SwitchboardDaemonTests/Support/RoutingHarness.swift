@@ -16,7 +16,7 @@ struct RoutingHarness {
     static let start = Date(timeIntervalSince1970: 1_790_000_000)
 
     static func make(_ label: String, _ configuration: RoutingConfiguration, pool existing: PostgresPool? = nil, timers existingTimers: VirtualTimers? = nil,
-                     events: EventStream? = nil, rebuild: Bool = true) async throws -> RoutingHarness {
+                     events: EventStream? = nil, rebuild: Bool = true, rebuildChunkSize: Int = 10_000) async throws -> RoutingHarness {
         let pool: PostgresPool
         if let existing {
             pool = existing
@@ -25,7 +25,8 @@ struct RoutingHarness {
             try await MigrationRunner(pool: pool, migrations: MigrationCatalog.bundled(), logger: TestDatabase.quietLogger).migrate()
         }
         let timers = existingTimers ?? VirtualTimers(start: start)
-        let router = TicketRouter(configuration: configuration, pool: pool, timers: timers, logger: TestDatabase.quietLogger, events: events)
+        let router = TicketRouter(configuration: configuration, pool: pool, timers: timers, logger: TestDatabase.quietLogger, events: events,
+                                  rebuildChunkSize: rebuildChunkSize)
         if rebuild { try await router.rebuild() }
         return RoutingHarness(pool: pool, timers: timers, router: router, ingest: WebhookIngestStore(pool: pool, reopenWithin: 24 * 3600))
     }
