@@ -203,6 +203,32 @@ struct SLATests {
         #expect(versions == 2)
     }
 
+    /// A ticket routed just before its leader died, its SLA never started: at the takeover, routing
+    /// the ticket live and starting the unstarted tickets both reach it. Its clock starts once and
+    /// its breach (due long ago) is stored and acted on once, whichever comes first.
+    @Test func aTicketRoutedJustBeforeATakeoverStartsItsClocksOnceWhenLiveRoutingAndTheUnstartedSweepBothReachIt() async throws {
+        let policy = SLAPolicy(name: "standard", calendarName: "24x7", targets: SLATargets(firstResponse: 60, warningFraction: 0.5, calendar: .alwaysOpen()))
+        let start = Self.beforeLunch
+        // The old leader: routing only, its SLA start lost with it.
+        let old = try await RoutingHarness.make("sla_takeover_once", Self.routing(anaPresence: .offline), timers: VirtualTimers(start: start))
+        let ticket = try await old.customerWrites("447700900041", "Hello?")
+        await old.router.settle()
+        #expect(try await old.pool.query("SELECT queue FROM switchboard.tickets WHERE id = $1", [ticket]).first?.decode(0, as: String?.self) != nil)
+
+        // Ten minutes later the new leader, in the daemon's order, and the ticket reached both ways.
+        let new = try await SLAHarness.make("sla_takeover_once", routing: Self.routing(anaPresence: .offline), policies: [policy],
+                                            start: start.addingTimeInterval(600), pool: old.pool)
+        await new.sla.ticketsStarted([ticket], reopened: [])
+        try await new.sla.startUnstarted()
+        await new.sla.ticketsStarted([ticket], reopened: [])
+        // What fell due while nobody led fires at the clock's next tick.
+        await new.advance(to: start.addingTimeInterval(601))
+        #expect(try await new.eventCount(ticket, "sla_started") == 1)
+        #expect(try await new.eventCount(ticket, "sla_breach") == 1)
+        #expect(try await new.eventCount(ticket, "sla_warning") == 1)
+        new.sla.stop()
+    }
+
     /// The daemon rebuilds the SLA engine, then routing (`RoutingService`). A breach that fell due
     /// while stopped and moves the ticket waits for routing's rebuild; the SLA engine's must not wait
     /// for that escalation, or neither ever ends (a standby taking over after the deadline hung so).

@@ -98,6 +98,8 @@ public final class SLAEngine: SLAActivitySink {
     /// rebuild too, not inside this engine's: a breach's escalation waits for routing to be rebuilt.
     public func startUnstarted() async throws {
         guard let store else { return }
+        // Starts already made are stored first, so only the ones never made are read as unstarted.
+        await writer.flushed()
         let unstarted = try await store.unstarted()
         guard !unstarted.isEmpty else { return }
         logger.notice("SLAs started for tickets routed just before the last stop", metadata: ["tickets": "\(unstarted.count)"])
@@ -181,8 +183,16 @@ public final class SLAEngine: SLAActivitySink {
                     state.policies.first { $0.policy.conditions.matches(queue: facts.queue, priority: facts.priority, tags: facts.tags, businessNumber: facts.businessNumber) }
                 }
                 guard let choice else { continue }
-                let timer = SLATimer(ticketID: facts.ticketID, version: choice, startedAt: at)
-                state.withLock { $0.timers[facts.ticketID] = timer }
+                // Once: a ticket whose start is in memory but not yet stored (live routing racing
+                // `startUnstarted` at a takeover) keeps the timer it has. Two timers for one clock
+                // would each store the breach and act on it.
+                let timer = state.withLock { state -> SLATimer? in
+                    guard state.timers[facts.ticketID] == nil, state.dormant.peek(facts.ticketID) == nil else { return nil }
+                    let timer = SLATimer(ticketID: facts.ticketID, version: choice, startedAt: at)
+                    state.timers[facts.ticketID] = timer
+                    return timer
+                }
+                guard let timer else { continue }
                 await step(timer, .started, at: at)
             }
         } catch {
