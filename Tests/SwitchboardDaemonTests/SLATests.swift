@@ -229,6 +229,41 @@ struct SLATests {
         new.sla.stop()
     }
 
+    /// After a long outage hundreds of warnings and breaches fall due at once. Each is acted on
+    /// through the database (its supervisors looked up, its escalation applied): all of them, a few
+    /// at a time, never failing for want of a pooled connection (at once, they held the pool until
+    /// the acquire timeout failed the escalations behind them).
+    @Test func hundredsOfBreachesDueAtOnceAfterAnOutageAreAllEscalatedThroughASmallPool() async throws {
+        let policy = SLAPolicy(name: "escalating", calendarName: "24x7", targets: SLATargets(firstResponse: 60, warningFraction: 0.5, calendar: .alwaysOpen()),
+                               onWarning: [.notifySupervisors], onBreach: [.notifySupervisors, .raisePriority])
+        let start = Self.beforeLunch
+        let pool = try await TestDatabase.freshPool("sla_outage_burst", size: 2, acquireTimeout: .seconds(2))
+        try await MigrationRunner(pool: pool, migrations: MigrationCatalog.bundled(), logger: TestDatabase.quietLogger).migrate()
+        let before = try await SLAHarness.make("sla_outage_burst", routing: Self.routing(anaPresence: .offline), policies: [policy], start: start, pool: pool)
+        let count = 120
+        for index in 0..<count {
+            try await before.routing.customerWrites(String(format: "4477009%05d", index), "Hello?")
+        }
+        await before.settle()
+        before.sla.stop()
+
+        // Ten minutes later every ticket's warning and breach are due.
+        let after = try await SLAHarness.make("sla_outage_burst", routing: Self.routing(anaPresence: .offline), policies: [policy],
+                                              start: start.addingTimeInterval(600), pool: pool)
+        await after.settle()
+        let counts = try await pool.query("""
+            SELECT (SELECT count(*)::int FROM switchboard.ticket_events WHERE kind = 'sla_breach'),
+                   (SELECT count(*)::int FROM switchboard.ticket_events WHERE kind = 'sla_warning'),
+                   (SELECT count(*)::int FROM switchboard.ticket_events WHERE kind = 'priority_changed' AND actor = 'sla'),
+                   (SELECT count(*)::int FROM switchboard.tickets WHERE priority = 'high')
+            """).first
+        #expect(try counts?.decode(0, as: Int.self) == count)
+        #expect(try counts?.decode(1, as: Int.self) == count)
+        #expect(try counts?.decode(2, as: Int.self) == count, "every breach raised its ticket's priority")
+        #expect(try counts?.decode(3, as: Int.self) == count)
+        after.sla.stop()
+    }
+
     /// The daemon rebuilds the SLA engine, then routing (`RoutingService`). A breach that fell due
     /// while stopped and moves the ticket waits for routing's rebuild; the SLA engine's must not wait
     /// for that escalation, or neither ever ends (a standby taking over after the deadline hung so).

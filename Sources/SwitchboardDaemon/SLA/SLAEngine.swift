@@ -40,7 +40,10 @@ public final class SLAEngine: SLAActivitySink {
     private let observer: (any SLAFiringObserver)?
     let logger: Logger
     /// Escalations started after a step is stored; `settle()` waits for them.
-    public let work = WorkTracker()
+    public let work: WorkTracker
+    /// Acting on alerts reads and writes the database (the supervisors to tell, the escalation): a
+    /// few at a time, however many fell due at once.
+    private let acting: BoundedWork
     private let schedulerBox = Mutex<SLAScheduler?>(nil)
     private let metrics: SwitchboardMetrics?
 
@@ -58,6 +61,9 @@ public final class SLAEngine: SLAActivitySink {
         self.events = events
         self.observer = observer
         self.logger = logger
+        let work = WorkTracker()
+        self.work = work
+        self.acting = BoundedWork(limit: 4, tracker: work)
         let scheduler = SLAScheduler(timers: clock) { [weak self] entries in await self?.fire(entries) }
         schedulerBox.withLock { $0 = scheduler }
     }
@@ -284,7 +290,9 @@ public final class SLAEngine: SLAActivitySink {
         guard let sequence = step.sequence, !step.alerts.isEmpty else { return }
         work.spawn {
             await self.writer.written(through: sequence)
-            for alert in step.alerts { await self.act(on: alert, timer: timer, at: now) }
+            self.acting.spawn {
+                for alert in step.alerts { await self.act(on: alert, timer: timer, at: now) }
+            }
         }
     }
 
