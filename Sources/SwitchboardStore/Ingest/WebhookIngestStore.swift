@@ -72,7 +72,7 @@ public struct WebhookIngestStore: Sendable {
 
         // Round trip 1.
         var first: [PostgresStatement] = [
-            Self.genericPlans,
+            HotPathSettings.statement(),
             // The keys' hashes are sorted before any lock is taken (the subquery is materialized in
             // order), so two transactions never wait on each other in a cycle.
             PostgresStatement("""
@@ -372,12 +372,6 @@ public struct WebhookIngestStore: Sendable {
         }
         return (results, numbers)
     }
-
-    /// The batch's statements take their rows as arrays. Told the arrays' lengths, the planner prices
-    /// each custom plan below the generic one and plans every execution again (0.4–1.1 ms a
-    /// statement, measured); the statements are written to be cheap whatever the batch's size (index
-    /// lookups per row), so the transaction keeps the cached generic plans.
-    static let genericPlans = PostgresStatement("SELECT set_config('plan_cache_mode', 'force_generic_plan', true)")
 
     /// Records the file each of these stored messages carries, `pending` for the fetcher.
     private static func recordFiles(of wamids: [String]) -> PostgresStatement {

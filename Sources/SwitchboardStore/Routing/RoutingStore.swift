@@ -70,8 +70,8 @@ public struct RoutingStore: Sendable {
         // this transaction alone): it can be derived again. Only a crash of the database server in
         // the next fraction of a second could lose it, and then the ticket is unrouted once more and
         // routed again at start; any later durable commit (its SLA, its assignment) flushes it first.
-        // Its plan is the cached generic one (see `WebhookIngestStore.genericPlans`).
-        let written = try await pool.pipeline([PostgresStatement("SELECT set_config('synchronous_commit', 'off', true), set_config('plan_cache_mode', 'force_generic_plan', true)"), PostgresStatement("""
+        // Its plan is the cached generic one (`HotPathSettings`).
+        let written = try await pool.pipeline([HotPathSettings.statement(durableCommit: false), PostgresStatement("""
             WITH r AS (SELECT * FROM unnest($1::int8[], $2::int8[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[])
                        AS r(ticket, customer, queue, priority, rule, skills, tags, language, event)),
             u AS (
