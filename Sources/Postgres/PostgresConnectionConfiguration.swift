@@ -6,13 +6,14 @@ public struct PostgresConnectionConfiguration: Sendable, CustomStringConvertible
     public var connectionString: String
     /// The password, read from a secret; passed to libpq separately and never printed.
     public var password: String?
-    /// Seconds libpq waits for a connection to be established.
-    public var connectTimeoutSeconds: Int
+    /// Seconds libpq waits for a connection to be established; nil: the connection string's
+    /// `connect_timeout`, else 5 (a value here overrides the string's).
+    public var connectTimeoutSeconds: Int?
     public var applicationName: String
     /// What each session runs before use after it changes (see `SessionSetup`); nil: nothing.
     public var sessionSetup: SessionSetup?
 
-    public init(connectionString: String, password: String? = nil, connectTimeoutSeconds: Int = 5, applicationName: String = "switchboard",
+    public init(connectionString: String, password: String? = nil, connectTimeoutSeconds: Int? = nil, applicationName: String = "switchboard",
                 sessionSetup: SessionSetup? = nil) {
         self.sessionSetup = sessionSetup
         self.connectionString = connectionString
@@ -49,12 +50,18 @@ public struct PostgresConnectionConfiguration: Sendable, CustomStringConvertible
         return result
     }
 
+    /// The seconds libpq is told to wait for a connection: this configuration's, else the
+    /// connection string's `connect_timeout`, else 5.
+    public var effectiveConnectTimeoutSeconds: Int {
+        connectTimeoutSeconds ?? (try? Self.parse(connectionString))?["connect_timeout"].flatMap { Int($0) } ?? 5
+    }
+
     /// Keyword/value pairs for `PQconnectdbParams`; the connection string comes first and is expanded.
     func keywordsAndValues() -> [(String, String)] {
         var pairs: [(String, String)] = [
             ("dbname", connectionString),
             ("application_name", applicationName),
-            ("connect_timeout", String(connectTimeoutSeconds)),
+            ("connect_timeout", String(effectiveConnectTimeoutSeconds)),
             ("client_encoding", "UTF8"),
             ("keepalives", "1"),
             ("keepalives_idle", "30"),

@@ -26,13 +26,15 @@ public enum TestDatabase {
         return configuration
     }
 
-    /// Creates a new, empty database and returns its connection string.
+    /// Creates a new, empty database and returns its connection string. Its connections wait up to
+    /// 30 s to be established: when the cluster comes up, every suite connects at once, and on two
+    /// busy cores a backend's start took longer than the usual 5 s.
     public static func freshDatabase(_ label: String) async throws -> String {
         let cluster = try await cluster.value
         let safe = label.lowercased().map { $0.isLetter || $0.isNumber ? $0 : "_" }
         let name = "t_\(String(safe).prefix(40))_\(counter.add(1, ordering: .relaxed).newValue)"
         try await cluster.createDatabaseIfMissing(name)
-        return cluster.connectionString(database: name)
+        return cluster.connectionString(database: name) + " connect_timeout=30"
     }
 
     /// A pool on a fresh database.
