@@ -197,11 +197,12 @@ public final class EmbeddedPostgres: Sendable {
     }
 
     /// Creates a database if it does not exist (tests use one per suite).
-    public func createDatabaseIfMissing(_ name: String) async throws {
+    public func createDatabaseIfMissing(_ name: String, connectTimeoutSeconds: Int? = nil) async throws {
         guard name.range(of: "^[A-Za-z_][A-Za-z0-9_]{0,62}$", options: .regularExpression) != nil else {
             throw PostgresError.unexpected("invalid database name \(name)")
         }
-        let admin = try await PostgresConnection.connect(.init(connectionString: connectionString(database: "postgres")), logger: logger)
+        let admin = try await PostgresConnection.connect(.init(connectionString: connectionString(database: "postgres"), connectTimeoutSeconds: connectTimeoutSeconds),
+                                                         logger: logger)
         do {
             let exists = try await admin.query("SELECT 1 FROM pg_database WHERE datname = $1", [name])
             if exists.isEmpty {

@@ -26,15 +26,34 @@ public enum TestDatabase {
         return configuration
     }
 
-    /// Creates a new, empty database and returns its connection string. Its connections wait up to
-    /// 30 s to be established: when the cluster comes up, every suite connects at once, and on two
-    /// busy cores a backend's start took longer than the usual 5 s.
+    /// Creates a new, empty database and returns its connection string.
+    ///
+    /// When the cluster comes up every suite asks for its database at once. Created one at a time
+    /// (the server runs one `CREATE DATABASE` at a time anyway), they do not all connect at once:
+    /// on two busy cores a hundred backends starting together took longer than libpq's 5 s to
+    /// answer, and suites failed with "timeout expired". Connections still wait up to 30 s.
     public static func freshDatabase(_ label: String) async throws -> String {
         let cluster = try await cluster.value
         let safe = label.lowercased().map { $0.isLetter || $0.isNumber ? $0 : "_" }
         let name = "t_\(String(safe).prefix(40))_\(counter.add(1, ordering: .relaxed).newValue)"
-        try await cluster.createDatabaseIfMissing(name)
+        try await oneAtATime { try await cluster.createDatabaseIfMissing(name, connectTimeoutSeconds: 30) }
         return cluster.connectionString(database: name) + " connect_timeout=30"
+    }
+
+    /// The last database creation asked for; each waits for the one before it.
+    private static let lastCreation = Mutex<Task<Void, any Error>?>(nil)
+
+    private static func oneAtATime(_ work: @escaping @Sendable () async throws -> Void) async throws {
+        let mine = lastCreation.withLock { last -> Task<Void, any Error> in
+            let previous = last
+            let mine = Task {
+                _ = await previous?.result
+                try await work()
+            }
+            last = mine
+            return mine
+        }
+        try await mine.value
     }
 
     /// A pool on a fresh database.
