@@ -143,23 +143,6 @@ struct PoolTests {
     }
 }
 
-/// A one-shot latch for tests.
-actor Gate {
-    private var isOpen = false
-    private var waiters: [CheckedContinuation<Void, Never>] = []
-
-    func wait() async {
-        if isOpen { return }
-        await withCheckedContinuation { waiters.append($0) }
-    }
-
-    func open() {
-        isOpen = true
-        waiters.forEach { $0.resume() }
-        waiters = []
-    }
-}
-
 /// Polls a condition until it holds; the test fails through its own expectations if it never does.
 func waitUntil(_ condition: @Sendable () async -> Bool) async {
     for _ in 0..<2000 {

@@ -1,6 +1,7 @@
 import Synchronization
 import SwitchboardDaemon
 import Testing
+import TestSupport
 
 /// Follow-up work a few at a time: never more than the limit at once, every item run, in the
 /// order it came, and the tracker idle only once the queue is empty.
@@ -53,22 +54,5 @@ struct BoundedWorkTests {
         work.spawn { record.state.withLock { $0.started.append(2) } }
         await tracker.idle()
         #expect(record.state.withLock { $0.started } == [1, 2])
-    }
-}
-
-/// Closed until opened; then every waiter goes on.
-private actor Gate {
-    private var isOpen = false
-    private var waiters: [CheckedContinuation<Void, Never>] = []
-
-    func wait() async {
-        if isOpen { return }
-        await withCheckedContinuation { waiters.append($0) }
-    }
-
-    func open() {
-        isOpen = true
-        waiters.forEach { $0.resume() }
-        waiters = []
     }
 }
