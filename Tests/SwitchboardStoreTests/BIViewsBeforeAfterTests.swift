@@ -130,7 +130,7 @@ struct BIViewsBeforeAfterTests {
         try await first.query("BEGIN")
         try await first.query(insert, [11, day.addingTimeInterval(18.5 * 3600), "assigned", assigned])
         let resolution = Task { try await second.query(insert, [11, day.addingTimeInterval(19 * 3600), "status_changed", resolved]) }
-        try await Task.sleep(for: .milliseconds(300))
+        try await waitUntilBlocked(on: setup)
         try await first.query("COMMIT")
         _ = try await resolution.value
         try await expectHoldsMatchEvents(on: setup, "resolution written while the assignment was not committed")
@@ -140,7 +140,7 @@ struct BIViewsBeforeAfterTests {
         try await first.query("BEGIN")
         try await first.query(insert, [5, day.addingTimeInterval(22 * 3600), "status_changed", resolved])
         let assignment = Task { try await second.query(insert, [5, day.addingTimeInterval(21 * 3600), "assigned", assigned]) }
-        try await Task.sleep(for: .milliseconds(300))
+        try await waitUntilBlocked(on: setup)
         try await first.query("COMMIT")
         _ = try await assignment.value
         try await expectHoldsMatchEvents(on: setup, "an earlier assignment written while a resolution was not committed")
@@ -149,6 +149,19 @@ struct BIViewsBeforeAfterTests {
         await first.close()
         await second.close()
         await setup.close()
+    }
+
+    /// Returns once a session of this database waits for a lock (the second writer behind the
+    /// first's row lock), so the test sees the writers overlap rather than hoping they did.
+    private func waitUntilBlocked(on connection: PostgresConnection, sourceLocation: SourceLocation = #_sourceLocation) async throws {
+        let query = "SELECT count(*)::int FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+        var blocked = 0
+        for _ in 0..<3000 {
+            blocked = try await connection.query(query).first?.decode(0, as: Int.self) ?? 0
+            if blocked > 0 { break }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        #expect(blocked > 0, "the second writer never waited for the first", sourceLocation: sourceLocation)
     }
 
     /// America/Havana skips midnight when DST starts (2026-03-08 00:00 → 01:00). 0013's view stepped
