@@ -163,7 +163,9 @@ extension Date: PostgresArrayElement { public static var postgresArrayOID: UInt3
 
 extension Array: PostgresEncodable where Element: PostgresArrayElement {
     public var postgresParameter: PostgresParameter {
-        .init(oid: Element.postgresArrayOID, text: PostgresText.encodeArray(map(\.postgresArrayElementText)))
+        // A closure, not `\.postgresArrayElementText`: a key path in this generic context is built
+        // at run time on every call (type metadata looked up by name), 7 % of the daemon's CPU.
+        .init(oid: Element.postgresArrayOID, text: PostgresText.encodeArray(map { $0.postgresArrayElementText }))
     }
 }
 

@@ -107,9 +107,17 @@ struct WebhookIngestBenchmark: AsyncParsableCommand {
         print("switchboard-bench webhooks: signed deliveries of \(messagesPerDelivery) text message(s) from \(customers) customers, \(seconds) s per level")
         print("daemon: \(daemon) on 127.0.0.1:\(port), embedded PostgreSQL with synchronous_commit on; \(ProcessInfo.processInfo.activeProcessorCount) cores")
         print("")
-        var rows: [[String]] = [["connections", "messages/s", "ack p50 ms", "ack p99 ms", "non-200", "DB CPU µs/msg", "pgbench tx/s (1 msg/tx)", "pgbench DB CPU µs/tx", "ratio"]]
+        var rows: [[String]] = [["connections", "messages/s", "ack p50 ms", "ack p99 ms", "non-200", "DB CPU µs/msg", "WAL B/msg", "daemon CPU µs/msg",
+                                 "load CPU µs/msg", "pgbench tx/s (1 msg/tx)", "pgbench DB CPU µs/tx", "pgbench WAL B/tx", "ratio"]]
         let serverCPU = ServerCPU(dataDirectory: cluster.dataDirectory)
         let counter = DeliveryCounter()
+        // WAL written per message, beside pgbench's per transaction: what is written, which a busy
+        // host does not stretch as it does CPU time (full-page images after a checkpoint still
+        // make it vary somewhat).
+        let walReader = try await PostgresConnection.connect(.init(connectionString: cluster.connectionString(database: "daemon")))
+        func walPosition() async throws -> Double {
+            try await walReader.query("SELECT (pg_current_wal_lsn() - '0/0'::pg_lsn)::float8").first?.decode(0, as: Double.self) ?? 0
+        }
         if warmup > 0 {
             _ = try await load(port: port, connections: 16, counter: counter, seconds: warmup)
             _ = try await pgbench.run(script: Self.pgbenchScript(customers: customers), clients: 16, seconds: warmup,
@@ -121,21 +129,34 @@ struct WebhookIngestBenchmark: AsyncParsableCommand {
             }
         }
         for connections in levels {
+            let walBefore = try await walPosition()
             let cpuBefore = serverCPU?.seconds()
+            let daemonBefore = processCPUSeconds(daemonProcess.processIdentifier), loadBefore = processCPUSeconds(getpid())
             let outcome = try await load(port: port, connections: connections, counter: counter, seconds: seconds)
             let cpuBetween = serverCPU?.seconds()
+            let daemonAfter = processCPUSeconds(daemonProcess.processIdentifier), loadAfter = processCPUSeconds(getpid())
+            let walBetween = try await walPosition()
             let baseline = try await pgbench.run(script: Self.pgbenchScript(customers: customers), clients: connections, seconds: seconds,
                                                  connection: [cluster.connectionString(database: "baseline")])
             let cpuAfter = serverCPU?.seconds()
+            let walAfter = try await walPosition()
             // Server CPU per message: the interval's CPU over the messages acknowledged in it.
-            let ours = perUnit(cpuBefore, cpuBetween, units: outcome.messagesPerSecond * Double(seconds))
-            let theirs = perUnit(cpuBetween, cpuAfter, units: baseline.transactionsPerSecond * Double(seconds))
+            let messages = outcome.messagesPerSecond * Double(seconds), transactions = baseline.transactionsPerSecond * Double(seconds)
+            let ours = perUnit(cpuBefore, cpuBetween, units: messages)
+            // The daemon's and the load generator's (this process's) share of the two cores: the
+            // three together bound the rate a machine of this size can reach.
+            let daemonShare = perUnit(daemonBefore, daemonAfter, units: messages)
+            let loadShare = perUnit(loadBefore, loadAfter, units: messages)
+            let theirs = perUnit(cpuBetween, cpuAfter, units: transactions)
             rows.append([
                 String(connections), format(outcome.messagesPerSecond), format(outcome.latency.percentile(50), 2), format(outcome.latency.percentile(99), 2),
-                String(outcome.failures), ours.map { format($0) } ?? "?", format(baseline.transactionsPerSecond), theirs.map { format($0) } ?? "?",
+                String(outcome.failures), ours.map { format($0) } ?? "?", format((walBetween - walBefore) / messages),
+                daemonShare.map { format($0) } ?? "?", loadShare.map { format($0) } ?? "?",
+                format(baseline.transactionsPerSecond), theirs.map { format($0) } ?? "?", format((walAfter - walBetween) / transactions),
                 format(outcome.messagesPerSecond / baseline.transactionsPerSecond, 2) + "×",
             ])
         }
+        await walReader.close()
         print(table(rows))
         print("")
         let stored = try await PostgresConnection.connect(.init(connectionString: cluster.connectionString(database: "daemon")))

@@ -77,7 +77,8 @@ struct TypeRoundTripTests {
     }
 
     @Test func arraysOfSimpleTypes() async throws {
-        let texts = ["a", "with space", "comma,inside", "quote\"inside", "back\\slash", "", "NULL", "{braces}"]
+        // Multi-byte text beside the escaped bytes: the literal is built byte by byte.
+        let texts = ["a", "with space", "comma,inside", "quote\"inside", "back\\slash", "", "NULL", "{braces}", "Zoë \"ü\" \\ 👋🏽", "日本語"]
         let row = try #require(try await pool.query(
             "SELECT $1::text[], $2::int8[], cardinality($1::text[]), ARRAY['x', NULL]::text[], '{}'::int8[]",
             [texts, [1, -2, 3]]
