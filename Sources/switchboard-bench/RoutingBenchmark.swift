@@ -179,8 +179,10 @@ struct RoutingBenchmark: AsyncParsableCommand {
         let elapsed = (ContinuousClock.now - start).seconds
         let cpu = cpuSeconds() - cpuBefore, cpuChildren = cpuSeconds(children: true) - cpuChildrenBefore
         let serverOurs = serverCPU?.seconds()
-        var ours = LatencySamples()
+        var ours = LatencySamples(), toQueue = LatencySamples(), queueToCommit = LatencySamples()
         ours.append(contentsOf: observer.latencies)
+        toQueue.append(contentsOf: observer.phases.toQueue)
+        queueToCommit.append(contentsOf: observer.phases.queueToCommit)
         let assigned = try await pool.query("SELECT count(*) FROM switchboard.tickets WHERE assignee IS NOT NULL").first?.decode(0, as: Int.self) ?? 0
 
         // Baseline: pgbench at the same rate running what routing writes for a ticket, in one transaction.
@@ -205,6 +207,10 @@ struct RoutingBenchmark: AsyncParsableCommand {
         print(table([
             ["path", "tickets", "p50 ms", "p99 ms", "max ms"],
             ["routing (arrival at the router → assignment committed)", "\(observer.latencies.count)", format(ours.percentile(50), 2), format(ours.percentile(99), 2), format(ours.percentile(100), 1)],
+            ["  of which arrival → waiting in its queue (read, classify, record)", "\(toQueue.values.count)", format(toQueue.percentile(50), 2),
+             format(toQueue.percentile(99), 2), format(toQueue.percentile(100), 1)],
+            ["  of which waiting in its queue → assignment committed", "\(queueToCommit.values.count)", format(queueToCommit.percentile(50), 2),
+             format(queueToCommit.percentile(99), 2), format(queueToCommit.percentile(100), 1)],
             ["baseline: pgbench -R \(rate), the same writes in one transaction", "\(baseline.values.count)", format(baseline.percentile(50), 2), format(baseline.percentile(99), 2), format(baseline.percentile(100), 1)],
         ]))
         if let serverBefore, let serverOurs, let serverAfter {
@@ -224,7 +230,11 @@ private actor BenchCounter {
 private final class LatencyObserver: RoutingObserver {
     private struct State {
         var arrived: [Int64: ContinuousClock.Instant] = [:]
+        var queued: [Int64: ContinuousClock.Instant] = [:]
         var latencies: [Int64] = []
+        /// Arrival to queued (read, classify, record), and queued to assignment committed.
+        var toQueue: [Int64] = []
+        var queueToCommit: [Int64] = []
         var measuring = false
     }
 
@@ -239,16 +249,28 @@ private final class LatencyObserver: RoutingObserver {
         }
     }
 
+    func ticketsQueued(_ ticketIDs: [Int64], at instant: ContinuousClock.Instant) {
+        state.withLock { state in
+            for id in ticketIDs {
+                guard let arrived = state.arrived[id] else { continue }
+                state.queued[id] = instant
+                state.toQueue.append((instant - arrived).nanoseconds)
+            }
+        }
+    }
+
     func ticketsAssigned(_ ticketIDs: [Int64], at instant: ContinuousClock.Instant) {
         state.withLock { state in
             for id in ticketIDs {
                 if let arrived = state.arrived.removeValue(forKey: id) { state.latencies.append((instant - arrived).nanoseconds) }
+                if let queued = state.queued.removeValue(forKey: id) { state.queueToCommit.append((instant - queued).nanoseconds) }
             }
         }
     }
 
     var pending: Int { state.withLock { $0.arrived.count } }
     var latencies: [Int64] { state.withLock { $0.latencies } }
+    var phases: (toQueue: [Int64], queueToCommit: [Int64]) { state.withLock { ($0.toQueue, $0.queueToCommit) } }
 }
 
 /// The resident set size now (not the peak), from /proc/self/statm.

@@ -84,6 +84,7 @@ extension TicketRouter {
             return RoutingDecision(ticketID: ticket.ticketID, customerID: ticket.customerID, rule: found.rule, language: found.guessedLanguage)
         }
         let waiting = try await store.recordRouting(decisions, stickySeconds: configuration.stickySeconds, now: timers.now)
+        observer?.ticketsQueued(waiting.map(\.waiting.ticket.id), at: .now)
         await sla?.ticketsStarted(waiting.map(\.waiting.ticket.id), reopened: reopened)
         announceWaiting(waiting, why: "routed")
         await enqueue(waiting)
