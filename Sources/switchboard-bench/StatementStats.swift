@@ -11,7 +11,7 @@ enum StatementStats {
         await admin.close()
     }
 
-    static func print(connectionString: String, database: String) async throws {
+    static func print(connectionString: String, database: String, scope: String = "whole run") async throws {
         let stats = try await PostgresConnection.connect(.init(connectionString: connectionString))
         let rows = try await stats.query(
             """
@@ -28,7 +28,7 @@ enum StatementStats {
         }
         await stats.close()
         Swift.print("")
-        Swift.print("server time by statement (pg_stat_statements, whole run):")
+        Swift.print("server time by statement (pg_stat_statements, \(scope)):")
         Swift.print(table(statements))
     }
 }

@@ -88,10 +88,13 @@ public struct WebhookIngestStore: Sendable {
                 """, [deliveries.map(\.receivedAt), deliveries.map { IngestRows.hex($0.body) }, deliveries.map(\.messages.count),
                       deliveries.map(\.statuses.count), deliveries.map(\.decodeProblem)]),
             // Per key through the unique index: with `wamid = ANY($1)` the cached generic plan turned
-            // into a sequential scan of all messages once the table grew.
+            // into a sequential scan of all messages once the table grew. `LIMIT 1` (a wamid is
+            // unique) keeps the subquery from being pulled up into a join, which a plan made while
+            // the table was small (a new database, statistics of a few thousand rows) hashed against
+            // every message, on every batch, until the next ANALYZE.
             PostgresStatement("""
                 SELECT m.wamid FROM unnest($1::text[]) AS k(wamid)
-                CROSS JOIN LATERAL (SELECT wamid FROM switchboard.messages WHERE wamid = k.wamid) AS m
+                CROSS JOIN LATERAL (SELECT wamid FROM switchboard.messages WHERE wamid = k.wamid LIMIT 1) AS m
                 """, [Array(Set(all.map(\.message.wamid)))]),
         ]
         if !numberRows.isEmpty {
