@@ -168,7 +168,7 @@ public struct ControlStore: Sendable {
     /// follower can show the change where it applies without reading the whole ticket.
     public func messagesShowing(_ ids: [Int64]) async throws -> [Int64: [TicketDetailRow.Message]] {
         guard !ids.isEmpty else { return [:] }
-        let rows = try await pool.query("""
+        let rows = try await HotPathSettings.query(pool, """
             WITH asked AS (SELECT id, ticket_id, coalesce(target_wamid, details->'reaction'->>'message_id') AS target FROM switchboard.messages
                            WHERE id = ANY($1::bigint[])),
                  targets AS (SELECT a.id AS asked, t.id, t.ticket_id, t.wamid FROM asked a

@@ -51,7 +51,7 @@ public struct SLAStore: Sendable {
     /// latest message, not the ticket's first.
     public func startFacts(_ ticketIDs: [Int64], reopened: Set<Int64>) async throws -> [SLAStartFacts] {
         guard !ticketIDs.isEmpty else { return [] }
-        let rows = try await pool.query("""
+        let rows = try await HotPathSettings.query(pool, """
             SELECT t.id, t.queue, t.priority, t.tags, t.business_number,
                    -- After a triage menu the clocks start when the ticket reached its queue (docs/sla.md).
                    coalesce((SELECT ts.ended_at FROM switchboard.triage_sessions ts WHERE ts.ticket_id = t.id), t.created_at),
