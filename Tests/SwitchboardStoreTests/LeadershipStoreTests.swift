@@ -100,6 +100,59 @@ struct LeadershipStoreTests {
         await b.close()
     }
 
+    /// Migration 0017: the fence looks the lease up once per transaction. A transaction that passed
+    /// it before a takeover may write on, but the new leader ends its session before reading, so
+    /// none of it commits; a transaction begun after the takeover is refused at its first write.
+    @Test func aTransactionPastTheFenceAtATakeoverCommitsNothingOnceTheNewLeaderEndsItsSession() async throws {
+        let (_, a, aFence, b) = try await pools("lease_fence_tx")
+        let leaseA = LeadershipStore(pool: a), leaseB = LeadershipStore(pool: b)
+        guard case .claimed(let epoch, _) = try await leaseA.claim(node: "a", address: nil, lease: 1, relayKey: "k") else {
+            Issue.record("not claimed")
+            return
+        }
+        aFence.set("SELECT switchboard.fence_session(\(epoch))")
+        let outcome: Result<Void, any Error>
+        do {
+            try await a.withTransaction { transaction in
+                try await transaction.query("INSERT INTO switchboard.queue_states (queue, paused, changed_at, changed_by) VALUES ('before', true, now(), 'a')")
+                // a's lease runs out unrenewed while its transaction is open; b claims.
+                var claimed: Int64?
+                for _ in 0..<100 {
+                    if case .claimed(let next, _) = try await leaseB.claim(node: "b", address: nil, lease: 30, relayKey: "k") { claimed = next; break }
+                    try await Task.sleep(for: .milliseconds(50))
+                }
+                let next = try #require(claimed)
+                // Past the fence already: this write is not looked at again...
+                try await transaction.query("INSERT INTO switchboard.queue_states (queue, paused, changed_at, changed_by) VALUES ('after', true, now(), 'a')")
+                // ...and the new leader ends the session before it reads anything.
+                let former = try await leaseB.endSessions(before: next)
+                #expect(former.ended >= 1 && former.remaining == 0, "\(former)")
+            }
+            outcome = .success(())
+        } catch {
+            outcome = .failure(error)
+        }
+        guard case .failure(let error as PostgresError) = outcome else {
+            Issue.record("the deposed leader's transaction committed: \(outcome)")
+            return
+        }
+        // Its session was ended (not its second write refused: the fence had passed it).
+        #expect(error.isUnavailability && !error.isStaleLeader, "\(error)")
+        #expect(try await b.query("SELECT queue FROM switchboard.queue_states WHERE changed_by = 'a'").isEmpty, "nothing of the deposed leader's transaction is stored")
+        // A transaction the deposed leader begins now is refused at its first write.
+        do {
+            try await a.withTransaction { transaction in
+                try await transaction.query("INSERT INTO switchboard.queue_states (queue, paused, changed_at, changed_by) VALUES ('later', true, now(), 'a')")
+            }
+            Issue.record("a stale leader wrote")
+        } catch let error as PostgresError {
+            #expect(error.isStaleLeader || error.isLostConnection, "\(error)")
+        }
+        #expect(try await b.query("SELECT queue FROM switchboard.queue_states WHERE changed_by = 'a'").isEmpty)
+        await a.close()
+        await b.close()
+    }
+
     @Test func relayedActivityArrivesAsIngestProducedItAndIsForgottenOnceTaken() async throws {
         let (_, a, _, b) = try await pools("lease_relay")
         let relay = ActivityRelayStore(pool: b)
