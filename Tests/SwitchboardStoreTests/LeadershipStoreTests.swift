@@ -18,6 +18,13 @@ struct LeadershipStoreTests {
         return (connectionString, a, aFence, b)
     }
 
+    /// Node a claims the free lease and fences its pool's sessions with the epoch; nil if refused.
+    private func lead(_ lease: LeadershipStore, fencing fence: SessionSetup, lease seconds: TimeInterval) async throws -> Int64? {
+        guard case .claimed(let epoch, _) = try await lease.claim(node: "a", address: nil, lease: seconds, relayKey: "k") else { return nil }
+        fence.set("SELECT switchboard.fence_session(\(epoch))")
+        return epoch
+    }
+
     @Test func aLiveLeaseIsRefusedToOthersAndReclaimedByItsOwnNodeWithAHigherEpoch() async throws {
         let (_, a, _, b) = try await pools("lease_claim")
         let leaseA = LeadershipStore(pool: a), leaseB = LeadershipStore(pool: b)
@@ -54,11 +61,7 @@ struct LeadershipStoreTests {
     @Test func aSessionFencedWithAStaleEpochCannotWriteLeaderTablesAndTheNewLeaderEndsItsSessions() async throws {
         let (_, a, aFence, b) = try await pools("lease_fence")
         let leaseA = LeadershipStore(pool: a), leaseB = LeadershipStore(pool: b)
-        guard case .claimed(let epoch, _) = try await leaseA.claim(node: "a", address: nil, lease: 1, relayKey: "k") else {
-            Issue.record("not claimed")
-            return
-        }
-        aFence.set("SELECT switchboard.fence_session(\(epoch))")
+        let epoch = try #require(try await lead(leaseA, fencing: aFence, lease: 1), "a could not claim the free lease")
         // While a leads, its fenced session writes.
         try await a.query("UPDATE switchboard.queue_states SET paused = paused")
         #expect(try await a.query("SELECT current_setting('switchboard.epoch')").first?.decode(0, as: String.self) == "\(epoch)")
@@ -106,22 +109,18 @@ struct LeadershipStoreTests {
     @Test func aTransactionPastTheFenceAtATakeoverCommitsNothingOnceTheNewLeaderEndsItsSession() async throws {
         let (_, a, aFence, b) = try await pools("lease_fence_tx")
         let leaseA = LeadershipStore(pool: a), leaseB = LeadershipStore(pool: b)
-        guard case .claimed(let epoch, _) = try await leaseA.claim(node: "a", address: nil, lease: 1, relayKey: "k") else {
-            Issue.record("not claimed")
-            return
-        }
-        aFence.set("SELECT switchboard.fence_session(\(epoch))")
+        let epoch = try #require(try await lead(leaseA, fencing: aFence, lease: 30), "a could not claim the free lease")
         let outcome: Result<Void, any Error>
         do {
             try await a.withTransaction { transaction in
                 try await transaction.query("INSERT INTO switchboard.queue_states (queue, paused, changed_at, changed_by) VALUES ('before', true, now(), 'a')")
-                // a's lease runs out unrenewed while its transaction is open; b claims.
-                var claimed: Int64?
-                for _ in 0..<100 {
-                    if case .claimed(let next, _) = try await leaseB.claim(node: "b", address: nil, lease: 30, relayKey: "k") { claimed = next; break }
-                    try await Task.sleep(for: .milliseconds(50))
+                // a's lease passes to b while the transaction is open (released here, on a's other
+                // connection, rather than waited out: the takeover is the same).
+                try await leaseA.release(epoch: epoch)
+                guard case .claimed(let next, _) = try await leaseB.claim(node: "b", address: nil, lease: 30, relayKey: "k") else {
+                    Issue.record("b could not claim the released lease")
+                    return
                 }
-                let next = try #require(claimed)
                 // Past the fence already: this write is not looked at again...
                 try await transaction.query("INSERT INTO switchboard.queue_states (queue, paused, changed_at, changed_by) VALUES ('after', true, now(), 'a')")
                 // ...and the new leader ends the session before it reads anything.
@@ -141,7 +140,7 @@ struct LeadershipStoreTests {
         #expect(try await b.query("SELECT queue FROM switchboard.queue_states WHERE changed_by = 'a'").isEmpty, "nothing of the deposed leader's transaction is stored")
         // A transaction the deposed leader begins now is refused at its first write.
         do {
-            try await a.withTransaction { transaction in
+            _ = try await a.withTransaction { transaction in
                 try await transaction.query("INSERT INTO switchboard.queue_states (queue, paused, changed_at, changed_by) VALUES ('later', true, now(), 'a')")
             }
             Issue.record("a stale leader wrote")
