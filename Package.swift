@@ -77,6 +77,7 @@ let package = Package(
         .target(
             name: "SwitchboardStore",
             dependencies: [
+                "JSON",
                 "Postgres",
                 "SwitchboardCore",
                 "COpenSSL",

@@ -234,7 +234,7 @@ struct RoutingBenchmark: AsyncParsableCommand {
         if let serverBefore, let serverOurs, let serverAfter {
             print("database CPU per ticket (ingest and routing): \(format((serverOurs - serverBefore) / Double(totalTickets - warmupTickets) * 1e6)) µs; baseline pgbench (routing's writes only): \(format((serverAfter - serverOurs) / Double(max(1, baseline.values.count)) * 1e6)) µs per transaction")
         }
-        print("sent \(totalTickets - warmupTickets) measured tickets in \(format(elapsed, 1)) s; \(assigned) assigned (the warm-up's included); benchmark process CPU \(format(cpu, 1)) s (\(format(cpu / elapsed * 100, 0)) % of a core), pgbench CPU \(format(cpuChildren, 1)) s; peak RSS \(format(peakResidentMemoryMiB(), 0)) MiB")
+        print("sent \(totalTickets - warmupTickets) measured tickets in \(format(elapsed, 1)) s; \(assigned) assigned (the warm-up's included); benchmark process CPU \(format(cpu, 1)) s (\(format(cpu / elapsed * 100, 0)) % of a core, \(format(cpu / Double(totalTickets - warmupTickets) * 1e6)) µs per ticket), pgbench CPU \(format(cpuChildren, 1)) s; peak RSS \(format(peakResidentMemoryMiB(), 0)) MiB")
     }
 }
 

@@ -128,4 +128,17 @@ struct RoutingRulesTests {
         #expect(!RoutingRules.containsPhrase(["factura"], in: RoutingRules.words("facturas")))
         #expect(!RoutingRules.containsPhrase([], in: ["a"]))
     }
+
+    @Test func keywordsChangedAfterTheRuleWasMadeAreTheOnesMatched() {
+        var conditions = RoutingRule.Conditions(keywords: ["factura"])
+        conditions.keywords = ["Devolución", "mi pedido"]
+        let rules = [RoutingRule(name: "returns", conditions: conditions, actions: .init(queue: "returns")),
+                     RoutingRule(name: "default", actions: .init(queue: "general"))]
+        let queue = { (text: String) in RoutingRules.classify(TicketFacts(businessNumber: "1", firstMessageText: text), rules: rules)?.name }
+        #expect(queue("Una DEVOLUCION por favor") == "returns")
+        #expect(queue("¿Dónde está MI PEDIDO?") == "returns")
+        #expect(queue("mi factura") == "default")
+        conditions.keywords = nil
+        #expect(conditions.isCatchAll)
+    }
 }

@@ -13,8 +13,10 @@ public enum LanguageGuess {
     ]
 
     /// An ISO 639-1 code, or nil when the text gives no clear answer.
-    public static func guess(_ text: String) -> String? {
-        let words = RoutingRules.words(text)
+    public static func guess(_ text: String) -> String? { guess(words: RoutingRules.words(text)) }
+
+    /// As `guess(_:)`, with the text's words already folded (`RoutingRules.words`).
+    public static func guess(words: [String]) -> String? {
         guard !words.isEmpty else { return nil }
         var scores: [(language: String, score: Int)] = markers.map { marker in
             (marker.language, words.reduce(0) { $0 + (marker.words.contains($1) ? 1 : 0) })

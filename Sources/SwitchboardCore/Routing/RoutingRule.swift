@@ -20,7 +20,10 @@ public struct RoutingRule: Sendable, Equatable {
         /// Language tags; `es` also matches `es-MX`.
         public var languages: Set<String>?
         /// Words or phrases in the first message, matched whole, ignoring case and accents.
-        public var keywords: [String]?
+        public var keywords: [String]? { didSet { keywordPhrases = Self.phrases(keywords) } }
+        /// `keywords` as folded words (`RoutingRules.words`), folded once here rather than for every
+        /// new ticket that classification tries the rule on.
+        public private(set) var keywordPhrases: [[String]]?
         /// Ids or titles of an interactive menu choice.
         public var menuChoices: Set<String>?
         public var customerTags: Set<String>?
@@ -33,10 +36,13 @@ public struct RoutingRule: Sendable, Equatable {
             self.countries = countries
             self.languages = languages
             self.keywords = keywords
+            self.keywordPhrases = Self.phrases(keywords)
             self.menuChoices = menuChoices
             self.customerTags = customerTags
             self.withinBusinessHours = withinBusinessHours
         }
+
+        private static func phrases(_ keywords: [String]?) -> [[String]]? { keywords.map { $0.map(RoutingRules.words) } }
 
         /// A rule without conditions catches every ticket.
         public var isCatchAll: Bool { self == Conditions() }

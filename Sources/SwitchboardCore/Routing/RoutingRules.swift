@@ -11,7 +11,11 @@ public enum RoutingRules {
 
     /// The first matching rule, or nil when none matches (configuration requires a catch-all last).
     public static func classify(_ facts: TicketFacts, rules: [RoutingRule]) -> Match? {
-        let words = facts.firstMessageText.map(Self.words) ?? []
+        classify(facts, words: facts.firstMessageText.map(Self.words) ?? [], rules: rules)
+    }
+
+    /// As `classify(_:rules:)`, with the first message's `words` already folded.
+    public static func classify(_ facts: TicketFacts, words: [String], rules: [RoutingRule]) -> Match? {
         for (index, rule) in rules.enumerated() where matches(rule.conditions, facts, words: words) {
             return Match(index: index, name: rule.name, actions: rule.actions)
         }
@@ -26,8 +30,8 @@ public enum RoutingRules {
             let primary = language.split(separator: "-").first.map(String.init) ?? language
             if !languages.contains(where: { $0.lowercased() == language || $0.lowercased() == primary }) { return false }
         }
-        if let keywords = conditions.keywords {
-            if !keywords.contains(where: { containsPhrase(Self.words($0), in: words) }) { return false }
+        if let phrases = conditions.keywordPhrases {
+            if !phrases.contains(where: { containsPhrase($0, in: words) }) { return false }
         }
         if let choices = conditions.menuChoices, !facts.menuChoice.contains(where: choices.contains) { return false }
         if let tags = conditions.customerTags, tags.isDisjoint(with: facts.customerTags) { return false }
@@ -35,9 +39,11 @@ public enum RoutingRules {
         return true
     }
 
-    /// Lowercased words without accents: "¿Factura?" → ["factura"].
+    /// Lowercased words without accents: "¿Factura?" → ["factura"]. Folded without a locale: the
+    /// same as en_US_POSIX (only Turkish, Azeri and Lithuanian fold differently), and with a
+    /// locale Foundation builds a CFLocale on every call.
     public static func words(_ text: String) -> [String] {
-        text.folding(options: [.caseInsensitive, .diacriticInsensitive], locale: Locale(identifier: "en_US_POSIX"))
+        text.folding(options: [.caseInsensitive, .diacriticInsensitive], locale: nil)
             .split { !($0.isLetter || $0.isNumber) }
             .map(String.init)
     }

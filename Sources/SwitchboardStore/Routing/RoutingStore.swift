@@ -1,4 +1,5 @@
 import Foundation
+import JSON
 import Postgres
 import SwitchboardCore
 
@@ -61,10 +62,15 @@ public struct RoutingStore: Sendable {
         var skills: [String] = []
         for decision in decisions {
             let actions = decision.rule.actions
-            skills.append(try JSONText.encode(Dictionary(actions.requiredSkills.map { ($0.skill, $0.minimumProficiency) }, uniquingKeysWith: max)))
-            events.append(try JSONText.encode(RoutedEvent(rule: decision.rule.name, rulePosition: decision.rule.index + 1, queue: actions.queue,
-                                                          priority: actions.priority.name, skills: actions.requiredSkills.map(\.description),
-                                                          tags: actions.tags, language: decision.language)))
+            let proficiencies = Dictionary(actions.requiredSkills.map { ($0.skill, $0.minimumProficiency) }, uniquingKeysWith: max)
+            skills.append(JSONWriter.write(.object(proficiencies.mapValues { .number(Double($0)) })))
+            var event: [String: JSONValue] = [
+                "rule": .string(decision.rule.name), "rule_position": .number(Double(decision.rule.index + 1)), "queue": .string(actions.queue),
+                "priority": .string(actions.priority.name), "required_skills": .array(actions.requiredSkills.map { .string($0.description) }),
+                "tags": .array(actions.tags.map(JSONValue.string)),
+            ]
+            if let language = decision.language { event["language"] = .string(language) }
+            events.append(JSONWriter.write(.object(event)))
         }
         // The classification is not flushed to disk before it returns (`synchronous_commit` off for
         // this transaction alone): it can be derived again. Only a crash of the database server in
@@ -98,13 +104,6 @@ public struct RoutingStore: Sendable {
                   decisions.map(\.rule.name), skills, decisions.map { $0.rule.actions.tags.postgresParameter.text }, decisions.map(\.language), events,
                   now, TicketEventKind.routed.rawValue])])
         return try written[1].map { try Self.waitingTicket($0, stickySeconds: stickySeconds) }
-    }
-
-    struct RoutedEvent: Encodable {
-        var rule: String, rulePosition: Int, queue: String, priority: String, skills: [String], tags: [String], language: String?
-        enum CodingKeys: String, CodingKey {
-            case rule, rulePosition = "rule_position", queue, priority, skills = "required_skills", tags, language
-        }
     }
 
     // MARK: Waiting and assigned
@@ -185,9 +184,12 @@ public struct RoutingStore: Sendable {
     /// Returns the tickets assigned, with their status; the others no longer needed an agent.
     public func commitAssignments(_ records: [AssignmentRecord], now: Date) async throws -> [Int64: TicketStatus] {
         guard !records.isEmpty else { return [:] }
-        let events = try records.map { record in
-            try JSONText.encode(AssignedEvent(agent: record.agentID, queue: record.queue, strategy: record.strategy.rawValue, step: record.stepIndex + 1,
-                                        reason: record.reason, detail: record.detail, requirements: record.requirements.map(\.description)))
+        let events = records.map { record in
+            JSONWriter.write(.object([
+                "agent": .string(record.agentID), "queue": .string(record.queue), "strategy": .string(record.strategy.rawValue),
+                "step": .number(Double(record.stepIndex + 1)), "reason": .string(record.reason), "detail": .string(record.detail),
+                "requirements": .array(record.requirements.map { .string($0.description) }),
+            ]))
         }
         let rows = try await pool.query("""
             WITH r AS (SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[]) AS r(ticket, agent, queue, event)),
@@ -206,10 +208,6 @@ public struct RoutingStore: Sendable {
             """, [records.map(\.ticketID), records.map(\.agentID), records.map(\.queue), events, now, TicketEventKind.assigned.rawValue])
         return Dictionary(try rows.map { (try $0.decode(0, as: Int64.self), TicketStatus(rawValue: try $0.decode(1, as: String.self)) ?? .open) },
                           uniquingKeysWith: { a, _ in a })
-    }
-
-    struct AssignedEvent: Encodable {
-        var agent: String, queue: String, strategy: String, step: Int, reason: String, detail: String, requirements: [String]
     }
 
     /// Takes tickets back from an agent (presence grace ran out, acceptance time ran out): they wait

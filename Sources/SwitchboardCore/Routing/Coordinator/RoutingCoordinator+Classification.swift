@@ -18,7 +18,8 @@ extension RoutingCoordinator {
     /// fallback rule named by the menu places the ticket, if it names one.
     public func classify(_ facts: TicketFacts, knownLanguage: String?, createdAt: Date, triage: TriageResult? = nil) -> Classification? {
         var facts = facts
-        var guessed = facts.firstMessageText.flatMap(LanguageGuess.guess)
+        let words = facts.firstMessageText.map(RoutingRules.words) ?? []
+        var guessed = LanguageGuess.guess(words: words)
         switch triage {
         case .chosen(let id, let language)?:
             facts.menuChoice.append(id)
@@ -33,7 +34,7 @@ extension RoutingCoordinator {
             facts.language = guessed ?? knownLanguage
         }
         facts.withinBusinessHours = configuration.businessHours?.contains(createdAt) ?? true
-        return RoutingRules.classify(facts, rules: configuration.rules).map { Classification(rule: $0, guessedLanguage: guessed) }
+        return RoutingRules.classify(facts, words: words, rules: configuration.rules).map { Classification(rule: $0, guessedLanguage: guessed) }
     }
 
     /// How a triage menu ended, for classification.
