@@ -74,8 +74,9 @@ public struct RoutingService: Service {
             var rebuilt = (sla: false, routing: false)
             while !Task.isCancelled {
                 do {
+                    async let unstarted = sla?.readUnstarted() ?? []
                     try await rebuild(&rebuilt)
-                    try await sla?.startUnstarted()
+                    await sla?.startUnstarted(try await unstarted)
                     // Menus whose time ran out and quiet tickets, while nobody looked, are acted on now.
                     await automation?.start()
                     readiness.mark(.routing)
