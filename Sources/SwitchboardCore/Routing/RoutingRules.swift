@@ -39,9 +39,9 @@ public enum RoutingRules {
         return true
     }
 
-    /// Lowercased words without accents: "¿Factura?" → ["factura"]. Folded without a locale: the
-    /// same as en_US_POSIX (only Turkish, Azeri and Lithuanian fold differently), and with a
-    /// locale Foundation builds a CFLocale on every call.
+    /// Lowercased words without accents: "¿Factura?" → ["factura"]. Folded without a locale, which
+    /// folds as en_US_POSIX did (it has no folding rules of its own); given a locale, Foundation
+    /// builds a CFLocale on every call.
     public static func words(_ text: String) -> [String] {
         text.folding(options: [.caseInsensitive, .diacriticInsensitive], locale: nil)
             .split { !($0.isLetter || $0.isNumber) }
