@@ -23,7 +23,7 @@ struct LeaderFailoverEndToEndTests {
         let ports: [String: Int]
 
         static func start(_ label: String) async throws -> Cluster {
-            let ports = ["a": try MediaEndToEndTests.freePort(), "b": try MediaEndToEndTests.freePort()]
+            let ports = ["a": try FreePort.next(), "b": try FreePort.next()]
             // The stand-in tells whichever instance answers that a send went out, as Meta does.
             let stage = try await MediaStage.start(label, standInArguments: ports.values.sorted().flatMap { ["--status-webhook", "http://127.0.0.1:\($0)/webhooks/whatsapp"] }
                                                    + ["--app-secret", ExampleDaemon.repository.appendingPathComponent("dev/whatsapp-app-secret").path])

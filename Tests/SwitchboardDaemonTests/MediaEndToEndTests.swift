@@ -9,30 +9,13 @@ import WhatsApp
 /// The README's photo, end to end: the real daemon, PostgreSQL and `dev/graph-api-standin.py`. A
 /// customer's photo arrives by webhook, is fetched in the background, and its agent downloads the
 /// same bytes the webhook's SHA-256 describes; an agent who may not see the ticket gets 404.
-struct NoFreePort: Error {}
-
 @Suite("Media end to end: the real daemon and the README's Graph API stand-in")
 struct MediaEndToEndTests {
-    /// A port nothing listens on now (the kernel's choice for a socket bound to port 0).
-    static func freePort() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
-        }
-        guard bound else { throw NoFreePort() }
-        return Int(UInt16(bigEndian: address.sin_port))
-    }
-
     @Test func aCustomersPhotoIsFetchedAndItsAgentDownloadsTheBytesMetaDescribed() async throws {
         let directory = try makeTemporaryDirectory("media-e2e")
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let repository = ExampleDaemon.repository
-        let graphPort = try Self.freePort()
+        let graphPort = try FreePort.next()
         let standIn = Process()
         standIn.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         standIn.arguments = ["python3", repository.appendingPathComponent("dev/graph-api-standin.py").path, "\(graphPort)"]

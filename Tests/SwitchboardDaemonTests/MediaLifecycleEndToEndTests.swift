@@ -27,7 +27,7 @@ struct MediaStage {
     /// `standInArguments` go after the port (`--status-webhook URL --app-secret FILE`).
     static func start(_ label: String, standInArguments: [String] = []) async throws -> MediaStage {
         let directory = try makeTemporaryDirectory(label)
-        let graphPort = try MediaEndToEndTests.freePort()
+        let graphPort = try FreePort.next()
         let output = directory + "/standin.out"
         _ = FileManager.default.createFile(atPath: output, contents: nil)
         let standIn = Process()

@@ -71,7 +71,7 @@ struct ReadmeWalkthroughTests {
 
     /// `python3 dev/graph-api-standin.py PORT &`, as the README runs it, printing to `directory/standin.out`.
     static func startStandIn(in directory: String) async throws -> (process: Process, port: Int) {
-        let port = try MediaEndToEndTests.freePort()
+        let port = try FreePort.next()
         let output = directory + "/standin.out"
         _ = FileManager.default.createFile(atPath: output, contents: nil)
         let process = Process()
