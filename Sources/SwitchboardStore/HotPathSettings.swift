@@ -13,20 +13,17 @@ enum HotPathSettings {
     /// - Parameter durableCommit: false for a write that can be derived again (routing's record):
     ///   its commit does not wait for the flush to disk; any later durable commit flushes it first.
     static func statement(durableCommit: Bool = true) -> PostgresStatement {
-        durableCommit
-            ? genericPlans
-            : PostgresStatement("SELECT set_config('plan_cache_mode', 'force_generic_plan', true), set_config('synchronous_commit', 'off', true)")
+        durableCommit ? genericPlans : genericPlansNotFlushed
     }
 
-    private static let genericPlans = PostgresStatement("SELECT set_config('plan_cache_mode', 'force_generic_plan', true)")
+    private static let genericPlans = LocalSettings.statement(["plan_cache_mode": "force_generic_plan"])
+    private static let genericPlansNotFlushed = LocalSettings.statement(["plan_cache_mode": "force_generic_plan", "synchronous_commit": "off"])
 
     /// A read that runs for every ingest batch outside a transaction of its own (the event log's
-    /// messages, the SLA's start facts), with the cached generic plan: the settings and the
-    /// statement in one pipeline (one implicit transaction, one round trip). Left to the default,
-    /// these joins were planned again on every call (0.25–0.4 ms each, `pg_stat_statements`).
+    /// messages, the SLA's start facts), with the cached generic plan (`LocalSettings.query`). Left
+    /// to the default, these joins were planned again on every call (0.25–0.4 ms each,
+    /// `pg_stat_statements`).
     static func query(_ pool: PostgresPool, _ sql: String, _ parameters: [(any PostgresEncodable)?]) async throws -> PostgresRows {
-        let results = try await pool.pipeline([genericPlans, PostgresStatement(sql, parameters)])
-        guard results.count == 2 else { preconditionFailure("a pipeline returns one result per statement") }
-        return results[1]
+        try await LocalSettings.query(pool, genericPlans, sql, parameters)
     }
 }

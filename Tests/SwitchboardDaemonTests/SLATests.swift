@@ -224,7 +224,7 @@ struct SLATests {
         #expect(readWhileRebuilding == [ticket])
         await new.sla.ticketsStarted([ticket], reopened: [])
         await new.sla.startUnstarted(readWhileRebuilding)
-        try await new.sla.startUnstarted()
+        await new.sla.startUnstarted(try await new.sla.readUnstarted())
         await new.sla.ticketsStarted([ticket], reopened: [])
         // What fell due while nobody led fires at the clock's next tick.
         await new.advance(to: start.addingTimeInterval(601))

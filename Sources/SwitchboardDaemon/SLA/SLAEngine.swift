@@ -99,18 +99,10 @@ public final class SLAEngine: SLAActivitySink {
         logger.info("SLA timers rebuilt", metadata: ["tickets": "\(timerCount)", "policies": "\(configured.count)"])
     }
 
-    /// Starts the SLAs of tickets routed just before the last stop whose start was never stored,
-    /// from when they began: what fell due meanwhile fires at once, marked late. After routing's
-    /// rebuild too, not inside this engine's: a breach's escalation waits for routing to be rebuilt.
-    public func startUnstarted() async throws {
-        await startUnstarted(try await readUnstarted())
-    }
-
-    /// The tickets `startUnstarted` starts, read on their own: the start reads them while both
-    /// rebuilds run, since the read needs nothing they build (an anti-join over every open ticket,
-    /// 1.5 s at 1,000,000, was the last step before `/readyz`). A ticket routed after the read
-    /// starts its SLA as every routed ticket does; one the read lists that has started meanwhile,
-    /// stored or in memory, is left as it is (`ticketsStarted` starts a ticket once).
+    /// The tickets routed just before the last stop whose SLA start was never stored, for
+    /// `startUnstarted`. The daemon's start reads them while both rebuilds run, since the read needs
+    /// nothing they build (an anti-join over every open ticket, 1.5 s at 1,000,000, was the last step
+    /// before `/readyz`). A ticket routed after the read starts its SLA as every routed ticket does.
     public func readUnstarted() async throws -> [Int64] {
         guard let store else { return [] }
         // Starts already made are stored first, so only the ones never made are read as unstarted.
@@ -118,6 +110,10 @@ public final class SLAEngine: SLAActivitySink {
         return try await store.unstarted()
     }
 
+    /// Starts the SLAs `readUnstarted` found, from when they began: what fell due meanwhile fires at
+    /// once, marked late. After routing's rebuild too, not inside this engine's: a breach's
+    /// escalation waits for routing to be rebuilt. One that has started since the read, stored or in
+    /// memory, is left as it is (`ticketsStarted` starts a ticket once).
     public func startUnstarted(_ unstarted: [Int64]) async {
         guard !unstarted.isEmpty else { return }
         logger.notice("SLAs started for tickets routed just before the last stop", metadata: ["tickets": "\(unstarted.count)"])

@@ -13,10 +13,8 @@ extension RoutingStore {
                               _ body: @Sendable ([StoredWaitingTicket]) async throws -> Void) async throws {
         precondition(chunkSize >= 1, "a chunk holds at least one ticket")
         try await pool.withTransaction { transaction in
-            // The whole result is read (not the first tenth a cursor is planned for: that would walk
-            // the partial index and the heap at random), and compiling it would cost more than it saves.
             _ = try await transaction.pipeline([
-                PostgresStatement("SELECT set_config('cursor_tuple_fraction', '1', true), set_config('jit', 'off', true)"),
+                LocalSettings.wholeResultCursor,
                 PostgresStatement(Self.waitingCursorSQL),
             ])
             var decoder = WaitingRowDecoder(stickySeconds: stickySeconds)

@@ -12,7 +12,7 @@ extension SLAStore {
         precondition(chunkSize >= 1, "a chunk holds at least one row")
         try await pool.withTransaction { transaction in
             _ = try await transaction.pipeline([
-                PostgresStatement("SELECT set_config('cursor_tuple_fraction', '1', true), set_config('jit', 'off', true)"),
+                LocalSettings.wholeResultCursor,
                 PostgresStatement(Self.openCursorSQL),
             ])
             let fetch = "FETCH \(chunkSize) FROM rebuild_slas"

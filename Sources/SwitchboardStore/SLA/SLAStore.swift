@@ -76,18 +76,15 @@ public struct SLAStore: Sendable {
     /// (`EXPLAIN ANALYZE`): 0.6 s; the planner's own choice, a parallel hash anti-join, took as long
     /// on three processes (1.8 s of CPU), and a hash join in one backend 0.86 s.
     public func unstarted() async throws -> [Int64] {
-        let results = try await pool.pipeline([
-            PostgresStatement("SELECT set_config('max_parallel_workers_per_gather', '0', true), set_config('enable_hashjoin', 'off', true)"),
-            PostgresStatement("""
-                SELECT t.id FROM switchboard.tickets t
-                 WHERE t.status <> 'resolved' AND t.queue IS NOT NULL
-                   AND NOT EXISTS (SELECT 1 FROM switchboard.ticket_slas s WHERE s.ticket_id = t.id)
-                 ORDER BY t.id
-                """),
-        ])
-        guard results.count == 2 else { preconditionFailure("a pipeline returns one result per statement") }
-        return try results[1].map { try $0.decode(0, as: Int64.self) }
+        try await LocalSettings.query(pool, Self.leastCPUAntiJoin, """
+            SELECT t.id FROM switchboard.tickets t
+             WHERE t.status <> 'resolved' AND t.queue IS NOT NULL
+               AND NOT EXISTS (SELECT 1 FROM switchboard.ticket_slas s WHERE s.ticket_id = t.id)
+             ORDER BY t.id
+            """).map { try $0.decode(0, as: Int64.self) }
     }
+
+    private static let leastCPUAntiJoin = LocalSettings.statement(["max_parallel_workers_per_gather": "0", "enable_hashjoin": "off"])
 
     /// The SLAs of tickets that are not resolved (these, or every one), with their clocks.
     public func load(_ ticketIDs: [Int64]? = nil) async throws -> [StoredSLA] {

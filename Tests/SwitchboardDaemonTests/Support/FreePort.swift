@@ -15,11 +15,15 @@ enum FreePort {
 
     static func next() throws -> Int {
         let lowestEphemeral = ephemeralRangeStart()
-        guard lowestEphemeral > 20_000 else { return try kernelChosen() }
+        guard lowestEphemeral > 20_000 else {
+            // A machine whose ephemeral range leaves no room below it: the kernel's choice.
+            guard let port = try bound(to: 0) else { throw NoFreePort() }
+            return port
+        }
         for _ in 0..<500 {
             let port = Int.random(in: 10_000..<lowestEphemeral)
             guard given.withLock({ $0.insert(port).inserted }) else { continue }
-            if canBind(port) { return port }
+            if try bound(to: port) != nil { return port }
         }
         throw NoFreePort()
     }
@@ -30,32 +34,20 @@ enum FreePort {
         return text.split(whereSeparator: \.isWhitespace).first.flatMap { Int($0) } ?? 32_768
     }
 
-    private static func canBind(_ port: Int) -> Bool {
+    /// The port a socket on 127.0.0.1 bound to `port` got (the kernel's choice for 0), the socket
+    /// closed again; nil if something else holds it.
+    private static func bound(to port: Int) throws -> Int? {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { return false }
+        guard fd >= 0 else { throw NoFreePort() }
         defer { close(fd) }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
         address.sin_port = in_port_t(UInt16(port).bigEndian)
-        return withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
-        }
-    }
-
-    /// The kernel's choice (a socket bound to port 0), on a machine whose ephemeral range leaves no
-    /// room below it.
-    private static func kernelChosen() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
         let bound = withUnsafeMutablePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
         }
-        guard bound else { throw NoFreePort() }
-        return Int(UInt16(bigEndian: address.sin_port))
+        return bound ? Int(UInt16(bigEndian: address.sin_port)) : nil
     }
 }
