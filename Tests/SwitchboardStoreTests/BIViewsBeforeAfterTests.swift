@@ -76,8 +76,12 @@ struct BIViewsBeforeAfterTests {
         for zone in Self.zones {
             try await connection.query("SELECT set_config('TimeZone', $1, false)", [zone])
             for example in examples {
+                // One transaction, so that both read the same now(): an agent still online counts
+                // until now(), and two statements a moment apart can round to different hundredths.
+                try await connection.query("BEGIN")
                 let new = try await table(example.sql, on: connection)
                 let old = try await table(Self.before(example.sql), on: connection)
+                try await connection.query("COMMIT")
                 #expect(new == old, "docs/bi.md example \(example.name) in \(zone)")
                 if Self.changedViews.contains(where: { example.sql.contains("bi.\($0)") }) {
                     #expect(!new.isEmpty, "docs/bi.md example \(example.name) in \(zone) has no rows on the seeded history")
