@@ -120,10 +120,15 @@ public final class PostgresPool: Sendable {
         }
         let timeout = configuration.acquireTimeout
         let size = configuration.size
+        let timedOut = PostgresError.poolTimeout(waitedMilliseconds: Int(timeout.milliseconds), poolSize: size)
+        // The timer can fire before the waiter is registered below (a preempted thread), when it
+        // finds nobody to fail: registration checks the deadline itself, and the timer, sleeping
+        // from after it, fires no earlier, so one of the two always sees the other.
+        let deadline = ContinuousClock.now.advanced(by: timeout)
         let timer = Task { [weak self] in
             try? await Task.sleep(for: timeout)
             if !Task.isCancelled {
-                self?.waiterLeft(waiterID, error: .poolTimeout(waitedMilliseconds: Int(timeout.milliseconds), poolSize: size))
+                self?.waiterLeft(waiterID, error: timedOut)
             }
         }
         defer { timer.cancel() }
@@ -134,7 +139,13 @@ public final class PostgresPool: Sendable {
                 let action = state.withLock { state -> PoolStateMachine.LeaseAction in
                     if Task.isCancelled { return .fail(.cancelled) }
                     let action = state.machine.leaseRequested(waiterID)
-                    if case .wait = action { state.continuations[waiterID] = continuation }
+                    if case .wait = action {
+                        if ContinuousClock.now >= deadline {
+                            _ = state.machine.waiterLeft(waiterID)
+                            return .fail(timedOut)
+                        }
+                        state.continuations[waiterID] = continuation
+                    }
                     return action
                 }
                 switch action {

@@ -57,7 +57,7 @@ struct AgentAPIEndToEndTests {
         #expect(reply.status == 202, "\(reply.body)")
         let outboundID = try #require(try JSONParser.parse(Array(reply.body.utf8))["id"]?.string)
         var sent: [GraphAPIStandIn.Received] = []
-        for _ in 0..<200 {
+        for _ in 0..<1200 {
             sent = standIn.received.filter { $0.answeredCode == nil }
             if !sent.isEmpty { break }
             try await Task.sleep(for: .milliseconds(50))
@@ -75,7 +75,7 @@ struct AgentAPIEndToEndTests {
             """.utf8)
         #expect(try await post(statusBody) == 200)
         var shown: JSONValue?
-        for _ in 0..<200 {
+        for _ in 0..<1200 {
             let ticket = try await httpRequest(port: port, method: "GET", path: "/api/v1/tickets/T-1001", headers: auth)
             shown = try? JSONParser.parse(Array(ticket.body.utf8))
             if shown?["messages"]?.array.contains(where: { $0["direction"]?.string == "outbound" && $0["status"]?.string == "delivered" }) == true { break }

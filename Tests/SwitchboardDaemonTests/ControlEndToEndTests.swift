@@ -42,7 +42,7 @@ struct ControlEndToEndTests {
         try watch.run()
         defer { watch.terminate() }
         // The watch follows once the daemon counts it as a follower (bounded wait).
-        for _ in 0..<200 {
+        for _ in 0..<1200 {
             let json = try await runCommand(ctl, ["status", "--json", "--socket", socket]).output
             if json.contains(#""followers" : 1"#) { break }
             try await Task.sleep(for: .milliseconds(50))
@@ -54,7 +54,7 @@ struct ControlEndToEndTests {
                                              headers: ["X-Hub-Signature-256": WebhookSignature(appSecret: secret).headerValue(for: body), "Content-Type": "application/json"], body: body)
         #expect(response.status == 200)
         var seen = ""
-        for _ in 0..<200 {
+        for _ in 0..<1200 {
             seen = (try? String(contentsOfFile: watchLog, encoding: .utf8)) ?? ""
             if seen.contains("assigned") { break }
             try await Task.sleep(for: .milliseconds(50))
@@ -74,7 +74,7 @@ struct ControlEndToEndTests {
                                                    body: second)
         #expect(secondResponse.status == 200)
         var waiting = ""
-        for _ in 0..<200 {
+        for _ in 0..<1200 {
             waiting = try await runCommand(ctl, ["status", "--json", "--socket", socket]).output
             if waiting.contains(#""waiting" : 1"#) { break }
             try await Task.sleep(for: .milliseconds(50))
@@ -83,7 +83,7 @@ struct ControlEndToEndTests {
         let held = try await runCommand(ctl, ["ticket", "T-1002", "--json", "--socket", socket]).output
         #expect(!held.contains(#""assignee" : "eva""#), "\(held)")
         #expect(try await runCommand(ctl, ["drain", "--undo", "eva", "--socket", socket]).status == 0)
-        for _ in 0..<200 {
+        for _ in 0..<1200 {
             seen = (try? String(contentsOfFile: watchLog, encoding: .utf8)) ?? ""
             if seen.contains("assigned T-1002") { break }
             try await Task.sleep(for: .milliseconds(50))

@@ -35,7 +35,7 @@ struct RoutingEndToEndTests {
         let database = try await PostgresConnection.connect(.init(connectionString: "host=\(directory)/state/postgres/data port=5432 user=switchboard dbname=switchboard"))
         var assignees: [String: String] = [:]
         // Routing follows the acknowledgement; wait for both assignments to be committed.
-        for _ in 0..<200 {
+        for _ in 0..<1200 {
             assignees = Dictionary(uniqueKeysWithValues: try await database.query("""
                 SELECT c.profile_name, t.assignee FROM switchboard.tickets t JOIN switchboard.customers c ON c.id = t.customer_id WHERE t.assignee IS NOT NULL
                 """).map { (try $0.decode(0, as: String.self), try $0.decode(1, as: String.self)) })
@@ -53,9 +53,16 @@ struct RoutingEndToEndTests {
         let forged = try await httpRequest(port: port, method: "POST", path: "/webhooks/whatsapp",
                                            headers: ["X-Hub-Signature-256": "sha256=" + String(repeating: "0", count: 64)], body: Array("{}".utf8))
         #expect(forged.status == 401)
-        let metrics = try await httpRequest(port: port, method: "GET", path: "/metrics", headers: [:], body: [])
+        // The assignment histogram is counted just after the commit the database showed: read
+        // until it has both (an upper bound on a condition), then check every sample.
+        var metrics = try await httpRequest(port: port, method: "GET", path: "/metrics", headers: [:], body: [])
+        var samples = try await Self.prometheusSamples(metrics.body)
+        for _ in 0..<1200 where !samples.contains("switchboard_routing_assignment_seconds_count 2.0") {
+            try await Task.sleep(for: .milliseconds(50))
+            metrics = try await httpRequest(port: port, method: "GET", path: "/metrics", headers: [:], body: [])
+            samples = try await Self.prometheusSamples(metrics.body)
+        }
         #expect(metrics.status == 200)
-        let samples = try await Self.prometheusSamples(metrics.body)
         for expected in [
             #"switchboard_webhook_deliveries_total{result="stored"} 2.0"#,
             #"switchboard_webhook_deliveries_total{result="bad_signature"} 1.0"#,

@@ -36,13 +36,14 @@ public final class EventStreamClient: @unchecked Sendable {
     /// Everything received so far (headers and body as text).
     public var text: String { lock.withLock { received } }
 
-    /// Reads until what arrived contains `expected` (true), or the stream ends or `attempts` reads of
-    /// up to 100 ms each pass (false).
-    public func waitFor(_ expected: String, attempts: Int = 100) async -> Bool {
-        await withCheckedContinuation { continuation in
+    /// Reads until what arrived contains `expected` (true), or the stream ends or `timeout` passes
+    /// (false). An upper bound on a condition, generous for a loaded machine.
+    public func waitFor(_ expected: String, timeout: Duration = .seconds(60)) async -> Bool {
+        let deadline = ContinuousClock.now.advanced(by: timeout)
+        return await withCheckedContinuation { continuation in
             Thread {
                 var buffer = [UInt8](repeating: 0, count: 8192)
-                for _ in 0..<attempts {
+                while ContinuousClock.now < deadline {
                     if self.text.contains(expected) { return continuation.resume(returning: true) }
                     let n = recv(self.fd, &buffer, buffer.count, 0)
                     if n == 0 { break }
