@@ -89,6 +89,8 @@ struct SLABenchmark: AsyncParsableCommand {
             let policy = SLAPolicy(name: "bench", calendarName: "24x7", targets: SLATargets(firstResponse: 3600, resolution: 86_400, warningFraction: 1, calendar: .alwaysOpen()))
             guard let policyID = try await store.register([policy]).first else { return }
             let start = Date()
+            // A breach is stored with its alert (kept until acted on): each at its own moment, as
+            // no two breaches of one clock share one.
             func change(_ ticket: Int64, breached: Bool) -> SLAChange {
                 let first = SLAStateMachine.Clock(kind: .firstResponse, target: 3600, startedAt: start, runningSince: start, warned: breached, breached: breached)
                 let resolution = SLAStateMachine.Clock(kind: .resolution, target: 86_400, startedAt: start, runningSince: start)
@@ -97,24 +99,38 @@ struct SLABenchmark: AsyncParsableCommand {
                 return SLAChange(ticketID: ticket, policyID: policyID, startedAt: start, awaitingCustomer: false, pending: false,
                                  clocks: [.init(clock: first, warnAt: nil, deadline: start.addingTimeInterval(3600)),
                                           .init(clock: resolution, warnAt: nil, deadline: start.addingTimeInterval(86_400))],
-                                 records: [], events: events, at: Date())
+                                 records: [], events: events,
+                                 alerts: breached ? [SLAAlert(ticketID: ticket, kind: .breach, clock: .firstResponse, due: Date(), late: 0)] : [], at: Date())
             }
             for chunk in stride(from: 0, to: ids.count, by: 1000) {
                 try await store.save(ids[chunk..<min(ids.count, chunk + 1000)].map { change($0, breached: false) })
             }
             var rows = [["storing breaches", "breaches/s", "ms per statement"]]
+            var toForget: [SLAAlert] = []
             for batch in [100, 1] {
                 var stored = 0, statements = 0
                 let begin = ContinuousClock.now
                 while (ContinuousClock.now - begin).seconds < Double(storageSeconds) {
                     let slice = (0..<batch).map { ids[(stored + $0) % ids.count] }
-                    try await store.save(slice.map { change($0, breached: true) })
+                    let changes = slice.map { change($0, breached: true) }
+                    try await store.save(changes)
+                    if batch == 1 { toForget += changes.flatMap(\.alerts) }
                     stored += batch
                     statements += 1
                 }
                 let elapsed = (ContinuousClock.now - begin).seconds
                 rows.append(["SLAStore.save, \(batch) per statement (one writer)", format(Double(stored) / elapsed), format(elapsed * 1000 / Double(statements), 2)])
             }
+            // Once acted on, each alert is forgotten: one statement each.
+            let forgetting = ContinuousClock.now
+            var forgotten = 0
+            for alert in toForget where (ContinuousClock.now - forgetting).seconds < Double(storageSeconds) {
+                try await store.acted(alert)
+                forgotten += 1
+            }
+            let forgetSeconds = (ContinuousClock.now - forgetting).seconds
+            rows.append(["SLAStore.acted, the alert forgotten once acted on (1 per statement)", format(Double(forgotten) / forgetSeconds),
+                         format(forgetSeconds * 1000 / Double(max(forgotten, 1)), 2)])
             await pool.close()
             let pgbench = try PgBench.locate(serverBinDirectory: try? EmbeddedPostgres.binDirectory(configured: nil))
             let script = """
@@ -123,6 +139,7 @@ struct SLABenchmark: AsyncParsableCommand {
                 UPDATE switchboard.sla_clocks SET breached_at = now(), warned_at = coalesce(warned_at, now()) WHERE ticket_id = :t AND clock = 'first_response';
                 UPDATE switchboard.ticket_slas SET updated_at = now() WHERE ticket_id = :t;
                 INSERT INTO switchboard.ticket_events (ticket_id, kind, actor, data) VALUES (:t, 'sla_breach', 'sla', '{"clock": "first_response", "late": false}');
+                INSERT INTO switchboard.sla_alerts_to_act_on (ticket_id, clock, kind, due_at, policy_id, stored_at) VALUES (:t, 'first_response', 'breach', clock_timestamp(), \(policyID), now());
                 END;
                 """
             let result = try await pgbench.run(script: script, clients: 1, seconds: storageSeconds, connection: db.clientArguments)

@@ -314,6 +314,63 @@ struct SLATests {
         sla.stop()
     }
 
+    /// The daemon dies after storing a breach and before its escalation ran (here: while it
+    /// escalates). The next start tells the supervisors and escalates, marked late, once; a start
+    /// after that does nothing again. A warning already acted on before the death is not repeated.
+    @Test func aBreachStoredJustBeforeTheDaemonDiedIsActedOnAtTheNextStartOnce() async throws {
+        let policy = SLAPolicy(name: "escalating", calendarName: "24x7", targets: SLATargets(firstResponse: 60, warningFraction: 0.5, calendar: .alwaysOpen()),
+                               onWarning: [.notifySupervisors], onBreach: [.notifySupervisors, .raisePriority, .addTag("sla-breached")])
+        let start = Self.beforeLunch
+        let first = try await SLAHarness.make("sla_left_unacted", routing: Self.routing(anaPresence: .offline), policies: [policy], start: start)
+        let dying = StalledEscalator()
+        first.sla.attach(escalator: dying)
+        let ticket = try await first.routing.customerWrites("447700900051", "Hello?")
+        await first.settle()
+        await first.advance(to: start.addingTimeInterval(30))
+        #expect(try await first.eventCount(ticket, "sla_warning") == 1)
+        // The breach is stored before it is acted on; its escalation begins and never ends.
+        await first.timers.advance(to: start.addingTimeInterval(60))
+        await dying.reached()
+        #expect(try await first.eventCount(ticket, "sla_breach") == 1)
+        first.sla.stop()
+        func placement() async throws -> (priority: String, tags: [String], raises: Int) {
+            let row = try #require(try await first.pool.query("""
+                SELECT priority, tags, (SELECT count(*)::int FROM switchboard.ticket_events WHERE ticket_id = $1 AND kind = 'priority_changed')
+                FROM switchboard.tickets WHERE id = $1
+                """, [ticket]).first)
+            return (try row.decode(0), try row.decode(1), try row.decode(2))
+        }
+        #expect(try await placement().priority == "normal")
+
+        // Ten minutes later the daemon starts again, in its order: rebuilds, then the alerts left.
+        let second = try await SLAHarness.make("sla_left_unacted", routing: Self.routing(anaPresence: .offline), policies: [policy],
+                                               start: start.addingTimeInterval(600), pool: first.pool)
+        var told = second.events.subscribe().makeAsyncIterator()
+        await second.sla.actOnAlertsLeftByTheLastStop()
+        await second.settle()
+        let breach = await told.next()
+        #expect(breach?.kind == .slaBreach, "the breach is told, not the warning acted on before the death")
+        #expect(breach?.ticketID == ticket)
+        #expect(breach?.details["late_seconds"].flatMap(Double.init) == 540)
+        let escalated = try await placement()
+        #expect(escalated.priority == "high")
+        #expect(escalated.tags.contains("sla-breached"))
+        #expect(escalated.raises == 1)
+        #expect(try await second.eventCount(ticket, "sla_breach") == 1, "the breach is stored once")
+        second.sla.stop()
+
+        // A start after that has nothing left to act on.
+        let third = try await SLAHarness.make("sla_left_unacted", routing: Self.routing(anaPresence: .offline), policies: [policy],
+                                              start: start.addingTimeInterval(700), pool: first.pool)
+        await third.sla.actOnAlertsLeftByTheLastStop()
+        await third.settle()
+        let after = try await placement()
+        #expect(after.priority == "high", "raised once, not again by the third start")
+        #expect(after.raises == 1)
+        third.sla.stop()
+        await dying.release()
+    }
+
     @Test func aReopenedTicketStartsItsClocksAgainUnderTheSamePolicy() async throws {
         let policy = SLAPolicy(name: "standard", calendarName: "24x7", targets: SLATargets(firstResponse: 60, resolution: 600, warningFraction: 1, calendar: .alwaysOpen()))
         let start = Self.beforeLunch
@@ -349,5 +406,33 @@ struct SLATests {
         await harness.advance(to: start.addingTimeInterval(100))
         #expect(try await harness.eventCount(late, "sla_breach") == 1)
         #expect(try await harness.eventCount(early, "sla_breach") == 0)
+    }
+}
+
+/// An escalator whose escalations never end until released: a daemon that dies while escalating.
+actor StalledEscalator: SLAEscalator {
+    private var calls = 0
+    private var released = false
+    private var callers: [CheckedContinuation<Void, Never>] = []
+    private var stalled: [CheckedContinuation<Void, Never>] = []
+
+    func escalate(_ ticketID: Int64, actions: [SLAPolicy.Action], reason: String) async -> Bool {
+        calls += 1
+        callers.forEach { $0.resume() }
+        callers = []
+        if !released { await withCheckedContinuation { stalled.append($0) } }
+        return true
+    }
+
+    /// Returns once an escalation has begun.
+    func reached() async {
+        guard calls == 0 else { return }
+        await withCheckedContinuation { callers.append($0) }
+    }
+
+    func release() {
+        released = true
+        stalled.forEach { $0.resume() }
+        stalled = []
     }
 }

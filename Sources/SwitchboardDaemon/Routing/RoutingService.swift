@@ -2,7 +2,7 @@ import Logging
 import ServiceLifecycle
 
 /// Runs routing and SLAs for the daemon's life: rebuilds the SLA timers (firing at once, marked late,
-/// what fell due while stopped) and every routing actor from the database, the two at the same time
+/// what fell due while stopped, and acting on alerts stored but not acted on before the stop) and every routing actor from the database, the two at the same time
 /// (readiness waits for both; a failure is retried), then keeps the timers until a graceful shutdown
 /// cancels them.
 public struct RoutingService: Service {
@@ -77,6 +77,8 @@ public struct RoutingService: Service {
                     async let unstarted = sla?.readUnstarted() ?? []
                     try await rebuild(&rebuilt)
                     await sla?.startUnstarted(try await unstarted)
+                    // Warnings and breaches stored before the last stop whose actions never ran.
+                    await sla?.actOnAlertsLeftByTheLastStop()
                     // Menus whose time ran out and quiet tickets, while nobody looked, are acted on now.
                     await automation?.start()
                     readiness.mark(.routing)

@@ -6,8 +6,10 @@ import SwitchboardStore
 extension TicketRouter {
     /// Raises the priority (the ticket's place in its queue follows), adds a tag, or moves the ticket
     /// to another queue (taken from its agent first). Each change writes its event with the reason.
-    public func escalate(_ ticketID: Int64, actions: [SLAPolicy.Action], reason: String) async {
+    @discardableResult
+    public func escalate(_ ticketID: Int64, actions: [SLAPolicy.Action], reason: String) async -> Bool {
         await untilRebuilt()
+        var applied = true
         for action in actions {
             do {
                 switch RoutingCoordinator.escalationStep(action, try await store.placement(ticketID)) {
@@ -22,8 +24,10 @@ extension TicketRouter {
                 }
             } catch {
                 logger.error("SLA escalation not applied", metadata: ["ticket": "\(ticketID)", "action": "\(action)", "error": "\(error)"])
+                applied = false
             }
         }
+        return applied
     }
 
     /// Under the ticket's lock, decided again on its placement there: taken from its agent (or out

@@ -15,7 +15,9 @@ public protocol SLAActivitySink: Sendable {
 /// Carries out the escalations that change routing (priority, queue, tags), through the routing
 /// actors that own the ticket's place.
 public protocol SLAEscalator: Sendable {
-    func escalate(_ ticketID: Int64, actions: [SLAPolicy.Action], reason: String) async
+    /// False when an action could not be applied (the database refused or was away; logged): the
+    /// alert stays stored, and the next start acts on it again.
+    func escalate(_ ticketID: Int64, actions: [SLAPolicy.Action], reason: String) async -> Bool
 }
 
 /// Where the SLA engine stores its steps: PostgreSQL in the daemon, memory in the benchmark.

@@ -29,6 +29,9 @@ public final class SLAEngine: SLAActivitySink {
         var rebuildWaiters: [CheckedContinuation<Void, Never>] = []
         /// The policies of the configuration (registered at rebuild).
         var configured: [SLAPolicy]
+        /// Alerts an earlier daemon stored and did not act on: read by the first rebuild attempt
+        /// before anything fires, acted on by `actOnAlertsLeftByTheLastStop` (then empty).
+        var leftByTheLastStop: [SLAAlertToActOn]?
     }
 
     let state: Mutex<State>
@@ -83,6 +86,12 @@ public final class SLAEngine: SLAActivitySink {
     /// Registers the configured policies, loads every open ticket's clocks, and fires at once what
     /// fell due while the daemon was stopped (marked late).
     public func rebuild() async throws {
+        // Before anything of this start fires (a retry keeps the first read: alerts stored since
+        // are this daemon's own, acted on as they come).
+        if let store, state.withLock({ $0.leftByTheLastStop == nil }) {
+            let found = try await store.toActOn()
+            state.withLock { $0.leftByTheLastStop = found }
+        }
         let configured = state.withLock { $0.configured }
         try await register(configured)
         if let store { try await restoreStored(from: store) }
@@ -118,6 +127,41 @@ public final class SLAEngine: SLAActivitySink {
         guard !unstarted.isEmpty else { return }
         logger.notice("SLAs started for tickets routed just before the last stop", metadata: ["tickets": "\(unstarted.count)"])
         await ticketsStarted(unstarted, reopened: [])
+    }
+
+    /// Acts on the warnings and breaches the last daemon stored and did not act on (stopped, killed
+    /// or taken over in between), marked late, a few at a time as every alert is; `settle()` waits
+    /// for them. After routing's rebuild, as `startUnstarted`: an escalation waits for routing.
+    public func actOnAlertsLeftByTheLastStop() async {
+        let left = state.withLock { state -> [SLAAlertToActOn] in
+            defer { state.leftByTheLastStop = [] }
+            return state.leftByTheLastStop ?? []
+        }
+        guard !left.isEmpty else { return }
+        logger.notice("acting on SLA alerts stored before the last stop and not acted on", metadata: ["alerts": "\(left.count)"])
+        let missing = Set(left.map(\.policyID)).filter { id in state.withLock { $0.versions[id] == nil } }
+        var fetched: [Int64: SLAPolicy] = [:]
+        if !missing.isEmpty, let store {
+            do {
+                fetched = try await store.policies(Array(missing))
+            } catch {
+                logger.error("SLA alerts left by the last stop not acted on; the next start tries again", metadata: ["alerts": "\(left.count)", "error": "\(error)"])
+                return
+            }
+        }
+        let now = clock.now
+        for item in left {
+            guard let policy = state.withLock({ $0.versions[item.policyID]?.policy }) ?? fetched[item.policyID] else {
+                logger.error("an SLA alert's policy version is missing; not acted on", metadata: ["ticket": "\(item.alert.ticketID)", "policy_id": "\(item.policyID)"])
+                continue
+            }
+            var late = item.alert
+            late.late = max(late.late, now.timeIntervalSince(late.due))
+            let alert = late
+            work.spawn {
+                self.acting.spawn { await self.act(on: alert, policy: policy, at: now) }
+            }
+        }
     }
 
     /// New policies apply to tickets that start from now on; running tickets keep theirs.
@@ -299,47 +343,53 @@ public final class SLAEngine: SLAActivitySink {
         work.spawn {
             await self.writer.written(through: sequence)
             self.acting.spawn {
-                for alert in step.alerts { await self.act(on: alert, timer: timer, at: now) }
+                for alert in step.alerts { await self.act(on: alert, policy: timer.policy, at: now) }
             }
         }
     }
 
-    private func act(on alert: SLAStateMachine.Action, timer: SLATimer, at now: Date) async {
-        let kind: DaemonEvent.Kind, clockKind: SLAClockKind, due: Date, late: TimeInterval, actions: [SLAPolicy.Action]
-        switch alert {
-        case .warn(let clock, let moment, let lateness):
-            (kind, clockKind, due, late, actions) = (.slaWarning, clock, moment, lateness, timer.policy.onWarning)
-        case .breach(let clock, let moment, let lateness):
-            (kind, clockKind, due, late, actions) = (.slaBreach, clock, moment, lateness, timer.policy.onBreach)
-        case .record:
-            return
+    /// Tells the supervisors and escalates; then forgets the stored alert, unless an escalation
+    /// could not be applied (the next start acts on it again).
+    private func act(on alert: SLAAlert, policy: SLAPolicy, at now: Date) async {
+        let kind: DaemonEvent.Kind, actions: [SLAPolicy.Action]
+        switch alert.kind {
+        case .warning: (kind, actions) = (.slaWarning, policy.onWarning)
+        case .breach: (kind, actions) = (.slaBreach, policy.onBreach)
         }
-        let what = kind == .slaWarning ? "warning" : "breach"
-        metrics?.slaAlert(kind == .slaWarning ? .warning : .breach, clock: clockKind.rawValue)
+        let what = alert.kind == .warning ? "warning" : "breach"
+        let ticketID = alert.ticketID
+        metrics?.slaAlert(alert.kind == .warning ? .warning : .breach, clock: alert.clock.rawValue)
         var audience: [String] = []
         var reference: String?
         var queue: String?, assignee: String?
         if let store {
             do {
-                if let found = try await store.audience(of: timer.ticketID) {
+                if let found = try await store.audience(of: ticketID) {
                     reference = found.reference
                     queue = found.queue
                     assignee = found.assignee
                     if actions.contains(.notifySupervisors) { audience = found.supervisors }
                 }
             } catch {
-                logger.error("could not find the supervisors to tell", metadata: ["ticket": "\(timer.ticketID)", "error": "\(error)"])
+                logger.error("could not find the supervisors to tell", metadata: ["ticket": "\(ticketID)", "error": "\(error)"])
             }
         }
-        let details = ["policy": timer.policy.name, "clock": clockKind.rawValue, "due_at": SLAEventData.timestamp(due), "late_seconds": "\(late)"]
-        events.publish(DaemonEvent(kind: kind, ticketID: timer.ticketID, reference: reference, queue: queue, agent: assignee, at: now, audience: audience, details: details))
-        var metadata: Logger.Metadata = ["ticket": "\(reference ?? "#\(timer.ticketID)")", "policy": "\(timer.policy.name)", "clock": "\(clockKind.rawValue)", "due_at": "\(details["due_at"] ?? "")"]
-        if late > 0 { metadata["late_seconds"] = "\(late)" }
+        let details = ["policy": policy.name, "clock": alert.clock.rawValue, "due_at": SLAEventData.timestamp(alert.due), "late_seconds": "\(alert.late)"]
+        events.publish(DaemonEvent(kind: kind, ticketID: ticketID, reference: reference, queue: queue, agent: assignee, at: now, audience: audience, details: details))
+        var metadata: Logger.Metadata = ["ticket": "\(reference ?? "#\(ticketID)")", "policy": "\(policy.name)", "clock": "\(alert.clock.rawValue)", "due_at": "\(details["due_at"] ?? "")"]
+        if alert.late > 0 { metadata["late_seconds"] = "\(alert.late)" }
         if !audience.isEmpty { metadata["supervisors"] = "\(audience.joined(separator: ","))" }
         if kind == .slaBreach { logger.warning("SLA \(what)", metadata: metadata) } else { logger.notice("SLA \(what)", metadata: metadata) }
         let routingActions = actions.filter { $0 != .notifySupervisors }
+        var escalated = true
         if !routingActions.isEmpty, let escalator = escalator.withLock({ $0 }) {
-            await escalator.escalate(timer.ticketID, actions: routingActions, reason: "SLA \(what): \(clockKind.rawValue) (policy \(timer.policy.name))")
+            escalated = await escalator.escalate(ticketID, actions: routingActions, reason: "SLA \(what): \(alert.clock.rawValue) (policy \(policy.name))")
+        }
+        guard escalated, let store else { return }
+        do {
+            try await store.acted(alert)
+        } catch {
+            logger.error("an SLA alert acted on is still stored; the next start acts on it again", metadata: ["ticket": "\(ticketID)", "error": "\(error)"])
         }
     }
 

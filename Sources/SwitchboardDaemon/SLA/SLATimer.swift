@@ -8,8 +8,8 @@ import SwitchboardStore
 actor SLATimer {
     /// What one step produced.
     struct Step: Sendable {
-        /// Warnings and breaches to act on once the step is stored.
-        var alerts: [SLAStateMachine.Action]
+        /// Warnings and breaches to act on once the step is stored (stored with it until acted on).
+        var alerts: [SLAAlert]
         /// The writer's sequence number of the stored step (nil: nothing changed).
         var sequence: Int?
         /// A deadline to ask the scheduler for.
@@ -51,7 +51,7 @@ actor SLATimer {
     func handle(_ event: SLAStateMachine.Event, at now: Date, writer: SLAWriter) -> Step {
         let before = machine.snapshot
         let actions = machine.handle(event, at: now)
-        let alerts = actions.filter { if case .record = $0 { false } else { true } }
+        let alerts = actions.compactMap { SLAAlert(ticketID: ticketID, $0) }
         let records = actions.compactMap { action -> SLAStateMachine.Record? in
             if case .record(let record) = action { record } else { nil }
         }
@@ -62,20 +62,19 @@ actor SLATimer {
                 events.append(SLAEventRow(kind: .slaStarted, at: now, data: SLAEventData.started(policy: policy.name, reopened: event == .reopened, machine: machine)))
             }
             for alert in alerts {
-                switch alert {
-                case .warn(let clock, let deadline, let late):
-                    events.append(SLAEventRow(kind: .slaWarning, at: now, data: SLAEventData.alert(policy: policy.name, clock: clock, moment: deadline, late: late,
-                                                                                                     deadline: machine.deadline(clock))))
-                case .breach(let clock, let deadline, let late):
-                    events.append(SLAEventRow(kind: .slaBreach, at: now, data: SLAEventData.alert(policy: policy.name, clock: clock, moment: deadline, late: late,
-                                                                                                    deadline: deadline)))
-                case .record: break
+                switch alert.kind {
+                case .warning:
+                    events.append(SLAEventRow(kind: .slaWarning, at: now, data: SLAEventData.alert(policy: policy.name, clock: alert.clock, moment: alert.due, late: alert.late,
+                                                                                                     deadline: machine.deadline(alert.clock))))
+                case .breach:
+                    events.append(SLAEventRow(kind: .slaBreach, at: now, data: SLAEventData.alert(policy: policy.name, clock: alert.clock, moment: alert.due, late: alert.late,
+                                                                                                    deadline: alert.due)))
                 }
             }
             let rows = machine.runningClocks.map { SLAChange.ClockRow(clock: $0, warnAt: machine.warningMoment($0.kind), deadline: machine.deadline($0.kind)) }
             let snapshot = machine.snapshot
             sequence = writer.enqueue(SLAChange(ticketID: ticketID, policyID: version.id, startedAt: startedAt, awaitingCustomer: snapshot.awaitingCustomer,
-                                                pending: snapshot.pending, clocks: rows, records: records, events: events, at: now))
+                                                pending: snapshot.pending, clocks: rows, records: records, events: events, alerts: alerts, at: now))
         }
         var arm: Date?
         if let next = machine.nextDeadline, armedAt.map({ next < $0 }) ?? true {

@@ -126,7 +126,8 @@ public struct SLAStore: Sendable {
             var business: Double, wall: Double
         }
         struct EventRow: Encodable { var ticket: Int64, at: Double, kind: String, data: String }
-        var tickets: [TicketRow] = [], clocks: [ClockRow] = [], records: [RecordRow] = [], events: [EventRow] = []
+        struct AlertRow: Encodable { var ticket: Int64, clock: String, kind: String, due: Double, policy: Int64, at: Double }
+        var tickets: [TicketRow] = [], clocks: [ClockRow] = [], records: [RecordRow] = [], events: [EventRow] = [], alerts: [AlertRow] = []
         for change in changes {
             let at = change.at.timeIntervalSince1970
             tickets.append(TicketRow(ticket: change.ticketID, policy: change.policyID, started: change.startedAt.timeIntervalSince1970,
@@ -145,6 +146,10 @@ public struct SLAStore: Sendable {
             }
             for event in change.events {
                 events.append(EventRow(ticket: change.ticketID, at: event.at.timeIntervalSince1970, kind: event.kind.rawValue, data: event.data))
+            }
+            for alert in change.alerts {
+                alerts.append(AlertRow(ticket: change.ticketID, clock: alert.clock.rawValue, kind: alert.kind.rawValue,
+                                       due: alert.due.timeIntervalSince1970, policy: change.policyID, at: at))
             }
         }
         try await pool.query("""
@@ -176,9 +181,38 @@ public struct SLAStore: Sendable {
                       started double precision, deadline double precision, ended double precision, business double precision, wall double precision)),
             e AS (INSERT INTO switchboard.ticket_events (ticket_id, at, kind, actor, data)
                   SELECT ticket, to_timestamp(at), kind, 'sla', data::jsonb
-                  FROM jsonb_to_recordset($4::jsonb) AS e(ticket bigint, at double precision, kind text, data text))
+                  FROM jsonb_to_recordset($4::jsonb) AS e(ticket bigint, at double precision, kind text, data text)),
+            a AS (INSERT INTO switchboard.sla_alerts_to_act_on (ticket_id, clock, kind, due_at, policy_id, stored_at)
+                  SELECT ticket, clock, kind, to_timestamp(due), policy, to_timestamp(at)
+                  FROM jsonb_to_recordset($6::jsonb) AS a(ticket bigint, clock text, kind text, due double precision, policy bigint, at double precision)
+                  ON CONFLICT DO NOTHING)
             SELECT 1
-            """, [try JSONText.encode(tickets), try JSONText.encode(clocks), try JSONText.encode(records), try JSONText.encode(events), changes.map(\.ticketID)])
+            """, [try JSONText.encode(tickets), try JSONText.encode(clocks), try JSONText.encode(records), try JSONText.encode(events), changes.map(\.ticketID),
+                  try JSONText.encode(alerts)])
+    }
+
+    /// The alerts stored and not acted on, oldest first: a daemon died (or was stopped) between
+    /// storing them and acting on them. Read by a start before it fires anything, so none of them
+    /// is one that start is acting on itself.
+    public func toActOn() async throws -> [SLAAlertToActOn] {
+        let rows = try await pool.query("""
+            SELECT ticket_id, kind, clock, extract(epoch FROM due_at)::float8, extract(epoch FROM stored_at - due_at)::float8, policy_id
+            FROM switchboard.sla_alerts_to_act_on ORDER BY stored_at, ticket_id, due_at
+            """)
+        return try rows.compactMap { row in
+            guard let kind = SLAAlert.Kind(rawValue: try row.decode(1)), let clock = SLAClockKind(rawValue: try row.decode(2)) else { return nil }
+            let alert = SLAAlert(ticketID: try row.decode(0), kind: kind, clock: clock, due: Date(timeIntervalSince1970: try row.decode(3)), late: try row.decode(4))
+            return SLAAlertToActOn(alert: alert, policyID: try row.decode(5))
+        }
+    }
+
+    /// The alert's actions ran: a later start leaves it alone. Its moment goes through the same
+    /// conversion as when it was stored (`to_timestamp` of the same seconds), so the key matches.
+    public func acted(_ alert: SLAAlert) async throws {
+        try await pool.query("""
+            DELETE FROM switchboard.sla_alerts_to_act_on
+            WHERE ticket_id = $1 AND clock = $2 AND kind = $3 AND due_at = to_timestamp($4::float8)
+            """, [alert.ticketID, alert.clock.rawValue, alert.kind.rawValue, alert.due.timeIntervalSince1970])
     }
 
     /// The ticket's reference and the supervisors to tell about it: active supervisors and admins
