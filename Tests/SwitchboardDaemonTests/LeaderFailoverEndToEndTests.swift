@@ -44,9 +44,13 @@ struct LeaderFailoverEndToEndTests {
                 whatsapp["graphAPI"] = ["baseURL": "http://127.0.0.1:\(stage.graphPort)", "version": "v24.0", "timeoutSeconds": 10]
                 config["whatsapp"] = whatsapp
                 config["http"] = ["host": "127.0.0.1", "port": port]
-                config["database"] = ["url": database.connectionString(), "acquireTimeoutSeconds": 2, "connectTimeoutSeconds": 2]
-                config["cluster"] = ["node": node, "advertiseURL": "http://127.0.0.1:\(port)", "leaseSeconds": 2, "renewSeconds": 0.5]
-                // The demo policy's first response falls due in 2.4 s: within a takeover's gap.
+                // A lease of 4 s renewed every second: a leader whose renewals stall for 3 s (a
+                // saturated test machine) is taken over; with 2 s and 0.5 s, 1.5 s was enough, and the
+                // standby would lead before the test's kill.
+                config["database"] = ["url": database.connectionString(), "acquireTimeoutSeconds": 4, "connectTimeoutSeconds": 4]
+                config["cluster"] = ["node": node, "advertiseURL": "http://127.0.0.1:\(port)", "leaseSeconds": 4, "renewSeconds": 1]
+                // The demo policy's first response falls due in 2.4 s: within a takeover's gap (at
+                // least the lease less one renewal, 3 s).
                 var sla = config["sla"] as? [String: Any] ?? [:]
                 var policies = sla["policies"] as? [[String: Any]] ?? []
                 policies[0]["firstResponseMinutes"] = 0.04
@@ -202,7 +206,7 @@ struct LeaderFailoverEndToEndTests {
         takenOver.store(true, ordering: .relaxed)
         #expect(leading != nil, "the standby never led; log:\n\(b.process.log.suffix(3000))")
         _ = await load.value
-        print("takeover after kill -9: \(takeover) (lease 2 s)")
+        print("takeover after kill -9: \(takeover) (lease 4 s, renewed every 1 s)")
 
         let all = answered.withLock { $0 }
         let acknowledged = all.filter { $0.status == 200 }
