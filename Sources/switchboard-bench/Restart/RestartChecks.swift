@@ -69,6 +69,8 @@ struct RestartChecks {
         checks.append(("clocks past their deadline not marked breached", try await count("""
             SELECT count(*) FROM switchboard.sla_clocks WHERE deadline <= $1 AND breached_at IS NULL
             """, [startedAt]), 0))
+        // Each is deleted once its actions ran (supervisors told, escalated).
+        checks.append(("warnings or breaches stored but not acted on yet", try await count("SELECT count(*) FROM switchboard.sla_alerts_to_act_on"), 0))
         return checks
     }
 
