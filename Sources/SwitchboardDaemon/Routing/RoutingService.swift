@@ -2,9 +2,9 @@ import Logging
 import ServiceLifecycle
 
 /// Runs routing and SLAs for the daemon's life: rebuilds the SLA timers (firing at once, marked late,
-/// what fell due while stopped, and acting on alerts stored but not acted on before the stop) and every routing actor from the database, the two at the same time
-/// (readiness waits for both; a failure is retried), then keeps the timers until a graceful shutdown
-/// cancels them.
+/// what fell due while stopped) and every routing actor from the database, the two at the same time
+/// (readiness waits for both; a failure is retried), acts on the SLA alerts the last daemon stored
+/// and did not act on, then keeps the timers until a graceful shutdown cancels them.
 public struct RoutingService: Service {
     let router: TicketRouter
     let sla: SLAEngine?
